@@ -1,0 +1,260 @@
+"""The event catalogue: every fact the ledger records, as an immutable domain event.
+
+Each class is one interchange type of ``spec/INTERCHANGE.md`` (v1). The envelope fields
+(`event_id`, `employer`, `effective`, `recorded_at`, `by`) sit on :class:`LedgerEvent`; the
+type's ``data`` fields are the subclass's own fields, typed (dates as ``date``, money and
+scores as ``Decimal``). ``timestamp`` (from eventsourcing) is the ledger's own append time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import DomainEvent
+
+PARTNERS = ("BCCSA", "GO2HR", "AMHSA", "GENERIC")
+PROGRAMS = ("COR", "SECOR")
+AUDIT_KINDS = ("certification", "recertification", "maintenance", "limited_scope")
+AUDITOR_TYPES = ("internal", "external")
+QA_OUTCOMES = ("accepted", "rejected")
+REVIEW_OUTCOMES = ("certificate_stands", "revoked")
+SCOPE_CHANGES = ("merger", "acquisition", "account_number", "other")
+
+STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://corledger/streams")
+REFERENCE_STREAM = "@reference"  # the stream of reference data (base rates)
+
+
+def stream_id(employer: str | None) -> UUID:
+    """The deterministic stream id of an employer (or of the reference stream for None)."""
+    return uuid5(STREAM_NAMESPACE, employer if employer is not None else REFERENCE_STREAM)
+
+
+class LedgerEvent(DomainEvent):
+    """The envelope every ledger event carries.
+
+    ``effective`` is valid time (when the fact took effect in the world); ``recorded_at`` is
+    transaction time (when the ledger learned it, UTC); ``timestamp`` is when it was appended.
+    """
+
+    event_id: str | None
+    employer: str | None
+    effective: date
+    recorded_at: datetime
+    by: str | None
+
+    class_version: ClassVar[int] = 1
+    reference: ClassVar[bool] = False  # reference data has no employer
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def data_fields(cls) -> tuple[dataclasses.Field[Any], ...]:
+        """The fields of the type's ``data`` object, in declaration order."""
+        return _data_fields(cls)
+
+    def data(self) -> dict[str, Any]:
+        """The typed ``data`` values of this event."""
+        return {f.name: getattr(self, f.name) for f in self.data_fields()}
+
+
+_ENVELOPE = {"originator_id", "originator_version", "timestamp", "event_id", "employer",
+             "effective", "recorded_at", "by"}
+_FIELDS_CACHE: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+_HINTS_CACHE: dict[type, dict[str, Any]] = {}
+
+
+def _data_fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
+    cached = _FIELDS_CACHE.get(cls)
+    if cached is None:
+        cached = tuple(f for f in dataclasses.fields(cls) if f.name not in _ENVELOPE)
+        _FIELDS_CACHE[cls] = cached
+    return cached
+
+
+def type_hints(cls: type) -> dict[str, Any]:
+    """Resolved annotations of an event class (cached: the codec asks on every event)."""
+    cached = _HINTS_CACHE.get(cls)
+    if cached is None:
+        cached = typing.get_type_hints(cls)
+        _HINTS_CACHE[cls] = cached
+    return cached
+
+
+# --- registration and scope -------------------------------------------------------------
+
+
+class EmployerRegistered(LedgerEvent):
+    """Enrolment with a certifying partner; the partner picks the rulebook."""
+
+    name: str
+    partner: str
+    program: str
+    classification_units: tuple[str, ...]
+    headcount: int | None = None
+
+
+class HeadcountReported(LedgerEvent):
+    """Employees as the partner counts them (part-time, seasonal, subcontractors included)."""
+
+    headcount: int
+
+
+class ClassificationUnitAdded(LedgerEvent):
+    cu: str
+
+
+class ClassificationUnitRemoved(LedgerEvent):
+    cu: str
+
+
+class ScopeChanged(LedgerEvent):
+    """A merger, acquisition or account change; the partner decides on a new audit."""
+
+    change: str
+    certification_audit_required: bool | None
+    detail: str | None = None
+
+
+class ProgramChanged(LedgerEvent):
+    program: str
+    reason: str | None = None
+
+
+class InternalAuditorQualified(LedgerEvent):
+    auditor: str
+
+
+class InternalAuditorLeft(LedgerEvent):
+    auditor: str
+
+
+# --- audits -------------------------------------------------------------------------------
+
+
+class AuditNoticeFiled(LedgerEvent):
+    audit: str
+    planned_start: date
+    team: bool = False
+
+
+class AuditSubmitted(LedgerEvent):
+    """An audit handed to the partner; ``effective`` is the submission date."""
+
+    audit: str
+    kind: str
+    auditor: str
+    auditor_type: str
+    started: date
+    completed: date
+    overall: Decimal
+    elements: dict[str, Decimal]
+    student: bool = False
+    employees_at_audit: int | None = None
+    classification_units: tuple[str, ...] | None = None
+
+
+class QADecided(LedgerEvent):
+    """The partner's quality-assurance review of an audit; ``effective`` is the decision date."""
+
+    audit: str
+    outcome: str
+    reasons: tuple[str, ...] | None = None
+
+
+# --- incidents and enforcement -------------------------------------------------------------
+
+
+class SeriousIncidentReported(LedgerEvent):
+    fatality: bool
+    description: str
+
+
+class ReviewClosed(LedgerEvent):
+    outcome: str
+
+
+class CertificationRevoked(LedgerEvent):
+    authority: str
+    reason: str
+
+
+class ViolationRecorded(LedgerEvent):
+    kind: str
+    penalty: bool
+
+
+class InvestigationOpened(LedgerEvent):
+    case: str
+
+
+class InvestigationClosed(LedgerEvent):
+    case: str
+
+
+# --- money ------------------------------------------------------------------------------------
+
+
+class BaseRateSet(LedgerEvent):
+    """Reference data: the base rate per $100 of payroll for a CU and year."""
+
+    reference: ClassVar[bool] = True
+
+    jurisdiction: str
+    cu: str
+    year: int
+    base_rate: Decimal
+
+
+class PayrollReported(LedgerEvent):
+    year: int
+    cu: str
+    assessable_payroll: Decimal
+    deadline: date | None = None
+
+
+class PremiumPaid(LedgerEvent):
+    year: int
+    cu: str
+    amount: Decimal
+
+
+class IncentivePaid(LedgerEvent):
+    year: int
+    amount: Decimal
+
+
+# --- corrections and derived flags ----------------------------------------------------------------
+
+
+class EventVoided(LedgerEvent):
+    """A correction: from its ``recorded_at`` on, the target event no longer counts."""
+
+    target: str
+    reason: str
+
+
+class LapseRiskFlagged(LedgerEvent):
+    """Written by the scheduled lapse scan, at most once per employer, due date and level."""
+
+    due: date
+    level: str
+    reasons: tuple[str, ...]
+
+
+EVENT_TYPES: dict[str, type[LedgerEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        EmployerRegistered, HeadcountReported, ClassificationUnitAdded, ClassificationUnitRemoved,
+        ScopeChanged, ProgramChanged, InternalAuditorQualified, InternalAuditorLeft,
+        AuditNoticeFiled, AuditSubmitted, QADecided, SeriousIncidentReported, ReviewClosed,
+        CertificationRevoked, ViolationRecorded, InvestigationOpened, InvestigationClosed,
+        BaseRateSet, PayrollReported, PremiumPaid, IncentivePaid, EventVoided, LapseRiskFlagged,
+    )
+}
