@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import DomainEvent
@@ -24,6 +24,13 @@ AUDITOR_TYPES = ("internal", "external")
 QA_OUTCOMES = ("accepted", "rejected")
 REVIEW_OUTCOMES = ("certificate_stands", "revoked")
 SCOPE_CHANGES = ("merger", "acquisition", "account_number", "other")
+
+MONEY = "money"
+SCORE = "score"
+Money = Annotated[Decimal, MONEY]
+"""An amount of dollars: a decimal string with two places in JSON, never a float."""
+Score = Annotated[Decimal, SCORE]
+"""An audit score from 0 to 100: a JSON number, held as Decimal so 79.99 never rounds up."""
 
 STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://corledger/streams")
 REFERENCE_STREAM = "@reference"  # the stream of reference data (base rates)
@@ -82,7 +89,7 @@ def type_hints(cls: type) -> dict[str, Any]:
     """Resolved annotations of an event class (cached: the codec asks on every event)."""
     cached = _HINTS_CACHE.get(cls)
     if cached is None:
-        cached = typing.get_type_hints(cls)
+        cached = typing.get_type_hints(cls, include_extras=True)
         _HINTS_CACHE[cls] = cached
     return cached
 
@@ -153,8 +160,8 @@ class AuditSubmitted(LedgerEvent):
     auditor_type: str
     started: date
     completed: date
-    overall: Decimal
-    elements: dict[str, Decimal]
+    overall: Score
+    elements: dict[str, Score]
     student: bool = False
     employees_at_audit: int | None = None
     classification_units: tuple[str, ...] | None = None
@@ -209,25 +216,25 @@ class BaseRateSet(LedgerEvent):
     jurisdiction: str
     cu: str
     year: int
-    base_rate: Decimal
+    base_rate: Money
 
 
 class PayrollReported(LedgerEvent):
     year: int
     cu: str
-    assessable_payroll: Decimal
+    assessable_payroll: Money
     deadline: date | None = None
 
 
 class PremiumPaid(LedgerEvent):
     year: int
     cu: str
-    amount: Decimal
+    amount: Money
 
 
 class IncentivePaid(LedgerEvent):
     year: int
-    amount: Decimal
+    amount: Money
 
 
 # --- corrections and derived flags ----------------------------------------------------------------

@@ -1,0 +1,194 @@
+"""The event store: one abstract interface, one small adapter per backend, one factory.
+
+Events are kept by an ``eventsourcing`` application recorder (table ``stored_events``), one
+stream per employer plus a reference stream. Beside it, two insert-mostly indexes are written
+in the same transaction as the events they index:
+
+- ``ledger_event_ids``: the sender's event ``id`` -> content hash and stream, which makes
+  import idempotent and refuses a reused id with different content (the primary key is the
+  last line of defence when two imports race);
+- ``ledger_employers``: each registered employer, its stream and first registration date,
+  which answers "is this employer registered?" without replaying its stream.
+
+A whole import runs in one write transaction (:meth:`LedgerStore.writer`): it commits at the
+end or not at all, so a killed import leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from sqlalchemy.engine import URL, make_url
+
+from ledger.codec import decode_state, encode_state
+from ledger.events import LedgerEvent, stream_id
+
+DEFAULT_DB = "sqlite:///corledger.db"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used as asked (bad URL, unsupported backend...)."""
+
+
+class LedgerMapper(Mapper[UUID]):
+    """Maps events to stored rows in the interchange-shaped format of :mod:`ledger.codec`.
+
+    The topic is the interchange type name, a public and stable vocabulary, rather than a
+    Python path that a refactoring would break.
+    """
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=type(domain_event).__name__,
+            state=encode_state(domain_event),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        originator_id = stored_event.originator_id
+        if not isinstance(originator_id, UUID):
+            originator_id = UUID(str(originator_id))
+        return decode_state(stored_event.topic, originator_id, stored_event.originator_version,
+                            bytes(stored_event.state))
+
+
+class LedgerApplication(Application[UUID]):
+    """The eventsourcing application that owns the recorder; our mapper stores the events."""
+
+    name = "corledger"
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return LedgerMapper(transcoder=_UnusedTranscoder())
+
+
+class _UnusedTranscoder(Transcoder):
+    """The ledger mapper encodes events itself; eventsourcing insists on a transcoder."""
+
+    def encode(self, obj: Any) -> bytes:  # pragma: no cover - never called
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:  # pragma: no cover - never called
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class StreamHead:
+    """What an import needs to know of an employer's stream before appending to it."""
+
+    employer: str
+    version: int
+    registered_on: date | None
+
+
+@dataclass(frozen=True)
+class KnownId:
+    """A sender's event id already in the ledger."""
+
+    content_hash: str
+    employer: str | None
+
+
+@dataclass(frozen=True)
+class Appended:
+    """One event to append, with its index rows."""
+
+    event: LedgerEvent
+    content_hash: str | None
+
+
+class Writer(ABC):
+    """One write transaction: reads see what it has appended so far."""
+
+    @abstractmethod
+    def heads(self, employers: Collection[str]) -> dict[str, StreamHead]:
+        """The stream head of each registered employer among ``employers``."""
+
+    @abstractmethod
+    def reference_version(self) -> int:
+        """The last version of the reference stream (0 when empty)."""
+
+    @abstractmethod
+    def known_ids(self, event_ids: Collection[str]) -> dict[str, KnownId]:
+        """Which of these sender ids the ledger holds already, with their content hash."""
+
+    @abstractmethod
+    def append(self, batch: Sequence[Appended]) -> None:
+        """Appends the events and their index rows."""
+
+
+class LedgerStore(ABC):
+    """Reads and writes the ledger's events, whatever the backend."""
+
+    url: URL
+    app: LedgerApplication
+
+    @abstractmethod
+    def writer(self) -> AbstractContextManager[Writer]:
+        """A write transaction, exclusive of other writers, committed when the block ends."""
+
+    @abstractmethod
+    def employers(self) -> list[str]:
+        """Every registered employer, sorted."""
+
+    def stream(self, employer: str) -> list[LedgerEvent]:
+        """An employer's events in append order (empty when never registered)."""
+        return self._stream(stream_id(employer))
+
+    def reference(self) -> list[LedgerEvent]:
+        """The reference data (base rates), in append order."""
+        return self._stream(stream_id(None))
+
+    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
+        return list(self.app.events.get(originator_id))  # type: ignore[arg-type]
+
+    def notifications(self, after: int, limit: int) -> list[tuple[int, LedgerEvent]]:
+        """Events in global append order after position ``after``, at most ``limit``."""
+        rows = self.app.recorder.select_notifications(after, limit, inclusive_of_start=False)
+        mapper = self.app.mapper
+        return [(n.id, mapper.to_domain_event(n)) for n in rows]
+
+    def position(self) -> int:
+        """The position of the last appended event (0 when empty)."""
+        return self.app.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.app.close()
+
+
+def open_store(url: str | None = None) -> LedgerStore:
+    """Opens (creating the schema on first use) the store a database URL names.
+
+    ``url`` defaults to ``$CORLEDGER_DB``, else ``sqlite:///corledger.db``.
+    """
+    text = url or os.environ.get("CORLEDGER_DB") or DEFAULT_DB
+    try:
+        parsed = make_url(text)
+    except Exception as exc:
+        raise StoreError(f"not a database URL: {text!r} ({exc})") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        from ledger.store_sqlite import SQLiteStore
+
+        return SQLiteStore(parsed)
+    if backend in ("postgresql", "postgres"):
+        raise StoreError(
+            "PostgreSQL is not supported yet: use a sqlite:/// URL for now "
+            "(PostgreSQL support is planned as the server store)"
+        )
+    raise StoreError(f"unsupported database {backend!r} in {text!r}: use sqlite:///PATH")
+
+
+def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    """Slices of at most ``size`` items, to keep SQL ``IN`` lists within driver limits."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

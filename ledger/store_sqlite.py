@@ -1,0 +1,156 @@
+"""The SQLite adapter: the embedded default store, one file beside the user's work."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from sqlalchemy.engine import URL
+
+from ledger.events import EmployerRegistered, stream_id
+from ledger.store import (
+    Appended,
+    KnownId,
+    LedgerApplication,
+    LedgerStore,
+    StoreError,
+    StreamHead,
+    Writer,
+    chunks,
+)
+
+# An import holds the write lock while it runs; another writer waits this long for it.
+LOCK_TIMEOUT_SECONDS = 600
+
+INDEX_DDL = (
+    "CREATE TABLE IF NOT EXISTS ledger_employers ("
+    " employer TEXT PRIMARY KEY, stream_id TEXT NOT NULL, partner TEXT NOT NULL,"
+    " registered_on TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
+    " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
+    " stream_id TEXT NOT NULL, version INTEGER NOT NULL)",
+)
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's recorder, inserting a batch with one ``executemany``.
+
+    The library inserts row by row to return notification ids, which the ledger never
+    uses; one statement per batch is what makes imports batched.
+    """
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **_: Any) -> None:
+        c.executemany(self.insert_events_statement, [
+            (s.originator_id.hex, s.originator_version, s.topic, s.state)  # type: ignore[union-attr]
+            for s in stored_events
+        ])
+        return None
+
+
+class SQLiteStore(LedgerStore):
+    """A ledger in one SQLite file (WAL mode), written by one importer at a time."""
+
+    def __init__(self, url: URL) -> None:
+        database = url.database
+        if not database or database == ":memory:":
+            raise StoreError("an SQLite ledger needs a file: sqlite:///PATH/TO/ledger.db")
+        path = Path(database)
+        if not path.parent.exists():
+            raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+        self.url = url
+        self.path = path
+        self.app = LedgerApplication(env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+            "APPLICATION_RECORDER_TOPIC": "ledger.store_sqlite:LedgerSQLiteRecorder",
+            "CREATE_TABLE": "y",
+        })
+        with self._connection() as conn:
+            for statement in INDEX_DDL:
+                conn.execute(statement)
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.get_connection(commit=True) as conn:
+            yield conn._sqlite_conn
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        with self._connection() as conn:
+            # IMMEDIATE takes the write lock now, so what we read stays true until commit.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteWriter(conn, self.app)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def employers(self) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")
+            return [row[0] for row in rows]
+
+
+class SQLiteWriter(Writer):
+    def __init__(self, conn: sqlite3.Connection, app: LedgerApplication) -> None:
+        self.conn = conn
+        self.recorder: LedgerSQLiteRecorder = app.recorder  # type: ignore[assignment]
+        self.mapper = app.mapper
+
+    def heads(self, employers: Collection[str]) -> dict[str, StreamHead]:
+        found: dict[str, StreamHead] = {}
+        for part in chunks(sorted(employers)):
+            rows = self.conn.execute(
+                "SELECT e.employer, e.registered_on,"
+                " (SELECT MAX(s.originator_version) FROM stored_events s"
+                "  WHERE s.originator_id = e.stream_id)"
+                f" FROM ledger_employers e WHERE e.employer IN ({','.join('?' * len(part))})",
+                list(part))
+            for employer, registered_on, version in rows:
+                found[employer] = StreamHead(employer, version or 0,
+                                             date.fromisoformat(registered_on))
+        return found
+
+    def reference_version(self) -> int:
+        row = self.conn.execute(
+            "SELECT MAX(originator_version) FROM stored_events WHERE originator_id = ?",
+            (stream_id(None).hex,)).fetchone()
+        return row[0] or 0
+
+    def known_ids(self, event_ids: Collection[str]) -> dict[str, KnownId]:
+        found: dict[str, KnownId] = {}
+        for part in chunks(sorted(event_ids)):
+            rows = self.conn.execute(
+                "SELECT event_id, content_hash, employer FROM ledger_event_ids"
+                f" WHERE event_id IN ({','.join('?' * len(part))})", list(part))
+            for event_id, content_hash, employer in rows:
+                found[event_id] = KnownId(content_hash, employer)
+        return found
+
+    def append(self, batch: Sequence[Appended]) -> None:
+        if not batch:
+            return
+        self.recorder._insert_events(
+            SQLiteCursor(self.conn.cursor()),
+            [self.mapper.to_stored_event(item.event) for item in batch])
+        self.conn.executemany(
+            "INSERT INTO ledger_event_ids VALUES (?,?,?,?,?)",
+            [(i.event.event_id, i.content_hash, i.event.employer, i.event.originator_id.hex,
+              i.event.originator_version) for i in batch if i.event.event_id is not None])
+        self.conn.executemany(
+            "INSERT INTO ledger_employers VALUES (?,?,?,?) ON CONFLICT(employer) DO UPDATE"
+            " SET registered_on = excluded.registered_on"
+            " WHERE excluded.registered_on < ledger_employers.registered_on",
+            [(i.event.employer, i.event.originator_id.hex, i.event.partner,
+              i.event.effective.isoformat())
+             for i in batch if isinstance(i.event, EmployerRegistered)])
