@@ -1,0 +1,141 @@
+"""The status fold: one employer's events in, the ``status --json`` document out.
+
+``status(events, as_of=..., known_at=..., employer=...)`` is pure: no I/O, no clock. It
+folds the events with :func:`projections.timeline.fold` (re-exported here with
+:class:`EmployerTimeline`, the object the incentive module questions) and renders
+INTERCHANGE.md's document: ISO date strings, flags in a fixed order, and ``because``
+listing the decisions of the current cycle with their rule ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from ledger.events import LedgerEvent
+from ledger.rulebooks import RuleRegistry
+from projections.timeline import (
+    Certificate,
+    Decision,
+    EmployerTimeline,
+    fold,
+    next_audit,
+)
+
+__all__ = ["EmployerTimeline", "flags", "fold", "render", "status", "unregistered"]
+
+FLAG_ORDER = ("under_review", "qa_pending", "headcount_exceeds_program", "no_internal_auditor",
+              "scope_change_pending", "limited_scope_window_open")
+
+
+def status(
+    events: Iterable[LedgerEvent],
+    *,
+    as_of: date,
+    known_at: datetime | None = None,
+    employer: str,
+    registry: RuleRegistry | None = None,
+) -> dict[str, Any]:
+    """The ``status --json`` document of ``employer`` on ``as_of`` as known at ``known_at``."""
+    timeline = fold(events, as_of=as_of, known_at=known_at, employer=employer,
+                    registry=registry)
+    return render(timeline)
+
+
+def unregistered(employer: str, as_of: date, known_at: datetime | None) -> dict[str, Any]:
+    """The document for an employer the ledger has no registration of."""
+    return {"employer": employer, "as_of": as_of.isoformat(),
+            "known_at": _iso_time(known_at), "partner": None, "program": None,
+            "size_class": None, "status": "unregistered", "certificate": None,
+            "next_audit": None, "flags": [], "because": []}
+
+
+def render(t: EmployerTimeline) -> dict[str, Any]:
+    """The INTERCHANGE document of a folded timeline."""
+    if t.registration is None:
+        return unregistered(t.employer, t.as_of, t.known_at)
+    cert = t.current_certificate
+    nxt = next_audit(t)
+    return {
+        "employer": t.employer,
+        "as_of": t.as_of.isoformat(),
+        "known_at": _iso_time(t.known_at),
+        "partner": t.registration.partner,
+        "program": t.program,
+        "size_class": t.size_class(),
+        "status": t.status,
+        "certificate": _certificate(cert, t.as_of),
+        "next_audit": None if nxt is None else {
+            "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
+            "auditor": nxt["auditor"]},
+        "flags": flags(t),
+        "because": [d.as_because() for d in because(t)],
+    }
+
+
+def flags(t: EmployerTimeline) -> list[str]:
+    """The flags that hold on as-of, in INTERCHANGE.md's order."""
+    if t.registration is None:
+        return []
+    on = t.as_of
+    rb = t.rulebook()
+    raised: set[str] = set()
+    if t.review_open_on(on):
+        raised.add("under_review")
+    if any(a.counts and a.qa_outcome is None for a in t.audits.values()):
+        raised.add("qa_pending")
+    if headcount_exceeds_program(t):
+        raised.add("headcount_exceeds_program")
+    nxt = next_audit(t)
+    if nxt is not None and nxt["auditor"] == "internal" and not t.qualified_internal_auditors(on):
+        counts_as, _ = rb.student_audit_counts_as()
+        student_route = counts_as is not None and nxt["kind"] in ("certification",
+                                                                   "recertification")
+        if not student_route:
+            raised.add("no_internal_auditor")
+    if t.scope_changes and t.scope_changes[-1].certification_audit_required is None:
+        raised.add("scope_change_pending")
+    if t.open_limited_scope() is not None:
+        raised.add("limited_scope_window_open")
+    return [f for f in FLAG_ORDER if f in raised]
+
+
+def headcount_exceeds_program(t: EmployerTimeline) -> bool:
+    """Latest headcount above the program's limit (AMHSA: any headcount in the year)."""
+    rb = t.rulebook()
+    limit = rb.program_limit(t.program or "")
+    if limit is None:
+        return False
+    if rb.limit_applies_all_year():
+        start = date(t.as_of.year, 1, 1)
+        in_year = [h for d, h in t.headcounts if start <= d <= t.as_of]
+        at_start = t.headcount_on(start)
+        return any(h > limit for h in [*in_year, *([at_start] if at_start is not None else [])])
+    latest = t.headcount_on(t.as_of)
+    return latest is not None and latest > limit
+
+
+def because(t: EmployerTimeline) -> list[Decision]:
+    """The decisions behind the current answer: registration, then the current cycle (from
+    the submission of the audit that earned the latest certificate)."""
+    if not t.decisions:
+        return []
+    since = t.registration.registered if t.registration else t.as_of
+    if t.certificates:
+        since = t.certificates[-1].submitted
+    first, rest = t.decisions[0], t.decisions[1:]
+    return [first, *(d for d in rest if d.on >= since)]
+
+
+def _certificate(cert: Certificate | None, as_of: date) -> dict[str, Any] | None:
+    if cert is None:
+        return None
+    return {"issued": cert.issued.isoformat(), "expires": cert.expires.isoformat(),
+            "cycle_year": cert.cycle_year(as_of)}
+
+
+def _iso_time(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")

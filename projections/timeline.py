@@ -1,0 +1,869 @@
+"""The employer timeline: what the status fold builds from one employer's events.
+
+:func:`fold` replays the events in view (``known_at`` on transaction time, ``as_of`` on valid
+time) through the partner's rulebook and returns an :class:`EmployerTimeline`: registration
+facts, every certificate issued up to ``as_of`` with how and when it ended, every audit with
+its judgement and QA, reviews and investigations, the next requirement, and the decisions
+(each with the event and the rule behind it). :mod:`projections.status` renders it as the
+``status --json`` document; the incentive module asks it questions such as
+:meth:`EmployerTimeline.held_valid_certificate_in`,
+:meth:`EmployerTimeline.certificates_ended_in`,
+:meth:`EmployerTimeline.required_audit_accepted_in`,
+:meth:`EmployerTimeline.first_certification_submitted_by_cutoff`,
+:meth:`EmployerTimeline.audit_scope` and :meth:`EmployerTimeline.review_open_on`.
+Fold up to the end of the year you ask about (``as_of=date(Y, 12, 31)`` or later).
+
+Event order: events are sorted by (effective, type precedence, sender id, content), never by
+append order, so the same events recorded in any order give the same timeline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ledger import events as ev
+from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
+from ledger.rulebooks.base import EITHER, INTERNAL
+
+ONE_DAY = timedelta(days=1)
+CERTIFYING = ("certification", "recertification")
+
+# Same-day order: registration first, then facts about the employer, then audits and QA
+# (QA after the submission it decides), then incidents, reviews and revocations.
+_PRECEDENCE: dict[str, int] = {
+    "EmployerRegistered": 0, "ProgramChanged": 1, "HeadcountReported": 1,
+    "ClassificationUnitAdded": 1, "ClassificationUnitRemoved": 1, "ScopeChanged": 1,
+    "InternalAuditorQualified": 2, "InternalAuditorLeft": 3, "AuditNoticeFiled": 4,
+    "AuditSubmitted": 5, "QADecided": 6, "SeriousIncidentReported": 7,
+    "InvestigationOpened": 7, "ReviewClosed": 8, "InvestigationClosed": 8,
+    "CertificationRevoked": 9,
+}
+
+
+# --- the timeline's records ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One step of reasoning: on a date, an event (or the calendar) and a rule decided this."""
+
+    on: date
+    says: str
+    rule: Rule | None = None
+    event: ev.LedgerEvent | None = None
+
+    def as_because(self) -> dict[str, Any]:
+        """The ``because`` entry of INTERCHANGE.md (event and type are null for a date)."""
+        return {
+            "event": self.event.event_id if self.event is not None else None,
+            "type": self.event.type_name() if self.event is not None else None,
+            "effective": (self.event.effective if self.event is not None else self.on)
+            .isoformat(),
+            "rule": self.rule.id if self.rule is not None else None,
+            "says": self.says,
+        }
+
+
+@dataclass
+class Registration:
+    """The employer's enrolment: who certifies it and under which program."""
+
+    name: str
+    partner: str
+    program: str
+    classification_units: tuple[str, ...]
+    registered: date
+    event: ev.EmployerRegistered
+
+
+@dataclass
+class AuditRecord:
+    """One submitted audit, its judgement under the rulebook, and its QA decision."""
+
+    audit: str
+    kind: str
+    auditor: str
+    auditor_type: str
+    started: date
+    completed: date
+    submitted: date
+    overall: Decimal
+    elements: dict[str, Decimal]
+    student: bool
+    scope: tuple[str, ...]
+    event: ev.AuditSubmitted
+    counts: bool = True
+    why_not: str | None = None
+    passes: bool = False
+    verdict: str = ""
+    limited_scope_until: date | None = None
+    repairs: str | None = None  # a limited-scope audit: the audit it re-audits
+    repaired_by: str | None = None  # the accepted limited-scope audit that repaired it
+    final_overall: Decimal | None = None
+    final_elements: dict[str, Decimal] | None = None
+    final_passes: bool = False
+    qa_outcome: str | None = None
+    qa_date: date | None = None
+    qa_event: ev.QADecided | None = None
+    used_for: str | None = None  # the requirement it satisfied, e.g. "maintenance 1"
+    used_for_year: int | None = None  # the certification year it served
+    used_on: date | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.qa_outcome == "accepted"
+
+    @property
+    def certifying(self) -> bool:
+        return self.kind in CERTIFYING
+
+
+@dataclass
+class Certificate:
+    """A certificate issued up to as-of: the audit that earned it, and how it ended."""
+
+    issued: date
+    expires: date
+    audit: str
+    submitted: date
+    qa_date: date
+    scope: tuple[str, ...]
+    ended: str | None = None  # cancelled / expired / revoked / renewed
+    ended_on: date | None = None  # the first day it was no longer in force
+    maintenance: list[str] = field(default_factory=list)
+
+    def in_force_on(self, day: date) -> bool:
+        return self.issued <= day and (self.ended_on is None or day < self.ended_on)
+
+    def cycle_year(self, day: date) -> int:
+        """1 in the first year, 2 from the first anniversary, 3 from the second."""
+        return 1 + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day)
+
+
+@dataclass
+class Requirement:
+    """The next audit the employer owes: its kind, due date (without grace) and window."""
+
+    kind: str  # certification / maintenance / recertification
+    opened: date
+    rule: Rule | None = None
+    number: int = 0  # maintenance audit 1 or 2
+    due: date | None = None
+    grace_end: date | None = None
+    window_start: date | None = None
+    start_inclusive: bool = True
+    measured_on: str = "submitted"  # which audit date must fall in the window, by due
+    held: bool = False  # kept past the lapse date by an on-time audit still in QA
+    scope_change: bool = False
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day an audit may be submitted for it (due, or the end of grace)."""
+        return self.grace_end or self.due
+
+    @property
+    def lapse_on(self) -> date | None:
+        return self.last_day + ONE_DAY if self.last_day is not None else None
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A requirement that was not met, and the day the certificate ended because of it."""
+
+    requirement: Requirement
+    lapsed_on: date
+    how: str  # cancelled / expired
+
+
+@dataclass
+class Review:
+    """A review opened by a serious incident (or an investigation), until it closes."""
+
+    opened: date
+    event: ev.LedgerEvent
+    closed: date | None = None
+    outcome: str | None = None
+    case: str | None = None
+
+    def open_on(self, day: date) -> bool:
+        return self.opened <= day and (self.closed is None or day < self.closed)
+
+
+@dataclass
+class EmployerTimeline:
+    """Everything the fold learned about one employer, up to ``as_of`` as known at
+    ``known_at``. See the module docstring for the questions it answers."""
+
+    employer: str
+    as_of: date
+    known_at: datetime | None
+    registry: RuleRegistry
+    registration: Registration | None = None
+    program: str | None = None
+    headcounts: list[tuple[date, int]] = field(default_factory=list)
+    classification_units: list[str] = field(default_factory=list)
+    internal_auditors: dict[str, list[tuple[date, date | None]]] = field(default_factory=dict)
+    audits: dict[str, AuditRecord] = field(default_factory=dict)
+    notices: dict[str, ev.AuditNoticeFiled] = field(default_factory=dict)
+    certificates: list[Certificate] = field(default_factory=list)
+    requirement: Requirement | None = None
+    misses: list[Miss] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    investigations: list[Review] = field(default_factory=list)
+    violations: list[ev.ViolationRecorded] = field(default_factory=list)
+    scope_changes: list[ev.ScopeChanged] = field(default_factory=list)
+    after_revocation: bool = False
+    decisions: list[Decision] = field(default_factory=list)
+    events: list[ev.LedgerEvent] = field(default_factory=list)  # in view, in fold order
+
+    # --- facts on the as-of date ------------------------------------------------------------
+
+    @property
+    def partner(self) -> str | None:
+        return self.registration.partner if self.registration else None
+
+    def rulebook(self, on: date | None = None) -> Rulebook:
+        assert self.registration is not None, "an unregistered employer has no rulebook"
+        return self.registry.rulebook_for(self.registration.partner, on or self.as_of)
+
+    def headcount_on(self, day: date) -> int | None:
+        """The latest headcount effective on or before ``day``."""
+        known = [h for d, h in self.headcounts if d <= day]
+        return known[-1] if known else None
+
+    def size_class(self) -> str | None:
+        if self.registration is None:
+            return None
+        return self.rulebook().size_class(self.headcount_on(self.as_of))
+
+    def internal_auditor_qualified(self, auditor: str, day: date) -> bool:
+        return any(start <= day and (end is None or day < end)
+                   for start, end in self.internal_auditors.get(auditor, []))
+
+    def qualified_internal_auditors(self, day: date) -> list[str]:
+        return sorted(a for a in self.internal_auditors
+                      if self.internal_auditor_qualified(a, day))
+
+    @property
+    def current_certificate(self) -> Certificate | None:
+        """The certificate in force on ``as_of``, if any."""
+        for cert in reversed(self.certificates):
+            if cert.in_force_on(self.as_of):
+                return cert
+        return None
+
+    @property
+    def status(self) -> str:
+        """registered / certified / cancelled / expired / revoked (unregistered if none)."""
+        if self.registration is None:
+            return "unregistered"
+        if self.current_certificate is not None:
+            return "certified"
+        if self.certificates and self.certificates[-1].ended in ("cancelled", "expired",
+                                                                  "revoked"):
+            return self.certificates[-1].ended or "registered"
+        return "registered"
+
+    def open_limited_scope(self, day: date | None = None) -> AuditRecord | None:
+        """The failed audit whose limited-scope window is open on ``day`` (default as-of)."""
+        day = day or self.as_of
+        for audit in reversed(list(self.audits.values())):
+            if (audit.limited_scope_until is not None and audit.repaired_by is None
+                    and audit.used_for is None and audit.qa_outcome != "rejected"
+                    and audit.submitted <= day <= audit.limited_scope_until):
+                return audit
+        return None
+
+    # --- questions for the incentive module --------------------------------------------------
+
+    def certificate_on(self, day: date) -> Certificate | None:
+        """The certificate in force on ``day`` (``day`` <= as_of)."""
+        for cert in reversed(self.certificates):
+            if cert.in_force_on(day):
+                return cert
+        return None
+
+    def held_valid_certificate_in(self, year: int) -> bool:
+        """Whether a certificate was in force on any day of ``year``."""
+        start, end = date(year, 1, 1), date(year, 12, 31)
+        return any(c.issued <= end and (c.ended_on is None or c.ended_on > start)
+                   for c in self.certificates)
+
+    def certificates_ended_in(
+        self, year: int, how: Sequence[str] = ("cancelled", "revoked")
+    ) -> list[Certificate]:
+        """Certificates that ended during ``year`` in one of the ways ``how``."""
+        return [c for c in self.certificates
+                if c.ended in how and c.ended_on is not None and c.ended_on.year == year]
+
+    def required_audit_accepted_in(self, year: int) -> AuditRecord | None:
+        """The QA-accepted audit that met the requirement of certification year ``year``
+        (the certifying audit for the year of issue, a maintenance audit for its due year)."""
+        for audit in self.audits.values():
+            if audit.used_for is not None and audit.used_for_year == year:
+                return audit
+        return None
+
+    def first_certification_submitted_by_cutoff(self, year: int) -> bool | None:
+        """For a first certification issued in ``year``: was its audit submitted by the
+        partner's cutoff (BCCSA/GO2HR: Nov 30) of ``year``? None when not applicable."""
+        if self.registration is None:
+            return None
+        rb = self.rulebook(date(year, 12, 31))
+        if not rb.has("first-certification-cutoff"):
+            return None
+        cutoff = rb.rule("first-certification-cutoff")
+        firsts = [c for c in self.certificates if c.issued.year == year
+                  and not self._renewal(c)]
+        if not firsts:
+            return None
+        last_day = date(year, int(cutoff["month"]), int(cutoff["day"]))
+        return any(c.submitted <= last_day for c in firsts)
+
+    def _renewal(self, cert: Certificate) -> bool:
+        before = [c for c in self.certificates if c.issued < cert.issued]
+        return bool(before) and before[-1].ended == "renewed"
+
+    def audit_scope(self, audit: str) -> tuple[str, ...]:
+        """The CUs in an audit's scope (default: the employer's CUs when it was submitted)."""
+        return self.audits[audit].scope
+
+    def review_open_on(self, day: date) -> bool:
+        return any(r.open_on(day) for r in self.reviews)
+
+    def investigation_open_on(self, day: date) -> bool:
+        return any(r.open_on(day) for r in self.investigations)
+
+    def review_or_investigation_open_in(self, year: int) -> bool:
+        start, end = date(year, 1, 1), date(year, 12, 31)
+        return any(r.opened <= end and (r.closed is None or r.closed > start)
+                   for r in [*self.reviews, *self.investigations])
+
+
+# --- selecting the events in view ------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def in_view(
+    events: Iterable[ev.LedgerEvent], known_at: datetime | None
+) -> list[ev.LedgerEvent]:
+    """The events known at ``known_at`` with the voids known by then applied (all as-of
+    dates alike). A void that is itself voided no longer counts."""
+    limit = _aware(known_at) if known_at is not None else None
+    known = [e for e in events if limit is None or _aware(e.recorded_at) <= limit]
+    voids = [e for e in known if isinstance(e, ev.EventVoided)]
+    void_targets = {v.target for v in voids}
+    active = [v for v in voids if v.event_id is None or v.event_id not in void_targets]
+    voided = {v.target for v in active}
+    return [e for e in known if e.event_id is None or e.event_id not in voided]
+
+
+def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
+    """A total order that depends only on the event's content, never on append order."""
+    content = json.dumps(event.data(), sort_keys=True, default=str)
+    return (event.effective, _PRECEDENCE.get(event.type_name(), 10), event.event_id or "",
+            event.type_name() + content)
+
+
+def fold(
+    events: Iterable[ev.LedgerEvent],
+    *,
+    as_of: date,
+    known_at: datetime | None = None,
+    employer: str | None = None,
+    registry: RuleRegistry | None = None,
+) -> EmployerTimeline:
+    """Replay one employer's events as of ``as_of``, as known at ``known_at``."""
+    view = sorted((e for e in in_view(events, known_at)
+                   if e.effective <= as_of and not e.reference), key=fold_order)
+    name = employer or next((e.employer for e in view if e.employer), "")
+    folder = _Folder(EmployerTimeline(name or "", as_of, known_at, registry or RULES))
+    for event in view:
+        folder.apply(event)
+    folder.advance(as_of)
+    return folder.t
+
+
+# --- the fold -------------------------------------------------------------------------------------
+
+
+class _Folder:
+    """Applies events in fold order, and the calendar's deadlines between them."""
+
+    def __init__(self, timeline: EmployerTimeline) -> None:
+        self.t = timeline
+        self._closed_windows: set[str] = set()  # limited-scope windows whose close was applied
+
+    # helpers -----------------------------------------------------------------------------------
+
+    def note(self, on: date, says: str, rule: Rule | None = None,
+             event: ev.LedgerEvent | None = None) -> None:
+        self.t.decisions.append(Decision(on, says, rule, event))
+
+    def rb(self, on: date) -> Rulebook:
+        return self.t.rulebook(on)
+
+    @property
+    def cert(self) -> Certificate | None:
+        last = self.t.certificates[-1] if self.t.certificates else None
+        return last if last is not None and last.ended is None else None
+
+    # the calendar --------------------------------------------------------------------------------
+
+    def advance(self, to: date) -> None:
+        """Apply every deadline that takes effect on or before ``to``."""
+        while True:
+            moments = self._deadlines()
+            if not moments or min(moments) > to:
+                return
+            self._deadline(min(moments))
+
+    def _deadlines(self) -> list[date]:
+        moments: list[date] = []
+        req = self.t.requirement
+        if self.cert is not None and req is not None and req.lapse_on and not req.held:
+            moments.append(req.lapse_on)
+        if self.cert is not None and req is not None and req.held:
+            original = self._held_by_window()
+            if original is not None and original.limited_scope_until is not None:
+                moments.append(original.limited_scope_until + ONE_DAY)
+        return moments
+
+    def _deadline(self, day: date) -> None:
+        req = self.t.requirement
+        assert req is not None
+        if req.held:  # a limited-scope window that held the certificate has closed
+            original = self._held_by_window()
+            if original is not None:
+                self._closed_windows.add(original.audit)
+            self.settle(day)
+            return
+        pending = [a for a in self._candidates(day) if self._pending(a, day)]
+        if pending:
+            req.held = True
+            names = ", ".join(a.audit for a in pending)
+            self.note(day, f"{req.kind} due {req.due} passed; audit {names} was submitted "
+                           "on time and is still in QA: the certificate stays in force",
+                      self.rb(day).rule("qa"))
+            return
+        self._lapse(day, None)
+
+    def _held_by_window(self) -> AuditRecord | None:
+        """The failed audit whose limited-scope window keeps a held certificate alive."""
+        for a in self._candidates(None):
+            if (a.limited_scope_until is not None and a.repaired_by is None
+                    and a.audit not in self._closed_windows):
+                return a
+        return None
+
+    def _lapse(self, day: date, why: str | None) -> None:
+        cert, req = self.cert, self.t.requirement
+        assert cert is not None and req is not None
+        how = "expired" if req.kind == "recertification" else "cancelled"
+        rb = self.rb(day)
+        rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
+        cert.ended, cert.ended_on = how, day
+        self.t.misses.append(Miss(req, day, how))
+        what = f"no {req.kind} audit submitted by {req.last_day} was accepted"
+        if why:
+            what = why
+        self.note(day, f"{what}: the certificate is {how} from {day}; the next audit is a "
+                       "certification audit", rule)
+        self.t.requirement = Requirement("certification", day, rule)
+
+    # events -----------------------------------------------------------------------------------
+
+    def apply(self, event: ev.LedgerEvent) -> None:
+        self.advance(event.effective)
+        self.t.events.append(event)
+        if isinstance(event, ev.EmployerRegistered):
+            self._registered(event)
+            return
+        if self.t.registration is None:
+            self.note(event.effective, "before registration: not counted", None, event)
+            return
+        handler = getattr(self, "_on_" + event.type_name(), None)
+        if handler is not None:
+            handler(event)
+        self.settle(event.effective)
+
+    def _registered(self, e: ev.EmployerRegistered) -> None:
+        if self.t.registration is not None:
+            self.note(e.effective, "a second registration: the first one stands", None, e)
+            return
+        self.t.registration = Registration(e.name, e.partner, e.program,
+                                           tuple(e.classification_units), e.effective, e)
+        self.t.program = e.program
+        self.t.classification_units = list(e.classification_units)
+        if e.headcount is not None:
+            self.t.headcounts.append((e.effective, e.headcount))
+        rb = self.rb(e.effective)
+        self.note(e.effective, f"registered with {e.partner} for {e.program}; the next audit "
+                               "is a certification audit", rb.rule("programs"), e)
+        self.t.requirement = Requirement("certification", e.effective,
+                                         rb.rule("certification-auditor"))
+
+    def _on_HeadcountReported(self, e: ev.HeadcountReported) -> None:
+        self.t.headcounts.append((e.effective, e.headcount))
+
+    def _on_ProgramChanged(self, e: ev.ProgramChanged) -> None:
+        self.t.program = e.program
+        self.note(e.effective, f"program changed to {e.program}",
+                  self.rb(e.effective).rule("programs"), e)
+
+    def _on_ClassificationUnitAdded(self, e: ev.ClassificationUnitAdded) -> None:
+        if e.cu not in self.t.classification_units:
+            self.t.classification_units.append(e.cu)
+
+    def _on_ClassificationUnitRemoved(self, e: ev.ClassificationUnitRemoved) -> None:
+        if e.cu in self.t.classification_units:
+            self.t.classification_units.remove(e.cu)
+
+    def _on_InternalAuditorQualified(self, e: ev.InternalAuditorQualified) -> None:
+        spans = self.t.internal_auditors.setdefault(e.auditor, [])
+        if not spans or spans[-1][1] is not None:
+            spans.append((e.effective, None))
+
+    def _on_InternalAuditorLeft(self, e: ev.InternalAuditorLeft) -> None:
+        spans = self.t.internal_auditors.get(e.auditor, [])
+        if spans and spans[-1][1] is None:
+            spans[-1] = (spans[-1][0], e.effective)
+
+    def _on_AuditNoticeFiled(self, e: ev.AuditNoticeFiled) -> None:
+        self.t.notices[e.audit] = e
+
+    def _on_ScopeChanged(self, e: ev.ScopeChanged) -> None:
+        self.t.scope_changes.append(e)
+        rule = self.rb(e.effective).rule("scope-change")
+        if e.certification_audit_required is None:
+            self.note(e.effective, f"scope change ({e.change}): the partner has not decided "
+                                   "whether a certification audit is required", rule, e)
+            return
+        if not e.certification_audit_required:
+            self.note(e.effective, f"scope change ({e.change}): no certification audit "
+                                   "required", rule, e)
+            return
+        req = self.t.requirement
+        if self.cert is not None and req is not None:
+            self.t.requirement = Requirement(
+                "certification", e.effective, rule, due=req.due, grace_end=req.grace_end,
+                window_start=e.effective, scope_change=True)
+            self.note(e.effective, f"scope change ({e.change}): a certification audit is "
+                                   f"required, due by {req.due}", rule, e)
+        else:
+            self.note(e.effective, f"scope change ({e.change}): a certification audit is "
+                                   "required", rule, e)
+
+    def _on_AuditSubmitted(self, e: ev.AuditSubmitted) -> None:
+        self.t.audits[e.audit] = self._judge(e)
+
+    def _on_QADecided(self, e: ev.QADecided) -> None:
+        audit = self.t.audits.get(e.audit)
+        rule = self.rb(e.effective).rule("qa")
+        if audit is None:
+            self.note(e.effective, f"QA decision for audit {e.audit}, which has not been "
+                                   "submitted: ignored", rule, e)
+            return
+        if audit.qa_outcome is not None:
+            self.note(e.effective, f"audit {e.audit} was already decided by QA on "
+                                   f"{audit.qa_date}: the first decision stands", rule, e)
+            return
+        audit.qa_outcome, audit.qa_date, audit.qa_event = e.outcome, e.effective, e
+        reasons = f" ({'; '.join(e.reasons)})" if e.reasons else ""
+        self.note(e.effective, f"QA {e.outcome} audit {e.audit}{reasons}", rule, e)
+        if audit.repairs is not None and audit.accepted and audit.counts:
+            self._repair(audit, e)
+
+    def _on_SeriousIncidentReported(self, e: ev.SeriousIncidentReported) -> None:
+        self.t.reviews.append(Review(e.effective, e))
+        what = "fatality" if e.fatality else "serious incident"
+        self.note(e.effective, f"{what} reported: the certificate is under review",
+                  self.rb(e.effective).rule("review"), e)
+
+    def _on_ReviewClosed(self, e: ev.ReviewClosed) -> None:
+        rule = self.rb(e.effective).rule("review")
+        open_reviews = [r for r in self.t.reviews if r.closed is None]
+        if not open_reviews:
+            self.note(e.effective, "review closed, but none was open: ignored", rule, e)
+            return
+        review = open_reviews[0]
+        review.closed, review.outcome = e.effective, e.outcome
+        self.note(e.effective, f"review closed: {e.outcome.replace('_', ' ')}", rule, e)
+        if e.outcome == "revoked":
+            self._revoke(e)
+
+    def _on_CertificationRevoked(self, e: ev.CertificationRevoked) -> None:
+        self._revoke(e)
+
+    def _on_InvestigationOpened(self, e: ev.InvestigationOpened) -> None:
+        self.t.investigations.append(Review(e.effective, e, case=e.case))
+
+    def _on_InvestigationClosed(self, e: ev.InvestigationClosed) -> None:
+        for inv in self.t.investigations:
+            if inv.case == e.case and inv.closed is None:
+                inv.closed = e.effective
+
+    def _on_ViolationRecorded(self, e: ev.ViolationRecorded) -> None:
+        self.t.violations.append(e)
+
+    def _revoke(self, e: ev.LedgerEvent) -> None:
+        rule = self.rb(e.effective).rule("revocation")
+        cert = self.cert
+        self.t.after_revocation = True
+        if cert is None:
+            self.note(e.effective, "revocation with no certificate in force: the next "
+                                   "certification audit must be external", rule, e)
+        else:
+            cert.ended, cert.ended_on = "revoked", e.effective
+            self.note(e.effective, "certificate revoked; the next audit is a certification "
+                                   "audit by an external auditor", rule, e)
+        self.t.requirement = Requirement("certification", e.effective, rule)
+
+    # judging audits ------------------------------------------------------------------------------
+
+    def _judge(self, e: ev.AuditSubmitted) -> AuditRecord:
+        day = e.effective
+        rb = self.rb(day)
+        scope = tuple(e.classification_units) if e.classification_units is not None \
+            else tuple(self.t.classification_units)
+        a = AuditRecord(e.audit, e.kind, e.auditor, e.auditor_type, e.started, e.completed,
+                        day, Decimal(e.overall), {k: Decimal(v) for k, v in e.elements.items()},
+                        bool(e.student), scope, e)
+        judged_kind = e.kind
+        if e.kind == "limited_scope":
+            original = self._limited_scope_original(e)
+            if original is None:
+                return self._not_counted(a, "no limited-scope window is open for it",
+                                         rb.rule("limited-scope") if rb.has("limited-scope")
+                                         else rb.rule("failed-audit"))
+            a.repairs = original.audit
+            judged_kind = original.kind
+        student_rule = None
+        if a.student:
+            counts_as, student_rule = rb.student_audit_counts_as()
+            if counts_as is None:
+                return self._not_counted(a, "a student audit does not count", student_rule)
+            if not (judged_kind == counts_as or {judged_kind, counts_as} <= set(CERTIFYING)):
+                return self._not_counted(a, f"a student audit counts only as a {counts_as} "
+                                            "audit", student_rule)
+        size = rb.size_class(self.t.headcount_on(day))
+        needed, auditor_rule = rb.auditor_required(judged_kind, self.t.program or "",
+                                                   size, self.t.after_revocation)
+        if needed != EITHER and a.auditor_type != needed:
+            return self._not_counted(a, f"an {a.auditor_type} auditor where an {needed} one "
+                                        f"is needed", auditor_rule)
+        if a.auditor_type == INTERNAL and student_rule is None \
+                and not self.t.internal_auditor_qualified(a.auditor, a.completed):
+            return self._not_counted(a, f"{a.auditor} was not a qualified internal auditor "
+                                        f"of the employer on {a.completed}",
+                                     rb.rule("internal-auditor"))
+        deadline = rb.submission_deadline(a.started)
+        if deadline is not None and a.submitted > deadline[0]:
+            return self._not_counted(a, f"submitted {a.submitted}, more than "
+                                        f"{deadline[1]['days']} days after its start "
+                                        f"({a.started})", deadline[1])
+        self._check_notice(a, rb)
+        if a.repairs is not None:
+            self.note(day, f"limited-scope audit {a.audit} re-audits "
+                           f"{', '.join(sorted(a.elements)) or 'no element'} of audit "
+                           f"{a.repairs}; it counts once QA accepts it",
+                      rb.rule("limited-scope"), e)
+            return a
+        verdict, pass_rule = rb.judge_scores(judged_kind, a.overall, a.elements)
+        a.passes, a.verdict = verdict.passes, verdict.says
+        a.final_passes = verdict.passes
+        self.note(day, f"{a.kind} audit {a.audit}: {verdict.says}", pass_rule, e)
+        if not verdict.passes and verdict.limited_scope:
+            window = rb.limited_scope_window_end(a.completed)
+            if window is not None:
+                a.limited_scope_until = window[0]
+                self.note(day, f"a limited-scope re-audit may repair it if completed by "
+                               f"{window[0]}", window[1], e)
+        elif not verdict.passes:
+            rule = rb.rule("failed-audit") if rb.has("failed-audit") else pass_rule
+            self.note(day, "a full re-audit is needed", rule, e)
+        return a
+
+    def _not_counted(self, a: AuditRecord, why: str, rule: Rule) -> AuditRecord:
+        a.counts, a.why_not, a.verdict = False, why, f"does not count: {why}"
+        self.note(a.submitted, f"{a.kind} audit {a.audit} does not count: {why}", rule,
+                  a.event)
+        return a
+
+    def _check_notice(self, a: AuditRecord, rb: Rulebook) -> None:
+        if not rb.has("audit-notice"):
+            return
+        rule = rb.rule("audit-notice")
+        notice = self.t.notices.get(a.audit)
+        days = rule.params.get("days")
+        if notice is not None and notice.team and rule.params.get("team_days") is not None:
+            days = rule.params["team_days"]
+        if days is None:
+            return
+        if notice is None:
+            self.note(a.submitted, f"no notice of audit {a.audit} on file (advisory)", rule,
+                      a.event)
+        elif notice.effective > a.started - timedelta(days=int(days)):
+            self.note(a.submitted, f"notice of audit {a.audit} filed {notice.effective}, "
+                                   f"less than {days} days before its start (advisory)",
+                      rule, a.event)
+
+    def _limited_scope_original(self, e: ev.AuditSubmitted) -> AuditRecord | None:
+        for audit in reversed(list(self.t.audits.values())):
+            if (audit.limited_scope_until is not None and audit.repaired_by is None
+                    and audit.qa_outcome != "rejected" and audit.used_for is None
+                    and audit.completed <= e.completed <= audit.limited_scope_until):
+                return audit
+        return None
+
+    def _repair(self, ls: AuditRecord, e: ev.QADecided) -> None:
+        original = self.t.audits[ls.repairs or ""]
+        rb = self.rb(e.effective)
+        elements = {**original.elements, **ls.elements}
+        verdict, rule = rb.judge_scores(original.kind, ls.overall, elements)
+        original.final_overall, original.final_elements = ls.overall, elements
+        self.note(e.effective, f"limited-scope audit {ls.audit} replaces audit "
+                               f"{original.audit}'s overall and re-audited elements: "
+                               f"{verdict.says}", rule, e)
+        if verdict.passes:
+            original.repaired_by, original.final_passes = ls.audit, True
+
+    # requirements -----------------------------------------------------------------------------
+
+    def _matches(self, req: Requirement, a: AuditRecord) -> bool:
+        if not a.counts or a.repairs is not None or a.used_for is not None:
+            return False
+        if req.kind in CERTIFYING:
+            if not a.certifying or a.submitted < req.opened:
+                return False
+        elif req.kind == "maintenance" and a.kind != "maintenance":
+            return False
+        measured = a.completed if req.measured_on == "completed" else a.submitted
+        if req.window_start is not None and (
+                measured < req.window_start
+                or (measured == req.window_start and not req.start_inclusive)):
+            return False
+        late = req.due is not None and (
+            measured > req.due or a.submitted > (req.last_day or req.due))
+        return not late
+
+    def _candidates(self, day: date | None) -> list[AuditRecord]:
+        req = self.t.requirement
+        if req is None:
+            return []
+        return [a for a in self.t.audits.values() if self._matches(req, a)
+                and (day is None or a.submitted <= day)]
+
+    def _pending(self, a: AuditRecord, day: date) -> bool:
+        """Still able to meet the requirement: awaiting QA, or in a limited-scope repair."""
+        if a.qa_outcome == "rejected":
+            return False
+        if a.qa_outcome is None:
+            return a.passes or a.limited_scope_until is not None
+        if a.final_passes:
+            return False  # satisfied, not pending
+        if a.limited_scope_until is None:
+            return False
+        repairs = [r for r in self.t.audits.values() if r.repairs == a.audit and r.counts]
+        return day <= a.limited_scope_until or any(r.qa_outcome is None for r in repairs)
+
+    def settle(self, day: date) -> None:
+        """Meet the open requirement with any satisfying audit; end a held certificate
+        whose last pending audit failed."""
+        while True:
+            req = self.t.requirement
+            if req is None:
+                return
+            done = [a for a in self._candidates(day) if a.accepted and a.final_passes]
+            if not done:
+                break
+            self._fulfil(req, done[0], day)
+        req = self.t.requirement
+        if req is not None and req.held and self.cert is not None \
+                and not any(self._pending(a, day) for a in self._candidates(day)):
+            rejected = [a for a in self._candidates(day) if a.qa_outcome == "rejected"]
+            why = (f"QA rejected audit {rejected[-1].audit} after the due date"
+                   if rejected else "the audit that held the certificate failed")
+            self._lapse(day, why)
+
+    def _fulfil(self, req: Requirement, a: AuditRecord, day: date) -> None:
+        rb = self.rb(day)
+        cert = self.cert
+        if req.kind in CERTIFYING:
+            issued = day
+            if cert is not None and req.kind == "recertification" and day > cert.expires:
+                issued = cert.expires
+                self.note(day, f"renewal accepted after the old expiry for an audit submitted "
+                               f"on time: issued on the old expiry date {issued}",
+                          rb.rule("renewal-continuity"), a.qa_event)
+            if cert is not None:
+                cert.ended, cert.ended_on = "renewed", issued
+            self._issue(a, issued, day)
+            return
+        assert cert is not None
+        a.used_for, a.used_on = f"maintenance {req.number}", day
+        a.used_for_year = req.due.year if req.due else day.year
+        cert.maintenance.append(a.audit)
+        self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
+                       f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
+        if req.number == 1:
+            self._open_maintenance(cert, 2, a.completed, day)
+        else:
+            rule = rb.rule("recertification-due")
+            self.t.requirement = Requirement("recertification", day, rule, due=cert.expires,
+                                             window_start=day)
+
+    def _issue(self, a: AuditRecord, issued: date, day: date) -> None:
+        rb = self.rb(day)
+        expires = rb.expires(issued)
+        a.used_for, a.used_on, a.used_for_year = "certification", day, issued.year
+        cert = Certificate(issued, expires, a.audit, a.submitted, day, a.scope)
+        self.t.certificates.append(cert)
+        self.t.after_revocation = False
+        self.note(day, f"certificate issued {issued}, expires {expires} (audit {a.audit})",
+                  rb.rule("validity"), a.qa_event)
+        self._open_maintenance(cert, 1, a.completed, day)
+
+    def _open_maintenance(self, cert: Certificate, number: int, last_completed: date,
+                          day: date) -> None:
+        due = self.rb(day).maintenance_due(cert.issued, number, last_completed)
+        self.t.requirement = Requirement(
+            "maintenance", day, due.rule, number=number, due=due.due,
+            grace_end=due.grace_end if due.grace_end != due.due else None,
+            window_start=due.window_start, start_inclusive=due.start_inclusive,
+            measured_on=due.measured_on)
+
+
+def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
+    """The next required audit on as-of: kind, due date (null if none) and auditor type."""
+    if t.registration is None:
+        return None
+    rb = t.rulebook()
+    size = rb.size_class(t.headcount_on(t.as_of))
+    original = t.open_limited_scope()
+    req = t.requirement
+    if original is not None and (req is None or _live_for(t, original)):
+        auditor, _ = rb.auditor_required(original.kind, t.program or "", size,
+                                         t.after_revocation)
+        return {"kind": "limited_scope", "due": original.limited_scope_until,
+                "auditor": auditor}
+    if req is None:
+        return None
+    auditor, _ = rb.auditor_required(req.kind, t.program or "", size, t.after_revocation)
+    return {"kind": req.kind, "due": req.due, "auditor": auditor}
+
+
+def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:
+    """Whether a failed audit can still meet the current requirement (so its repair is the
+    next audit)."""
+    folder = _Folder(t)
+    req = t.requirement
+    return req is not None and folder._matches(req, original)
