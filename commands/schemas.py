@@ -328,8 +328,13 @@ def flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
     if isinstance(messages, dict):
         out: list[tuple[str, str]] = []
         for key, sub in messages.items():
-            path = key if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
-            out.extend(flatten(sub, prefix if key == "_schema" else path))
+            if key in ("_schema", "value"):  # a schema-wide error; a dict value's error
+                path = prefix
+            elif key == "key":  # a dict key's error
+                path = f"{prefix} (name)"
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten(sub, path))
         return out
     if isinstance(messages, list):
         return [(prefix or "line", str(m)) for m in messages]
