@@ -20,7 +20,8 @@ def worksafebc_incentive_rules(partner: str, source: str) -> list[Rule]:
              {"scheme": "worksafebc"}),
         Rule(partner, "incentive-rate", V1, S004,
              "per CU in the audit's scope: base premium = assessable payroll x base rate / 100; "
-             "incentive = 10% of the sum of base premiums", {"rate": "0.10"}),
+             "incentive = 10% of the sum of base premiums; the base rate is WorkSafeBC's (BC) "
+             "for the CU and year", {"rate": "0.10", "jurisdiction": "BC"}),
         Rule(partner, "incentive-floor", V1, S004,
              "the minimum incentive is the lesser of $1,000 and 75% of premiums paid for the "
              "year; amount = max(formula, floor), rounded half-up to the cent",
@@ -36,6 +37,23 @@ def worksafebc_incentive_rules(partner: str, source: str) -> list[Rule]:
              "ineligible: payroll not reported by its deadline, a violation with a penalty in "
              "the year, a certificate cancelled or revoked in the year; deferred while an "
              "investigation or review is open"),
+        Rule(partner, "incentive-payroll", V1, f"{S004}; DOMAIN.md (Precise rules)",
+             "payroll for Y is on time when the report's effective date is on or before its "
+             "deadline (no deadline given: on time); decided (sources silent): a CU in the "
+             "audit's scope with no payroll report for Y means payroll was not reported, so "
+             "the year is ineligible; several reports for one CU: the latest effective one "
+             "gives the payroll, and the CU is on time if any of them was"),
+        Rule(partner, "incentive-base-rate", V1, "DOMAIN.md (The WorkSafeBC incentive)",
+             "decided: a CU's base rate for Y is the latest recorded BaseRateSet for the "
+             "jurisdiction, CU and year; a CU in scope without one defers the decision (the "
+             "amount cannot be computed yet)"),
+        Rule(partner, "incentive-decision", V1, f"{S004}; DOMAIN.md (The WorkSafeBC incentive)",
+             "decided (sources silent): the decision for Y uses every event known at the "
+             "known-at time whatever its effective date (payroll, premiums, QA and closures "
+             "come after Y); a review or investigation opened by Dec 31 of Y and with no close "
+             "known defers it, unless no certificate was held for Y; premiums "
+             "paid for the floor are those of CUs in the audit's scope; the floor raises the "
+             "amount only when it exceeds the formula (a tie is the formula's)"),
     ]
 
 
