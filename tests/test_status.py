@@ -550,3 +550,37 @@ def test_the_timeline_answers_the_incentive_questions() -> None:
     assert t.audit_scope("A1") == ("721002",)
     assert t.certificates_ended_in(2023) == []
     assert t.investigation_open_on(d("2024-06-01")) and not t.review_open_on(d("2024-06-01"))
+
+
+# --- the commands -----------------------------------------------------------------------------
+
+
+def test_status_command_prints_the_interchange_document(cli: Any) -> None:
+    from tests.conftest import audit, line, registration
+
+    cli.import_lines([registration("E-1", "2020-01-06", recorded_at="2020-01-06T09:00:00Z"),
+                      audit("E-1", "2020-06-01", recorded_at="2020-06-01T09:00:00Z"),
+                      line("QADecided", "E-1", "2020-06-15",
+                           {"audit": "A1", "outcome": "accepted"}, id="E-1-qa",
+                           recorded_at="2020-06-15T12:00:00Z")])
+    doc = cli.json("status", "E-1", "--as-of", "2020-07-01")
+    assert doc["status"] == "certified" and doc["certificate"]["issued"] == "2020-06-15"
+    early = cli.json("status", "E-1", "--as-of", "2020-07-01", "--known-at", "2020-06-14")
+    assert early["status"] == "registered"  # a bare date is the end of that UTC day
+    on_day = cli.json("status", "E-1", "--as-of", "2020-07-01", "--known-at", "2020-06-15")
+    assert on_day["status"] == "certified"
+    assert cli("explain", "E-1", "--as-of", "2020-07-01").exit_code == 0
+    assert cli("status", "E-1", "--as-of", "2020-07-01").exit_code == 0
+    assert cli.json("lapses", "--as-of", "2021-06-01", "--within", "30")[0]["employer"] == "E-1"
+
+
+def test_a_never_registered_employer_is_unregistered_with_exit_0(cli: Any) -> None:
+    assert cli.json("status", "NOBODY", "--as-of", "2020-01-01")["status"] == "unregistered"
+    assert cli("explain", "NOBODY", "--as-of", "2020-01-01").exit_code == 0
+
+
+def test_bad_dates_are_refused_with_a_clear_error(cli: Any) -> None:
+    bad = cli("status", "E-1", "--as-of", "2020-13-01")
+    assert bad.exit_code != 0 and "not a date" in bad.output
+    worse = cli("status", "E-1", "--known-at", "yesterday")
+    assert worse.exit_code != 0 and "ISO date-time" in worse.output
