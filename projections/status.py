@@ -88,7 +88,10 @@ def flags(t: EmployerTimeline) -> list[str]:
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
     nxt = next_audit(t)
-    if nxt is not None and nxt["auditor"] == "internal" and not t.qualified_internal_auditors(on):
+    internal_needed = nxt is not None and (
+        nxt["auditor"] == "internal"
+        or rb.internal_auditor_expected(nxt["kind"], t.program or ""))
+    if nxt is not None and internal_needed and not t.qualified_internal_auditors(on):
         counts_as, _ = rb.student_audit_counts_as()
         student_route = counts_as is not None and nxt["kind"] in ("certification",
                                                                    "recertification")

@@ -152,9 +152,9 @@ def test_one_year_after_feb_29_is_feb_28() -> None:
     ("BCCSA", "certification", "COR", None, EXTERNAL),
     ("BCCSA", "maintenance", "COR", "large", EITHER),
     ("GO2HR", "certification", "SECOR", None, INTERNAL),
-    ("GO2HR", "maintenance", "SECOR", None, INTERNAL),
+    ("GO2HR", "maintenance", "SECOR", None, EITHER),
     ("AMHSA", "certification", "SECOR", None, INTERNAL),
-    ("AMHSA", "maintenance", "SECOR", None, INTERNAL),
+    ("AMHSA", "maintenance", "SECOR", None, EITHER),
 ])
 def test_who_audits(partner: str, kind: str, program: str, size: str | None,
                     needed: str) -> None:

@@ -368,7 +368,7 @@ def test_go2hr_student_audit_is_the_certification_audit() -> None:
     doc = st(ledger, "2022-06-01")
     assert doc["status"] == "certified" and doc["size_class"] is None
     assert doc["next_audit"] == {"kind": "maintenance", "due": "2023-12-31",
-                                 "auditor": "internal"}
+                                 "auditor": "either"}
 
 
 def test_go2hr_secor_external_certification_audit_does_not_count() -> None:
@@ -393,7 +393,7 @@ def test_amhsa_maintenance_due_one_year_after_the_last_audit_completed() -> None
     ledger = amhsa_certified()
     doc = st(ledger, "2021-07-01")
     assert doc["next_audit"] == {"kind": "maintenance", "due": "2022-05-10",
-                                 "auditor": "internal"}
+                                 "auditor": "either"}
     assert st(ledger, "2022-05-10")["status"] == "certified"
     assert st(ledger, "2022-05-11")["status"] == "cancelled"
 
@@ -584,3 +584,11 @@ def test_bad_dates_are_refused_with_a_clear_error(cli: Any) -> None:
     assert bad.exit_code != 0 and "not a date" in bad.output
     worse = cli("status", "E-1", "--known-at", "yesterday")
     assert worse.exit_code != 0 and "ISO date-time" in worse.output
+
+
+def test_amhsa_secor_maintenance_by_an_external_auditor_counts() -> None:
+    ledger = amhsa_certified()
+    ledger.audit("2022-05-01", "A2", "maintenance", auditor_type="external",
+                 completed="2022-04-20")
+    ledger.qa("2022-05-05", "A2")
+    assert st(ledger, "2022-06-01")["status"] == "certified"

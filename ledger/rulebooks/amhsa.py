@@ -17,8 +17,9 @@ RULES: list[Rule] = [
          "SECOR certification: internal; COR: external; after a revocation: external",
          {"SECOR": INTERNAL, "COR": EXTERNAL}),
     Rule(PARTNER, "maintenance-auditor", V1, S003,
-         "SECOR maintenance audits are internal audits; COR: internal or external",
-         {"SECOR": INTERNAL, "COR": EITHER}),
+         "SECOR maintenance audits are internal audits (expected); decided: an external "
+         "auditor may stand in, since DOMAIN.md fixes the auditor for certification audits "
+         "only", {"SECOR": EITHER, "COR": EITHER, "expected": {"SECOR": INTERNAL}}),
     Rule(PARTNER, "maintenance-due", V1, S003,
          "a maintenance audit is completed within one year of the last audit's completion "
          "date; no grace (so it must also be submitted by then to be known in time). The "

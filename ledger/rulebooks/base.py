@@ -141,6 +141,12 @@ class Rulebook:
                 return by[key], rule
         return EITHER, rule
 
+    def internal_auditor_expected(self, kind: str, program: str) -> bool:
+        """Whether the partner expects the employer's own internal auditor for ``kind``
+        (raises no_internal_auditor when none is qualified), even where one may stand in."""
+        name = "maintenance-auditor" if kind == "maintenance" else "certification-auditor"
+        return self.rule(name).params.get("expected", {}).get(program) == INTERNAL
+
     # scores ---------------------------------------------------------------------------------------
 
     def judge_scores(

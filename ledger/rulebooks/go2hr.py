@@ -21,8 +21,10 @@ RULES: list[Rule] = [
          "SECOR: the trained internal auditor; COR: an external auditor",
          {"SECOR": INTERNAL, "COR": EXTERNAL}),
     Rule(PARTNER, "maintenance-auditor", V1, S002,
-         "SECOR maintenance: the trained internal auditor; COR: internal or external",
-         {"SECOR": INTERNAL, "COR": EITHER}),
+         "maintenance audits: the trained internal auditor is expected (SECOR); decided: an "
+         "external auditor may stand in, since DOMAIN.md fixes the auditor for certification "
+         "audits only and WorkSafeBC's partners allow it (seed 004)",
+         {"SECOR": EITHER, "COR": EITHER, "expected": {"SECOR": INTERNAL}}),
     Rule(PARTNER, "maintenance-due", V1, f"{SITE}; worksafebc.com",
          "as BCCSA: completed by Dec 31 of each of the two calendar years after the year of "
          "issue; 45 days' grace for the submission",
