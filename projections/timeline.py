@@ -661,9 +661,10 @@ class _Folder:
             return self._not_counted(a, f"an {a.auditor_type} auditor where an {needed} one "
                                         f"is needed", auditor_rule)
         if a.auditor_type == INTERNAL and student_rule is None \
-                and not self.t.internal_auditor_qualified(a.auditor, a.completed):
+                and not self.t.internal_auditor_qualified(a.auditor, a.started):
             return self._not_counted(a, f"{a.auditor} was not a qualified internal auditor "
-                                        f"of the employer on {a.completed}",
+                                        f"of the employer when the audit started "
+                                        f"({a.started})",
                                      rb.rule("internal-auditor"))
         deadline = rb.submission_deadline(a.started)
         if deadline is not None and a.submitted > deadline[0]:

@@ -592,3 +592,12 @@ def test_amhsa_secor_maintenance_by_an_external_auditor_counts() -> None:
                  completed="2022-04-20")
     ledger.qa("2022-05-05", "A2")
     assert st(ledger, "2022-06-01")["status"] == "certified"
+
+
+def test_an_internal_auditor_who_leaves_mid_audit_was_qualified_when_it_started() -> None:
+    ledger = amhsa_certified()
+    ledger.add(ev.InternalAuditorLeft, "2022-04-15", auditor="kim")
+    ledger.audit("2022-05-01", "A2", "maintenance", auditor_type="internal", auditor="kim",
+                 started="2022-04-14", completed="2022-04-20")
+    ledger.qa("2022-05-05", "A2")
+    assert st(ledger, "2022-06-01")["status"] == "certified"

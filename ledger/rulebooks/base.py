@@ -274,8 +274,9 @@ def cycle_rules(partner: str, since: date = V1) -> list[Rule]:
              "deadline), and a pass issues a new certificate"),
         Rule(partner, "internal-auditor", since, "004_57bb53264669f1f0.txt",
              "an internal audit counts only when its auditor is a qualified internal auditor "
-             "of the employer on the audit's completion date (InternalAuditorQualified not "
-             "followed by InternalAuditorLeft)"),
+             "of the employer when the audit started (InternalAuditorQualified not followed "
+             "by InternalAuditorLeft by the start date; decided: one who leaves mid-audit "
+             "has conducted it qualified)"),
         Rule(partner, "audit-kinds", since, "DOMAIN.md (Words)",
              "certification and recertification audits are interchangeable as the audit "
              "that issues a certificate: the kind the sender gives is a label, the ledger's "
