@@ -1,0 +1,83 @@
+"""Append ledger-made events to registered employers' streams, skipping ids already held.
+
+Import does the same for partner files, line by line with validation and a bounded head
+cache (:mod:`commands.importer`); jobs that derive events from the ledger itself (the lapse
+scan) only need the core of it: inside one :meth:`LedgerStore.writer` transaction, ask which
+sender ids are known, read the stream heads of the employers concerned, number the new
+events after them, and append them with their id index rows. The ``ledger_event_ids``
+primary key stays the last line of defence when two writers race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ledger.codec import new_event
+from ledger.events import LedgerEvent
+from ledger.store import Appended, Writer
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An event to append, before the ledger has given it a stream position."""
+
+    type_name: str
+    employer: str
+    event_id: str
+    effective: date
+    content_hash: str
+    data: dict[str, Any] = field(default_factory=dict)
+    by: str | None = None
+
+
+@dataclass
+class AppendResult:
+    """What :func:`append_new` appended, and the drafts whose id the ledger already held."""
+
+    added: list[LedgerEvent] = field(default_factory=list)
+    existing: list[Draft] = field(default_factory=list)
+
+
+class NotRegistered(Exception):
+    """A draft names an employer the ledger has no registration for."""
+
+
+def append_new(writer: Writer, drafts: Sequence[Draft], *, recorded_at: datetime,
+               appended_at: datetime) -> AppendResult:
+    """Appends the drafts whose ``event_id`` is new, in the order given, and reports both.
+
+    A draft repeating an id already in the ledger (or earlier in ``drafts``) is skipped, not
+    compared: callers give ids that are deterministic in the content (see
+    :func:`commands.scan.flag_id`). Raises :class:`NotRegistered` for an unknown employer,
+    leaving the transaction to be rolled back by the caller's ``writer()`` block.
+    """
+    result = AppendResult()
+    known = writer.known_ids({d.event_id for d in drafts}) if drafts else {}
+    fresh: list[Draft] = []
+    seen: set[str] = set()
+    for draft in drafts:
+        if draft.event_id in known or draft.event_id in seen:
+            result.existing.append(draft)
+            continue
+        seen.add(draft.event_id)
+        fresh.append(draft)
+    if not fresh:
+        return result
+    heads = writer.heads({d.employer for d in fresh})
+    versions = {employer: head.version for employer, head in heads.items()}
+    batch: list[Appended] = []
+    for draft in fresh:
+        if draft.employer not in versions:
+            raise NotRegistered(f"{draft.employer!r} is not registered")
+        versions[draft.employer] += 1
+        event = new_event(draft.type_name, employer=draft.employer,
+                          version=versions[draft.employer], effective=draft.effective,
+                          recorded_at=recorded_at, appended_at=appended_at,
+                          event_id=draft.event_id, by=draft.by, **draft.data)
+        batch.append(Appended(event, draft.content_hash))
+        result.added.append(event)
+    writer.append(batch)
+    return result

@@ -1,0 +1,420 @@
+"""Configuration of the lapse scan, the outbox and the notification sinks.
+
+Read from a TOML file (``--config FILE`` or ``$CORLEDGER_CONFIG``) and from environment
+variables, which win over the file so a service unit can override one value without editing
+it. Loading is pure: the caller passes the file path and the environment mapping, and gets
+back frozen settings or a :class:`ConfigError` naming the offending key.
+
+File format (every table and key is optional)::
+
+    [scan]
+    within = 90                  # days ahead (and back, for missed ones)
+    time = "06:00"               # daily scan, HH:MM in `timezone`
+    timezone = "UTC"             # an IANA zone name
+    misfire_grace_seconds = 3600
+    max_catch_up_days = 366      # at most this many missed dates are scanned after downtime
+
+    [outbox]
+    max_attempts = 8             # dead-lettered after this many failed tries
+    backoff_seconds = 30         # first retry delay; doubles each try
+    max_backoff_seconds = 3600
+    dispatch_every_seconds = 60  # how often the scheduler retries pending deliveries
+    lease_seconds = 300          # a claimed row is retried after this if its worker died
+
+    [sinks.flags-file]
+    type = "jsonl"
+    path = "/var/lib/corledger/lapse-flags.jsonl"
+
+    [sinks.partner-hook]
+    type = "webhook"
+    url = "https://hooks.example.org/corledger"
+    timeout_seconds = 10
+    headers = { "X-Team" = "safety" }
+    bearer_token_env = "CORLEDGER_WEBHOOK_TOKEN"   # the secret stays in the environment
+
+    [sinks.mail]
+    type = "email"
+    host = "smtp.example.org"
+    port = 587
+    starttls = true
+    username = "corledger"
+    password_env = "CORLEDGER_SMTP_PASSWORD"
+    from = "corledger@example.org"
+    to = ["safety-ops@example.org"]           # when the partner has no list of its own
+    [sinks.mail.partners]
+    BCCSA = ["cor@bccsa.example"]
+
+Environment variables (each overrides the file):
+
+- ``CORLEDGER_SCAN_WITHIN``, ``CORLEDGER_SCAN_TIME``, ``CORLEDGER_TIMEZONE``,
+  ``CORLEDGER_MISFIRE_GRACE_SECONDS``, ``CORLEDGER_MAX_CATCH_UP_DAYS``;
+- ``CORLEDGER_OUTBOX_MAX_ATTEMPTS``, ``CORLEDGER_OUTBOX_BACKOFF_SECONDS``,
+  ``CORLEDGER_OUTBOX_DISPATCH_EVERY_SECONDS``;
+- ``CORLEDGER_JSONL_PATH`` adds (or replaces) a sink named ``jsonl``;
+- ``CORLEDGER_WEBHOOK_URL`` (with ``CORLEDGER_WEBHOOK_TOKEN``) a sink named ``webhook``;
+- ``CORLEDGER_SMTP_HOST`` a sink named ``email``, with ``CORLEDGER_SMTP_PORT``,
+  ``CORLEDGER_SMTP_FROM``, ``CORLEDGER_SMTP_TO`` (comma-separated),
+  ``CORLEDGER_SMTP_USER``, ``CORLEDGER_SMTP_PASSWORD``, ``CORLEDGER_SMTP_STARTTLS``
+  (``1``/``0``) and ``CORLEDGER_SMTP_TO_<PARTNER>`` per partner (e.g. ``..._TO_BCCSA``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_ENV = "CORLEDGER_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and why."""
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """When and how far ahead the scheduled lapse scan looks."""
+
+    within: int = 90
+    time: time = time(6, 0)
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = 3600
+    max_catch_up_days: int = 366
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    """How the dispatcher retries: exponential backoff, then the dead letter."""
+
+    max_attempts: int = 8
+    backoff_seconds: float = 30.0
+    max_backoff_seconds: float = 3600.0
+    dispatch_every_seconds: int = 60
+    lease_seconds: int = 300
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed try (1, 2, ...)."""
+        return min(self.backoff_seconds * 2 ** max(attempts - 1, 0), self.max_backoff_seconds)
+
+
+@dataclass(frozen=True)
+class JsonlSettings:
+    """Append one JSON line per flag to a file."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """POST one JSON document per flag to a URL."""
+
+    name: str
+    url: str
+    timeout_seconds: float = 10.0
+    headers: tuple[tuple[str, str], ...] = ()
+    bearer_token_env: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """One e-mail per flag, to the partner's recipients (else the default ``to``)."""
+
+    name: str
+    host: str
+    port: int = 25
+    sender: str = "corledger@localhost"
+    to: tuple[str, ...] = ()
+    partners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    starttls: bool = False
+    ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    timeout_seconds: float = 30.0
+
+    def recipients(self, partner: str | None) -> tuple[str, ...]:
+        """Who hears about a flag of an employer enrolled with ``partner``."""
+        for name, addresses in self.partners:
+            if partner is not None and name.upper() == partner.upper():
+                return addresses
+        return self.to
+
+
+SinkSettings = JsonlSettings | WebhookSettings | EmailSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the scan, the scheduler and the dispatcher are configured with."""
+
+    scan: ScanSettings = field(default_factory=ScanSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    sinks: tuple[SinkSettings, ...] = ()
+
+
+def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
+    """The configuration from ``path`` (else ``$CORLEDGER_CONFIG``, else none) and ``environ``."""
+    chosen = path or environ.get(CONFIG_ENV)
+    document: dict[str, Any] = {}
+    if chosen:
+        file = Path(chosen)
+        try:
+            document = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{file}: no such config file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    _only(document, {"scan", "outbox", "sinks"}, "")
+    config = Config(
+        scan=_scan(_table(document, "scan")),
+        outbox=_outbox(_table(document, "outbox")),
+        sinks=tuple(_sink(name, _table(_table(document, "sinks"), name, "sinks."))
+                    for name in _table(document, "sinks")),
+    )
+    return _from_environ(config, environ)
+
+
+# --- the file ---------------------------------------------------------------------------------
+
+
+def _table(doc: Mapping[str, Any], key: str, prefix: str = "") -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{prefix}{key}: expected a table")
+    return value
+
+
+def _only(doc: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+    unknown = sorted(set(doc) - allowed)
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown key (expected one of "
+                          f"{', '.join(sorted(allowed))})")
+
+
+def _get(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], default: Any,
+         where: str) -> Any:
+    value = doc.get(key, default)
+    if value is default:
+        return value
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(f"{where}{key}: expected {_kind_name(kind)}, not a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}{key}: expected {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _positive(value: float, key: str, minimum: float = 1) -> None:
+    if value < minimum:
+        raise ConfigError(f"{key}: must be at least {minimum:g}, got {value!r}")
+
+
+def _scan(doc: Mapping[str, Any]) -> ScanSettings:
+    _only(doc, {"within", "time", "timezone", "misfire_grace_seconds", "max_catch_up_days"},
+          "scan.")
+    d = ScanSettings()
+    settings = ScanSettings(
+        within=_get(doc, "within", int, d.within, "scan."),
+        time=parse_time_of_day(_get(doc, "time", str, None, "scan."), "scan.time")
+        if "time" in doc else d.time,
+        timezone=_get(doc, "timezone", str, d.timezone, "scan."),
+        misfire_grace_seconds=_get(doc, "misfire_grace_seconds", int,
+                                   d.misfire_grace_seconds, "scan."),
+        max_catch_up_days=_get(doc, "max_catch_up_days", int, d.max_catch_up_days, "scan."),
+    )
+    return _check_scan(settings)
+
+
+def _check_scan(settings: ScanSettings) -> ScanSettings:
+    _positive(settings.within, "scan.within", 0)
+    _positive(settings.misfire_grace_seconds, "scan.misfire_grace_seconds")
+    _positive(settings.max_catch_up_days, "scan.max_catch_up_days")
+    try:
+        settings.zone  # noqa: B018 - validates the zone name
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"scan.timezone: unknown time zone {settings.timezone!r}") from None
+    return settings
+
+
+def parse_time_of_day(text: str, key: str) -> time:
+    """``HH:MM`` (24-hour) as a time."""
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+        return time(hour, minute)
+    except ValueError:
+        raise ConfigError(f"{key}: expected HH:MM (24-hour), got {text!r}") from None
+
+
+def _outbox(doc: Mapping[str, Any]) -> OutboxSettings:
+    _only(doc, {"max_attempts", "backoff_seconds", "max_backoff_seconds",
+                "dispatch_every_seconds", "lease_seconds"}, "outbox.")
+    d = OutboxSettings()
+    settings = OutboxSettings(
+        max_attempts=_get(doc, "max_attempts", int, d.max_attempts, "outbox."),
+        backoff_seconds=float(_get(doc, "backoff_seconds", (int, float), d.backoff_seconds,
+                                   "outbox.")),
+        max_backoff_seconds=float(_get(doc, "max_backoff_seconds", (int, float),
+                                       d.max_backoff_seconds, "outbox.")),
+        dispatch_every_seconds=_get(doc, "dispatch_every_seconds", int,
+                                    d.dispatch_every_seconds, "outbox."),
+        lease_seconds=_get(doc, "lease_seconds", int, d.lease_seconds, "outbox."),
+    )
+    return _check_outbox(settings)
+
+
+def _check_outbox(settings: OutboxSettings) -> OutboxSettings:
+    _positive(settings.max_attempts, "outbox.max_attempts")
+    _positive(settings.backoff_seconds, "outbox.backoff_seconds", 0)
+    _positive(settings.dispatch_every_seconds, "outbox.dispatch_every_seconds")
+    _positive(settings.lease_seconds, "outbox.lease_seconds")
+    return settings
+
+
+def _addresses(value: Any, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and "@" in v for v in value):
+        raise ConfigError(f"{key}: expected a list of e-mail addresses, got {value!r}")
+    return tuple(value)
+
+
+def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
+    where = f"sinks.{name}."
+    kind = doc.get("type")
+    if kind == "jsonl":
+        _only(doc, {"type", "path"}, where)
+        if "path" not in doc:
+            raise ConfigError(f"{where}path: required for a jsonl sink")
+        return JsonlSettings(name, Path(_get(doc, "path", str, None, where)))
+    if kind == "webhook":
+        _only(doc, {"type", "url", "timeout_seconds", "headers", "bearer_token_env"}, where)
+        url = _get(doc, "url", str, None, where)
+        if not url or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}url: required, an http:// or https:// URL")
+        headers = _table(doc, "headers", where)
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise ConfigError(f"{where}headers: every value must be a string")
+        return WebhookSettings(
+            name, url,
+            timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 10.0, where)),
+            headers=tuple(sorted(headers.items())),
+            bearer_token_env=_get(doc, "bearer_token_env", str, None, where),
+        )
+    if kind == "email":
+        _only(doc, {"type", "host", "port", "from", "to", "partners", "starttls", "ssl",
+                    "username", "password_env", "timeout_seconds"}, where)
+        host = _get(doc, "host", str, None, where)
+        if not host:
+            raise ConfigError(f"{where}host: required for an email sink")
+        partners = _table(doc, "partners", where)
+        return EmailSettings(
+            name, host,
+            port=_get(doc, "port", int, 25, where),
+            sender=_get(doc, "from", str, "corledger@localhost", where),
+            to=_addresses(doc.get("to", []), f"{where}to"),
+            partners=tuple((p.upper(), _addresses(v, f"{where}partners.{p}"))
+                           for p, v in sorted(partners.items())),
+            starttls=_get(doc, "starttls", bool, False, where),
+            ssl=_get(doc, "ssl", bool, False, where),
+            username=_get(doc, "username", str, None, where),
+            password_env=_get(doc, "password_env", str, None, where),
+            timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 30.0, where)),
+        )
+    raise ConfigError(f"{where}type: expected jsonl, webhook or email, got {kind!r}")
+
+
+# --- the environment --------------------------------------------------------------------------
+
+
+def _int_env(environ: Mapping[str, str], key: str) -> int | None:
+    text = environ.get(key)
+    if text is None or text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"${key}: expected a whole number, got {text!r}") from None
+
+
+def _flag_env(environ: Mapping[str, str], key: str) -> bool | None:
+    text = environ.get(key)
+    if text is None or text == "":
+        return None
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
+    scan = config.scan
+    for key, attr in (("CORLEDGER_SCAN_WITHIN", "within"),
+                      ("CORLEDGER_MISFIRE_GRACE_SECONDS", "misfire_grace_seconds"),
+                      ("CORLEDGER_MAX_CATCH_UP_DAYS", "max_catch_up_days")):
+        value = _int_env(environ, key)
+        if value is not None:
+            scan = replace(scan, **{attr: value})
+    if environ.get("CORLEDGER_SCAN_TIME"):
+        scan = replace(scan, time=parse_time_of_day(environ["CORLEDGER_SCAN_TIME"],
+                                                    "$CORLEDGER_SCAN_TIME"))
+    if environ.get("CORLEDGER_TIMEZONE"):
+        scan = replace(scan, timezone=environ["CORLEDGER_TIMEZONE"])
+    outbox = config.outbox
+    for key, attr in (("CORLEDGER_OUTBOX_MAX_ATTEMPTS", "max_attempts"),
+                      ("CORLEDGER_OUTBOX_BACKOFF_SECONDS", "backoff_seconds"),
+                      ("CORLEDGER_OUTBOX_DISPATCH_EVERY_SECONDS", "dispatch_every_seconds")):
+        value = _int_env(environ, key)
+        if value is not None:
+            outbox = replace(outbox, **{attr: value})
+
+    sinks = {s.name: s for s in config.sinks}
+    # Secrets named in the file are read from the environment here, once.
+    for name, sink in list(sinks.items()):
+        if isinstance(sink, EmailSettings) and sink.password_env:
+            secret = environ.get(sink.password_env)
+            if secret:
+                sinks[name] = replace(sink, password=secret)
+        if isinstance(sink, WebhookSettings) and sink.bearer_token_env:
+            token = environ.get(sink.bearer_token_env)
+            if token:
+                sinks[name] = replace(sink, headers=tuple(sorted(
+                    {**dict(sink.headers), "Authorization": f"Bearer {token}"}.items())))
+    if environ.get("CORLEDGER_JSONL_PATH"):
+        sinks["jsonl"] = JsonlSettings("jsonl", Path(environ["CORLEDGER_JSONL_PATH"]))
+    if environ.get("CORLEDGER_WEBHOOK_URL"):
+        headers: tuple[tuple[str, str], ...] = ()
+        if environ.get("CORLEDGER_WEBHOOK_TOKEN"):
+            headers = (("Authorization", f"Bearer {environ['CORLEDGER_WEBHOOK_TOKEN']}"),)
+        sinks["webhook"] = WebhookSettings("webhook", environ["CORLEDGER_WEBHOOK_URL"],
+                                           headers=headers)
+    if environ.get("CORLEDGER_SMTP_HOST"):
+        prefix = "CORLEDGER_SMTP_TO_"
+        partners = tuple(sorted(
+            (key[len(prefix):].upper(), _split(value))
+            for key, value in environ.items() if key.startswith(prefix) and value))
+        sinks["email"] = EmailSettings(
+            "email", environ["CORLEDGER_SMTP_HOST"],
+            port=_int_env(environ, "CORLEDGER_SMTP_PORT") or 25,
+            sender=environ.get("CORLEDGER_SMTP_FROM") or "corledger@localhost",
+            to=_split(environ.get("CORLEDGER_SMTP_TO", "")),
+            partners=partners,
+            starttls=bool(_flag_env(environ, "CORLEDGER_SMTP_STARTTLS")),
+            username=environ.get("CORLEDGER_SMTP_USER") or None,
+            password=environ.get("CORLEDGER_SMTP_PASSWORD") or None,
+        )
+    return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
+                  sinks=tuple(sinks.values()))
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())

@@ -1,0 +1,159 @@
+"""The lapse scan: append ``LapseRiskFlagged`` for each employer at risk, once per key.
+
+For each as-of date, every employer's stream is folded and :func:`lapse_entry` says whether it
+is due within the window (or missed); each entry becomes a flag on the employer's stream with
+``effective`` = the as-of date, ``recorded_at`` = the scan's clock reading and
+``data`` = ``{due, level, reasons}``.
+
+Uniqueness: a flag's sender id is deterministic, ``lapse:<employer>:<due>:<level>``, and its
+content hash depends only on that id. Inside one exclusive :meth:`LedgerStore.writer`
+transaction the scan asks ``known_ids`` for the candidates and appends only the new ones; if
+two scanners still race (another process committed between our read and our append), the
+``ledger_event_ids`` primary key fails the loser's transaction, which is retried once and
+then finds the flags and adds nothing. So the store, not only the check, guarantees at most
+one flag per (employer, due date, level).
+
+Pure parts (:func:`flag_candidates`) take their dates as arguments; :func:`scan` takes the
+clock reading ``now``; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from commands.appending import Draft, append_new
+from commands.importer import content_hash
+from ledger.events import LedgerEvent
+from ledger.store import LedgerStore
+from projections.lapses import lapse_entry
+from projections.timeline import fold
+
+FLAG_TYPE = "LapseRiskFlagged"
+FLAG_BY = "corledger scan"
+log = logging.getLogger(__name__)
+
+
+def flag_id(employer: str, due: date | str, level: str) -> str:
+    """The deterministic sender id of a flag: one per employer, due date and level."""
+    due_text = due.isoformat() if isinstance(due, date) else due
+    return f"lapse:{employer}:{due_text}:{level}"
+
+
+def flag_hash(event_id: str) -> str:
+    """A flag's content hash: a function of its id only, so the same key is the same content
+    (the reasons or the as-of date of a later scan never make a "conflicting" flag)."""
+    return content_hash({"type": FLAG_TYPE, "id": event_id})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A flag the scan would write, with the lapse entry it came from."""
+
+    as_of: date
+    entry: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        return flag_id(self.entry["employer"], self.entry["due"], self.entry["level"])
+
+    def draft(self) -> Draft:
+        return Draft(
+            type_name=FLAG_TYPE, employer=self.entry["employer"], event_id=self.event_id,
+            effective=self.as_of, content_hash=flag_hash(self.event_id), by=FLAG_BY,
+            data={"due": date.fromisoformat(self.entry["due"]), "level": self.entry["level"],
+                  "reasons": tuple(self.entry["reasons"])},
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The candidate as ``scan --json`` prints it."""
+        e = self.entry
+        return {"id": self.event_id, "employer": e["employer"], "partner": e["partner"],
+                "as_of": self.as_of.isoformat(), "due": e["due"], "level": e["level"],
+                "days_left": e["days_left"], "reasons": list(e["reasons"])}
+
+
+def flag_candidates(streams: Iterable[Sequence[LedgerEvent]], dates: Sequence[date],
+                    within: int) -> list[Candidate]:
+    """Every flag the dates call for, each id once (at the earliest date that raises it),
+    ordered by as-of date, then due date, then employer. Pure: no I/O, no clock.
+
+    Each stream is read once and folded for each date, so a catch-up over many days costs
+    one read of the ledger.
+    """
+    ordered = sorted(set(dates))
+    found: dict[str, Candidate] = {}
+    for stream in streams:
+        for as_of in ordered:
+            entry = lapse_entry(fold(stream, as_of=as_of), within)
+            if entry is None:
+                continue
+            candidate = Candidate(as_of, entry)
+            found.setdefault(candidate.event_id, candidate)
+    return sorted(found.values(),
+                  key=lambda c: (c.as_of, c.entry["due"], c.entry["employer"], c.event_id))
+
+
+@dataclass
+class ScanResult:
+    """New flags (in append order) and the candidates that were already in the ledger."""
+
+    dates: list[date]
+    within: int
+    flagged: list[Candidate] = field(default_factory=list)
+    existing: list[Candidate] = field(default_factory=list)
+    retried: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.dates[-1].isoformat() if self.dates else None,
+            "dates": [d.isoformat() for d in self.dates],
+            "within": self.within,
+            "flagged": [c.describe() for c in self.flagged],
+            "existing": len(self.existing),
+        }
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """A unique or primary-key violation from any layer (sqlite3, psycopg, SQLAlchemy,
+    eventsourcing), recognised by class name so no driver has to be importable."""
+    return any(cls.__name__ in ("IntegrityError", "UniqueViolation")
+               for cls in type(exc).__mro__)
+
+
+def scan(store: LedgerStore, dates: Sequence[date], within: int, now: datetime) -> ScanResult:
+    """Appends the flags ``dates`` call for that the ledger does not hold yet.
+
+    ``now`` (UTC) becomes the flags' ``recorded_at`` and append time. Streams are read and
+    folded before the write transaction, so the exclusive lock is held only for the id check
+    and the append.
+    """
+    ordered = sorted(set(dates))
+    streams = (store.stream(employer) for employer in store.employers())
+    candidates = flag_candidates(streams, ordered, within)
+    result = ScanResult(ordered, within)
+    for attempt in (1, 2):
+        try:
+            _append(store, candidates, now, result)
+            return result
+        except Exception as exc:
+            if attempt == 2 or not is_integrity_error(exc):
+                raise
+            # Another scanner committed the same flag between our check and our append:
+            # the primary key refused ours; a second pass sees theirs and adds nothing.
+            log.info("lapse scan lost a race on a flag id (%s); retrying once", exc)
+            result.retried = True
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _append(store: LedgerStore, candidates: list[Candidate], now: datetime,
+            result: ScanResult) -> None:
+    by_id = {c.event_id: c for c in candidates}
+    with store.writer() as writer:
+        appended = append_new(writer, [c.draft() for c in candidates],
+                              recorded_at=now, appended_at=now)
+    result.flagged = [by_id[e.event_id] for e in appended.added if e.event_id is not None]
+    result.existing = [by_id[d.event_id] for d in appended.existing]
