@@ -1,0 +1,184 @@
+"""The job commands: ``scan`` (one lapse scan by hand), ``scheduler run`` and ``outbox``.
+
+The edge: the clock comes from the session (``.obj.now()``), the configuration from
+``--config`` / ``$CORLEDGER_CONFIG`` and the environment (:mod:`commands.config`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime
+from typing import Any
+from uuid import uuid4
+
+import click
+import orjson
+from rich.console import Console
+
+from commands.config import Config, ConfigError, load_config
+from commands.notify import (
+    dispatch,
+    make_sinks,
+    outbox_counts,
+    outbox_rows,
+    relay,
+    requeue_dead,
+    worker_name,
+)
+from commands.scan import scan as run_scan
+from ledger.sqlengine import engine_for
+
+
+def _session() -> Any:
+    return click.get_current_context().obj
+
+
+def _emit(document: Any) -> None:
+    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def _config(path: str | None) -> Config:
+    try:
+        return load_config(path, os.environ)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from exc
+
+
+def _db_url() -> str:
+    session = _session()
+    url = session.store().url.render_as_string(hide_password=False)
+    return str(url)
+
+
+def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
+
+
+def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value and ctx.obj is not None:
+        ctx.obj.db_url = value
+
+
+config_option = click.option(
+    "--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
+    help="TOML configuration (default: $CORLEDGER_CONFIG; environment variables override it)")
+
+
+@click.command()
+@click.option("--as-of", callback=_parse_date, metavar="DATE",
+              help="the date to scan for (default: today in the configured time zone)")
+@click.option("--within", type=click.IntRange(min=0), default=None, metavar="DAYS",
+              help="how many days ahead (and back, for missed ones) [default: config, 90]")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+def scan(as_of: date | None, within: int | None, config_path: str | None,
+         as_json: bool) -> None:
+    """Flag every employer at lapse risk on a date, once per employer, due date and level.
+
+    Appends LapseRiskFlagged for each new (employer, due date, level); running it again for
+    the same date adds nothing. It does not move the scheduler's catch-up date, and does
+    not notify: the scheduler (or `outbox --deliver`) relays the new flags.
+    """
+    config = _config(config_path)
+    session = _session()
+    now: datetime = session.now()
+    today = now.astimezone(config.scan.zone).date()
+    as_of = as_of or today
+    if as_of > today:
+        raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
+                                 "scan saw, not a forecast", param_hint="--as-of")
+    result = run_scan(session.store(), [as_of], within if within is not None
+                      else config.scan.within, now)
+    if as_json:
+        _emit(result.to_json())
+        return
+    out = Console()
+    for c in result.flagged:
+        d = c.describe()
+        extra = f" ({', '.join(d['reasons'])})" if d["reasons"] else ""
+        out.print(f"flagged {d['level']:>8}  {d['employer']}  {d['partner']}  due {d['due']}"
+                  f"  {d['days_left']:+d} days{extra}", highlight=False)
+    out.print(f"{as_of}: {len(result.flagged)} new flags, {len(result.existing)} already in "
+              f"the ledger (window {result.within} days)", highlight=False)
+
+
+@click.group("scheduler")
+def scheduler_group() -> None:
+    """The long-running lapse-scan scheduler."""
+
+
+@scheduler_group.command("run")
+@config_option
+@click.option("--every", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="scan every SECONDS instead of daily (tests and demos)")
+@click.option("--db", metavar="URL", expose_value=False, callback=_set_db, is_eager=True,
+              help="database URL (as `corledger --db`)")
+def scheduler_run(config_path: str | None, every: float | None) -> None:
+    """Run the daily lapse scan and the outbox dispatcher until SIGTERM or Ctrl-C.
+
+    Jobs are kept in the ledger's database; missed days are scanned on the next run, each
+    with its own as-of date.
+    """
+    from commands.scheduler import build_scheduler, run_until_stopped
+
+    config = _config(config_path)
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    db_url = _db_url()
+    path = os.path.abspath(config_path) if config_path else None
+    scheduler = build_scheduler(db_url, config, path, _session().now(), every)
+    run_until_stopped(scheduler)
+
+
+@click.command()
+@click.option("--failed", is_flag=True, help="show dead-lettered deliveries instead")
+@click.option("--deliver", is_flag=True,
+              help="relay new flags and deliver what is due now, then show the outbox")
+@click.option("--requeue", is_flag=True, help="put dead deliveries back in the queue")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
+           as_json: bool) -> None:
+    """Notifications of lapse flags that are pending (or, with --failed, dead)."""
+    config = _config(config_path)
+    session = _session()
+    store = session.store()
+    engine = engine_for(_db_url())
+    summary: dict[str, Any] = {}
+    if requeue:
+        summary["requeued"] = requeue_dead(engine, session.now())
+    if deliver:
+        sinks = make_sinks(config)
+        summary["enqueued"] = relay(store, engine, sinks, session.now())
+        result = dispatch(engine, sinks, config.outbox,
+                          session.now,
+                          worker_name(uuid4().hex[:8]))
+        summary.update(result.to_json())
+    status = "dead" if failed else "pending"
+    rows = outbox_rows(engine, [status])
+    if as_json:
+        _emit({"status": status, "counts": outbox_counts(engine), **summary, "rows": rows})
+        return
+    out = Console()
+    if summary:
+        out.print(", ".join(f"{k}: {v}" for k, v in summary.items()), highlight=False)
+    if not rows:
+        out.print(f"no {status} notifications")
+    for r in rows:
+        when = f"next try {r['next_attempt_at']}" if r["status"] == "pending" else "dead"
+        error = f"  last error: {r['last_error']}" if r["last_error"] else ""
+        out.print(f"{r['row']:>5}  {r['sink']}  {r['event_id']}  tries {r['attempts']}  "
+                  f"{when}{error}", highlight=False)
+    counts = outbox_counts(engine)
+    out.print(f"{counts['pending']} pending, {counts['sent']} sent, {counts['dead']} dead",
+              highlight=False)
+
+
+COMMANDS = [scan, scheduler_group, outbox]
