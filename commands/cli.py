@@ -82,8 +82,28 @@ def main(ctx: click.Context, db: str | None) -> None:
               help="create the PostgreSQL database named in the URL if it does not exist")
 @click.pass_obj
 def init(session: Session, create_database: bool) -> None:
-    """Create the schema (every other command also does so on first use)."""
+    """Create the schema (every other command also does so on first use).
+
+    With --create-database, a PostgreSQL database named in the URL that does not exist yet
+    is created first (through the server's ``postgres`` database); for SQLite the file is
+    created anyway. The SQL tables registered in ``ledger.sqlmeta`` (read models, jobs) are
+    created too, so a new database is complete; an existing one is upgraded with Alembic.
+    """
+    from ledger.sqlengine import engine_for
+    from ledger.sqlmeta import metadata
+    from ledger.store import StoreError
+    from ledger.store import create_database as create_db
+
+    if create_database:
+        try:
+            created = create_db(session.db_url)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if created:
+            click.echo("database created")
     store = session.store()
+    if metadata.tables:
+        metadata.create_all(engine_for(store.url.render_as_string(hide_password=False)))
     click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
 
 

@@ -168,24 +168,48 @@ class LedgerStore(ABC):
 def open_store(url: str | None = None) -> LedgerStore:
     """Opens (creating the schema on first use) the store a database URL names.
 
-    ``url`` defaults to ``$CORLEDGER_DB``, else ``sqlite:///corledger.db``.
+    ``url`` defaults to ``$CORLEDGER_DB``, else ``sqlite:///corledger.db``. A
+    ``postgresql://`` (or ``postgresql+psycopg://``) URL selects the server store.
     """
-    text = url or os.environ.get("CORLEDGER_DB") or DEFAULT_DB
-    try:
-        parsed = make_url(text)
-    except Exception as exc:
-        raise StoreError(f"not a database URL: {text!r} ({exc})") from exc
+    parsed = _parse(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         from ledger.store_sqlite import SQLiteStore
 
         return SQLiteStore(parsed)
     if backend in ("postgresql", "postgres"):
-        raise StoreError(
-            "PostgreSQL is not supported yet: use a sqlite:/// URL for now "
-            "(PostgreSQL support is planned as the server store)"
-        )
-    raise StoreError(f"unsupported database {backend!r} in {text!r}: use sqlite:///PATH")
+        from ledger.store_postgres import PostgresStore
+
+        return PostgresStore(parsed)
+    raise StoreError(f"unsupported database {backend!r} in {_safe(parsed)!r}: "
+                     "use sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
+
+
+def create_database(url: str | None = None) -> bool:
+    """Creates the server database a URL names if it does not exist; True when created.
+
+    For SQLite there is nothing to create beforehand (opening the store creates the file),
+    so this returns False.
+    """
+    parsed = _parse(url)
+    if parsed.get_backend_name() in ("postgresql", "postgres"):
+        from ledger.store_postgres import create_database as create_pg_database
+
+        return create_pg_database(parsed)
+    return False
+
+
+def _parse(url: str | None) -> URL:
+    text = url or os.environ.get("CORLEDGER_DB") or DEFAULT_DB
+    try:
+        return make_url(text)
+    except Exception as exc:
+        raise StoreError(f"not a database URL: {text!r} ({exc})") from None
+
+
+def _safe(url: URL) -> str:
+    """The URL as it may be printed: without its password."""
+    return url.render_as_string(hide_password=True)
 
 
 def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:

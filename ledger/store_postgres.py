@@ -1,0 +1,316 @@
+"""The PostgreSQL adapter: the server store, for partners and regulators who run servers.
+
+The events go to the same ``eventsourcing`` application recorder as on SQLite
+(``eventsourcing.postgres``, table ``stored_events``), with the same mapper, and the same two
+index tables beside them (``ledger_employers``, ``ledger_event_ids``: same columns, plain
+``TEXT``/``INTEGER`` DDL). Read models and jobs live in the same database, through
+:mod:`ledger.sqlengine`.
+
+Writes: :meth:`PostgresStore.writer` is one transaction that first takes
+``LOCK TABLE stored_events IN EXCLUSIVE MODE``, the lock the library itself takes to insert
+events. It excludes every other writer (ours and the library's) for the whole import, while
+plain ``SELECT`` readers go on unhindered; so the stream heads an import reads at its start
+stay true until it commits, and notification ids are handed out in commit order. Events and
+index rows commit together or not at all; a killed client's transaction is rolled back by
+the server when its connection drops.
+
+Connection settings come from the URL ``postgresql://USER:PASSWORD@HOST:PORT/DBNAME``
+(``postgresql+psycopg://`` too), with ``?schema=NAME`` for a schema other than ``public``
+and ``?lock_timeout=SECONDS`` for how long a writer waits for another one (default 600).
+User and password fall back to libpq's ``PGUSER``/``PGPASSWORD`` (and ``~/.pgpass``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+from ledger.events import EmployerRegistered, stream_id
+from ledger.store import (
+    Appended,
+    KnownId,
+    LedgerApplication,
+    LedgerStore,
+    StoreError,
+    StreamHead,
+    Writer,
+)
+
+EVENTS_TABLE = "stored_events"  # as on SQLite, whatever the application's name
+LOCK_TIMEOUT_SECONDS = 600  # a writer waits this long for another one, as on SQLite
+CONNECT_TIMEOUT_SECONDS = 10
+# Any fixed 64-bit number: the key of the advisory lock that serialises schema creation.
+SCHEMA_LOCK_KEY = 0x636F726C6564676  # "corledg"
+
+INDEX_TABLES = ("ledger_employers", "ledger_event_ids")
+INDEX_DDL = (
+    "CREATE TABLE IF NOT EXISTS {schema}.ledger_employers ("
+    " employer TEXT PRIMARY KEY, stream_id TEXT NOT NULL, partner TEXT NOT NULL,"
+    " registered_on TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS {schema}.ledger_event_ids ("
+    " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
+    " stream_id TEXT NOT NULL, version INTEGER NOT NULL)",
+)
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    """The library's recorder, on table ``stored_events``, inserting a batch with binary COPY.
+
+    The library names the table after the application (``corledger_events``); we keep
+    ``stored_events`` so both stores have the same tables. Its own insert locks the table,
+    sends NOTIFY and builds an array of composite values to return notification ids, which
+    the ledger never uses; inside our writer the table is locked already, and COPY is the
+    fastest way PostgreSQL has to take many rows.
+    """
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = EVENTS_TABLE,
+                 ) -> None:
+        super().__init__(datastore, events_table_name=EVENTS_TABLE)
+        self.copy_statement = sql.SQL(
+            "COPY {}.{} (originator_id, originator_version, topic, state) FROM STDIN"
+            " (FORMAT BINARY)").format(sql.Identifier(datastore.schema),
+                                       sql.Identifier(EVENTS_TABLE))
+
+    def copy_events(self, cursor: psycopg.Cursor[Any], stored_events: Sequence[StoredEvent],
+                    ) -> None:
+        """Inserts the events in one COPY; the caller's transaction holds the table lock."""
+        with cursor.copy(self.copy_statement) as copy:
+            copy.set_types(["uuid", "int8", "text", "bytea"])
+            for s in stored_events:
+                copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+        self._notify_channel(cursor)  # type: ignore[arg-type]  # wakes library subscribers
+
+
+def connection_settings(url: URL) -> dict[str, Any]:
+    """libpq keyword arguments for a ``postgresql://`` URL (password included)."""
+    query = dict(url.query)
+    return {
+        "host": url.host or str(query.get("host") or "localhost"),
+        "port": int(url.port or 5432),
+        "dbname": url.database or "postgres",
+        "user": url.username or os.environ.get("PGUSER") or getpass.getuser(),
+        "password": url.password if url.password is not None else os.environ.get(
+            "PGPASSWORD", ""),
+    }
+
+
+def describe(settings: dict[str, Any], dbname: str | None = None) -> str:
+    """Where a connection goes, for error messages: never the password."""
+    return (f"database {dbname or settings['dbname']!r} on {settings['host']}:"
+            f"{settings['port']} as user {settings['user']!r}")
+
+
+def _connect(settings: dict[str, Any], dbname: str | None = None) -> psycopg.Connection[Any]:
+    """An autocommit connection, or a :class:`StoreError` that says where and why not."""
+    kwargs = {**settings, "connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    if dbname is not None:
+        kwargs["dbname"] = dbname
+    if not kwargs["password"]:
+        del kwargs["password"]  # let libpq look in ~/.pgpass
+    try:
+        return psycopg.connect(autocommit=True, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).removeprefix("connection failed: ").strip()
+        if f'database "{kwargs["dbname"]}" does not exist' in reason:
+            raise StoreError(
+                f"PostgreSQL {describe(settings, dbname)}: the database does not exist; "
+                "create it with `corledger --db URL init --create-database`") from None
+        raise StoreError(f"cannot connect to PostgreSQL {describe(settings, dbname)}: "
+                         f"{reason}") from None
+
+
+def create_database(url: URL) -> bool:
+    """Creates the database a URL names unless it exists; True when it was created.
+
+    Connects to the ``postgres`` maintenance database to do so, as ``createdb`` does; the
+    name is quoted, so any name the URL can carry is taken literally.
+    """
+    settings = connection_settings(url)
+    name = settings["dbname"]
+    with _connect(settings, "postgres") as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            return False  # created meanwhile by someone else: just as good
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot create PostgreSQL {describe(settings)}: "
+                             f"{str(exc).strip()}") from None
+    return True
+
+
+class PostgresStore(LedgerStore):
+    """A ledger in a PostgreSQL database, written by one importer at a time."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        query = dict(url.query)
+        self.settings = connection_settings(url)
+        self.schema = str(query.get("schema") or "public")
+        try:
+            self.lock_timeout = int(str(query.get("lock_timeout", LOCK_TIMEOUT_SECONDS)))
+        except ValueError:
+            raise StoreError(f"lock_timeout must be a number of seconds, not "
+                             f"{query['lock_timeout']!r}") from None
+        with _connect(self.settings) as probe:  # a clear error now, rather than a pool timeout
+            ready = self._schema_ready(probe)
+            self.app = LedgerApplication(env={
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": self.settings["dbname"],
+                "POSTGRES_HOST": self.settings["host"],
+                "POSTGRES_PORT": str(self.settings["port"]),
+                "POSTGRES_USER": self.settings["user"],
+                "POSTGRES_PASSWORD": self.settings["password"],
+                "POSTGRES_SCHEMA": self.schema,
+                "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
+                "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
+                # an import parses between statements: it is idle in its transaction
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "0",
+                # one connection for a CLI command, a few more for a server
+                "POSTGRES_POOL_SIZE": "1",
+                "POSTGRES_MAX_OVERFLOW": "7",
+                "APPLICATION_RECORDER_TOPIC": "ledger.store_postgres:LedgerPostgresRecorder",
+                # Creating the tables each time would take a SHARE lock (CREATE INDEX IF NOT
+                # EXISTS), which waits for a running import: we create them only when missing.
+                "CREATE_TABLE": "n",
+            })
+            if not ready:
+                self._create_schema(probe)
+
+    def _qualified(self, table: str) -> str:
+        return f"{self.schema}.{table}"
+
+    def _schema_ready(self, conn: psycopg.Connection[Any]) -> bool:
+        names = [self._qualified(t) for t in (EVENTS_TABLE, *INDEX_TABLES)]
+        row = conn.execute(
+            "SELECT bool_and(to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL)"
+            " FROM unnest(%s::text[]) AS t",
+            (self.schema, [n.split(".", 1)[1] for n in names])).fetchone()
+        return bool(row and row[0])
+
+    def _create_schema(self, conn: psycopg.Connection[Any]) -> None:
+        """Creates what is missing, one process at a time (DDL races fail on PostgreSQL)."""
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            if self._schema_ready(conn):
+                return
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(self.schema)))
+            self.app.recorder.create_table()  # type: ignore[attr-defined]
+            schema = sql.Identifier(self.schema)
+            for statement in INDEX_DDL:
+                conn.execute(sql.SQL(statement).format(schema=schema))  # type: ignore[arg-type]
+        except PersistenceError as exc:
+            raise StoreError(f"cannot create the ledger's tables in PostgreSQL "
+                             f"{describe(self.settings)}: {exc}") from None
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        datastore: PostgresDatastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        try:
+            with datastore.get_connection() as conn:
+                yield conn
+        except (OperationalError, InterfaceError) as exc:  # the library's, from psycopg's
+            raise StoreError(f"PostgreSQL {describe(self.settings)}: "
+                             f"{str(exc).removeprefix('connection failed: ').strip()}") from None
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        with self._connection() as conn, conn.transaction():
+            cursor = conn.cursor()
+            cursor.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+                sql.Literal(f"{self.lock_timeout}s")))
+            try:
+                cursor.execute(sql.SQL("LOCK TABLE {}.{} IN EXCLUSIVE MODE").format(
+                    sql.Identifier(self.schema), sql.Identifier(EVENTS_TABLE)))
+            except psycopg.errors.LockNotAvailable:
+                raise StoreError(
+                    f"another import has held the ledger's write lock for more than "
+                    f"{self.lock_timeout} s ({describe(self.settings)}); nothing was "
+                    "written: try again when it has finished") from None
+            yield PostgresWriter(cursor, self.app, self.schema)
+
+    def employers(self) -> list[str]:
+        with self._connection() as conn:
+            rows = conn.execute(sql.SQL("SELECT employer FROM {}.ledger_employers"
+                                        " ORDER BY employer").format(
+                sql.Identifier(self.schema))).fetchall()
+        return [row["employer"] for row in rows]
+
+
+class PostgresWriter(Writer):
+    """Reads and appends inside one locked transaction (see :meth:`PostgresStore.writer`)."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], app: LedgerApplication, schema: str,
+                 ) -> None:
+        self.cursor = cursor
+        self.recorder: LedgerPostgresRecorder = app.recorder  # type: ignore[assignment]
+        self.mapper = app.mapper
+        self.names = {name: sql.SQL("{}.{}").format(sql.Identifier(schema),
+                                                    sql.Identifier(name))
+                      for name in (EVENTS_TABLE, *INDEX_TABLES)}
+
+    def _rows(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        self.cursor.execute(sql.SQL(query).format(**self.names), params)  # type: ignore[arg-type]
+        return self.cursor.fetchall()
+
+    def heads(self, employers: Collection[str]) -> dict[str, StreamHead]:
+        rows = self._rows(
+            "SELECT e.employer, e.registered_on,"
+            " (SELECT MAX(s.originator_version) FROM {stored_events} s"
+            "  WHERE s.originator_id = e.stream_id::uuid) AS version"
+            " FROM {ledger_employers} e WHERE e.employer = ANY(%s)", (list(employers),))
+        return {row["employer"]: StreamHead(row["employer"], row["version"] or 0,
+                                            date.fromisoformat(row["registered_on"]))
+                for row in rows}
+
+    def reference_version(self) -> int:
+        rows = self._rows("SELECT MAX(originator_version) AS version FROM {stored_events}"
+                          " WHERE originator_id = %s", (stream_id(None),))
+        return rows[0]["version"] or 0
+
+    def known_ids(self, event_ids: Collection[str]) -> dict[str, KnownId]:
+        rows = self._rows("SELECT event_id, content_hash, employer FROM {ledger_event_ids}"
+                          " WHERE event_id = ANY(%s)", (list(event_ids),))
+        return {row["event_id"]: KnownId(row["content_hash"], row["employer"]) for row in rows}
+
+    def append(self, batch: Sequence[Appended]) -> None:
+        if not batch:
+            return
+        self.recorder.copy_events(self.cursor, [self.mapper.to_stored_event(item.event)
+                                                for item in batch])
+        ids = [(i.event.event_id, i.content_hash, i.event.employer, i.event.originator_id.hex,
+                i.event.originator_version) for i in batch if i.event.event_id is not None]
+        if ids:
+            with self.cursor.copy(sql.SQL(
+                    "COPY {} (event_id, content_hash, employer, stream_id, version)"
+                    " FROM STDIN").format(self.names["ledger_event_ids"])) as copy:
+                for row in ids:
+                    copy.write_row(row)
+        registrations = [(i.event.employer, i.event.originator_id.hex, i.event.partner,
+                          i.event.effective.isoformat())
+                         for i in batch if isinstance(i.event, EmployerRegistered)]
+        if registrations:
+            self.cursor.executemany(sql.SQL(
+                "INSERT INTO {} AS t VALUES (%s, %s, %s, %s) ON CONFLICT (employer) DO UPDATE"
+                " SET registered_on = excluded.registered_on"
+                " WHERE excluded.registered_on < t.registered_on").format(
+                self.names["ledger_employers"]), registrations)
