@@ -1,69 +1,23 @@
-"""The ``corledger`` command line: the edge where the clock is read and the store is opened."""
+"""The ``corledger`` command line: the edge where the clock is read and the store is opened.
+
+Query and job commands live in their own modules (``commands/*_cli.py``) and are registered
+here; they import what they share from :mod:`commands.session`, never from this module.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 
-from commands.importer import Importer, ImportRefused, ImportResult
+from commands.session import DB_HELP, Session, db_option, emit_json, run_import, stderr
 from ledger.codec import event_to_state
-from ledger.store import DEFAULT_DB, LedgerStore, StoreError, open_store
-
-stderr = Console(stderr=True)
-
-
-class Session:
-    """What every command shares: the database URL, the opened store and the clock."""
-
-    def __init__(self, db_url: str | None, clock: Callable[[], datetime]) -> None:
-        self.db_url = db_url
-        self.clock = clock
-        self._store: LedgerStore | None = None
-
-    def store(self) -> LedgerStore:
-        if self._store is None:
-            try:
-                self._store = open_store(self.db_url)
-            except StoreError as exc:
-                raise click.ClickException(str(exc)) from exc
-        return self._store
-
-    def now(self) -> datetime:
-        return self.clock().astimezone(UTC)
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-
-def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.find_object(Session).db_url = value  # type: ignore[union-attr]
-
-
-DB_HELP = ("database URL (default: $CORLEDGER_DB, else sqlite:///corledger.db); "
-           "sqlite:///PATH for a file")
-
-
-def db_option(command: click.Command) -> click.Command:
-    """Lets ``--db`` follow the command name too (``corledger status X --db URL``)."""
-    command.params.append(click.Option(["--db"], metavar="URL", expose_value=False,
-                                       callback=_set_db, is_eager=True, help=DB_HELP))
-    return command
-
-
-def emit_json(document: Any) -> None:
-    """Prints one JSON document on stdout, and nothing else."""
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+from ledger.store import DEFAULT_DB
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -115,47 +69,19 @@ def import_(session: Session, file: str, as_json: bool) -> None:
     """Validate and append a JSONL file of events, whole or not at all (- for stdin)."""
     store = session.store()
     if file == "-":
-        result = _import_stream(session, store, sys.stdin.buffer, None, "stdin")
+        result = run_import(session, store, sys.stdin.buffer, None, "stdin")
     else:
         path = Path(file)
         if not path.exists():
             raise click.ClickException(f"{file}: no such file")
         with path.open("rb") as stream:
-            result = _import_stream(session, store, stream, path.stat().st_size, file)
+            result = run_import(session, store, stream, path.stat().st_size, file)
     if as_json:
         emit_json({"file": file, "added": result.added, "skipped": result.skipped,
                    "lines": result.lines})
     else:
         click.echo(f"{file}: {result.added} events added, {result.skipped} skipped "
                    f"(already in the ledger), {result.lines} lines read")
-
-
-def _import_stream(session: Session, store: LedgerStore, stream: IO[bytes],
-                   size: int | None, label: str) -> ImportResult:
-    importer = Importer(store, now=session.now())
-    try:
-        if stderr.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                          console=stderr, transient=True) as progress:
-                task = progress.add_task(f"importing {label}", total=size)
-                importer.on_bytes = lambda n: progress.advance(task, n)
-                return importer.run(stream)
-        return importer.run(stream)
-    except ImportRefused as refused:
-        lines = [f"{label}: refused, nothing was imported:"]
-        lines += [f"  {error}" for error in refused.errors]
-        if refused.truncated:
-            lines.append(f"  (stopped after {len(refused.errors)} errors)")
-        raise click.ClickException("\n".join(lines)) from refused
 
 
 @main.command()
@@ -206,10 +132,11 @@ def _register_optional_commands() -> None:
             main.add_command(command)
 
 
-_register_optional_commands()
-for _command in main.commands.values():
-    db_option(_command)
-
-
 if __name__ == "__main__":
-    main()
+    # Run the importable module, not this copy: command modules import `commands.cli`, and a
+    # second copy registering them would import them half-initialised.
+    importlib.import_module("commands.cli").main()
+else:
+    _register_optional_commands()
+    for _command in main.commands.values():
+        db_option(_command)

@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from commands.cli import Session, _import_stream
+from commands.session import Session, run_import
 from projections.status import status
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",
@@ -26,7 +26,7 @@ def demo(session: Session) -> None:
     store = session.store()
     sample = resources.files("commands") / "sample" / "demo.jsonl"
     with sample.open("rb") as stream:
-        result = _import_stream(session, store, stream, None, "sample ledger")
+        result = run_import(session, store, stream, None, "sample ledger")
     today = session.now().date()
     out = Console()
     if not out.is_terminal:  # a pipe or file has no width to respect: don't truncate dates

@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 from marshmallow import ValidationError
 
+from commands.fastpath import fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import new_event
 from ledger.events import EVENT_TYPES, EmployerRegistered, EventVoided
@@ -138,7 +139,7 @@ class Importer:
             self._error(number, "line", f"not valid JSON ({exc})")
             return None
         try:
-            envelope = load_event(obj)
+            envelope = fast_load(obj) or load_event(obj)
         except ValidationError as exc:
             for path, message in flatten(exc.messages):
                 self._error(number, path, message)

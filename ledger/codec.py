@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from types import NoneType, UnionType
 from typing import Any
 from uuid import UUID
@@ -35,6 +36,7 @@ def score_from_json(value: Any) -> Decimal:
     return Decimal(str(value))
 
 
+@lru_cache(maxsize=4096)  # an import stamps every event with the same time
 def format_time(value: datetime) -> str:
     """An aware datetime as ISO 8601 in UTC with a ``Z``."""
     text = value.astimezone(UTC).isoformat()

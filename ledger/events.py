@@ -12,6 +12,7 @@ import dataclasses
 import typing
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -36,6 +37,7 @@ STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://corledger/streams")
 REFERENCE_STREAM = "@reference"  # the stream of reference data (base rates)
 
 
+@lru_cache(maxsize=65536)
 def stream_id(employer: str | None) -> UUID:
     """The deterministic stream id of an employer (or of the reference stream for None)."""
     return uuid5(STREAM_NAMESPACE, employer if employer is not None else REFERENCE_STREAM)

@@ -1,0 +1,5 @@
+"""`python -m commands` runs the corledger command line."""
+
+from commands.cli import main
+
+main()

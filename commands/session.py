@@ -1,0 +1,95 @@
+"""What every command shares at the edge: the session (database URL, store, clock) and output.
+
+Command modules import from here, never from :mod:`commands.cli`, which imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import click
+import orjson
+from rich.console import Console
+
+from commands.importer import Importer, ImportRefused, ImportResult
+from ledger.store import LedgerStore, StoreError, open_store
+
+stderr = Console(stderr=True)
+
+
+class Session:
+    """What every command shares: the database URL, the opened store and the clock."""
+
+    def __init__(self, db_url: str | None, clock: Callable[[], datetime]) -> None:
+        self.db_url = db_url
+        self.clock = clock
+        self._store: LedgerStore | None = None
+
+    def store(self) -> LedgerStore:
+        if self._store is None:
+            try:
+                self._store = open_store(self.db_url)
+            except StoreError as exc:
+                raise click.ClickException(str(exc)) from exc
+        return self._store
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.find_object(Session).db_url = value  # type: ignore[union-attr]
+
+
+DB_HELP = ("database URL (default: $CORLEDGER_DB, else sqlite:///corledger.db); "
+           "sqlite:///PATH for a file")
+
+
+def db_option(command: click.Command) -> click.Command:
+    """Lets ``--db`` follow the command name too (``corledger status X --db URL``)."""
+    command.params.append(click.Option(["--db"], metavar="URL", expose_value=False,
+                                       callback=_set_db, is_eager=True, help=DB_HELP))
+    return command
+
+
+def emit_json(document: Any) -> None:
+    """Prints one JSON document on stdout, and nothing else."""
+    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+
+
+def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
+                   size: int | None, label: str) -> ImportResult:
+    importer = Importer(store, now=session.now())
+    try:
+        if stderr.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
+            with Progress("[progress.description]{task.description}", BarColumn(),
+                          DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                          console=stderr, transient=True) as progress:
+                task = progress.add_task(f"importing {label}", total=size)
+                importer.on_bytes = lambda n: progress.advance(task, n)
+                return importer.run(stream)
+        return importer.run(stream)
+    except ImportRefused as refused:
+        lines = [f"{label}: refused, nothing was imported:"]
+        lines += [f"  {error}" for error in refused.errors]
+        if refused.truncated:
+            lines.append(f"  (stopped after {len(refused.errors)} errors)")
+        raise click.ClickException("\n".join(lines)) from refused
+
+
