@@ -6,10 +6,9 @@ from importlib import resources
 
 import click
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-from commands.session import Session, run_import
+from commands.session import Session, console, run_import
 from projections.status import status
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",
@@ -28,9 +27,7 @@ def demo(session: Session) -> None:
     with sample.open("rb") as stream:
         result = run_import(session, store, stream, None, "sample ledger")
     today = session.now().date()
-    out = Console()
-    if not out.is_terminal:  # a pipe or file has no width to respect: don't truncate dates
-        out = Console(width=120)
+    out = console()
     out.print(f"Imported the sample ledger into {store.url.render_as_string(hide_password=True)}"
               f": {result.added} events added, {result.skipped} already there.")
     table = Table(title=f"Where every employer stands on {today}", box=box.SIMPLE_HEAD,

@@ -93,3 +93,9 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
         raise click.ClickException("\n".join(lines)) from refused
 
 
+
+
+def console() -> Console:
+    """A console for stdout; a pipe or file has no width to respect, so tables aren't cut."""
+    out = Console()
+    return out if out.is_terminal else Console(width=120)

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 import orjson
-from rich.console import Console
 
+from commands.session import console
 from projections.explain import explain as explain_renderable
 from projections.lapses import lapses as lapse_entries
 from projections.status import render
@@ -85,7 +85,7 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     if as_json:
         _emit(doc)
         return
-    out = Console()
+    out = console()
     out.print(f"[bold]{doc['employer']}[/]: [bold]{doc['status']}[/] on {doc['as_of']}",
               highlight=False)
     if doc["certificate"]:
@@ -108,7 +108,7 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
 @known_at_option
 def explain(employer: str, as_of: date | None, known_at: datetime | None) -> None:
     """The status of EMPLOYER and the events and rules behind it, to read."""
-    Console().print(explain_renderable(_timeline(employer, as_of, known_at)))
+    console().print(explain_renderable(_timeline(employer, as_of, known_at)))
 
 
 @click.command()
@@ -124,7 +124,7 @@ def lapses(as_of: date | None, within: int, as_json: bool) -> None:
     if as_json:
         _emit(entries)
         return
-    out = Console()
+    out = console()
     if not entries:
         out.print("no employer is due or missed within the window")
     for e in entries:
