@@ -17,6 +17,7 @@ end or not at all, so a killed import leaves nothing behind.
 from __future__ import annotations
 
 import os
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -26,7 +27,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
 from sqlalchemy.engine import URL, make_url
 
 from ledger.codec import decode_state, encode_state
@@ -37,6 +38,13 @@ DEFAULT_DB = "sqlite:///corledger.db"
 
 class StoreError(Exception):
     """The store cannot be opened or used as asked (bad URL, unsupported backend...)."""
+
+
+# What a writer raises when an append conflicts with the ledger (a stream version or a
+# sender id already taken): the library's IntegrityError, which the PostgreSQL adapter gets
+# from eventsourcing, or sqlite3's, which the SQLite adapter lets through. Writers exclude
+# each other, so only a bug (or a hand-made batch) gets one; it rolls the whole write back.
+WRITE_CONFLICTS: tuple[type[Exception], ...] = (IntegrityError, sqlite3.IntegrityError)
 
 
 class LedgerMapper(Mapper[UUID]):
