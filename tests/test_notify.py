@@ -1,0 +1,275 @@
+"""Notifications: outbox relay and dispatch against a loopback webhook, SMTP server and file."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from commands.config import (
+    Config,
+    ConfigError,
+    EmailSettings,
+    JsonlSettings,
+    OutboxSettings,
+    WebhookSettings,
+    load_config,
+)
+from commands.notify import (
+    dispatch,
+    make_sinks,
+    outbox_counts,
+    outbox_rows,
+    relay,
+)
+from commands.scan import scan
+from ledger.sqlengine import engine_for
+from ledger.store import LedgerStore
+from tests.lapse_helpers import certified, http_receiver, smtp_server
+
+NOW = datetime(2021, 7, 1, 9, 30, tzinfo=UTC)
+QA = date(2020, 6, 15)  # GENERIC: maintenance audit due 2021-06-15
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def flagged(cli: Any, store: LedgerStore) -> LedgerStore:
+    """E-1 flagged critical (as of 2021-05-20)."""
+    assert cli.import_lines(certified("E-1", QA)).exit_code == 0
+    assert len(scan(store, [date(2021, 5, 20)], 90, NOW).flagged) == 1
+    return store
+
+
+def deliver(store: LedgerStore, db_url: str, config: Config, clock: Clock,
+            worker: str = "w1") -> Any:
+    engine = engine_for(db_url)
+    sinks = make_sinks(config)
+    relay(store, engine, sinks, clock())
+    return dispatch(engine, sinks, config.outbox, clock, worker)
+
+
+def test_webhook_failing_twice_then_succeeding_is_delivered_once(
+        flagged: LedgerStore, db_url: str) -> None:
+    settings = OutboxSettings(max_attempts=5, backoff_seconds=10)
+    with http_receiver(fail_first=2) as hook:
+        config = Config(outbox=settings, sinks=(WebhookSettings("hook", hook.url),))
+        clock = Clock()
+        first = deliver(flagged, db_url, config, clock)
+        assert (len(first.sent), len(first.retrying)) == (0, 1)
+        assert deliver(flagged, db_url, config, clock).to_json()["retrying"] == 0  # not due
+        clock.advance(10)  # first backoff: 10 s
+        assert len(deliver(flagged, db_url, config, clock).retrying) == 1
+        clock.advance(19)  # second backoff is 20 s: not yet
+        assert len(hook.requests) == 2 and deliver(flagged, db_url, config, clock).sent == []
+        clock.advance(1)
+        assert len(deliver(flagged, db_url, config, clock).sent) == 1
+        for _ in range(3):
+            clock.advance(3600)
+            deliver(flagged, db_url, config, clock)
+        assert len(hook.requests) == 3
+        assert hook.ids() == ["lapse:E-1:2021-06-15:critical"]
+        body = hook.delivered()[0]
+        assert body["type"] == "LapseRiskFlagged" and body["partner"] == "GENERIC"
+        assert body["data"] == {"due": "2021-06-15", "level": "critical", "reasons": []}
+        assert hook.headers[-1]["Idempotency-Key"] == "lapse:E-1:2021-06-15:critical"
+    engine = engine_for(db_url)
+    assert outbox_counts(engine) == {"pending": 0, "sent": 1, "dead": 0}
+
+
+def test_dead_letter_after_n_tries_shown_by_outbox_failed_and_requeued(
+        cli: Any, flagged: LedgerStore, db_url: str, tmp_path: Path) -> None:
+    with http_receiver(fail_first=100) as hook:
+        config_file = tmp_path / "corledger.toml"
+        config_file.write_text(
+            "[outbox]\nmax_attempts = 3\nbackoff_seconds = 0\n"
+            f'[sinks.hook]\ntype = "webhook"\nurl = "{hook.url}"\n')
+        for _ in range(3):
+            result = cli("outbox", "--deliver", "--config", str(config_file))
+            assert result.exit_code == 0, result.output
+        assert len(hook.requests) == 3
+        dead = cli.json("outbox", "--failed", "--config", str(config_file))
+        assert dead["counts"] == {"pending": 0, "sent": 0, "dead": 1}
+        (row,) = dead["rows"]
+        assert (row["status"], row["attempts"], row["sink"]) == ("dead", 3, "hook")
+        assert row["last_error"].startswith("HTTP 503")
+        cli("outbox", "--deliver", "--config", str(config_file))
+        assert len(hook.requests) == 3  # dead rows are not retried
+        hook.fail_first = 0
+        hook.requests.clear()
+        again = cli.json("outbox", "--requeue", "--deliver", "--config", str(config_file))
+        assert again["requeued"] == 1 and again["sent"] == 1
+        assert again["counts"] == {"pending": 0, "sent": 1, "dead": 0}
+        assert hook.ids() == ["lapse:E-1:2021-06-15:critical"]
+
+
+def test_a_client_error_is_dead_at_once(flagged: LedgerStore, db_url: str) -> None:
+    with http_receiver(fail_first=1, fail_status=400) as hook:
+        config = Config(sinks=(WebhookSettings("hook", hook.url),))
+        assert len(deliver(flagged, db_url, config, Clock()).dead) == 1
+
+
+def test_every_sink_gets_each_flag_once(cli: Any, flagged: LedgerStore, db_url: str,
+                                        tmp_path: Path) -> None:
+    out = tmp_path / "flags.jsonl"
+    with http_receiver() as hook, smtp_server() as mail:
+        config = Config(sinks=(
+            JsonlSettings("file", out), WebhookSettings("hook", hook.url),
+            EmailSettings("mail", "127.0.0.1", port=mail.port, to=("ops@example.org",))))
+        clock = Clock()
+        assert len(deliver(flagged, db_url, config, clock).sent) == 3
+        scan(flagged, [date(2021, 5, 20), date(2021, 5, 21)], 90, NOW)  # nothing new
+        clock.advance(60)
+        assert deliver(flagged, db_url, config, clock).sent == []
+        scan(flagged, [date(2021, 6, 20)], 90, NOW)  # missed: a new flag
+        clock.advance(60)
+        assert len(deliver(flagged, db_url, config, clock).sent) == 3
+    ids = ["lapse:E-1:2021-06-15:critical", "lapse:E-1:2021-06-15:missed"]
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ids
+    assert hook.ids() == ids
+    assert [m["to"] for m in mail.messages] == [["ops@example.org"]] * 2
+    assert "Subject: [corledger] critical lapse risk: E-1 due 2021-06-15" in \
+        mail.messages[0]["content"]
+    assert outbox_counts(engine_for(db_url)) == {"pending": 0, "sent": 6, "dead": 0}
+
+
+def test_email_goes_to_the_partners_recipients(cli: Any, store: LedgerStore,
+                                               db_url: str) -> None:
+    from tests.conftest import audit, line, registration
+
+    bccsa = [registration("B-1", "2020-01-06", partner="BCCSA"),
+             audit("B-1", "2020-06-01"),
+             line("QADecided", "B-1", "2020-06-15", {"audit": "A1", "outcome": "accepted"},
+                  id="B-1-qa")]
+    assert cli.import_lines(certified("E-1", QA) + bccsa).exit_code == 0
+    # E-1 (GENERIC) is due 2021-06-15; B-1 (BCCSA) is due 2021-12-31.
+    result = scan(store, [date(2021, 5, 20), date(2021, 11, 15)], 90, NOW)
+    assert sorted(c.entry["employer"] for c in result.flagged) == ["B-1", "E-1"]
+    with smtp_server() as mail:
+        config = Config(sinks=(EmailSettings(
+            "mail", "127.0.0.1", port=mail.port, sender="corledger@example.org",
+            to=("ops@example.org",), partners=(("BCCSA", ("cor@bccsa.example",)),)),))
+        assert len(deliver(store, db_url, config, Clock()).sent) == 2
+    to = {m["content"].split("X-Corledger-Flag: ")[1].split("\n")[0].strip(): m["to"]
+          for m in mail.messages}
+    assert to == {"lapse:E-1:2021-06-15:critical": ["ops@example.org"],
+                  "lapse:B-1:2021-12-31:warning": ["cor@bccsa.example"]}
+
+
+def test_relay_enqueues_once_even_when_run_again(flagged: LedgerStore, db_url: str,
+                                                 tmp_path: Path) -> None:
+    engine = engine_for(db_url)
+    sinks = make_sinks(Config(sinks=(JsonlSettings("file", tmp_path / "f.jsonl"),)))
+    assert relay(flagged, engine, sinks, NOW) == 1
+    assert relay(flagged, engine, sinks, NOW) == 0
+    assert [r["event_id"] for r in outbox_rows(engine, ["pending"])] == [
+        "lapse:E-1:2021-06-15:critical"]
+
+
+def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -> None:
+    """Claims are exclusive: a second worker skips a row the first has leased."""
+    import threading
+
+    with http_receiver() as hook:
+        config = Config(sinks=(WebhookSettings("hook", hook.url),))
+        relay(flagged, engine_for(db_url), make_sinks(config), NOW)
+        barrier = threading.Barrier(4)
+
+        def work(name: str) -> None:
+            barrier.wait()
+            dispatch(engine_for(db_url), make_sinks(config), config.outbox, Clock(), name)
+
+        threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(hook.requests) == 1
+
+
+def test_outbox_lists_pending(cli: Any, flagged: LedgerStore, tmp_path: Path) -> None:
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[sinks.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/x"\n')
+    # Relayed but not delivered: a row pending for the hook.
+    relay(flagged, engine_for(cli.db_url),
+          make_sinks(load_config(config_file, {})), NOW)
+    doc = cli.json("outbox", "--config", str(config_file))
+    assert doc["counts"]["pending"] == 1
+    assert doc["rows"][0]["event_id"] == "lapse:E-1:2021-06-15:critical"
+    assert "1 pending, 0 sent, 0 dead" in cli("outbox").output
+
+
+def test_config_file_and_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("""
+[scan]
+within = 60
+time = "05:45"
+timezone = "America/Vancouver"
+[outbox]
+max_attempts = 4
+[sinks.mail]
+type = "email"
+host = "127.0.0.1"
+from = "c@example.org"
+to = ["ops@example.org"]
+password_env = "MY_SMTP_PASSWORD"
+[sinks.mail.partners]
+bccsa = ["cor@bccsa.example"]
+[sinks.hook]
+type = "webhook"
+url = "http://127.0.0.1:1/x"
+bearer_token_env = "HOOK_TOKEN"
+""")
+    config = load_config(path, {"MY_SMTP_PASSWORD": "s3cret", "HOOK_TOKEN": "t0k",
+                                "CORLEDGER_SCAN_WITHIN": "45",
+                                "CORLEDGER_JSONL_PATH": str(tmp_path / "x.jsonl")})
+    assert config.scan.within == 45 and config.scan.time.hour == 5
+    assert config.scan.timezone == "America/Vancouver" and config.outbox.max_attempts == 4
+    sinks = {s.name: s for s in config.sinks}
+    mail = sinks["mail"]
+    assert isinstance(mail, EmailSettings) and mail.password == "s3cret"
+    assert mail.recipients("BCCSA") == ("cor@bccsa.example",)
+    assert mail.recipients("GO2HR") == ("ops@example.org",)
+    hook = sinks["hook"]
+    assert isinstance(hook, WebhookSettings)
+    assert dict(hook.headers)["Authorization"] == "Bearer t0k"
+    assert isinstance(sinks["jsonl"], JsonlSettings)
+    env_only = load_config(None, {"CORLEDGER_SMTP_HOST": "127.0.0.1",
+                                  "CORLEDGER_SMTP_TO": "a@x.org, b@x.org",
+                                  "CORLEDGER_SMTP_TO_AMHSA": "c@x.org"})
+    (email,) = env_only.sinks
+    assert isinstance(email, EmailSettings)
+    assert email.recipients("AMHSA") == ("c@x.org",)
+    assert email.recipients(None) == ("a@x.org", "b@x.org")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[scan]\nwithin = 'x'\n", "scan.within"),
+    ("[scan]\ntime = '25:00'\n", "scan.time"),
+    ("[scan]\ntimezone = 'Mars/Olympus'\n", "scan.timezone"),
+    ("[scan]\nwhen = 1\n", "scan.when: unknown key"),
+    ("[sinks.x]\ntype = 'pigeon'\n", "sinks.x.type"),
+    ("[sinks.x]\ntype = 'webhook'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'email'\nhost = 'h'\nto = ['not-an-address']\n", "sinks.x.to"),
+    ("not toml [", "not valid TOML"),
+])
+def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        load_config(path, {})
