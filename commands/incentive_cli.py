@@ -1,0 +1,153 @@
+"""The commands ``incentive`` (one employer's decision for a year) and ``incentives`` (every
+employer's, for the regulator's payment run, with totals): read the store, decide, print.
+
+An employer the ledger has never registered is answered, not refused: state
+``not_applicable`` with a ``because`` saying so, exit code 0 (as ``status`` answers
+``unregistered``); the human output also warns on stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from commands.session import emit_json
+from commands.status_cli import parse_known_at
+from ledger.events import PARTNERS, LedgerEvent
+from projections.incentive import incentive as decide
+from projections.incentive import summarize
+
+CSV_COLUMNS = ("employer", "partner", "state", "amount", "payable_in", "minimum_applied",
+               "formula", "floor", "discount_percent", "paid_total", "difference")
+
+year_option = click.option("--year", type=click.IntRange(1900, 9999), required=True,
+                           metavar="YEAR", help="the certification year")
+known_at_option = click.option("--known-at", callback=parse_known_at, metavar="DATETIME",
+                               help="only what the ledger knew at this time (ISO date-time; "
+                                    "a bare date is the end of that UTC day)")
+
+
+def _store() -> Any:
+    return click.get_current_context().obj.store()
+
+
+def _decision(employer: str, reference: list[LedgerEvent], year: int,
+              known_at: datetime | None) -> dict[str, Any]:
+    return decide(_store().stream(employer), reference, year=year, employer=employer,
+                  known_at=known_at)
+
+
+@click.command()
+@click.argument("employer")
+@year_option
+@known_at_option
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool) -> None:
+    """Incentive eligibility and amount of EMPLOYER for a certification year."""
+    doc = _decision(employer, _store().reference(), year, known_at)
+    if as_json:
+        emit_json(doc)
+        return
+    if doc["partner"] is None:
+        Console(stderr=True).print(f"{employer}: not registered in this ledger")
+    _print_decision(doc)
+
+
+@click.command()
+@year_option
+@click.option("--partner", type=click.Choice(PARTNERS), help="only this partner's employers")
+@known_at_option
+@click.option("--csv", "csv_file", metavar="FILE",
+              help="write one row per employer as CSV to FILE (- for stdout)")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+def incentives(year: int, partner: str | None, known_at: datetime | None,
+               csv_file: str | None, as_json: bool) -> None:
+    """Every employer's incentive decision for a year (the payment run), with totals."""
+    if csv_file is not None and as_json:
+        raise click.UsageError("choose one of --csv and --json")
+    store = _store()
+    reference = store.reference()
+    docs = [doc for doc in (_decision(e, reference, year, known_at) for e in store.employers())
+            if partner is None or doc["partner"] == partner]
+    totals = summarize(docs)
+    if as_json:
+        emit_json({"year": year, "partner": partner,
+                   "known_at": None if known_at is None
+                   else known_at.isoformat().replace("+00:00", "Z"),
+                   "decisions": docs, "totals": totals})
+        return
+    if csv_file is not None:
+        text = _csv(docs)
+        if csv_file == "-":
+            sys.stdout.write(text)
+            return
+        Path(csv_file).write_text(text, encoding="utf-8")
+        click.echo(f"{csv_file}: {len(docs)} employers written", err=True)
+        _print_totals(Console(stderr=True), totals)
+        return
+    out = Console()
+    table = Table("employer", "partner", "state", "amount", "payable", "minimum",
+                  "paid", "difference", title=f"Incentives for {year}")
+    for doc in docs:
+        table.add_row(doc["employer"], doc["partner"], doc["state"],
+                      doc["amount"] or doc["discount_percent"] and
+                      f"{doc['discount_percent']}%" or "-",
+                      str(doc["payable_in"] or "-"), "yes" if doc["minimum_applied"] else "",
+                      doc["paid_total"], doc["difference"] or "-")
+    out.print(table)
+    _print_totals(out, totals)
+
+
+def _csv(docs: list[dict[str, Any]]) -> str:
+    """One row per employer, money as two-place strings, empty cells for nulls."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for doc in docs:
+        writer.writerow(["" if doc[c] is None else str(doc[c]).lower()
+                         if isinstance(doc[c], bool) else doc[c] for c in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def _print_totals(out: Console, totals: dict[str, Any]) -> None:
+    states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
+    out.print(f"{totals['employers']} employers: {states}; amount {totals['amount']}, "
+              f"paid {totals['paid']}, difference {totals['difference']}", highlight=False)
+
+
+def _print_decision(doc: dict[str, Any]) -> None:
+    out = Console()
+    head = f"[bold]{doc['employer']}[/] {doc['year']}: [bold]{doc['state']}[/]"
+    if doc["amount"] is not None:
+        head += f", {doc['amount']} payable in {doc['payable_in']}"
+        if doc["minimum_applied"]:
+            head += " (the minimum)"
+    if doc["discount_percent"] is not None:
+        head += f", PIR discount {doc['discount_percent']}%"
+    out.print(head, highlight=False)
+    if doc["by_cu"]:
+        table = Table("CU", "in scope", "payroll", "base rate", "base premium",
+                      "premiums paid", "amount")
+        for row in doc["by_cu"]:
+            table.add_row(row["cu"], "yes" if row["in_scope"] else "no",
+                          row["assessable_payroll"] or "-", row["base_rate"] or "-",
+                          row["base_premium"] or "-", row["premiums_paid"],
+                          row["amount"] or "-")
+        out.print(table)
+    if doc["paid"]:
+        out.print(f"  paid {doc['paid_total']} in {len(doc['paid'])} payment(s); "
+                  f"difference {doc['difference'] or '-'}", highlight=False)
+    for b in doc["because"]:
+        out.print(f"  [dim]{b['effective']} {b['rule'] or '-'}: {b['says']}[/]",
+                  highlight=False)
+
+
+COMMANDS = [incentive, incentives]

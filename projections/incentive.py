@@ -1,0 +1,498 @@
+"""The incentive decision: one employer's events and the reference rates in, the
+``incentive --json`` document (INTERCHANGE.md) out, for one certification year.
+
+``incentive(events, reference, year=Y, employer=E, known_at=T)`` is pure: no I/O, no clock.
+
+- **known_at** is a transaction-time filter on *all* events, the employer's and the reference
+  stream's alike: only events recorded at or before it count, with the voids recorded by then
+  applied (as ``status --known-at`` does). Without it, everything in the ledger counts.
+- **Valid time** is not cut at Dec 31 of Y: the decision for Y is made after Y ends, from
+  everything known, so payroll reports, premiums, QA decisions and review closures effective
+  in Y + 1 all count. The certificate questions are asked of the timeline folded to the
+  latest effective date in view (at least Dec 31 of Y) and are about Y itself.
+
+The partner's rulebook (in force on Dec 31 of Y) names the scheme: ``worksafebc`` (BCCSA,
+GO2HR: an amount), ``pir`` (AMHSA: a premium discount) or ``not_applicable`` (GENERIC).
+Every decision lands in ``because`` with its rule id. Money is ``Decimal`` throughout and only
+the reported figures are rounded, half-up to the cent; the document carries them as
+two-place strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from ledger import events as ev
+from ledger.rulebooks import Rule, Rulebook, RuleRegistry
+from projections.timeline import (
+    AuditRecord,
+    Certificate,
+    Decision,
+    EmployerTimeline,
+    Review,
+    fold,
+    in_view,
+)
+
+__all__ = ["STATES", "incentive", "money", "summarize"]
+
+STATES = ("eligible", "ineligible", "deferred", "not_applicable")
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+
+def money(value: Decimal) -> str:
+    """A sum of money as INTERCHANGE.md writes it: rounded half-up to the cent, 2 places."""
+    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _figure(value: Decimal) -> str:
+    """A reported figure (payroll, rate) with at least two places and no precision lost."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return format(value, "f")
+    return str(value.quantize(CENT))
+
+
+def _opt_money(value: Decimal | None) -> str | None:
+    return None if value is None else money(value)
+
+
+# --- the public function -----------------------------------------------------------------------
+
+
+def incentive(
+    events: Iterable[ev.LedgerEvent],
+    reference: Iterable[ev.LedgerEvent],
+    *,
+    year: int,
+    employer: str,
+    known_at: datetime | None = None,
+    registry: RuleRegistry | None = None,
+) -> dict[str, Any]:
+    """The ``incentive --json`` document of ``employer`` for certification ``year``, from
+    its events and the reference rates as known at ``known_at`` (see the module docstring)."""
+    view = in_view([*events, *reference], known_at)
+    own = [e for e in view if not e.reference and (e.employer in (None, employer))]
+    rates = [e for e in view if isinstance(e, ev.BaseRateSet)]
+    year_end = date(year, 12, 31)
+    as_of = max([year_end, *(e.effective for e in own)])
+    t = fold(own, as_of=as_of, known_at=known_at, employer=employer, registry=registry)
+    d = _Decider(t, year, rates, known_at)
+    if t.registration is None:
+        return d.unregistered()
+    scheme = d.rb.rule("incentive")
+    if scheme["scheme"] == "worksafebc":
+        return d.worksafebc()
+    if scheme["scheme"] == "pir":
+        return d.pir()
+    return d.not_applicable(scheme)
+
+
+def summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Totals for a payment run: how many employers in each state, the amount due, what was
+    paid, and the difference (deferred decisions count in neither amount nor difference)."""
+    by_state = {state: 0 for state in STATES}
+    amount = paid = difference = ZERO
+    for doc in documents:
+        by_state[doc["state"]] = by_state.get(doc["state"], 0) + 1
+        amount += Decimal(doc["amount"]) if doc["amount"] is not None else ZERO
+        paid += Decimal(doc["paid_total"])
+        difference += Decimal(doc["difference"]) if doc["difference"] is not None else ZERO
+    return {"employers": len(documents), "by_state": by_state, "amount": money(amount),
+            "paid": money(paid), "difference": money(difference)}
+
+
+# --- the per-CU figures -------------------------------------------------------------------
+
+
+@dataclass
+class _CuLine:
+    """One CU's figures for the year: payroll, base rate, base premium, premiums paid."""
+
+    cu: str
+    in_scope: bool
+    payroll: ev.PayrollReported | None = None
+    rate: ev.BaseRateSet | None = None
+    premiums: list[ev.PremiumPaid] = field(default_factory=list)
+
+    @property
+    def base_premium(self) -> Decimal | None:
+        """Assessable payroll x base rate / 100 (unrounded), when both are known."""
+        if self.payroll is None or self.rate is None:
+            return None
+        return self.payroll.assessable_payroll * self.rate.base_rate / HUNDRED
+
+    @property
+    def premiums_paid(self) -> Decimal:
+        return sum((p.amount for p in self.premiums), ZERO)
+
+
+# --- the decider ---------------------------------------------------------------------------------
+
+
+class _Decider:
+    """Asks the folded timeline the questions of the partner's incentive rules for one year,
+    collecting each answer as a :class:`Decision` for ``because``."""
+
+    def __init__(self, t: EmployerTimeline, year: int, rates: list[ev.BaseRateSet],
+                 known_at: datetime | None) -> None:
+        self.t = t
+        self.year = year
+        self.year_end = date(year, 12, 31)
+        self.rates = rates
+        self.known_at = known_at
+        self.because: list[Decision] = []
+        self.rb: Rulebook = t.rulebook(self.year_end) if t.registration else _no_rulebook()
+
+    # helpers ----------------------------------------------------------------------------------
+
+    def note(self, says: str, rule: Rule | str | None, event: ev.LedgerEvent | None = None,
+             on: date | None = None) -> None:
+        if isinstance(rule, str):
+            rule = self.rb.rule(rule)
+        self.because.append(Decision(on or self.year_end, says, rule, event))
+
+    def document(self, state: str, **fields: Any) -> dict[str, Any]:
+        """The INTERCHANGE document, with the project's extra fields (partner, known_at,
+        formula, floor, discount_percent, paid_total, difference)."""
+        doc: dict[str, Any] = {
+            "employer": self.t.employer, "year": self.year,
+            "partner": self.t.partner, "known_at": _iso_time(self.known_at),
+            "state": state, "amount": None, "payable_in": None, "minimum_applied": False,
+            "formula": None, "floor": None, "discount_percent": None, "by_cu": [],
+        }
+        doc.update(fields)
+        paid = self.payments()
+        total = sum((p.amount for p in paid), ZERO)
+        due: Decimal | None
+        if state == "eligible":
+            due = Decimal(doc["amount"]) if doc["amount"] is not None else None
+        else:
+            due = None if state == "deferred" else ZERO
+        difference = None if due is None else due - total
+        if paid and difference is not None:
+            self._note_difference(total, due or ZERO, difference)
+        doc["paid"] = [{"event": p.event_id, "effective": p.effective.isoformat(),
+                        "amount": money(p.amount)} for p in paid]
+        doc["paid_total"] = money(total)
+        doc["difference"] = _opt_money(difference)
+        doc["because"] = [b.as_because() for b in self.because]
+        return doc
+
+    def payments(self) -> list[ev.IncentivePaid]:
+        return [e for e in self.t.events if isinstance(e, ev.IncentivePaid)
+                and e.year == self.year]
+
+    def _note_difference(self, paid: Decimal, due: Decimal, difference: Decimal) -> None:
+        rule = self.rb.rule("incentive-payable") if self.rb.has("incentive-payable") \
+            else self.rb.rule("incentive")
+        if difference > 0:
+            says = f"paid {money(paid)} of {money(due)} due: {money(difference)} still owed"
+        elif difference < 0:
+            says = f"paid {money(paid)} but {money(due)} is due: {money(-difference)} overpaid"
+        else:
+            says = f"paid {money(paid)}: the amount due is paid in full"
+        self.note(says, rule, self.payments()[-1])
+
+    def _registered(self) -> None:
+        reg = self.t.registration
+        assert reg is not None
+        self.note(f"registered with {reg.partner} for {self.t.program}",
+                  "incentive", reg.event, reg.registered)
+
+    # outcomes -------------------------------------------------------------------------------
+
+    def unregistered(self) -> dict[str, Any]:
+        known = f" as known at {_iso_time(self.known_at)}" if self.known_at else ""
+        self.because.append(Decision(self.year_end, f"{self.t.employer} is not registered in "
+                                     f"this ledger{known}: no incentive program applies"))
+        return self.document("not_applicable")
+
+    def not_applicable(self, scheme: Rule) -> dict[str, Any]:
+        self._registered()
+        self.note(scheme.says, scheme)
+        return self.document("not_applicable")
+
+    def pir(self) -> dict[str, Any]:
+        """AMHSA PIR: a valid certificate on Dec 31 of Y and no open review (open: deferred)."""
+        self._registered()
+        rule = self.rb.rule("pir-eligibility")
+        cert = self.t.certificate_on(self.year_end)
+        if cert is None:
+            self.note(f"no valid certificate on {self.year_end}: no PIR discount for "
+                      f"{self.year}", rule)
+            return self.document("ineligible")
+        self.note(f"certificate issued {cert.issued} (expires {cert.expires}) is valid on "
+                  f"{self.year_end}", rule, self._cert_event(cert))
+        open_reviews = self.open_holds(self.t.reviews)
+        if open_reviews:
+            for r in open_reviews:
+                self.note(f"review opened {r.opened} is still open: the PIR decision for "
+                          f"{self.year} waits for it to close", rule, r.event, r.opened)
+            return self.document("deferred")
+        self.note(f"no review open for {self.year}", rule)
+        discount = self.rb.rule("pir-discount")
+        percent = Decimal(str(discount["percent"]))
+        self.note(f"PIR discount of {percent}% on the industry rate (up to "
+                  f"{discount['max_percent']}% on claims-cost performance)", discount)
+        return self.document("eligible", discount_percent=str(percent.quantize(CENT)))
+
+    def worksafebc(self) -> dict[str, Any]:
+        """The WorkSafeBC COR incentive (DOMAIN.md): eligibility, exceptions, the amount."""
+        self._registered()
+        basis, audit = self.certificate_basis()
+        if basis == "none":
+            self.ended_exceptions()
+            return self.document("ineligible")
+        scope = audit.scope if audit is not None else tuple(self.t.classification_units)
+        lines = self.cu_lines(scope)
+        open_holds = self.open_holds([*self.t.reviews, *self.t.investigations])
+        for r in open_holds:
+            what = f"investigation {r.case}" if r.case is not None else "review"
+            self.note(f"{what} opened {r.opened} is still open: no decision for "
+                      f"{self.year} until it ends", "incentive-exceptions", r.event, r.opened)
+        exceptions = self.exceptions(lines)
+        if open_holds:
+            return self.document("deferred", by_cu=self.by_cu(lines, None))
+        if exceptions:
+            return self.document("ineligible", by_cu=self.by_cu(lines, None))
+        self.note(f"no review or investigation open for {self.year}", "incentive-decision")
+        missing = [line for line in lines if line.in_scope and line.rate is None]
+        for line in missing:
+            self.note(f"no {self.jurisdiction} base rate for CU {line.cu} in {self.year}: the "
+                      "amount cannot be computed yet", "incentive-base-rate")
+        if basis == "pending" or missing:
+            return self.document("deferred", by_cu=self.by_cu(lines, None))
+        return self.amount(lines)
+
+    # eligibility ------------------------------------------------------------------------------
+
+    def certificate_basis(self) -> tuple[str, AuditRecord | None]:
+        """Whether a valid certificate is held for Y: ``ok`` (with the audit whose scope
+        counts), ``pending`` (the year's audit is still in QA) or ``none``."""
+        t, year = self.t, self.year
+        if not t.held_valid_certificate_in(year):
+            self.note(f"no certificate was in force in {year}", "incentive")
+            return "none", None
+        firsts = [c for c in t.certificates if c.issued.year == year and not _renewal(t, c)]
+        if firsts:
+            cert = firsts[-1]
+            audit = t.audits[cert.audit]
+            cutoff_rule = self.rb.rule("first-certification-cutoff")
+            cutoff = date(year, int(cutoff_rule["month"]), int(cutoff_rule["day"]))
+            if cert.submitted <= cutoff:
+                self.note(f"first certification: audit {audit.audit} submitted "
+                          f"{cert.submitted}, by {cutoff}; certificate issued {cert.issued}",
+                          cutoff_rule, audit.event)
+                return "ok", audit
+            self.note(f"first certification: audit {audit.audit} submitted {cert.submitted}, "
+                      f"after {cutoff}: it counts for {year + 1}, not {year}", cutoff_rule,
+                      audit.event)
+            return "none", None
+        accepted = t.required_audit_accepted_in(year)
+        if accepted is not None:
+            self.note(f"{accepted.kind} audit {accepted.audit} for {year} accepted by QA on "
+                      f"{accepted.qa_date}: the certificate is held for {year}", "incentive",
+                      accepted.qa_event or accepted.event)
+            return "ok", accepted
+        pending = self.pending_required_audit()
+        if pending is not None:
+            self.note(f"{pending.kind} audit {pending.audit} for {year} was submitted "
+                      f"{pending.submitted} and is still in QA: the decision waits for it",
+                      "qa", pending.event)
+            return "pending", pending
+        self.note(f"no required audit for {year} was accepted: no valid certificate is held "
+                  f"for {year}", "incentive")
+        return "none", None
+
+    def pending_required_audit(self) -> AuditRecord | None:
+        """An audit submitted for the year's still-open requirement and awaiting QA."""
+        req = self.t.requirement
+        if req is None or req.kind == "certification" or req.due is None \
+                or req.due.year != self.year:
+            return None
+        last = req.last_day or req.due
+        waiting = [a for a in self.t.audits.values()
+                   if a.counts and a.qa_outcome is None and a.repairs is None
+                   and req.opened <= a.submitted <= last]
+        return waiting[-1] if waiting else None
+
+    def open_holds(self, holds: Sequence[Review]) -> list[Review]:
+        """Reviews or investigations opened by Dec 31 of Y with no close known."""
+        return [r for r in holds if r.opened <= self.year_end and r.closed is None]
+
+    def exceptions(self, lines: list[_CuLine]) -> bool:
+        """Notes every exception that makes Y ineligible; True when there is one."""
+        found = self.ended_exceptions()
+        for v in self.t.violations:
+            if v.effective.year != self.year:
+                continue
+            if v.penalty:
+                self.note(f"violation ({v.kind}) with a penalty in {self.year}",
+                          "incentive-exceptions", v)
+                found = True
+            else:
+                self.note(f"violation ({v.kind}) without a penalty: no effect on the incentive",
+                          "incentive-exceptions", v)
+        return self.payroll_exceptions(lines) or found
+
+    def ended_exceptions(self) -> bool:
+        """Notes each certificate cancelled or revoked during Y; True when there is one."""
+        ended = self.t.certificates_ended_in(self.year)
+        for cert in ended:
+            self.note(f"the certificate issued {cert.issued} was {cert.ended} on "
+                      f"{cert.ended_on}, during {self.year}", "incentive-exceptions",
+                      self._end_event(cert), cert.ended_on)
+        return bool(ended)
+
+    def payroll_exceptions(self, lines: list[_CuLine]) -> bool:
+        """Late payroll (any CU) or no payroll report for a CU in scope."""
+        found = False
+        reports = self.reports()
+        for line in lines:
+            mine = [r for r in reports if r.cu == line.cu]
+            if not mine:
+                if line.in_scope:
+                    self.note(f"no payroll reported for CU {line.cu} for {self.year}",
+                              "incentive-payroll")
+                    found = True
+                continue
+            on_time = [r for r in mine if r.deadline is None or r.effective <= r.deadline]
+            shown = on_time[0] if on_time else mine[0]
+            if on_time:
+                when = f"by its deadline {shown.deadline}" if shown.deadline else \
+                    "no deadline given"
+                self.note(f"payroll for CU {line.cu} for {self.year} reported "
+                          f"{shown.effective}, {when}", "incentive-payroll", shown)
+            else:
+                self.note(f"payroll for CU {line.cu} for {self.year} reported "
+                          f"{shown.effective}, after its deadline {shown.deadline}",
+                          "incentive-payroll", shown)
+                found = True
+        return found
+
+    # the amount -----------------------------------------------------------------------------------
+
+    @property
+    def jurisdiction(self) -> str:
+        return str(self.rb.rule("incentive-rate").params.get("jurisdiction", "BC"))
+
+    def reports(self) -> list[ev.PayrollReported]:
+        return [e for e in self.t.events if isinstance(e, ev.PayrollReported)
+                and e.year == self.year]
+
+    def cu_lines(self, scope: Sequence[str]) -> list[_CuLine]:
+        """Every CU in scope or with payroll or premiums for Y, with its figures."""
+        reports = self.reports()
+        premiums = [e for e in self.t.events if isinstance(e, ev.PremiumPaid)
+                    and e.year == self.year]
+        cus = sorted({*scope, *(r.cu for r in reports), *(p.cu for p in premiums)})
+        lines = []
+        for cu in cus:
+            mine = [r for r in reports if r.cu == cu]  # fold order: latest effective last
+            lines.append(_CuLine(cu, cu in scope, mine[-1] if mine else None,
+                                 self.base_rate(cu), [p for p in premiums if p.cu == cu]))
+        return lines
+
+    def base_rate(self, cu: str) -> ev.BaseRateSet | None:
+        """The latest recorded base rate for (jurisdiction, cu, year), if any."""
+        found = [(e.recorded_at, i, e) for i, e in enumerate(self.rates)
+                 if e.jurisdiction == self.jurisdiction and e.cu == cu and e.year == self.year]
+        return max(found, key=lambda x: (x[0], x[1]))[2] if found else None
+
+    def by_cu(self, lines: list[_CuLine], rate: Decimal | None) -> list[dict[str, Any]]:
+        """The ``by_cu`` rows; a CU's amount is its formula share (null unless eligible)."""
+        rows = []
+        for line in lines:
+            premium = line.base_premium
+            amount: str | None = None
+            if rate is not None:
+                amount = money(rate * premium) if line.in_scope and premium is not None \
+                    else money(ZERO)
+            rows.append({
+                "cu": line.cu, "in_scope": line.in_scope,
+                "assessable_payroll": _figure(line.payroll.assessable_payroll)
+                if line.payroll else None,
+                "base_rate": _figure(line.rate.base_rate) if line.rate else None,
+                "base_premium": _opt_money(premium),
+                "premiums_paid": money(line.premiums_paid),
+                "amount": amount,
+            })
+        return rows
+
+    def amount(self, lines: list[_CuLine]) -> dict[str, Any]:
+        """amount = max(10% x base premiums in scope, min($1,000, 75% x premiums paid))."""
+        rate_rule, floor_rule = self.rb.rule("incentive-rate"), self.rb.rule("incentive-floor")
+        rate = Decimal(str(rate_rule["rate"]))
+        scoped = [line for line in lines if line.in_scope]
+        for line in lines:
+            if not line.in_scope:
+                self.note(f"CU {line.cu} is not in the audit's scope: it earns nothing",
+                          "incentive-scope", line.payroll)
+        for line in scoped:
+            assert line.rate is not None and line.payroll is not None
+            self.note(f"CU {line.cu}: {_figure(line.payroll.assessable_payroll)} x "
+                      f"{_figure(line.rate.base_rate)} / 100 = base premium "
+                      f"{money(line.base_premium or ZERO)}", rate_rule, line.rate)
+        base = sum((line.base_premium or ZERO for line in scoped), ZERO)
+        formula = rate * base
+        paid = sum((line.premiums_paid for line in scoped), ZERO)
+        cap, share = Decimal(str(floor_rule["cap"])), Decimal(str(floor_rule["premium_share"]))
+        floor = min(cap, share * paid)
+        self.note(f"formula: {rate * 100:.0f}% of base premiums {money(base)} = "
+                  f"{money(formula)}", rate_rule)
+        minimum_applied = _cents(floor) > _cents(formula)
+        amount = max(_cents(formula), _cents(floor))
+        verdict = "the floor applies" if minimum_applied else "the formula stands"
+        self.note(f"floor: lesser of {money(cap)} and {share * 100:.0f}% "
+                  f"of premiums paid {money(paid)} = {money(floor)}; {verdict}: "
+                  f"{money(amount)}", floor_rule)
+        payable = self.year + int(self.rb.rule("incentive-payable")["offset_years"])
+        self.note(f"eligible for {self.year}: {money(amount)} payable in {payable}",
+                  "incentive-payable")
+        return self.document("eligible", amount=money(amount), payable_in=payable,
+                             minimum_applied=minimum_applied, formula=money(formula),
+                             floor=money(floor), by_cu=self.by_cu(lines, rate))
+
+    # events behind certificates --------------------------------------------------------------
+
+    def _cert_event(self, cert: Certificate) -> ev.LedgerEvent | None:
+        audit = self.t.audits.get(cert.audit)
+        return (audit.qa_event or audit.event) if audit is not None else None
+
+    def _end_event(self, cert: Certificate) -> ev.LedgerEvent | None:
+        """The revocation (or review closing with ``revoked``) that ended a certificate."""
+        if cert.ended != "revoked":
+            return None
+        for e in self.t.events:
+            if e.effective == cert.ended_on and (
+                    isinstance(e, ev.CertificationRevoked)
+                    or (isinstance(e, ev.ReviewClosed) and e.outcome == "revoked")):
+                return e
+        return None
+
+
+def _renewal(t: EmployerTimeline, cert: Certificate) -> bool:
+    """A certificate that renewed the one before it (not a first certification)."""
+    before = [c for c in t.certificates if c.issued < cert.issued]
+    return bool(before) and before[-1].ended == "renewed"
+
+
+def _no_rulebook() -> Rulebook:
+    from types import MappingProxyType
+
+    return Rulebook("", date.min, MappingProxyType({}))
+
+
+def _iso_time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,88 @@
+"""``corledger incentive`` and ``corledger incentives`` in process, against a real ledger."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any
+
+from tests.conftest import SHARED, Cli, line, registration
+
+
+def scenario_03_events() -> list[dict[str, Any]]:
+    return json.loads((SHARED / "scenarios" / "03.json").read_text())["events"]
+
+
+def generic_employer(employer: str = "G-1") -> list[dict[str, Any]]:
+    return [registration(employer, "2022-01-03"),
+            line("AuditSubmitted", employer, "2022-06-01", {
+                "audit": "A1", "kind": "certification", "auditor": "ext-1",
+                "auditor_type": "external", "started": "2022-05-01",
+                "completed": "2022-05-10", "overall": 85,
+                "elements": {"policy": 90}}, id=f"{employer}-A1"),
+            line("QADecided", employer, "2022-06-20", {"audit": "A1", "outcome": "accepted"},
+                 id=f"{employer}-QA1")]
+
+
+def test_scenario_03_through_the_cli(cli: Cli) -> None:
+    assert cli.import_lines(scenario_03_events()).exit_code == 0
+    doc = cli.json("incentive", "BC-1", "--year", "2023")
+    assert (doc["state"], doc["amount"], doc["payable_in"], doc["minimum_applied"]) == \
+        ("eligible", "8000.00", 2024, False)
+    assert doc["by_cu"][0]["base_premium"] == "80000.00"
+
+
+def test_human_output_names_the_state_and_amount(cli: Cli) -> None:
+    cli.import_lines(scenario_03_events())
+    result = cli("incentive", "BC-1", "--year", "2023")
+    assert result.exit_code == 0
+    assert "eligible, 8000.00 payable in 2024" in result.stdout
+
+
+def test_known_at_before_the_employer_was_recorded(cli: Cli) -> None:
+    events = [dict(e, recorded_at=e.get("recorded_at") or f"{e['effective']}T12:00:00Z")
+              for e in scenario_03_events()]
+    cli.import_lines(events)
+    before_payroll = cli.json("incentive", "BC-1", "--year", "2023", "--known-at",
+                              "2024-01-01T00:00:00Z")
+    assert before_payroll["state"] == "ineligible"  # no payroll reported yet, as known then
+    assert cli.json("incentive", "BC-1", "--year", "2023", "--known-at",
+                    "2024-02-15")["state"] == "eligible"
+
+
+def test_an_unregistered_employer_is_answered_not_applicable(cli: Cli) -> None:
+    result = cli("incentive", "NOBODY", "--year", "2023", "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["state"] == "not_applicable" and doc["partner"] is None
+
+
+def test_year_is_required(cli: Cli) -> None:
+    assert cli("incentive", "BC-1").exit_code != 0
+
+
+def test_payment_run_with_totals_and_partner_filter(cli: Cli) -> None:
+    cli.import_lines([*scenario_03_events(), *generic_employer()])
+    run = cli.json("incentives", "--year", "2023")
+    assert [d["employer"] for d in run["decisions"]] == ["BC-1", "G-1"]
+    assert run["totals"]["by_state"] == {"eligible": 1, "ineligible": 0, "deferred": 0,
+                                         "not_applicable": 1}
+    assert run["totals"]["amount"] == "8000.00" and run["totals"]["employers"] == 2
+    only = cli.json("incentives", "--year", "2023", "--partner", "GENERIC")
+    assert [d["employer"] for d in only["decisions"]] == ["G-1"]
+    assert only["totals"]["amount"] == "0.00"
+
+
+def test_payment_run_as_csv(cli: Cli) -> None:
+    cli.import_lines([*scenario_03_events(), *generic_employer()])
+    path = cli.tmp_path / "run.csv"
+    result = cli("incentives", "--year", "2023", "--csv", str(path))
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(path.open()))
+    assert [(r["employer"], r["state"], r["amount"]) for r in rows] == \
+        [("BC-1", "eligible", "8000.00"), ("G-1", "not_applicable", "")]
+    assert "1 eligible" in result.stderr
+
+
+def test_csv_and_json_are_exclusive(cli: Cli) -> None:
+    assert cli("incentives", "--year", "2023", "--csv", "-", "--json").exit_code != 0
