@@ -40,9 +40,10 @@ def worksafebc_incentive_rules(partner: str, source: str) -> list[Rule]:
         Rule(partner, "incentive-payroll", V1, f"{S004}; DOMAIN.md (Precise rules)",
              "payroll for Y is on time when the report's effective date is on or before its "
              "deadline (no deadline given: on time); decided (sources silent): a CU in the "
-             "audit's scope with no payroll report for Y means payroll was not reported, so "
-             "the year is ineligible; several reports for one CU: the latest effective one "
-             "gives the payroll, and the CU is on time if any of them was"),
+             "audit's scope with no payroll report for Y has no deadline to miss, so it does "
+             "not make the year ineligible, but it earns nothing from the formula (the floor "
+             "still applies); several reports for one CU: the latest effective one gives the "
+             "payroll, and the CU is on time if any of them was"),
         Rule(partner, "incentive-base-rate", V1, "DOMAIN.md (The WorkSafeBC incentive)",
              "decided: a CU's base rate for Y is the latest recorded BaseRateSet for the "
              "jurisdiction, CU and year; a CU in scope without one defers the decision (the "
