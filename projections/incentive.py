@@ -267,7 +267,8 @@ class _Decider:
         if exceptions:
             return self.document("ineligible", by_cu=self.by_cu(lines, None))
         self.note(f"no review or investigation open for {self.year}", "incentive-decision")
-        missing = [line for line in lines if line.in_scope and line.rate is None]
+        missing = [line for line in lines
+                   if line.in_scope and line.rate is None and line.payroll is not None]
         for line in missing:
             self.note(f"no {self.jurisdiction} base rate for CU {line.cu} in {self.year}: the "
                       "amount cannot be computed yet", "incentive-base-rate")
@@ -356,16 +357,17 @@ class _Decider:
         return bool(ended)
 
     def payroll_exceptions(self, lines: list[_CuLine]) -> bool:
-        """Late payroll (any CU) or no payroll report for a CU in scope."""
+        """Payroll reported after its deadline, for any CU (a CU without a report is noted:
+        it earns nothing, but with no deadline known it is not late)."""
         found = False
         reports = self.reports()
         for line in lines:
             mine = [r for r in reports if r.cu == line.cu]
             if not mine:
                 if line.in_scope:
-                    self.note(f"no payroll reported for CU {line.cu} for {self.year}",
+                    self.note(f"no payroll reported for CU {line.cu} for {self.year}: no "
+                              "deadline to miss, and it earns nothing from the formula",
                               "incentive-payroll")
-                    found = True
                 continue
             on_time = [r for r in mine if r.deadline is None or r.effective <= r.deadline]
             shown = on_time[0] if on_time else mine[0]
@@ -440,7 +442,8 @@ class _Decider:
                 self.note(f"CU {line.cu} is not in the audit's scope: it earns nothing",
                           "incentive-scope", line.payroll)
         for line in scoped:
-            assert line.rate is not None and line.payroll is not None
+            if line.rate is None or line.payroll is None:
+                continue  # no payroll on record: noted with the payroll checks
             self.note(f"CU {line.cu}: {_figure(line.payroll.assessable_payroll)} x "
                       f"{_figure(line.rate.base_rate)} / 100 = base premium "
                       f"{money(line.base_premium or ZERO)}", rate_rule, line.rate)

@@ -288,12 +288,24 @@ def test_late_payroll_for_an_out_of_scope_cu_still_makes_the_year_ineligible() -
     assert doc["state"] == "ineligible"
 
 
-def test_no_payroll_report_for_a_cu_in_scope_is_ineligible() -> None:
+def test_a_cu_in_scope_without_payroll_earns_nothing_but_is_not_late() -> None:
     led = certified(cus=(CU, CU2))
     payroll(led, "2000000.00")
-    doc = decide(led, rates((CU, 2023, "4.00"), (CU2, 2023, "5.00")))
-    assert doc["state"] == "ineligible"
+    premium(led, "100.00", cu=CU2)
+    doc = decide(led, rates((CU, 2023, "4.00")))  # no rate for CU2 either: no deferral
+    assert (doc["state"], doc["amount"]) == ("eligible", "8000.00")
+    row = next(row for row in doc["by_cu"] if row["cu"] == CU2)
+    assert (row["assessable_payroll"], row["base_premium"], row["amount"]) == (None, None,
+                                                                               "0.00")
     assert f"no payroll reported for CU {CU2} for 2023" in says(doc)
+
+
+def test_no_payroll_at_all_leaves_the_floor() -> None:
+    led = certified()
+    premium(led, "800.00")
+    doc = decide(led)
+    assert (doc["state"], doc["amount"], doc["minimum_applied"]) == ("eligible", "600.00",
+                                                                     True)
 
 
 def test_a_later_payroll_report_replaces_the_amount() -> None:

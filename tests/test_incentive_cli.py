@@ -39,15 +39,18 @@ def test_human_output_names_the_state_and_amount(cli: Cli) -> None:
     assert "eligible, 8000.00 payable in 2024" in result.stdout
 
 
-def test_known_at_before_the_employer_was_recorded(cli: Cli) -> None:
+def test_known_at_filters_on_transaction_time(cli: Cli) -> None:
     events = [dict(e, recorded_at=e.get("recorded_at") or f"{e['effective']}T12:00:00Z")
               for e in scenario_03_events()]
     cli.import_lines(events)
     before_payroll = cli.json("incentive", "BC-1", "--year", "2023", "--known-at",
                               "2024-01-01T00:00:00Z")
-    assert before_payroll["state"] == "ineligible"  # no payroll reported yet, as known then
-    assert cli.json("incentive", "BC-1", "--year", "2023", "--known-at",
-                    "2024-02-15")["state"] == "eligible"
+    # no payroll or premium known yet: nothing to compute from
+    assert (before_payroll["state"], before_payroll["amount"]) == ("eligible", "0.00")
+    after = cli.json("incentive", "BC-1", "--year", "2023", "--known-at", "2024-02-15")
+    assert after["amount"] == "8000.00"  # a bare date is the end of that day
+    early = cli.json("incentive", "BC-1", "--year", "2023", "--known-at", "2022-08-31")
+    assert early["state"] == "not_applicable"  # not registered yet, as known then
 
 
 def test_an_unregistered_employer_is_answered_not_applicable(cli: Cli) -> None:
