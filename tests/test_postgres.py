@@ -1,0 +1,181 @@
+"""What only the PostgreSQL store has: a server, a database to create, a lock to wait for.
+
+Runs only when ``CORLEDGER_TEST_POSTGRES`` names a test server (see ``tests/pg.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from ledger.store import Appended, StoreError, open_store
+from tests.conftest import Cli, registration
+from tests.test_import_atomicity import write_big_file
+from tests.test_store_contract import registered
+
+pytestmark = pytest.mark.skipif(not os.environ.get("CORLEDGER_TEST_POSTGRES"),
+                                reason="CORLEDGER_TEST_POSTGRES names no PostgreSQL server")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corledger(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "commands.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def unused_database_url() -> str:
+    from tests.pg import _created, database_url
+
+    name = f"corledger_test_{os.getpid()}_new_{time.monotonic_ns()}"
+    _created.append(name)  # dropped at the end of the run, if it was created
+    return database_url(name)
+
+
+def with_query(url: str, **query: str) -> str:
+    return make_url(url).update_query_dict(query).render_as_string(hide_password=False)
+
+
+def sql(url: str, query: str) -> list[tuple[object, ...]]:
+    parsed = make_url(url)
+    with psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username,
+                         dbname=parsed.database, autocommit=True) as conn:
+        return conn.execute(query).fetchall()  # type: ignore[arg-type]
+
+
+def test_a_missing_database_is_reported_with_the_way_to_create_it() -> None:
+    url = unused_database_url()
+    result = corledger("--db", url, "history", "E-1")
+    assert result.returncode != 0
+    assert "does not exist" in result.stderr and "init --create-database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_create_database_creates_it_once_then_the_ledger_works(tmp_path: Path) -> None:
+    url = unused_database_url()
+    first = corledger("--db", url, "init", "--create-database")
+    assert first.returncode == 0, first.stderr
+    assert "database created" in first.stdout
+    again = corledger("--db", url, "init", "--create-database")
+    assert again.returncode == 0 and "database created" not in again.stdout
+    cli = Cli(url, tmp_path)
+    assert cli.import_lines([registration("E-1")]).exit_code == 0
+    assert [e["type"] for e in cli.json("history", "E-1")["events"]] == ["EmployerRegistered"]
+
+
+def test_an_unreachable_server_is_named_without_the_password() -> None:
+    result = corledger("--db", "postgresql://someone:s3cret-pw@127.0.0.1:1/ledger", "init",
+                       timeout=60)
+    assert result.returncode != 0
+    assert "127.0.0.1:1" in result.stderr and "'ledger'" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_processes_opening_a_fresh_database_at_once_create_the_schema_once() -> None:
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    procs = [subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "init"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+
+
+def test_a_schema_in_the_url_holds_the_ledger_tables() -> None:
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    in_schema = with_query(url, schema="ledger")
+    store = open_store(in_schema)
+    try:
+        with store.writer() as writer:
+            writer.append([Appended(registered("E-1"), "h")])
+        assert store.employers() == ["E-1"]
+    finally:
+        store.close()
+    tables = {row[0] for row in sql(url, "SELECT table_name FROM information_schema.tables"
+                                         " WHERE table_schema = 'ledger'")}
+    assert {"stored_events", "ledger_employers", "ledger_event_ids"} <= tables
+    assert open_store(url).employers() == []  # public holds a ledger of its own
+
+
+def test_reads_and_new_connections_go_on_while_an_import_holds_the_lock() -> None:
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    store = open_store(url)
+    try:
+        with store.writer() as writer:
+            writer.append([Appended(registered("E-1"), "h")])
+            # another process opens the store and reads while the lock is held
+            result = corledger("--db", url, "history", "E-1", "--json", timeout=60)
+            assert result.returncode == 0, result.stderr
+            assert '"events": []' in result.stdout
+    finally:
+        store.close()
+
+
+def test_a_writer_that_waits_too_long_for_the_lock_is_told_so(tmp_path: Path) -> None:
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    store = open_store(url)
+    path = Cli(url, tmp_path).write([registration("E-2")])
+    try:
+        with store.writer():
+            started = time.monotonic()
+            result = corledger("--db", with_query(url, lock_timeout="1"), "import", str(path),
+                               timeout=60)
+            assert time.monotonic() - started < 30
+        assert result.returncode != 0
+        assert "another import" in result.stderr and "nothing was written" in result.stderr
+        with pytest.raises(StoreError, match="lock_timeout"):
+            open_store(with_query(url, lock_timeout="soon"))
+    finally:
+        store.close()
+    assert open_store(url).employers() == []
+
+
+def test_an_import_killed_while_its_transaction_is_open_leaves_nothing(
+        tmp_path: Path) -> None:
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    cli = Cli(url, tmp_path)
+    assert cli.import_lines([registration("KEEP")]).exit_code == 0
+    big = tmp_path / "big.jsonl"
+    write_big_file(big, employers=400, per_employer=150)  # 60k lines: several seconds
+
+    child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import",
+                              str(big)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    # Rows written but not committed: the table grows while only KEEP is visible.
+    while sql(url, "SELECT pg_relation_size('stored_events')")[0][0] < 3_000_000:  # type: ignore[operator]
+        assert child.poll() is None, "the import finished before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert sql(url, "SELECT count(*) FROM stored_events")[0][0] == 1
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+
+    store = open_store(url)
+    try:
+        assert store.employers() == ["KEEP"]
+        assert store.stream("K-0") == []
+    finally:
+        store.close()
+    # the server rolled the dead client's transaction back and freed the lock
+    result = cli("import", str(big))
+    assert result.exit_code == 0, result.stderr
+    assert "60400 events added" in result.stdout
