@@ -44,7 +44,7 @@ def init(session: Session, create_database: bool) -> None:
     created too, so a new database is complete; an existing one is upgraded with Alembic.
     """
     from ledger.sqlengine import engine_for
-    from ledger.sqlmeta import metadata
+    from ledger.sqlmeta import load_tables
     from ledger.store import StoreError
     from ledger.store import create_database as create_db
 
@@ -56,6 +56,7 @@ def init(session: Session, create_database: bool) -> None:
         if created:
             click.echo("database created")
     store = session.store()
+    metadata = load_tables()
     if metadata.tables:
         metadata.create_all(engine_for(store.url.render_as_string(hide_password=False)))
     click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")

@@ -9,3 +9,25 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 metadata = MetaData()
+
+# The modules that define tables on ``metadata``: a helper adding a table module lists it
+# here, so `corledger init` creates its tables and Alembic compares them, whichever commands
+# happened to be imported. A module that does not exist (yet) is skipped.
+TABLE_MODULES = (
+    "projections.read_models",
+    "commands.scheduler",
+    "commands.notify",
+)
+
+
+def load_tables() -> MetaData:
+    """Imports every table module, so ``metadata`` holds the whole schema; returns it."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return metadata
