@@ -1,0 +1,294 @@
+"""The pull-based projector: brings the read models up to the head of the event log.
+
+``eventsourcing``'s ``ProjectionRunner`` cannot subscribe on SQLite, so the projector pulls.
+One :func:`project_batch` is one SQLAlchemy transaction: take the slot's tracking row (SQLite:
+``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT ... FOR UPDATE``), read the notifications after its
+position, re-fold every employer they touch over its whole stream (known now), replace that
+employer's rows, and advance the position with ``UPDATE ... WHERE position = :last``. If that
+update does not hit exactly one row another projector won: roll back, nothing is written.
+So every batch is applied exactly once, a killed projector leaves its last commit in place,
+and two projectors racing cannot double a row (rows are replaced per employer, keyed by
+employer and valid_from, and only the position holder commits).
+
+**Catching up: queries catch up first.** :func:`catch_up` is called by every query that reads
+the read models (:mod:`projections.queries`). When nothing is new it costs two indexed reads
+(the tracking row and the log's max position). An import does not project: it stays one
+short write transaction, and the cost of projecting falls on the first query after it (or on
+``corledger projections rebuild`` / a scheduled ``catch_up`` for a big import).
+
+**Rebuild** (:func:`rebuild`) fills the slot that is not live from scratch, folding each
+employer once, catches it up to the head, then flips which slot is live in the same
+transaction as its final catch-up, so queries answer throughout.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from ledger.rulebooks import RULES, RuleRegistry
+from ledger.sqlengine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
+from ledger.store import LedgerStore, chunks
+from projections.read_models import (
+    SLOTS,
+    EmployerRows,
+    employer_rows,
+    slot_tables,
+    tracking,
+)
+
+BATCH_EVENTS = 20_000  # notifications per catch-up transaction
+REBUILD_EMPLOYERS = 500  # employers folded per rebuild write
+INSERT_CHUNK = 5_000  # rows per executemany
+
+
+class LostRace(Exception):
+    """Another projector advanced the position first: this batch was rolled back."""
+
+
+class Busy(Exception):
+    """The tracking row is locked by another writer and we were asked not to wait."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the live read models stand against the event log."""
+
+    slot: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+# --- schema and tracking --------------------------------------------------------------------
+
+_READY: set[str] = set()
+
+
+def engine_of(store: LedgerStore) -> Engine:
+    """The SQLAlchemy engine of the store's database."""
+    return engine_for(store.url.render_as_string(hide_password=False))
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Creates the read-model tables and tracking rows if missing (once per process)."""
+    key = str(engine.url)
+    if key in _READY:
+        return
+    tables = [tracking, *(t for slot in SLOTS for t in slot_tables(slot))]
+    for attempt in range(5):
+        try:
+            tracking.metadata.create_all(engine, tables=tables, checkfirst=True)
+            break
+        except DBAPIError:  # another process created a table between check and create
+            if attempt == 4:
+                raise
+    with engine.begin() as conn:
+        have = set(conn.execute(select(tracking.c.name)).scalars())
+        for slot in SLOTS:
+            if slot not in have:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(tracking).values(
+                            name=slot, position=0, live=slot == SLOTS[0], token=None))
+                except IntegrityError:
+                    pass  # another process created it first
+    _READY.add(key)
+
+
+def live_slot(conn: Connection) -> tuple[str, int]:
+    """The live slot and its position."""
+    row = conn.execute(select(tracking.c.name, tracking.c.position)
+                       .where(tracking.c.live.is_(True))).one()
+    return row.name, int(row.position)
+
+
+def progress(store: LedgerStore) -> Progress:
+    """The live slot's position, the head of the event log, and so the lag."""
+    engine = engine_of(store)
+    ensure_schema(engine)
+    with engine.connect() as conn:
+        slot, position = live_slot(conn)
+    return Progress(slot, position, store.position())
+
+
+@contextmanager
+def _locked(engine: Engine, slot: str, wait: bool) -> Any:
+    """A transaction holding the slot's tracking row, yielding (connection, position)."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        try:
+            if sqlite:
+                if not wait:
+                    conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, now
+                finally:
+                    if not wait:
+                        conn.exec_driver_sql(
+                            f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+            query = select(tracking.c.position).where(tracking.c.name == slot)
+            if not sqlite:
+                query = query.with_for_update(nowait=not wait)
+            position = int(conn.execute(query).scalar_one())
+        except OperationalError as exc:
+            conn.rollback()
+            if not wait:
+                raise Busy(str(exc)) from exc
+            raise
+        try:
+            yield conn, position
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def _advance(conn: Connection, slot: str, last: int, new: int) -> None:
+    """Moves the slot's position from ``last`` to ``new``, or raises :class:`LostRace`."""
+    result = conn.execute(update(tracking)
+                          .where(tracking.c.name == slot, tracking.c.position == last)
+                          .values(position=new))
+    if result.rowcount != 1:
+        raise LostRace(f"slot {slot}: position is no longer {last}")
+
+
+# --- writing rows ------------------------------------------------------------------------------
+
+
+def fold_employers(
+    store: LedgerStore, employers: Iterable[str], registry: RuleRegistry = RULES
+) -> list[EmployerRows]:
+    """Each employer's rows, folded over its whole stream as known now."""
+    return [employer_rows(e, store.stream(e), registry) for e in employers]
+
+
+def write_rows(conn: Connection, slot: str, folded: Sequence[EmployerRows], log_position: int,
+               replace: bool = True) -> None:
+    """Replaces these employers' rows in the slot's tables (batched, no per-row trips)."""
+    status_table, lapse_table = slot_tables(slot)
+    if replace:
+        names = [r.employer for r in folded]
+        for part in chunks(names):
+            conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
+            conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
+    status_rows = [row for r in folded for row in r.status_rows(log_position)]
+    lapse_rows = [row for r in folded for row in r.lapse_rows()]
+    for table, rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
+        for part in chunks(rows, INSERT_CHUNK):
+            conn.execute(insert(table), list(part))
+
+
+# --- catching up -------------------------------------------------------------------------------
+
+# Test seam: called after a batch's rows are written and before its commit.
+before_commit: Callable[[str, int], None] | None = None
+
+
+def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = BATCH_EVENTS,
+                  wait: bool = True, registry: RuleRegistry = RULES) -> int:
+    """Applies the next batch of at most ``limit`` events to a slot (default: the live one)
+    in one transaction; returns how many events it applied (0: the slot was at the head)."""
+    engine = engine_of(store)
+    ensure_schema(engine)
+    if slot is None:
+        with engine.connect() as conn:
+            slot, _ = live_slot(conn)
+    with _locked(engine, slot, wait) as (conn, last):
+        notes = store.notifications(after=last, limit=limit)
+        if not notes:
+            return 0
+        new = notes[-1][0]
+        touched = sorted({event.employer for _, event in notes if event.employer})
+        folded = fold_employers(store, touched, registry)
+        write_rows(conn, slot, folded, new)
+        _advance(conn, slot, last, new)
+        if before_commit is not None:
+            before_commit(slot, new)
+        return len(notes)
+
+
+def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS,
+             registry: RuleRegistry = RULES) -> bool:
+    """Brings the live slot to the head of the log; cheap when nothing is new. Returns False
+    when ``wait`` is False and another writer holds the lock (the slot may be behind)."""
+    engine = engine_of(store)
+    ensure_schema(engine)
+    while True:
+        with engine.connect() as conn:
+            slot, position = live_slot(conn)
+        if position >= store.position():
+            return True
+        try:
+            project_batch(store, slot, limit=limit, wait=wait, registry=registry)
+        except Busy:
+            return False
+        except LostRace:
+            continue  # someone else applied that batch: look again
+
+
+# --- rebuilding --------------------------------------------------------------------------------
+
+
+def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | None = None,
+            registry: RuleRegistry = RULES) -> Progress:
+    """Rebuilds the read models from scratch into the slot that is not live, then makes it
+    live. ``on_progress(done, total)`` is called as employers are folded."""
+    engine = engine_of(store)
+    ensure_schema(engine)
+    token = uuid.uuid4().hex
+    with engine.begin() as conn:
+        live, _ = live_slot(conn)
+        target = next(s for s in SLOTS if s != live)
+        conn.execute(update(tracking).where(tracking.c.name == target)
+                     .values(position=0, token=token))
+    tables = slot_tables(target)
+    tracking.metadata.drop_all(engine, tables=list(tables), checkfirst=True)
+    tracking.metadata.create_all(engine, tables=list(tables))
+    head = store.position()
+    employers = store.employers()
+    total = len(employers)
+    if on_progress is not None:
+        on_progress(0, total)
+    done = 0
+    for part in chunks(employers, REBUILD_EMPLOYERS):
+        folded = fold_employers(store, part, registry)
+        with engine.begin() as conn:
+            _check_token(conn, target, token)
+            write_rows(conn, target, folded, head, replace=False)
+        done += len(part)
+        if on_progress is not None:
+            on_progress(done, total)
+    with engine.begin() as conn:
+        _check_token(conn, target, token)
+        _advance(conn, target, 0, head)
+    # Events appended while we folded: catch the new slot up, then flip it live in the same
+    # transaction as its last (possibly empty) batch.
+    while project_batch(store, target, registry=registry) > 0:
+        pass
+    with _locked(engine, target, True) as (conn, last):
+        notes = store.notifications(after=last, limit=BATCH_EVENTS)
+        if notes:
+            touched = sorted({event.employer for _, event in notes if event.employer})
+            write_rows(conn, target, fold_employers(store, touched, registry), notes[-1][0])
+            _advance(conn, target, last, notes[-1][0])
+            last = notes[-1][0]
+        _check_token(conn, target, token)
+        conn.execute(update(tracking).values(live=tracking.c.name == target))
+        conn.execute(update(tracking).where(tracking.c.name == target).values(token=None))
+    return Progress(target, last, store.position())
+
+
+def _check_token(conn: Connection, slot: str, token: str) -> None:
+    found = conn.execute(select(tracking.c.token).where(tracking.c.name == slot)).scalar_one()
+    if found != token:
+        raise LostRace(f"another rebuild took over slot {slot}")

@@ -1,0 +1,130 @@
+"""Answers from the read models: ``status`` (known now), ``lapses`` and the roll call.
+
+Each query first calls :func:`projections.projector.catch_up`, so it sees every event
+committed before it started, then reads the live slot. The answers are the documents the
+on-demand fold gives (:func:`projections.status.status`, :func:`projections.lapses.lapses`):
+the tests hold them equal over random histories, dates and windows.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Row, and_, or_, select
+
+from ledger.store import LedgerStore
+from projections.lapses import level_for
+from projections.projector import catch_up, engine_of, live_slot
+from projections.read_models import slot_tables
+from projections.status import render, unregistered
+from projections.timeline import fold
+
+
+def _live(store: LedgerStore, wait: bool) -> bool:
+    return catch_up(store, wait=wait)
+
+
+def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> dict[str, Any]:
+    """The ``status --json`` document of ``employer`` on ``as_of``, as known now.
+
+    When another projector holds the lock and the read models are behind, it folds the
+    employer's stream instead of waiting (same answer, one stream's cost)."""
+    if not _live(store, wait=False):
+        return render(fold(store.stream(employer), as_of=as_of, employer=employer))
+    with engine_of(store).connect() as conn:
+        slot, _ = live_slot(conn)
+        table = slot_tables(slot)[0]
+        row = conn.execute(
+            select(table.c.document, table.c.valid_to)
+            .where(table.c.employer == employer, table.c.valid_from <= as_of)
+            .order_by(table.c.valid_from.desc()).limit(1)).first()
+    if row is None or (row.valid_to is not None and row.valid_to <= as_of):
+        return unregistered(employer, as_of, None)
+    document: dict[str, Any] = orjson.loads(row.document)
+    document["as_of"] = as_of.isoformat()
+    return document
+
+
+def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
+                           ) -> list[dict[str, Any]]:
+    """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
+    gives them, soonest due first), from one range query over the lapse index."""
+    _live(store, wait=True)
+    with engine_of(store).connect() as conn:
+        slot, _ = live_slot(conn)
+        t = slot_tables(slot)[1]
+        ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
+        rows = conn.execute(select(t).where(
+            t.c.valid_from <= as_of,
+            or_(t.c.valid_to.is_(None), t.c.valid_to > as_of),
+            or_(t.c.kind == "held",
+                t.c.due.between(as_of, ahead),
+                and_(t.c.grace_end >= as_of, t.c.due < as_of),
+                and_(t.c.miss_due >= back, t.c.miss_due < as_of)))).all()
+    entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
+    return sorted(entries, key=lambda e: (e["due"], e["employer"]))
+
+
+def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | None:
+    """One lapse-index row's entry on ``as_of`` (the cases of
+    :func:`projections.lapses.lapse_entry`, with the row's facts for the fold's)."""
+    base = {"employer": row.employer, "partner": row.partner, "status": row.status}
+    reasons: list[str] = orjson.loads(row.reasons)
+    if row.kind == "held":
+        return {**base, "due": row.due.isoformat(), "days_left": (row.due - as_of).days,
+                "level": "critical", "reasons": _add(reasons, "qa_pending")}
+    if row.kind == "due":
+        days_left = (row.due - as_of).days
+        if days_left < 0 and row.grace_end is not None and as_of <= row.grace_end:
+            return {**base, "due": row.due.isoformat(), "days_left": days_left,
+                    "level": "critical", "reasons": _add(reasons, "in_grace"),
+                    "grace_end": row.grace_end.isoformat()}
+        if 0 <= days_left <= within:
+            return {**base, "due": row.due.isoformat(), "days_left": days_left,
+                    "level": level_for(days_left), "reasons": reasons}
+        return None
+    if row.kind == "limited":
+        days_left = (row.due - as_of).days
+        if 0 <= days_left <= within:
+            return {**base, "due": row.due.isoformat(), "days_left": days_left,
+                    "level": level_for(days_left), "reasons": reasons}
+    if row.miss_due is not None and 0 < (as_of - row.miss_due).days <= within:
+        return {**base, "due": row.miss_due.isoformat(),
+                "days_left": (row.miss_due - as_of).days, "level": "missed",
+                "reasons": reasons}
+    return None
+
+
+def _add(reasons: list[str], reason: str) -> list[str]:
+    return [reason, *(r for r in reasons if r != reason)]
+
+
+ROLL_FIELDS = ("employer", "partner", "program", "status", "certificate_issued",
+               "certificate_expires", "next_audit", "next_due", "flags")
+
+
+def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
+              ) -> list[dict[str, Any]]:
+    """Every registered employer's status on ``as_of`` (optionally one partner's), by
+    employer: the regulator's list. Employers not yet registered on that date are left out."""
+    _live(store, wait=True)
+    with engine_of(store).connect() as conn:
+        slot, _ = live_slot(conn)
+        t = slot_tables(slot)[0]
+        query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
+                       t.c.cert_expires, t.c.next_kind, t.c.next_due, t.c.flags).where(
+            t.c.valid_from <= as_of, or_(t.c.valid_to.is_(None), t.c.valid_to > as_of))
+        if partner is not None:
+            query = query.where(t.c.partner == partner)
+        rows = conn.execute(query.order_by(t.c.employer)).all()
+    return [{"employer": r.employer, "partner": r.partner, "program": r.program,
+             "status": r.status, "certificate_issued": _iso(r.cert_issued),
+             "certificate_expires": _iso(r.cert_expires), "next_audit": r.next_kind,
+             "next_due": _iso(r.next_due), "flags": r.flags.split(",") if r.flags else []}
+            for r in rows]
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None

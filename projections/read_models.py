@@ -1,0 +1,339 @@
+"""The read models: each employer's status timeline and lapse index, as SQL tables.
+
+The status document changes only on a few dates: when an event takes effect, when the
+calendar applies a deadline (a due date and its grace passing), on a certificate's
+anniversaries (``cycle_year``), the day after a limited-scope window ends, when a rulebook
+version comes into force and (AMHSA) on each January 1. :func:`employer_rows` folds an
+employer's stream once, walking those change points in date order, and keeps one row per
+run of identical documents: a row holds for valid time ``[valid_from, valid_to)``
+(``valid_to`` NULL: from then on). The document is stored rendered (without its per-query
+``as_of``), beside indexed columns for the cross-employer queries (``roll``).
+
+The lapse index holds, for the same intervals, what :func:`projections.lapses.lapse_entry`
+needs besides the as-of date and the window: which case applies (``held``, ``due``,
+``limited``, ``missed``), the due date(s), the grace end and the reasons. ``lapses --as-of D
+--within N`` is then a range query over it (see :mod:`projections.queries`).
+
+Every table exists twice, in slots ``a`` and ``b``: queries read the live slot while
+``projections rebuild`` fills the other one, then the rebuild flips which slot is live.
+Everything here answers "as known now" only; ``--known-at`` queries fold the stream.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from ledger import events as ev
+from ledger.rulebooks import RULES, Rulebook, RuleRegistry, add_years
+from ledger.sqlmeta import metadata
+from projections.lapses import _qa_rejected
+from projections.status import render
+from projections.timeline import (
+    ONE_DAY,
+    EmployerTimeline,
+    _Folder,
+    fold_order,
+    in_view,
+)
+
+SLOTS = ("a", "b")
+TRACKING = "rm_tracking"
+
+tracking = Table(
+    TRACKING, metadata,
+    Column("name", String(32), primary_key=True),  # the slot: "a" or "b"
+    Column("position", BigInteger, nullable=False),  # last event log position applied
+    Column("live", Boolean, nullable=False),  # whether queries read this slot
+    Column("token", String(64), nullable=True),  # the rebuild filling it, if any
+)
+"""Per slot: how far in the event log its tables are, and whether queries read it."""
+
+
+def _status_table(slot: str) -> Table:
+    name = f"rm_status_{slot}"
+    return Table(
+        name, metadata,
+        Column("employer", String(128), primary_key=True),
+        Column("valid_from", Date, primary_key=True),
+        Column("valid_to", Date, nullable=True),  # exclusive; NULL: open-ended
+        Column("partner", String(16), nullable=False),
+        Column("program", String(16), nullable=True),
+        Column("status", String(16), nullable=False),
+        Column("cert_issued", Date, nullable=True),
+        Column("cert_expires", Date, nullable=True),
+        Column("next_kind", String(16), nullable=True),
+        Column("next_due", Date, nullable=True),
+        Column("flags", String(256), nullable=False),  # comma-separated, INTERCHANGE order
+        Column("event_version", Integer, nullable=True),  # stream position of its event
+        Column("log_position", BigInteger, nullable=False),  # event log when projected
+        Column("document", Text, nullable=False),  # the status JSON, as_of left null
+        Index(f"ix_{name}_roll", "valid_from", "valid_to"),
+        Index(f"ix_{name}_partner", "partner", "valid_from"),
+    )
+
+
+def _lapse_table(slot: str) -> Table:
+    name = f"rm_lapse_{slot}"
+    return Table(
+        name, metadata,
+        Column("employer", String(128), primary_key=True),
+        Column("valid_from", Date, primary_key=True),
+        Column("valid_to", Date, nullable=True),
+        Column("partner", String(16), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("kind", String(8), nullable=False),  # held / due / limited / missed
+        Column("due", Date, nullable=True),  # held, due, limited: the due date listed
+        Column("grace_end", Date, nullable=True),  # due: the last day of grace
+        Column("miss_due", Date, nullable=True),  # the missed requirement's due date
+        Column("reasons", String(256), nullable=False),  # JSON list
+        Index(f"ix_{name}_due", "due"),
+        Index(f"ix_{name}_grace", "grace_end"),
+        Index(f"ix_{name}_miss", "miss_due"),
+        Index(f"ix_{name}_kind", "kind"),
+    )
+
+
+STATUS = {slot: _status_table(slot) for slot in SLOTS}
+LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
+
+
+def slot_tables(slot: str) -> tuple[Table, Table]:
+    """The status and lapse tables of a slot."""
+    return STATUS[slot], LAPSE[slot]
+
+
+# --- rows of one employer ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LapseFacts:
+    """What one interval tells :func:`lapse_entry` apart from the as-of date and window."""
+
+    kind: str  # held / due / limited / missed
+    due: date | None
+    grace_end: date | None
+    miss_due: date | None
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Interval:
+    """One run of identical status documents, ``[valid_from, valid_to)``."""
+
+    valid_from: date
+    valid_to: date | None
+    document: dict[str, Any]
+    lapse: LapseFacts | None
+    event_version: int | None
+
+
+@dataclass
+class EmployerRows:
+    """An employer's rows: the status intervals (its lapse rows derive from them)."""
+
+    employer: str
+    intervals: list[Interval]
+
+    def status_rows(self, log_position: int) -> list[dict[str, Any]]:
+        """Rows for the status table."""
+        out = []
+        for i in self.intervals:
+            doc = i.document
+            cert = doc["certificate"]
+            nxt = doc["next_audit"]
+            out.append({
+                "employer": self.employer, "valid_from": i.valid_from, "valid_to": i.valid_to,
+                "partner": doc["partner"], "program": doc["program"], "status": doc["status"],
+                "cert_issued": date.fromisoformat(cert["issued"]) if cert else None,
+                "cert_expires": date.fromisoformat(cert["expires"]) if cert else None,
+                "next_kind": nxt["kind"] if nxt else None,
+                "next_due": date.fromisoformat(nxt["due"]) if nxt and nxt["due"] else None,
+                "flags": ",".join(doc["flags"]), "event_version": i.event_version,
+                "log_position": log_position, "document": orjson.dumps(doc).decode(),
+            })
+        return out
+
+    def lapse_rows(self) -> list[dict[str, Any]]:
+        """Rows for the lapse index: consecutive intervals with the same facts merged."""
+        out: list[dict[str, Any]] = []
+        last: LapseFacts | None = None
+        for i in self.intervals:
+            facts = i.lapse
+            if facts is not None and facts == last and out[-1]["valid_to"] == i.valid_from:
+                out[-1]["valid_to"] = i.valid_to
+            elif facts is not None:
+                doc = i.document
+                out.append({
+                    "employer": self.employer, "valid_from": i.valid_from,
+                    "valid_to": i.valid_to, "partner": doc["partner"], "status": doc["status"],
+                    "kind": facts.kind, "due": facts.due, "grace_end": facts.grace_end,
+                    "miss_due": facts.miss_due,
+                    "reasons": orjson.dumps(list(facts.reasons)).decode()})
+            last = facts
+        return out
+
+
+class CachedRegistry(RuleRegistry):
+    """A registry that remembers each (partner, date) rulebook it built: the fold asks for
+    the same few dates thousands of times, and a rulebook is immutable."""
+
+    def __init__(self, base: RuleRegistry) -> None:
+        super().__init__(base.all())
+        self._books: dict[tuple[str, date], Rulebook] = {}
+
+    def rulebook_for(self, partner: str, on: date) -> Rulebook:
+        key = (partner, on)
+        book = self._books.get(key)
+        if book is None:
+            if len(self._books) > 100_000:
+                self._books.clear()
+            book = self._books[key] = super().rulebook_for(partner, on)
+        return book
+
+
+@cache
+def cached(registry: RuleRegistry) -> CachedRegistry:
+    """The caching twin of a registry (one per registry, for the process)."""
+    return registry if isinstance(registry, CachedRegistry) else CachedRegistry(registry)
+
+
+@cache
+def _calendar_dates(partner: str, registry: RuleRegistry) -> tuple[tuple[date, ...], bool]:
+    """A partner's rule version dates, and whether a program limit holds all year (AMHSA)."""
+    versions = sorted({r.since for r in registry.all() if r.partner == partner})
+    all_year = any(r.name == "programs" and r.params.get("all_year") for r in registry.all()
+                   if r.partner == partner)
+    return tuple(versions), all_year
+
+
+# risk_reasons() derives these reasons from the flags, in this order, then "qa_rejected".
+_FLAG_REASONS = (("no_internal_auditor", "no_internal_auditor"),
+                 ("headcount_exceeds_program", "headcount_exceeds_program"),
+                 ("under_review", "under_review"),
+                 ("limited_scope_window_open", "limited_scope_window_closing"))
+
+
+def _reasons(t: EmployerTimeline, document: dict[str, Any]) -> tuple[str, ...]:
+    """:func:`projections.lapses.risk_reasons`, reading the flags off the rendered document
+    rather than computing them a second time."""
+    raised = document["flags"]
+    reasons = [reason for flag, reason in _FLAG_REASONS if flag in raised]
+    if _qa_rejected(t):
+        reasons.append("qa_rejected")
+    return tuple(reasons)
+
+
+def lapse_facts(t: EmployerTimeline, document: dict[str, Any]) -> LapseFacts | None:
+    """The lapse-index facts of a timeline on its as-of date (``document`` is its rendered
+    status), mirroring :func:`projections.lapses.lapse_entry` case by case (None: never
+    listed whatever the date and window)."""
+    if t.registration is None:
+        return None
+    req = t.requirement
+    current = document["certificate"] is not None
+    nxt = document["next_audit"]
+    limited_due = (date.fromisoformat(nxt["due"])
+                   if nxt is not None and nxt["kind"] == "limited_scope" and nxt["due"]
+                   else None)
+    if current and req is not None and req.due is not None:
+        if req.held:
+            return LapseFacts("held", req.due, None, None, _reasons(t, document))
+        due = limited_due if nxt is not None and nxt["kind"] == "limited_scope" else req.due
+        return LapseFacts("due", due, req.grace_end, None, _reasons(t, document))
+    miss_due = None
+    if not current and t.misses and t.certificates \
+            and t.certificates[-1].ended in ("cancelled", "expired"):
+        miss_due = t.misses[-1].requirement.due
+    if limited_due is not None:
+        return LapseFacts("limited", limited_due, None, miss_due, _reasons(t, document))
+    if miss_due is not None:
+        return LapseFacts("missed", None, None, miss_due, _reasons(t, document))
+    return None
+
+
+def employer_rows(
+    employer: str, events: Iterable[ev.LedgerEvent], registry: RuleRegistry = RULES
+) -> EmployerRows:
+    """Folds an employer's whole stream (known now) once, rendering the status document at
+    each change point and keeping one interval per run of identical documents."""
+    view = sorted((e for e in in_view(events, None) if not e.reference), key=fold_order)
+    registry = cached(registry)
+    timeline = EmployerTimeline(employer, date.min, None, registry)
+    folder = _Folder(timeline)
+    points = sorted({e.effective for e in view})
+    seen = set(points)
+    heapq.heapify(points)
+    intervals: list[Interval] = []
+    index, count = 0, len(view)
+    calendar_added = False
+    all_year = False
+    anniversaries: set[date] = set()
+    windows: set[str] = set()
+
+    def add(day: date | None) -> None:
+        if day is not None and day not in seen:
+            seen.add(day)
+            heapq.heappush(points, day)
+
+    while points:
+        day = heapq.heappop(points)
+        version = None
+        while index < count and view[index].effective <= day:
+            event = view[index]
+            folder.apply(event)
+            if event.effective == day:
+                version = event.originator_version
+            index += 1
+        folder.advance(day)
+        timeline.as_of = day
+        if timeline.registration is None:
+            continue
+        if not calendar_added:
+            calendar_added = True
+            versions, all_year = _calendar_dates(timeline.registration.partner, registry)
+            for since in versions:
+                if since > day:
+                    add(since)
+        if all_year and version is not None:
+            add(date(day.year + 1, 1, 1))
+        deadlines = folder._deadlines()
+        if deadlines:
+            add(min(deadlines))
+        for cert in timeline.certificates:
+            if cert.issued not in anniversaries:
+                anniversaries.add(cert.issued)
+                for years in (1, 2):
+                    if add_years(cert.issued, years) > day:
+                        add(add_years(cert.issued, years))
+        for audit in timeline.audits.values():
+            if audit.limited_scope_until is not None and audit.audit not in windows:
+                windows.add(audit.audit)
+                if audit.limited_scope_until + ONE_DAY > day:
+                    add(audit.limited_scope_until + ONE_DAY)
+        document = render(timeline)
+        document["as_of"] = None
+        facts = lapse_facts(timeline, document)
+        if intervals and intervals[-1].document == document and intervals[-1].lapse == facts:
+            continue
+        if intervals:
+            intervals[-1].valid_to = day
+        intervals.append(Interval(day, None, document, facts, version))
+    return EmployerRows(employer, intervals)
