@@ -363,7 +363,8 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
                       ("CORLEDGER_MAX_CATCH_UP_DAYS", "max_catch_up_days")):
         value = _int_env(environ, key)
         if value is not None:
-            scan = replace(scan, **{attr: value})
+            changes: dict[str, Any] = {attr: value}
+            scan = replace(scan, **changes)
     if environ.get("CORLEDGER_SCAN_TIME"):
         scan = replace(scan, time=parse_time_of_day(environ["CORLEDGER_SCAN_TIME"],
                                                     "$CORLEDGER_SCAN_TIME"))
@@ -375,7 +376,8 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
                       ("CORLEDGER_OUTBOX_DISPATCH_EVERY_SECONDS", "dispatch_every_seconds")):
         value = _int_env(environ, key)
         if value is not None:
-            outbox = replace(outbox, **{attr: value})
+            updates: dict[str, Any] = {attr: value}
+            outbox = replace(outbox, **updates)
 
     sinks = {s.name: s for s in config.sinks}
     # Secrets named in the file are read from the environment here, once.

@@ -20,8 +20,9 @@ Delivery is at least once and tracked, in two steps, both in SQL tables beside t
    payload carries the flag's ``id`` (and webhooks an ``Idempotency-Key`` header). After a
    successful delivery a row is never sent again.
 
-A sink added to the configuration later receives the flags relayed from then on, not older
-ones. The clock is passed in (``clock``); nothing here reads it.
+The relay enqueues for the sinks configured when it runs (none: it waits, keeping its
+position); a sink added later receives the flags relayed from then on, not older ones.
+The clock is passed in (``clock``, ``now``); nothing here reads it.
 """
 
 from __future__ import annotations
@@ -129,7 +130,9 @@ class DeliveryError(Exception):
 class Sink(Protocol):
     """Somewhere a flag is announced."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The sink's name in the configuration (and in the outbox rows)."""
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         """Whether this flag concerns the sink at all (checked once, when enqueued)."""
@@ -283,8 +286,11 @@ def relay(store: LedgerStore, engine: Engine, sinks: Mapping[str, Sink], now: da
     """Enqueues every flag appended since the last relay, for each sink that wants it.
 
     Returns how many outbox rows were added. Each page is one transaction: the outbox rows
-    and the advanced position commit together or not at all.
+    and the advanced position commit together or not at all. With no sink configured it
+    does nothing, so a run that forgot its configuration does not skip past the flags.
     """
+    if not sinks:
+        return 0
     ensure_outbox(engine)
     with engine.begin() as conn:
         insert_ignore(conn, tracking_table, [{"name": RELAY_NAME, "position": 0}],
@@ -453,7 +459,9 @@ def outbox_counts(engine: Engine) -> dict[str, int]:
     ensure_outbox(engine)
     t = outbox_table
     with engine.connect() as conn:
-        found = dict(conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all())
+        found: dict[str, int] = {
+            status: count for status, count in
+            conn.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()}
     return {status: int(found.get(status, 0)) for status in ("pending", "sent", "dead")}
 
 

@@ -229,7 +229,7 @@ def run_until_stopped(scheduler: BackgroundScheduler, stop: threading.Event | No
     """Starts the scheduler and blocks until SIGTERM/SIGINT (or ``stop`` is set), then shuts
     it down, letting a running job finish."""
     stop = stop or threading.Event()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if handle_signals:
         def _on_signal(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: stopping the scheduler", signal.Signals(signum).name)

@@ -273,3 +273,11 @@ def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> 
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_config(path, {})
+
+
+def test_relay_without_sinks_keeps_its_position(flagged: LedgerStore, db_url: str,
+                                                tmp_path: Path) -> None:
+    engine = engine_for(db_url)
+    assert relay(flagged, engine, {}, NOW) == 0
+    sinks = make_sinks(Config(sinks=(JsonlSettings("file", tmp_path / "f.jsonl"),)))
+    assert relay(flagged, engine, sinks, NOW) == 1
