@@ -28,7 +28,7 @@ from typing import Any
 from commands.appending import Draft, append_new
 from commands.importer import content_hash
 from ledger.events import LedgerEvent
-from ledger.store import LedgerStore
+from ledger.store import WRITE_CONFLICTS, LedgerStore
 from projections.lapses import lapse_entry
 from projections.timeline import fold
 
@@ -117,13 +117,6 @@ class ScanResult:
         }
 
 
-def is_integrity_error(exc: BaseException) -> bool:
-    """A unique or primary-key violation from any layer (sqlite3, psycopg, SQLAlchemy,
-    eventsourcing), recognised by class name so no driver has to be importable."""
-    return any(cls.__name__ in ("IntegrityError", "UniqueViolation")
-               for cls in type(exc).__mro__)
-
-
 def scan(store: LedgerStore, dates: Sequence[date], within: int, now: datetime) -> ScanResult:
     """Appends the flags ``dates`` call for that the ledger does not hold yet.
 
@@ -139,8 +132,8 @@ def scan(store: LedgerStore, dates: Sequence[date], within: int, now: datetime) 
         try:
             _append(store, candidates, now, result)
             return result
-        except Exception as exc:
-            if attempt == 2 or not is_integrity_error(exc):
+        except WRITE_CONFLICTS as exc:
+            if attempt == 2:
                 raise
             # Another scanner committed the same flag between our check and our append:
             # the primary key refused ours; a second pass sees theirs and adds nothing.
