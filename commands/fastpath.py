@@ -226,8 +226,11 @@ def fast_load(obj: Any) -> dict[str, Any] | None:
     """The envelope :func:`commands.schemas.load_event` would return, or None to ask it."""
     if type(obj) is not dict or _ENVELOPE_PLAN is None:
         return None
-    cls = EVENT_TYPES.get(obj.get("type"))  # type: ignore[arg-type]
-    data_plan = _DATA_PLANS.get(obj.get("type"))  # type: ignore[arg-type]
+    type_name = obj.get("type")
+    if type(type_name) is not str:
+        return None
+    cls = EVENT_TYPES.get(type_name)
+    data_plan = _DATA_PLANS.get(type_name)
     if cls is None or data_plan is None or type(obj.get("data")) is not dict:
         return None
     envelope = _apply(_ENVELOPE_PLAN, {k: v for k, v in obj.items() if k != "data"})

@@ -354,7 +354,8 @@ def load_event(obj: Any) -> dict[str, Any]:
         envelope = ENVELOPE.load(obj)
     except ValidationError as exc:
         errors.update(exc.messages)  # type: ignore[arg-type]
-    schema = DATA_SCHEMAS.get(obj.get("type"))  # type: ignore[arg-type]
+    type_name = obj.get("type")
+    schema = DATA_SCHEMAS.get(type_name) if isinstance(type_name, str) else None
     data = obj.get("data")
     if schema is not None and isinstance(data, dict):
         try:

@@ -115,3 +115,8 @@ def test_a_missing_file_is_a_clear_error(cli: Cli) -> None:
     result = cli("import", str(cli.tmp_path / "nope.jsonl"))
     assert result.exit_code != 0
     assert "no such file" in result.stderr
+
+
+def test_a_type_that_is_not_a_string_is_refused_not_a_crash(cli: Cli) -> None:
+    error = refused(cli, [registration(), {**audit(), "type": ["AuditSubmitted"]}])
+    assert "line 2: type: " in error
