@@ -1,0 +1,365 @@
+"""Benchmarks against raw baselines, measured in one run on the same generated data (issue 8).
+
+    python -m scripts.bench --employers 100000 [--small-employers 10000] [--db URL] [--json]
+
+What is measured, each beside its physical baseline where it has one:
+
+(a) import, events/s, through the real :class:`commands.importer.Importer` into a fresh store;
+    baseline: read the same JSONL, ``json.loads`` each line and ``executemany``
+    (id, stream, version, payload) into an SQLite table indexed as the ledger must be (unique
+    sender id, unique stream version) in one transaction. ``import_ratio`` = import / baseline.
+    The baseline runs before and after the import; the ratio uses their mean.
+(b) full read-model rebuild, events/s, through :func:`projections.projector.rebuild`;
+    baseline: an ordered scan of the same stored rows plus ``json.loads`` of each.
+(c) ``status --as-of`` latency in process (:func:`projections.queries.status_from_read_model`,
+    known now), p50/p99 ms, random employers and dates.
+(d) ``lapses`` over all employers (:func:`projections.queries.lapses_from_read_model`), seconds.
+(e) peak RSS of the import at two file sizes: each import runs in a child process that
+    reports its own ``ru_maxrss``.
+(f) all of it on PostgreSQL when ``--db postgresql://...`` is given (a fresh database per
+    import, created and dropped here; the baselines stay on SQLite, the physical floor).
+
+Generated files are cached under ``--cache`` (default ``/tmp/corbench``), keyed by employers
+and seed. Progress goes to stderr; ``--json`` prints one JSON object on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+CACHE = Path(os.environ.get("CORBENCH_CACHE", "/tmp/corbench"))
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def generated(employers: int, seed: int, cache: Path) -> Path:
+    """The generated ledger for these arguments, made once and cached."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"gen-e{employers}-s{seed}.jsonl"
+    if path.exists():
+        return path
+    log(f"generating {employers} employers (seed {seed}) -> {path}")
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    subprocess.run([sys.executable, "-m", "scripts.generate", "--employers", str(employers),
+                    "--seed", str(seed), "--out", str(tmp)], check=True)
+    tmp.rename(path)
+    return path
+
+
+def _fresh_sqlite(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+# --- child processes: one measurement each, reporting its own peak RSS -----------------------
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def child_import(source: str, url: str) -> dict[str, Any]:
+    from commands.importer import Importer
+    from ledger.store import open_store
+
+    store = open_store(url)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    with open(source, "rb") as stream:
+        result = Importer(store, now=datetime.now(UTC)).run(stream)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    store.close()
+    return {"events": result.added, "lines": result.lines, "wall_s": wall, "cpu_s": cpu,
+            "rss_mb": _rss_mb()}
+
+
+BASELINE_DDL = (
+    "CREATE TABLE raw_events (id TEXT PRIMARY KEY, stream TEXT NOT NULL,"
+    " version INTEGER NOT NULL, payload BLOB NOT NULL)",
+    "CREATE UNIQUE INDEX raw_events_stream ON raw_events (stream, version)",
+)
+BASELINE_BATCH = 2000
+
+
+def child_baseline(source: str, db: str) -> dict[str, Any]:
+    """The import's physical floor: json.loads + one executemany per batch, one transaction."""
+    _fresh_sqlite(Path(db))
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    for statement in BASELINE_DDL:
+        conn.execute(statement)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    versions: dict[str, int] = {}
+    events = 0
+    conn.execute("BEGIN IMMEDIATE")
+    batch: list[tuple[Any, ...]] = []
+    insert = "INSERT INTO raw_events VALUES (?,?,?,?)"
+    with open(source, "rb") as stream:
+        for line in stream:
+            obj = json.loads(line)
+            stream_name = obj.get("employer") or "@reference"
+            version = versions[stream_name] = versions.get(stream_name, 0) + 1
+            batch.append((obj.get("id"), stream_name, version, line))
+            if len(batch) >= BASELINE_BATCH:
+                conn.executemany(insert, batch)
+                events += len(batch)
+                batch = []
+    conn.executemany(insert, batch)
+    events += len(batch)
+    conn.execute("COMMIT")
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    conn.close()
+    _fresh_sqlite(Path(db))
+    return {"events": events, "wall_s": wall, "cpu_s": cpu, "rss_mb": _rss_mb()}
+
+
+def in_child(kind: str, *args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "scripts.bench", "--child", kind, *args],
+                         check=True, stdout=subprocess.PIPE).stdout
+    return json.loads(out)
+
+
+# --- stores ----------------------------------------------------------------------------------
+
+
+class Target:
+    """Where imports go: a fresh SQLite file per import, or a fresh PostgreSQL database."""
+
+    def __init__(self, db: str | None, workdir: Path) -> None:
+        self.db = db
+        self.workdir = workdir
+        self.pg = bool(db) and db.split(":", 1)[0].startswith("postgres")
+        self.made: list[str] = []
+
+    def fresh(self, name: str) -> str:
+        if not self.pg:
+            path = self.workdir / f"{name}.db"
+            _fresh_sqlite(path)
+            return f"sqlite:///{path}"
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.db).set(database=f"corbench_{name}_{os.getpid()}")
+        text = url.render_as_string(hide_password=False)
+        self._drop(text)
+        from ledger.store import create_database
+
+        create_database(text)
+        self.made.append(text)
+        return text
+
+    def _drop(self, url_text: str) -> None:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(url_text)
+        admin = url.set(drivername="postgresql", database="postgres")
+        with psycopg.connect(admin.render_as_string(hide_password=False).replace(
+                "postgresql://", "postgresql://", 1), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}"')
+
+    def cleanup(self) -> None:
+        for url in self.made:
+            try:
+                self._drop(url)
+            except Exception as exc:  # pragma: no cover - best effort
+                log(f"could not drop {url}: {exc}")
+        if not self.pg:
+            for path in self.workdir.glob("*.db"):
+                _fresh_sqlite(path)
+
+
+# --- (b) rebuild and its baseline ------------------------------------------------------------
+
+
+def scan_baseline(url: str) -> dict[str, Any]:
+    """Ordered scan of the stored rows plus json.loads of each: the rebuild's floor."""
+    loads = json.loads
+    wall0 = time.perf_counter()
+    rows = 0
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("sqlite:///", 1)[1])
+        cursor = conn.execute("SELECT notification_id, originator_id, originator_version,"
+                              " topic, state FROM stored_events ORDER BY notification_id")
+        while True:
+            page = cursor.fetchmany(10_000)
+            if not page:
+                break
+            for row in page:
+                loads(row[4])
+            rows += len(page)
+        conn.close()
+    else:
+        import psycopg
+
+        plain = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain) as conn, conn.cursor(name="scan") as cursor:
+            cursor.itersize = 10_000
+            cursor.execute("SELECT notification_id, originator_id, originator_version,"
+                           " topic, state FROM stored_events ORDER BY notification_id")
+            for row in cursor:
+                loads(bytes(row[4]))
+                rows += 1
+    return {"events": rows, "wall_s": time.perf_counter() - wall0}
+
+
+def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
+    """(b), (c), (d) on the store a URL names; {} when the read models are not there."""
+    try:
+        from projections.projector import rebuild
+        from projections.queries import lapses_from_read_model, status_from_read_model
+    except ImportError as exc:
+        log(f"read models not available ({exc}): skipping rebuild, status and lapses")
+        return {}
+    from ledger.store import open_store
+
+    out: dict[str, Any] = {}
+    log("rebuild baseline: ordered scan + json.loads")
+    scan = scan_baseline(url)
+    store = open_store(url)
+    events = store.position()
+    log(f"rebuild of the read models over {events} events")
+    wall0 = time.perf_counter()
+    rebuild(store)
+    rebuild_s = time.perf_counter() - wall0
+    log("rebuild baseline again")
+    scan2 = scan_baseline(url)
+    scan_rate = statistics.mean([scan["events"] / scan["wall_s"],
+                                 scan2["events"] / scan2["wall_s"]])
+    out["rebuild_events_per_s"] = round(events / rebuild_s)
+    out["rebuild_s"] = round(rebuild_s, 2)
+    out["rebuild_baseline_events_per_s"] = round(scan_rate)
+    out["rebuild_ratio"] = round(events / rebuild_s / scan_rate, 3)
+
+    employers = store.employers()
+    rng = random.Random(seed)
+    first, last = date(2014, 1, 1).toordinal(), date(2026, 10, 31).toordinal()
+    queries = [(rng.choice(employers), date.fromordinal(rng.randint(first, last)))
+               for _ in range(samples)]
+    for employer, day in queries[:50]:  # warm up connections and caches
+        status_from_read_model(store, employer, day)
+    log(f"status: {samples} random (employer, as-of) queries")
+    times = []
+    for employer, day in queries:
+        t0 = time.perf_counter()
+        status_from_read_model(store, employer, day)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    out["status_p50_ms"] = round(times[len(times) // 2], 3)
+    out["status_p99_ms"] = round(times[min(len(times) - 1, int(len(times) * 0.99))], 3)
+    out["status_samples"] = samples
+
+    log("lapses over all employers, 3 runs")
+    runs = []
+    for as_of in (date(2026, 10, 31), date(2024, 6, 1), date(2026, 10, 31)):
+        t0 = time.perf_counter()
+        entries = lapses_from_read_model(store, as_of, 90)
+        runs.append(time.perf_counter() - t0)
+    out["lapses_s"] = round(statistics.median(runs), 3)
+    out["lapses_runs_s"] = [round(r, 3) for r in runs]
+    out["lapses_entries"] = len(entries)
+    store.close()
+    return out
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    cache = Path(args.cache)
+    workdir = cache / "work"
+    workdir.mkdir(parents=True, exist_ok=True)
+    large = generated(args.employers, args.seed, cache)
+    small_n = args.small_employers or max(1, args.employers // 10)
+    small = generated(small_n, args.seed, cache)
+    target = Target(args.db, workdir)
+    baseline_db = str(workdir / "baseline.db")
+    out: dict[str, Any] = {"employers": args.employers, "backend": "postgresql" if target.pg
+                           else "sqlite"}
+    try:
+        log(f"import baseline (json.loads + executemany) on {large.name}")
+        base1 = in_child("baseline", str(large), baseline_db)
+        log(f"  {base1['events'] / base1['wall_s']:,.0f} events/s")
+        url = target.fresh("large")
+        log(f"import via Importer into {target.db or 'a fresh SQLite file'}")
+        imp = in_child("import", str(large), url)
+        log(f"  {imp['events'] / imp['wall_s']:,.0f} events/s, rss {imp['rss_mb']:.0f} MB")
+        log("import baseline again")
+        base2 = in_child("baseline", str(large), baseline_db)
+        log(f"  {base2['events'] / base2['wall_s']:,.0f} events/s")
+        base_rate = statistics.mean([b["events"] / b["wall_s"] for b in (base1, base2)])
+        base_cpu_rate = statistics.mean([b["events"] / b["cpu_s"] for b in (base1, base2)])
+        out.update({
+            "events": imp["events"],
+            "import_events_per_s": round(imp["events"] / imp["wall_s"]),
+            "import_ratio": round(imp["events"] / imp["wall_s"] / base_rate, 3),
+            "import_s": round(imp["wall_s"], 2),
+            "import_cpu_events_per_s": round(imp["events"] / imp["cpu_s"]),
+            "import_baseline_events_per_s": round(base_rate),
+            "import_baseline_runs_events_per_s": [round(b["events"] / b["wall_s"])
+                                                  for b in (base1, base2)],
+            "import_cpu_ratio": round(imp["events"] / imp["cpu_s"] / base_cpu_rate, 3),
+            "import_rss_mb_large": round(imp["rss_mb"], 1),
+            "baseline_rss_mb": round(base1["rss_mb"], 1),
+        })
+        log(f"import of the small file ({small_n} employers) for its peak RSS")
+        url_small = target.fresh("small")
+        imp_small = in_child("import", str(small), url_small)
+        out["import_rss_mb_small"] = round(imp_small["rss_mb"], 1)
+        out["events_small"] = imp_small["events"]
+        out["import_events_per_s_small"] = round(imp_small["events"] / imp_small["wall_s"])
+        if not args.skip_reads:
+            out.update(measure_reads(url, args.status_samples, args.seed))
+    finally:
+        if not args.keep:
+            target.cleanup()
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--employers", type=int, default=100_000)
+    parser.add_argument("--small-employers", type=int, default=0,
+                        help="the smaller file for the RSS comparison (default employers/10)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--db", default=None, help="postgresql://... (default: SQLite files)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--cache", default=str(CACHE), help="generated files and databases")
+    parser.add_argument("--status-samples", type=int, default=2000)
+    parser.add_argument("--skip-reads", action="store_true", help="import figures only")
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        result = child_import(*rest) if kind == "import" else child_baseline(*rest)
+        print(json.dumps(result))
+        return
+    started = datetime.now(UTC)
+    out = run(args)
+    out["started"] = started.isoformat(timespec="seconds")
+    out["elapsed_s"] = round((datetime.now(UTC) - started) / timedelta(seconds=1), 1)
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        for key, value in out.items():
+            print(f"{key:32} {value}")
+
+
+if __name__ == "__main__":
+    main()
