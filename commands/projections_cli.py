@@ -30,8 +30,10 @@ def projections_group() -> None:
 
 
 @projections_group.command("rebuild")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="processes folding employers (default: one per CPU)")
 @click.option("--json", "as_json", is_flag=True, help="print the outcome as JSON")
-def rebuild_command(as_json: bool) -> None:
+def rebuild_command(workers: int | None, as_json: bool) -> None:
     """Rebuild the read models from scratch (queries keep answering meanwhile)."""
     store = _session().store()
     if stderr.is_terminal and not as_json:
@@ -53,9 +55,9 @@ def rebuild_command(as_json: bool) -> None:
             def on_progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            outcome = rebuild(store, on_progress=on_progress)
+            outcome = rebuild(store, on_progress=on_progress, workers=workers)
     else:
-        outcome = rebuild(store)
+        outcome = rebuild(store, workers=workers)
     if as_json:
         emit_json(_progress_document(outcome))
     else:

@@ -23,8 +23,11 @@ transaction as its final catch-up, so queries answer throughout.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -218,20 +221,21 @@ def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = B
 
 
 def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS,
-             registry: RuleRegistry = RULES) -> bool:
-    """Brings the live slot to the head of the log; cheap when nothing is new. Returns False
-    when ``wait`` is False and another writer holds the lock (the slot may be behind)."""
+             registry: RuleRegistry = RULES) -> str | None:
+    """Brings the live slot to the head of the log and returns its name; cheap when nothing
+    is new. Returns None when ``wait`` is False and another writer holds the lock (the live
+    slot may then be behind)."""
     engine = engine_of(store)
     ensure_schema(engine)
     while True:
         with engine.connect() as conn:
             slot, position = live_slot(conn)
         if position >= store.position():
-            return True
+            return slot
         try:
             project_batch(store, slot, limit=limit, wait=wait, registry=registry)
         except Busy:
-            return False
+            return None
         except LostRace:
             continue  # someone else applied that batch: look again
 
@@ -239,10 +243,48 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
 # --- rebuilding --------------------------------------------------------------------------------
 
 
+def _fold_part(url: str, employers: Sequence[str], log_position: int
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A rebuild worker: folds a slice of employers in its own process and returns rows."""
+    from ledger.store import open_store
+
+    store = _WORKER_STORES.get(url)
+    if store is None:
+        store = _WORKER_STORES[url] = open_store(url)
+    folded = fold_employers(store, employers)
+    return ([row for r in folded for row in r.status_rows(log_position)],
+            [row for r in folded for row in r.lapse_rows()])
+
+
+_WORKER_STORES: dict[str, LedgerStore] = {}
+PARALLEL_FROM = 2_000  # employers: below this, forking workers costs more than it saves
+
+
+def _folded_parts(store: LedgerStore, employers: Sequence[str], head: int, workers: int,
+                  registry: RuleRegistry) -> Iterator[tuple[int, list[Any], list[Any]]]:
+    """(employers done, status rows, lapse rows) per slice, folded in ``workers``
+    processes when there are enough employers (the fold is CPU-bound Python)."""
+    parts = list(chunks(employers, REBUILD_EMPLOYERS))
+    if workers <= 1 or len(employers) < PARALLEL_FROM or registry is not RULES:
+        for part in parts:
+            folded = fold_employers(store, part, registry)
+            yield (len(part), [row for r in folded for row in r.status_rows(head)],
+                   [row for r in folded for row in r.lapse_rows()])
+        return
+    url = store.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_fold_part, url, part, head) for part in parts]
+        for part, future in zip(parts, futures, strict=True):
+            status_rows, lapse_rows = future.result()
+            yield len(part), status_rows, lapse_rows
+
+
 def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | None = None,
-            registry: RuleRegistry = RULES) -> Progress:
+            registry: RuleRegistry = RULES, workers: int | None = None) -> Progress:
     """Rebuilds the read models from scratch into the slot that is not live, then makes it
-    live. ``on_progress(done, total)`` is called as employers are folded."""
+    live. ``on_progress(done, total)`` is called as employers are folded; ``workers``
+    processes fold (default: one per CPU), each employer once."""
     engine = engine_of(store)
     ensure_schema(engine)
     token = uuid.uuid4().hex
@@ -260,12 +302,15 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     if on_progress is not None:
         on_progress(0, total)
     done = 0
-    for part in chunks(employers, REBUILD_EMPLOYERS):
-        folded = fold_employers(store, part, registry)
+    status_table, lapse_table = tables
+    for count, status_rows, lapse_rows in _folded_parts(
+            store, employers, head, workers or os.cpu_count() or 1, registry):
         with engine.begin() as conn:
             _check_token(conn, target, token)
-            write_rows(conn, target, folded, head, replace=False)
-        done += len(part)
+            for table, rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
+                for piece in chunks(rows, INSERT_CHUNK):
+                    conn.execute(insert(table), list(piece))
+        done += count
         if on_progress is not None:
             on_progress(done, total)
     with engine.begin() as conn:

@@ -16,14 +16,10 @@ from sqlalchemy import Row, and_, or_, select
 
 from ledger.store import LedgerStore
 from projections.lapses import level_for
-from projections.projector import catch_up, engine_of, live_slot
+from projections.projector import catch_up, engine_of
 from projections.read_models import slot_tables
 from projections.status import render, unregistered
 from projections.timeline import fold
-
-
-def _live(store: LedgerStore, wait: bool) -> bool:
-    return catch_up(store, wait=wait)
 
 
 def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> dict[str, Any]:
@@ -31,10 +27,10 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> di
 
     When another projector holds the lock and the read models are behind, it folds the
     employer's stream instead of waiting (same answer, one stream's cost)."""
-    if not _live(store, wait=False):
+    slot = catch_up(store, wait=False)
+    if slot is None:
         return render(fold(store.stream(employer), as_of=as_of, employer=employer))
     with engine_of(store).connect() as conn:
-        slot, _ = live_slot(conn)
         table = slot_tables(slot)[0]
         row = conn.execute(
             select(table.c.document, table.c.valid_to)
@@ -51,9 +47,8 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
                            ) -> list[dict[str, Any]]:
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
     gives them, soonest due first), from one range query over the lapse index."""
-    _live(store, wait=True)
+    slot = catch_up(store) or ""
     with engine_of(store).connect() as conn:
-        slot, _ = live_slot(conn)
         t = slot_tables(slot)[1]
         ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
         rows = conn.execute(select(t).where(
@@ -109,9 +104,8 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
               ) -> list[dict[str, Any]]:
     """Every registered employer's status on ``as_of`` (optionally one partner's), by
     employer: the regulator's list. Employers not yet registered on that date are left out."""
-    _live(store, wait=True)
+    slot = catch_up(store) or ""
     with engine_of(store).connect() as conn:
-        slot, _ = live_slot(conn)
         t = slot_tables(slot)[0]
         query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
                        t.c.cert_expires, t.c.next_kind, t.c.next_due, t.c.flags).where(

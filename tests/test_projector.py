@@ -81,6 +81,17 @@ def test_incremental_catch_up_equals_a_rebuild(cli: Any, store: LedgerStore) -> 
     assert tables(store, outcome.slot) == incremental
 
 
+def test_a_parallel_rebuild_equals_a_serial_one(cli: Any, store: LedgerStore,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import_lines(cli, DEMO.read_text().splitlines())
+    rebuild(store, workers=1)
+    serial = tables(store)
+    monkeypatch.setattr(projector, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(projector, "REBUILD_EMPLOYERS", 5)
+    rebuild(store, workers=2)
+    assert tables(store) == serial
+
+
 def test_answers_on_the_demo_ledger_equal_the_fold(cli: Any, store: LedgerStore) -> None:
     import_lines(cli, DEMO.read_text().splitlines())
     streams = {e: store.stream(e) for e in store.employers()}
