@@ -1,4 +1,8 @@
-"""The query commands ``status``, ``explain`` and ``lapses``: read the store, fold, print.
+"""The query commands ``status``, ``explain`` and ``lapses``.
+
+``status`` known now and ``lapses`` are answered from the read models (SQL), which catch up
+with the event log first; ``status --known-at`` and ``explain`` fold the employer's stream,
+since the read models hold only what is known now.
 
 The clock is read here, at the edge: ``--as-of`` defaults to today's UTC date. ``--known-at``
 takes an ISO date-time; without an offset it is UTC, and a bare date means the end of that
@@ -11,11 +15,10 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 import click
-import orjson
 
-from commands.session import console
+from commands.session import console, emit_json
 from projections.explain import explain as explain_renderable
-from projections.lapses import lapses as lapse_entries
+from projections.queries import lapses_from_read_model, status_from_read_model
 from projections.status import render
 from projections.timeline import fold
 
@@ -58,10 +61,6 @@ def parse_known_at(_ctx: click.Context | None, param: click.Parameter | None,
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _emit(document: Any) -> None:
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
-
-
 as_of_option = click.option("--as-of", callback=parse_date, metavar="DATE",
                             help="the date the status is for (default: today)")
 known_at_option = click.option("--known-at", callback=parse_known_at, metavar="DATETIME",
@@ -81,9 +80,12 @@ def _timeline(employer: str, as_of: date | None, known_at: datetime | None) -> A
 def status(employer: str, as_of: date | None, known_at: datetime | None,
            as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
-    doc = render(_timeline(employer, as_of, known_at))
+    if known_at is None:
+        doc = status_from_read_model(_session().store(), employer, as_of or _today())
+    else:
+        doc = render(_timeline(employer, as_of, known_at))
     if as_json:
-        _emit(doc)
+        emit_json(doc)
         return
     out = console()
     out.print(f"[bold]{doc['employer']}[/]: [bold]{doc['status']}[/] on {doc['as_of']}",
@@ -118,11 +120,9 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None) -> Non
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def lapses(as_of: date | None, within: int, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
-    store = _session().store()
-    streams = (store.stream(employer) for employer in store.employers())
-    entries = lapse_entries(streams, as_of or _today(), within)
+    entries = lapses_from_read_model(_session().store(), as_of or _today(), within)
     if as_json:
-        _emit(entries)
+        emit_json(entries)
         return
     out = console()
     if not entries:
