@@ -69,13 +69,17 @@ def render(t: EmployerTimeline) -> dict[str, Any]:
         "next_audit": None if nxt is None else {
             "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
             "auditor": nxt["auditor"]},
-        "flags": flags(t),
+        "flags": flags(t, nxt),
         "because": [d.as_because() for d in because(t)],
     }
 
 
-def flags(t: EmployerTimeline) -> list[str]:
-    """The flags that hold on as-of, in INTERCHANGE.md's order."""
+_UNSET: Any = object()
+
+
+def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]:
+    """The flags that hold on as-of, in INTERCHANGE.md's order (``nxt``: the next audit, if
+    the caller has it already)."""
     if t.registration is None:
         return []
     on = t.as_of
@@ -87,7 +91,8 @@ def flags(t: EmployerTimeline) -> list[str]:
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
-    nxt = next_audit(t)
+    if nxt is _UNSET:
+        nxt = next_audit(t)
     internal_needed = nxt is not None and (
         nxt["auditor"] == "internal"
         or rb.internal_auditor_expected(nxt["kind"], t.program or ""))

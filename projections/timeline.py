@@ -57,16 +57,21 @@ class Decision:
     rule: Rule | None = None
     event: ev.LedgerEvent | None = None
 
-    def as_because(self) -> dict[str, Any]:
-        """The ``because`` entry of INTERCHANGE.md (event and type are null for a date)."""
-        return {
+    def __post_init__(self) -> None:
+        # A decision never changes, and a rebuild renders it dozens of times: build its
+        # ``because`` entry once.
+        object.__setattr__(self, "_because", {
             "event": self.event.event_id if self.event is not None else None,
             "type": self.event.type_name() if self.event is not None else None,
             "effective": (self.event.effective if self.event is not None else self.on)
             .isoformat(),
             "rule": self.rule.id if self.rule is not None else None,
             "says": self.says,
-        }
+        })
+
+    def as_because(self) -> dict[str, Any]:
+        """The ``because`` entry of INTERCHANGE.md (event and type are null for a date)."""
+        return dict(self._because)  # type: ignore[attr-defined]
 
 
 @dataclass
