@@ -23,7 +23,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -31,7 +31,7 @@ from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Trans
 from sqlalchemy.engine import URL, make_url
 
 from ledger.codec import decode_state, encode_state
-from ledger.events import LedgerEvent, stream_id
+from ledger.events import EmployerRegistered, LedgerEvent, stream_id
 
 DEFAULT_DB = "sqlite:///corledger.db"
 
@@ -114,6 +114,35 @@ class Appended:
     content_hash: str | None
 
 
+class StoredRow(NamedTuple):
+    """One event already in its stored form, with what its index rows need.
+
+    What writers insert. The import builds these straight from validated lines (without a
+    typed event); :func:`stored_row` makes one from an :class:`Appended`.
+    """
+
+    topic: str
+    stream: str  # the stream id's hex
+    version: int
+    state: bytes
+    event_id: str | None
+    content_hash: str | None
+    employer: str | None
+    partner: str | None  # set on an EmployerRegistered: it writes a ledger_employers row
+    effective: str  # YYYY-MM-DD
+
+
+def stored_row(item: Appended | StoredRow) -> StoredRow:
+    if type(item) is StoredRow:
+        return item
+    event = item.event  # type: ignore[union-attr]
+    return StoredRow(type(event).__name__, event.originator_id.hex, event.originator_version,
+                     encode_state(event), event.event_id, item.content_hash,  # type: ignore[union-attr]
+                     event.employer,
+                     event.partner if isinstance(event, EmployerRegistered) else None,
+                     event.effective.isoformat())
+
+
 class Writer(ABC):
     """One write transaction: reads see what it has appended so far."""
 
@@ -130,8 +159,8 @@ class Writer(ABC):
         """Which of these sender ids the ledger holds already, with their content hash."""
 
     @abstractmethod
-    def append(self, batch: Sequence[Appended]) -> None:
-        """Appends the events and their index rows."""
+    def append(self, batch: Sequence[Appended | StoredRow]) -> None:
+        """Appends the events (typed, or already in stored form) and their index rows."""
 
 
 class LedgerStore(ABC):

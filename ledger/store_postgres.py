@@ -28,6 +28,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -40,15 +41,17 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from ledger.events import EmployerRegistered, stream_id
+from ledger.events import stream_id
 from ledger.store import (
     Appended,
     KnownId,
     LedgerApplication,
     LedgerStore,
+    StoredRow,
     StoreError,
     StreamHead,
     Writer,
+    stored_row,
 )
 
 EVENTS_TABLE = "stored_events"  # as on SQLite, whatever the application's name
@@ -292,22 +295,23 @@ class PostgresWriter(Writer):
                           " WHERE event_id = ANY(%s)", (list(event_ids),))
         return {row["event_id"]: KnownId(row["content_hash"], row["employer"]) for row in rows}
 
-    def append(self, batch: Sequence[Appended]) -> None:
+    def append(self, batch: Sequence[Appended | StoredRow]) -> None:
         if not batch:
             return
-        self.recorder.copy_events(self.cursor, [self.mapper.to_stored_event(item.event)
-                                                for item in batch])
-        ids = [(i.event.event_id, i.content_hash, i.event.employer, i.event.originator_id.hex,
-                i.event.originator_version) for i in batch if i.event.event_id is not None]
+        rows = [stored_row(item) for item in batch]
+        self.recorder.copy_events(self.cursor, [
+            StoredEvent(originator_id=UUID(r.stream), originator_version=r.version,
+                        topic=r.topic, state=r.state) for r in rows])
+        ids = [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
+               for r in rows if r.event_id is not None]
         if ids:
             with self.cursor.copy(sql.SQL(
                     "COPY {} (event_id, content_hash, employer, stream_id, version)"
                     " FROM STDIN").format(self.names["ledger_event_ids"])) as copy:
                 for row in ids:
                     copy.write_row(row)
-        registrations = [(i.event.employer, i.event.originator_id.hex, i.event.partner,
-                          i.event.effective.isoformat())
-                         for i in batch if isinstance(i.event, EmployerRegistered)]
+        registrations = [(r.employer, r.stream, r.partner, r.effective)
+                         for r in rows if r.partner is not None]
         if registrations:
             self.cursor.executemany(sql.SQL(
                 "INSERT INTO {} AS t VALUES (%s, %s, %s, %s) ON CONFLICT (employer) DO UPDATE"
