@@ -10,10 +10,14 @@ with the same typed values.
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from types import NoneType, UnionType
 from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
@@ -32,7 +36,8 @@ from commands.schemas import (
     StrictInt,
     Text,
 )
-from ledger.events import EVENT_TYPES
+from ledger.codec import CODECS, format_time
+from ledger.events import EVENT_TYPES, MONEY, SCORE, type_hints
 
 _FAIL = object()  # a converter's "cannot prove this valid"
 Converter = Callable[[Any], Any]
@@ -241,3 +246,274 @@ def fast_load(obj: Any) -> dict[str, Any] | None:
         return None
     envelope["data"] = data
     return envelope
+
+
+# --- straight to the stored form -----------------------------------------------------------
+#
+# The import's hot path. For each event type, a function generated once (``exec``) from the
+# marshmallow schema *and* the event class checks a decoded line's ``data`` and returns it as
+# the stored ``data`` object (JSON values in the class's field order, defaults filled in),
+# without building the typed event and encoding it again. Like :func:`fast_load` it only ever
+# accepts: anything it cannot prove valid returns None and takes the marshmallow path.
+# ``tests/test_fastpath.py`` checks that the stored bytes it leads to equal
+# ``encode_state(event)`` of the event marshmallow's path builds from the same line.
+
+_MISSING = object()
+_MONEY_MATCH = re.compile(r"\d{1,15}(?:\.\d{1,2})?\Z").match  # _MONEY without its "$\n"
+
+
+def _kind(field: fields.Field) -> tuple[str, Any] | None:
+    """What the generator knows how to check: (kind, parameters), or None."""
+    if field.validators and not (isinstance(field, Text) and _one_of(field) is not None):
+        return None
+    if isinstance(field, IsoDate):
+        return "date", None
+    if isinstance(field, MoneyField):
+        return "money", None
+    if isinstance(field, ScoreField):
+        return "score", None
+    if isinstance(field, StrictBool):
+        return "bool", None
+    if isinstance(field, StrictInt):
+        return "int", (field.minimum, field.maximum)
+    if isinstance(field, Text):
+        return "text", (field.max_length, _one_of(field))
+    if isinstance(field, fields.List) and isinstance(field.inner, Text) \
+            and not field.inner.validators:
+        return "texts", field.inner.max_length
+    if isinstance(field, fields.Dict) and isinstance(field.key_field, Text) \
+            and not field.key_field.validators and isinstance(field.value_field, ScoreField) \
+            and not field.value_field.validators:
+        return "scores", field.key_field.max_length
+    return None
+
+
+# Which stored JSON form a kind's checked value already is, per the event class's type hint:
+# (kind, hint) pairs for which the generated value equals ``TypeCodec.encode`` of the typed
+# value marshmallow would produce.
+def _hint_matches(kind: str, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, UnionType):
+        rest = [a for a in typing.get_args(hint) if a is not NoneType]
+        return len(rest) == 1 and _hint_matches(kind, rest[0])
+    if origin is typing.Annotated:
+        base, tag = typing.get_args(hint)[:2]
+        return (kind, tag) in (("money", MONEY), ("score", SCORE))
+    if origin is tuple:
+        return kind == "texts" and typing.get_args(hint) == (str, ...)
+    if origin is dict:
+        key, value = typing.get_args(hint)
+        return kind == "scores" and key is str and typing.get_origin(value) is typing.Annotated \
+            and typing.get_args(value)[1] == SCORE
+    return (kind, hint) in (("date", date), ("bool", bool), ("int", int), ("text", str))
+
+
+def _optional(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, UnionType) \
+        and NoneType in typing.get_args(hint)
+
+
+def _text_check(var: str, max_length: int) -> str:
+    return f"type({var}) is not str or len({var}) > {max_length} or not {var}.strip()"
+
+
+def _check_lines(var: str, kind: str, param: Any, consts: dict[str, Any]) -> list[str]:
+    """Statements that return None unless ``var`` is valid, leaving its stored value in it."""
+    if kind == "text":
+        max_length, choices = param
+        if choices is not None:
+            name = f"_C{len(consts)}"
+            consts[name] = choices
+            if all(type(c) is str and c.strip() and len(c) <= max_length for c in choices):
+                return [f"if type({var}) is not str or {var} not in {name}: return None"]
+            return [f"if {_text_check(var, max_length)} or {var} not in {name}: return None"]
+        return [f"if {_text_check(var, max_length)}: return None"]
+    if kind == "int":
+        low, high = param
+        cond = [f"type({var}) is not int"]
+        if low is not None:
+            cond.append(f"{var} < {low!r}")
+        if high is not None:
+            cond.append(f"{var} > {high!r}")
+        return [f"if {' or '.join(cond)}: return None"]
+    if kind == "bool":
+        return [f"if type({var}) is not bool: return None"]
+    if kind == "date":
+        return [f"if type({var}) is not str or _date({var}) is _FAIL: return None"]
+    if kind == "money":  # str(Decimal(s)) is s but for leading zeros ("007.50")
+        return [f"if type({var}) is not str or not _MONEY_MATCH({var}): return None",
+                f"if {var}[0] == '0' and len({var}) > 1 and {var}[1] != '.':"
+                f" {var} = str(Decimal({var}))"]
+    if kind == "score":  # score_to_json(Decimal(str(x))): int when whole, else the float
+        return [f"if type({var}) is int:",
+                f"    if not 0 <= {var} <= 100: return None",
+                f"elif type({var}) is float:",
+                f"    if not 0.0 <= {var} <= 100.0: return None",
+                f"    if {var}.is_integer(): {var} = int({var})",
+                "else: return None"]
+    if kind == "texts":
+        item = f"{var}_i"
+        return [f"if type({var}) is not list: return None",
+                f"for {item} in {var}:",
+                f"    if {_text_check(item, param)}: return None"]
+    if kind == "scores":
+        key, item = f"{var}_k", f"{var}_v"
+        return ([f"if type({var}) is not dict: return None",
+                 f"{var}_d = {{}}",
+                 f"for {key}, {item} in {var}.items():",
+                 f"    if {_text_check(key, param)}: return None"]
+                + ["    " + s for s in _check_lines(item, "score", None, consts)]
+                + [f"    {var}_d[{key}] = {item}", f"{var} = {var}_d"])
+    raise AssertionError(kind)
+
+
+DataEncoder = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+def compile_data_encoder(type_name: str) -> DataEncoder | None:
+    """The generated checker-encoder of one type's ``data``, or None if it has no fast form."""
+    schema = DATA_SCHEMAS[type_name]
+    cls = EVENT_TYPES[type_name]
+    hints = type_hints(cls)
+    class_fields = cls.data_fields()
+    if {f.name for f in class_fields} != set(schema.fields):
+        return None
+    encoders = {name: enc for name, enc, _ in CODECS[type_name].fields}
+    consts: dict[str, Any] = {}
+    body = ["if not _KEYS.issuperset(data): return None"]
+    for n, f in enumerate(class_fields):
+        field = schema.fields[f.name]
+        kind = _kind(field)
+        if kind is None or not _hint_matches(kind[0], hints[f.name]):
+            return None
+        var = f"v{n}"
+        body.append(f"{var} = data.get({f.name!r}, _MISSING)")
+        body.append(f"if {var} is _MISSING:")
+        if field.required:
+            body.append("    return None")
+        else:
+            if field.load_default is not missing:
+                default = field.load_default
+            elif f.default is not dataclasses.MISSING:
+                default = f.default
+            else:
+                body.append("    return None")  # the class would refuse to be built
+                default = _MISSING
+            if default is not _MISSING:
+                try:
+                    stored = encoders[f.name](default)
+                except Exception:
+                    return None
+                name = f"_D{len(consts)}"
+                consts[name] = stored
+                body.append(f"    {var} = {name}")
+        # None: allowed only where the schema allows it and the class stores it as null.
+        if field.allow_none and _optional(hints[f.name]):
+            body.append(f"elif {var} is None: pass")
+        body.append("else:")
+        body.extend("    " + s for s in _check_lines(var, *kind, consts))
+    items = ", ".join(f"{f.name!r}: v{n}" for n, f in enumerate(class_fields))
+    body.append(f"return {{{items}}}")
+    source = f"def encode_{type_name}(data):\n" + "\n".join("    " + s for s in body) + "\n"
+    namespace: dict[str, Any] = {"_KEYS": frozenset(schema.fields), "_MISSING": _MISSING,
+                                 "_FAIL": _FAIL, "_date": _date, "_MONEY_MATCH": _MONEY_MATCH,
+                                 "Decimal": Decimal, **consts}
+    exec(compile(source, f"<fastpath encode_{type_name}>", "exec"), namespace)  # noqa: S102
+    function: DataEncoder = namespace[f"encode_{type_name}"]
+    function.__source__ = source  # type: ignore[attr-defined]
+    return function
+
+
+DATA_ENCODERS: dict[str, DataEncoder] = {
+    name: encoder for name in DATA_SCHEMAS
+    if (encoder := compile_data_encoder(name)) is not None}
+
+
+def _envelope_limits() -> tuple[int, int, int] | None:
+    """(id, employer, by) max lengths, if the envelope schema is the one hand-coded below."""
+    f = ENVELOPE.fields
+    expected = {"id": (Text, True, False), "type": (Text, True, False),
+                "employer": (Text, False, True), "effective": (IsoDate, True, False),
+                "recorded_at": (AwareTime, False, True), "by": (Text, False, True),
+                "data": (fields.Dict, True, False)}
+    if set(f) != set(expected):
+        return None
+    for name, (kind, _, allow_none) in expected.items():
+        field = f[name]
+        if type(field) is not kind or field.allow_none != allow_none:
+            return None
+        if name not in ("type",) and field.validators:
+            return None
+        if name in ("id", "employer", "by") and field.load_default is not missing:
+            return None
+    if f["id"].allow_none or not f["effective"].required or not f["data"].required \
+            or f["recorded_at"].load_default is not missing:
+        return None
+    return f["id"].max_length, f["employer"].max_length, f["by"].max_length
+
+
+_ENVELOPE_KEYS = frozenset(ENVELOPE.fields)
+_LIMITS = _envelope_limits()
+_REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
+
+
+def fast_line(obj: Any) -> tuple[str, str | None, str | None, str, datetime | None,
+                                 str | None, str | None, dict[str, Any]] | None:
+    """A valid line's stored fields, or None to ask marshmallow.
+
+    Returns ``(type, id, employer, effective, recorded_at, recorded_text, by, data)``:
+    ``effective`` the ``YYYY-MM-DD`` text, ``recorded_at`` the aware time (None when absent)
+    and ``recorded_text`` its stored form, ``data`` the stored ``data`` object. The stored state
+    is then :func:`ledger.codec.state_from_parts` of these.
+    """
+    if type(obj) is not dict or _LIMITS is None or not _ENVELOPE_KEYS.issuperset(obj):
+        return None
+    type_name = obj.get("type")
+    if type(type_name) is not str:
+        return None
+    encode = DATA_ENCODERS.get(type_name)
+    if encode is None:
+        return None
+    id_max, employer_max, by_max = _LIMITS
+    event_id = obj.get("id", _MISSING)
+    if event_id is _MISSING:
+        event_id = None
+    elif type(event_id) is not str or len(event_id) > id_max or not event_id.strip():
+        return None
+    employer = obj.get("employer")
+    if employer is None:
+        if not _REFERENCE[type_name]:
+            return None
+    elif _REFERENCE[type_name] or type(employer) is not str or len(employer) > employer_max \
+            or not employer.strip():
+        return None
+    effective = obj.get("effective")
+    if type(effective) is not str or _date(effective) is _FAIL:
+        return None
+    recorded = obj.get("recorded_at")
+    if recorded is None:
+        recorded_text = None
+    elif type(recorded) is not str:
+        return None
+    elif len(recorded) == 20 and recorded[4::3] == "--T::Z":  # YYYY-MM-DDTHH:MM:SSZ
+        try:
+            recorded_at: datetime | None = datetime.fromisoformat(recorded)
+        except ValueError:
+            return None
+        recorded_text = recorded
+    else:
+        recorded_at = _aware_time(recorded)
+        if recorded_at is _FAIL:
+            return None
+        recorded_text = format_time(recorded_at)  # type: ignore[arg-type]
+    by = obj.get("by")
+    if by is not None and (type(by) is not str or len(by) > by_max or not by.strip()):
+        return None
+    data = obj.get("data")
+    if type(data) is not dict:
+        return None
+    stored = encode(data)
+    if stored is None:
+        return None
+    return (type_name, event_id, employer, effective,
+            recorded_at if recorded is not None else None, recorded_text, by, stored)

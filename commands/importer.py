@@ -14,17 +14,18 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import IO, Any
+from datetime import date, datetime
+from functools import lru_cache
+from typing import IO, Any, NamedTuple
 
 import orjson
 from marshmallow import ValidationError
 
-from commands.fastpath import fast_load
+from commands.fastpath import _date, fast_line, fast_load
 from commands.schemas import flatten, load_event
-from ledger.codec import new_event
-from ledger.events import EVENT_TYPES, EmployerRegistered, EventVoided
-from ledger.store import Appended, KnownId, LedgerStore, StreamHead, Writer
+from ledger.codec import format_time, new_event, state_from_parts
+from ledger.events import EVENT_TYPES, stream_id
+from ledger.store import Appended, LedgerStore, StoredRow, Writer
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
@@ -60,11 +61,21 @@ class ImportResult:
     lines: int = 0
 
 
-@dataclass
-class _Line:
+class _Line(NamedTuple):
+    """A valid line: what the checks against the ledger need, and its stored form.
+
+    A line the fast path took carries its stored ``state`` already; one that took marshmallow
+    carries its typed ``envelope`` instead, and is built into an event when admitted.
+    """
+
     number: int
-    envelope: dict[str, Any]
+    type_name: str
+    event_id: str | None
+    employer: str | None
+    effective: date
     content_hash: str
+    state: bytes | None
+    envelope: dict[str, Any] | None
 
 
 def content_hash(obj: Any) -> str:
@@ -107,30 +118,37 @@ class Importer:
 
     def run(self, stream: IO[bytes]) -> ImportResult:
         """Imports the whole stream, or raises :class:`ImportRefused` having written nothing."""
+        self._now_text = format_time(self.now)
         with self.store.writer() as writer:
-            self._heads: OrderedDict[str, StreamHead] = OrderedDict()
+            # employer -> [version, registered_on]: a bounded cache of stream heads, LRU
+            self._heads: OrderedDict[str, list[Any]] = OrderedDict()
             self._reference_version = writer.reference_version()
+            parse, errors, batch_size = self._parse, self.errors, self.batch_size
             pending: list[_Line] = []
+            lines = 0
             for number, raw in read_lines(stream, self.on_bytes):
-                self.result.lines += 1
-                line = self._parse(number, raw)
+                lines += 1
+                line = parse(number, raw)
                 if line is not None:
                     pending.append(line)
-                if len(pending) >= self.batch_size:
+                    if len(pending) < batch_size:
+                        continue
                     self._flush(writer, pending)
                     pending = []
-                if len(self.errors) >= MAX_ERRORS:
-                    raise ImportRefused(self.errors, truncated=True)
+                if len(errors) >= MAX_ERRORS:
+                    self.result.lines = lines
+                    raise ImportRefused(errors, truncated=True)
+            self.result.lines = lines
             self._flush(writer, pending)
-            if self.errors:
-                raise ImportRefused(self.errors)
+            if errors:
+                raise ImportRefused(errors)
         return self.result
 
     def _error(self, line: int, field_name: str, message: str) -> None:
         self.errors.append(LineError(line, field_name, message))
 
     def _parse(self, number: int, raw: bytes | LineError) -> _Line | None:
-        if isinstance(raw, LineError):
+        if type(raw) is LineError:
             self.errors.append(raw)
             return None
         try:
@@ -138,6 +156,15 @@ class Importer:
         except orjson.JSONDecodeError as exc:
             self._error(number, "line", f"not valid JSON ({exc})")
             return None
+        fast = fast_line(obj)
+        if fast is not None:
+            type_name, event_id, employer, effective, recorded_at, recorded_text, by, data = fast
+            if recorded_at is not None and recorded_at > self.now:
+                return self._future(number, obj)
+            state = state_from_parts(_CLASS_VERSION[type_name], event_id, employer, effective,
+                                     recorded_text or self._now_text, self._now_text, by, data)
+            return _Line(number, type_name, event_id, employer, _date(effective),
+                         content_hash(obj), state, None)
         try:
             envelope = fast_load(obj) or load_event(obj)
         except ValidationError as exc:
@@ -146,27 +173,34 @@ class Importer:
             return None
         recorded_at = envelope.get("recorded_at")
         if recorded_at is not None and recorded_at > self.now:
-            self._error(number, "recorded_at",
-                        f"{obj['recorded_at']} is in the future (the ledger's clock reads "
-                        f"{self.now.isoformat()})")
-            return None
-        return _Line(number, envelope, content_hash(obj))
+            return self._future(number, obj)
+        return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
+                     envelope["effective"], content_hash(obj), None, envelope)
+
+    def _future(self, number: int, obj: dict[str, Any]) -> None:
+        self._error(number, "recorded_at",
+                    f"{obj['recorded_at']} is in the future (the ledger's clock reads "
+                    f"{self.now.isoformat()})")
+        return None
 
     def _flush(self, writer: Writer, pending: list[_Line]) -> None:
         if not pending:
             return
-        ids = {line.envelope["id"] for line in pending if "id" in line.envelope}
-        ids |= {line.envelope["data"]["target"] for line in pending
-                if line.envelope["type"] == "EventVoided"}
-        known: dict[str, KnownId] = writer.known_ids(ids) if ids else {}
-        self._load_heads(writer, {line.envelope.get("employer") for line in pending})
-        batch: list[Appended] = []
+        ids = {line.event_id for line in pending if line.event_id is not None}
+        ids |= {_target(line) for line in pending if line.type_name == "EventVoided"}
+        # sender id -> (content hash, employer), the ledger's and this file's so far
+        known: dict[str, tuple[str, str | None]] = {
+            event_id: (k.content_hash, k.employer)
+            for event_id, k in (writer.known_ids(ids) if ids else {}).items()}
+        self._load_heads(writer, {line.employer for line in pending})
+        admit = self._admit
+        batch: list[StoredRow | Appended] = []
         for line in pending:
-            item = self._admit(line, known)
+            item = admit(line, known)
             if item is not None:
                 batch.append(item)
-                if item.event.event_id is not None:
-                    known[item.event.event_id] = KnownId(line.content_hash, item.event.employer)
+                if line.event_id is not None:
+                    known[line.event_id] = (line.content_hash, line.employer)
         writer.append(batch)
         self.result.added += len(batch)
 
@@ -176,68 +210,103 @@ class Importer:
         for employer in missing:
             head = found.get(employer)
             if head is not None:
-                self._remember(head)
+                self._remember(employer, [head.version, head.registered_on])
 
-    def _remember(self, head: StreamHead) -> None:
-        self._heads[head.employer] = head
-        self._heads.move_to_end(head.employer)
-        while len(self._heads) > HEAD_CACHE_SIZE:
-            self._heads.popitem(last=False)
+    def _remember(self, employer: str, head: list[Any]) -> None:
+        heads = self._heads
+        heads[employer] = head
+        heads.move_to_end(employer)
+        if len(heads) > HEAD_CACHE_SIZE:
+            heads.popitem(last=False)
 
-    def _admit(self, line: _Line, known: dict[str, KnownId]) -> Appended | None:
-        """Checks a valid line against the ledger; returns the event to append, if any."""
-        env = line.envelope
-        event_id = env.get("id")
+    def _admit(self, line: _Line, known: dict[str, tuple[str, str | None]],
+               ) -> StoredRow | Appended | None:
+        """Checks a valid line against the ledger; returns the row to append, if any."""
+        event_id = line.event_id
         if event_id is not None and event_id in known:
-            if known[event_id].content_hash == line.content_hash:
+            if known[event_id][0] == line.content_hash:
                 self.result.skipped += 1
                 return None
             self._error(line.number, "id",
                         f"{event_id!r} is already in the ledger with different content "
                         "(a correction is a new event, e.g. EventVoided)")
             return None
-        cls = EVENT_TYPES[env["type"]]
-        employer: str | None = env.get("employer")
-        if cls.reference:
+        type_name = line.type_name
+        employer = line.employer
+        if _REFERENCE[type_name]:
             self._reference_version += 1
             version = self._reference_version
         else:
             assert employer is not None
+            registration = type_name == "EmployerRegistered"
             head = self._heads.get(employer)
-            if head is None and cls is not EmployerRegistered:
-                self._error(line.number, "employer",
-                            f"{employer!r} is not registered (no EmployerRegistered for it "
-                            "in the ledger or earlier in this file)")
-                return None
             if head is None:
-                head = StreamHead(employer, 0, env["effective"])
-            elif env["effective"] < head.registered_on:  # type: ignore[operator]
-                if cls is not EmployerRegistered:
-                    self._error(line.number, "effective",
-                                f"{env['effective']} is before {employer}'s registration "
-                                f"on {head.registered_on}")
+                if not registration:
+                    self._error(line.number, "employer",
+                                f"{employer!r} is not registered (no EmployerRegistered for "
+                                "it in the ledger or earlier in this file)")
                     return None
-                head = StreamHead(employer, head.version, env["effective"])
-            if cls is EventVoided and not self._void_target_ok(line, known, employer):
+                head = [0, line.effective]
+            elif line.effective < head[1]:
+                if not registration:
+                    self._error(line.number, "effective",
+                                f"{line.effective} is before {employer}'s registration "
+                                f"on {head[1]}")
+                    return None
+                head = [head[0], line.effective]
+            if type_name == "EventVoided" and not self._void_target_ok(line, known, employer):
                 return None
-            head = StreamHead(employer, head.version + 1, head.registered_on)
-            self._remember(head)
-            version = head.version
-        event = new_event(
-            env["type"], employer=employer, version=version, effective=env["effective"],
-            recorded_at=env.get("recorded_at") or self.now, appended_at=self.now,
-            event_id=event_id, by=env.get("by"), **env["data"])
-        return Appended(event, line.content_hash)
+            head = [head[0] + 1, head[1]]
+            self._remember(employer, head)
+            version = head[0]
+        if line.state is None:
+            env = line.envelope
+            assert env is not None
+            event = new_event(
+                type_name, employer=employer, version=version, effective=env["effective"],
+                recorded_at=env.get("recorded_at") or self.now, appended_at=self.now,
+                event_id=event_id, by=env.get("by"), **env["data"])
+            return Appended(event, line.content_hash)
+        return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
+                         line.content_hash, employer,
+                         _partner(line) if type_name == "EmployerRegistered" else None,
+                         line.effective.isoformat())
 
-    def _void_target_ok(self, line: _Line, known: dict[str, KnownId], employer: str) -> bool:
-        target = line.envelope["data"]["target"]
+    def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
+                        employer: str) -> bool:
+        target = _target(line)
         found = known.get(target)
         if found is None:
             self._error(line.number, "data.target", f"no event with id {target!r} to void")
             return False
-        if found.employer != employer:
+        if found[1] != employer:
             self._error(line.number, "data.target",
-                        f"event {target!r} belongs to {found.employer or 'the reference data'}, "
+                        f"event {target!r} belongs to {found[1] or 'the reference data'}, "
                         f"not {employer}")
             return False
         return True
+
+
+_REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
+_CLASS_VERSION = {name: cls.class_version for name, cls in EVENT_TYPES.items()}
+
+
+@lru_cache(maxsize=HEAD_CACHE_SIZE)
+def _stream_hex(employer: str | None) -> str:
+    return stream_id(employer).hex
+
+
+def _data(line: _Line) -> dict[str, Any]:
+    """A line's ``data``: typed (marshmallow path) or stored (fast path); the same for the
+    text fields read here."""
+    if line.envelope is not None:
+        return line.envelope["data"]  # type: ignore[no-any-return]
+    return orjson.loads(line.state)["data"]  # type: ignore[arg-type,no-any-return]
+
+
+def _target(line: _Line) -> str:
+    return _data(line)["target"]  # type: ignore[no-any-return]
+
+
+def _partner(line: _Line) -> str:
+    return _data(line)["partner"]  # type: ignore[no-any-return]
