@@ -20,6 +20,7 @@ from functools import lru_cache
 from types import NoneType, UnionType
 from typing import Any
 
+import orjson
 from marshmallow import Schema, fields, missing, validate
 
 from commands.schemas import (
@@ -367,11 +368,12 @@ def _check_lines(var: str, kind: str, param: Any, consts: dict[str, Any]) -> lis
     raise AssertionError(kind)
 
 
-DataEncoder = Callable[[dict[str, Any]], dict[str, Any] | None]
+LineEncoder = Callable[[dict[str, Any], str], tuple[Any, ...] | None]
 
 
-def compile_data_encoder(type_name: str) -> DataEncoder | None:
-    """The generated checker-encoder of one type's ``data``, or None if it has no fast form."""
+def _data_lines(type_name: str, consts: dict[str, Any]) -> list[str] | None:
+    """Statements checking ``data`` and leaving its stored form in ``stored``; None if the
+    type has no fast form."""
     schema = DATA_SCHEMAS[type_name]
     cls = EVENT_TYPES[type_name]
     hints = type_hints(cls)
@@ -379,7 +381,7 @@ def compile_data_encoder(type_name: str) -> DataEncoder | None:
     if {f.name for f in class_fields} != set(schema.fields):
         return None
     encoders = {name: enc for name, enc, _ in CODECS[type_name].fields}
-    consts: dict[str, Any] = {}
+    consts["_KEYS"] = frozenset(schema.fields)
     body = ["if not _KEYS.issuperset(data): return None"]
     for n, f in enumerate(class_fields):
         field = schema.fields[f.name]
@@ -413,107 +415,119 @@ def compile_data_encoder(type_name: str) -> DataEncoder | None:
         body.append("else:")
         body.extend("    " + s for s in _check_lines(var, *kind, consts))
     items = ", ".join(f"{f.name!r}: v{n}" for n, f in enumerate(class_fields))
-    body.append(f"return {{{items}}}")
-    source = f"def encode_{type_name}(data):\n" + "\n".join("    " + s for s in body) + "\n"
-    namespace: dict[str, Any] = {"_KEYS": frozenset(schema.fields), "_MISSING": _MISSING,
-                                 "_FAIL": _FAIL, "_date": _date, "_MONEY_MATCH": _MONEY_MATCH,
-                                 "Decimal": Decimal, **consts}
-    exec(compile(source, f"<fastpath encode_{type_name}>", "exec"), namespace)  # noqa: S102
-    function: DataEncoder = namespace[f"encode_{type_name}"]
-    function.__source__ = source  # type: ignore[attr-defined]
-    return function
-
-
-DATA_ENCODERS: dict[str, DataEncoder] = {
-    name: encoder for name in DATA_SCHEMAS
-    if (encoder := compile_data_encoder(name)) is not None}
+    body.append(f"stored = {{{items}}}")
+    return body
 
 
 def _envelope_limits() -> tuple[int, int, int] | None:
-    """(id, employer, by) max lengths, if the envelope schema is the one hand-coded below."""
+    """(id, employer, by) max lengths, if the envelope schema is the one the generated code
+    checks (:func:`compile_line`); None turns the direct path off."""
     f = ENVELOPE.fields
-    expected = {"id": (Text, True, False), "type": (Text, True, False),
-                "employer": (Text, False, True), "effective": (IsoDate, True, False),
-                "recorded_at": (AwareTime, False, True), "by": (Text, False, True),
-                "data": (fields.Dict, True, False)}
+    expected = {"id": (Text, False), "type": (Text, False), "employer": (Text, True),
+                "effective": (IsoDate, False), "recorded_at": (AwareTime, True),
+                "by": (Text, True), "data": (fields.Dict, False)}
     if set(f) != set(expected):
         return None
-    for name, (kind, _, allow_none) in expected.items():
+    for name, (kind, allow_none) in expected.items():
         field = f[name]
-        if type(field) is not kind or field.allow_none != allow_none:
+        if type(field) is not kind or field.allow_none != allow_none \
+                or field.load_default is not missing:
             return None
-        if name not in ("type",) and field.validators:
+        if name != "type" and field.validators:
             return None
-        if name in ("id", "employer", "by") and field.load_default is not missing:
-            return None
-    if f["id"].allow_none or not f["effective"].required or not f["data"].required \
-            or f["recorded_at"].load_default is not missing:
+    if f["id"].required or not f["effective"].required or not f["data"].required:
         return None
     return f["id"].max_length, f["employer"].max_length, f["by"].max_length
 
 
-_ENVELOPE_KEYS = frozenset(ENVELOPE.fields)
 _LIMITS = _envelope_limits()
-_REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
 
 
-def fast_line(obj: Any) -> tuple[str, str | None, str | None, str, datetime | None,
-                                 str | None, str | None, dict[str, Any]] | None:
-    """A valid line's stored fields, or None to ask marshmallow.
-
-    Returns ``(type, id, employer, effective, recorded_at, recorded_text, by, data)``:
-    ``effective`` the ``YYYY-MM-DD`` text, ``recorded_at`` the aware time (None when absent)
-    and ``recorded_text`` its stored form, ``data`` the stored ``data`` object. The stored state
-    is then :func:`ledger.codec.state_from_parts` of these.
-    """
-    if type(obj) is not dict or _LIMITS is None or not _ENVELOPE_KEYS.issuperset(obj):
-        return None
-    type_name = obj.get("type")
-    if type(type_name) is not str:
-        return None
-    encode = DATA_ENCODERS.get(type_name)
-    if encode is None:
+def compile_line(type_name: str) -> LineEncoder | None:
+    """The generated direct path of one event type: ``line(obj, now_text)`` checks a decoded
+    line (envelope and ``data``) and returns ``(id, employer, effective, recorded_at,
+    state)``: ``effective`` as ``YYYY-MM-DD``, ``recorded_at`` the aware time or None when
+    absent (then the state holds ``now_text``), ``state`` the stored bytes; or None to ask
+    marshmallow."""
+    if _LIMITS is None:
         return None
     id_max, employer_max, by_max = _LIMITS
-    event_id = obj.get("id", _MISSING)
-    if event_id is _MISSING:
-        event_id = None
-    elif type(event_id) is not str or len(event_id) > id_max or not event_id.strip():
+    consts: dict[str, Any] = {}
+    data_lines = _data_lines(type_name, consts)
+    if data_lines is None:
         return None
-    employer = obj.get("employer")
-    if employer is None:
-        if not _REFERENCE[type_name]:
-            return None
-    elif _REFERENCE[type_name] or type(employer) is not str or len(employer) > employer_max \
-            or not employer.strip():
-        return None
-    effective = obj.get("effective")
-    if type(effective) is not str or _date(effective) is _FAIL:
-        return None
-    recorded = obj.get("recorded_at")
-    if recorded is None:
-        recorded_text = None
-    elif type(recorded) is not str:
-        return None
-    elif len(recorded) == 20 and recorded[4::3] == "--T::Z":  # YYYY-MM-DDTHH:MM:SSZ
-        try:
-            recorded_at: datetime | None = datetime.fromisoformat(recorded)
-        except ValueError:
-            return None
-        recorded_text = recorded
+    cls = EVENT_TYPES[type_name]
+    if cls.reference:  # reference data has no employer
+        employer = ['employer = obj.get("employer")',
+                    "if employer is not None: return None"]
     else:
-        recorded_at = _aware_time(recorded)
-        if recorded_at is _FAIL:
-            return None
-        recorded_text = format_time(recorded_at)  # type: ignore[arg-type]
-    by = obj.get("by")
-    if by is not None and (type(by) is not str or len(by) > by_max or not by.strip()):
+        employer = ['employer = obj.get("employer")',
+                    f"if {_text_check('employer', employer_max)}: return None"]
+    body = [
+        "if not _ENVELOPE_KEYS.issuperset(obj): return None",
+        'event_id = obj.get("id", _MISSING)',
+        "if event_id is _MISSING: event_id = None",
+        f"elif {_text_check('event_id', id_max)}: return None",
+        *employer,
+        'effective = obj.get("effective")',
+        "if type(effective) is not str or _date(effective) is _FAIL: return None",
+        'recorded = obj.get("recorded_at")',
+        "if recorded is None:",
+        "    recorded_at = None",
+        "    recorded_text = now_text",
+        "elif type(recorded) is not str: return None",
+        # YYYY-MM-DDTHH:MM:SSZ, the form a UTC time is stored in: kept as it is once it parses
+        'elif len(recorded) == 20 and recorded[4::3] == "--T::Z":',
+        "    try:",
+        "        recorded_at = _fromisoformat(recorded)",
+        "    except ValueError:",
+        "        return None",
+        "    recorded_text = recorded",
+        "else:",
+        "    recorded_at = _aware_time(recorded)",
+        "    if recorded_at is _FAIL: return None",
+        "    recorded_text = _format_time(recorded_at)",
+        'by = obj.get("by")',
+        f"if by is not None and ({_text_check('by', by_max)}): return None",
+        'data = obj.get("data")',
+        "if type(data) is not dict: return None",
+        *data_lines,
+        "return (event_id, employer, effective, recorded_at, _dumps({"
+        f'"v": {cls.class_version!r}, "id": event_id, "employer": employer,'
+        ' "effective": effective, "recorded_at": recorded_text, "appended_at": now_text,'
+        ' "by": by, "data": stored}))',
+    ]
+    source = (f"def line_{type_name}(obj, now_text):\n"
+              + "\n".join("    " + s for s in body) + "\n")
+    namespace: dict[str, Any] = {
+        "_ENVELOPE_KEYS": frozenset(ENVELOPE.fields), "_MISSING": _MISSING, "_FAIL": _FAIL,
+        "_date": _date, "_aware_time": _aware_time, "_format_time": format_time,
+        "_fromisoformat": datetime.fromisoformat, "_MONEY_MATCH": _MONEY_MATCH,
+        "Decimal": Decimal, "_dumps": orjson.dumps, **consts}
+    exec(compile(source, f"<fastpath line_{type_name}>", "exec"), namespace)  # noqa: S102
+    function: LineEncoder = namespace[f"line_{type_name}"]
+    function.__source__ = source  # type: ignore[attr-defined]
+    return function
+
+
+LINES: dict[str, LineEncoder] = {
+    name: line for name in DATA_SCHEMAS if (line := compile_line(name)) is not None}
+
+
+def fast_line(obj: Any, now_text: str) -> tuple[str, str | None, str | None, str,
+                                                datetime | None, bytes] | None:
+    """A valid line in stored form, or None to ask marshmallow (which is the authority).
+
+    Returns ``(type, id, employer, effective, recorded_at, state)`` (see
+    :func:`compile_line`); ``now_text`` is the import's clock reading as stored, the
+    ``appended_at`` of every event and the ``recorded_at`` of a line without one. ``state``
+    equals :func:`ledger.codec.encode_state` of the event the marshmallow path would build.
+    """
+    if type(obj) is not dict:
         return None
-    data = obj.get("data")
-    if type(data) is not dict:
+    type_name = obj.get("type")
+    line = LINES.get(type_name) if type(type_name) is str else None
+    if line is None:
         return None
-    stored = encode(data)
-    if stored is None:
-        return None
-    return (type_name, event_id, employer, effective,
-            recorded_at if recorded is not None else None, recorded_text, by, stored)
+    found = line(obj, now_text)
+    return None if found is None else (type_name, *found)

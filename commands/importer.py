@@ -14,16 +14,16 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import IO, Any, NamedTuple
 
 import orjson
 from marshmallow import ValidationError
 
-from commands.fastpath import _date, fast_line, fast_load
+from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
-from ledger.codec import format_time, new_event, state_from_parts
+from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
 from ledger.store import Appended, LedgerStore, StoredRow, Writer
 
@@ -72,7 +72,7 @@ class _Line(NamedTuple):
     type_name: str
     event_id: str | None
     employer: str | None
-    effective: date
+    effective: str  # YYYY-MM-DD, which orders as the dates do
     content_hash: str
     state: bytes | None
     envelope: dict[str, Any] | None
@@ -122,6 +122,8 @@ class Importer:
         with self.store.writer() as writer:
             # employer -> [version, registered_on]: a bounded cache of stream heads, LRU
             self._heads: OrderedDict[str, list[Any]] = OrderedDict()
+            self._last_employer: str | None = None
+            self._last_head: list[Any] | None = None
             self._reference_version = writer.reference_version()
             parse, errors, batch_size = self._parse, self.errors, self.batch_size
             pending: list[_Line] = []
@@ -156,15 +158,13 @@ class Importer:
         except orjson.JSONDecodeError as exc:
             self._error(number, "line", f"not valid JSON ({exc})")
             return None
-        fast = fast_line(obj)
+        fast = fast_line(obj, self._now_text)
         if fast is not None:
-            type_name, event_id, employer, effective, recorded_at, recorded_text, by, data = fast
+            type_name, event_id, employer, effective, recorded_at, state = fast
             if recorded_at is not None and recorded_at > self.now:
                 return self._future(number, obj)
-            state = state_from_parts(_CLASS_VERSION[type_name], event_id, employer, effective,
-                                     recorded_text or self._now_text, self._now_text, by, data)
-            return _Line(number, type_name, event_id, employer, _date(effective),
-                         content_hash(obj), state, None)
+            return _Line(number, type_name, event_id, employer, effective, content_hash(obj),
+                         state, None)
         try:
             envelope = fast_load(obj) or load_event(obj)
         except ValidationError as exc:
@@ -175,7 +175,7 @@ class Importer:
         if recorded_at is not None and recorded_at > self.now:
             return self._future(number, obj)
         return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
-                     envelope["effective"], content_hash(obj), None, envelope)
+                     envelope["effective"].isoformat(), content_hash(obj), None, envelope)
 
     def _future(self, number: int, obj: dict[str, Any]) -> None:
         self._error(number, "recorded_at",
@@ -210,7 +210,8 @@ class Importer:
         for employer in missing:
             head = found.get(employer)
             if head is not None:
-                self._remember(employer, [head.version, head.registered_on])
+                registered = head.registered_on
+                self._remember(employer, [head.version, registered and registered.isoformat()])
 
     def _remember(self, employer: str, head: list[Any]) -> None:
         heads = self._heads
@@ -239,25 +240,36 @@ class Importer:
         else:
             assert employer is not None
             registration = type_name == "EmployerRegistered"
-            head = self._heads.get(employer)
+            # [version, registered_on]: mutated in place once the line is admitted
+            head = self._last_head if employer == self._last_employer else \
+                self._heads.get(employer)
             if head is None:
                 if not registration:
                     self._error(line.number, "employer",
                                 f"{employer!r} is not registered (no EmployerRegistered for "
                                 "it in the ledger or earlier in this file)")
                     return None
-                head = [0, line.effective]
+                registered_on = line.effective
             elif line.effective < head[1]:
                 if not registration:
                     self._error(line.number, "effective",
                                 f"{line.effective} is before {employer}'s registration "
                                 f"on {head[1]}")
                     return None
-                head = [head[0], line.effective]
+                registered_on = line.effective
+            else:
+                registered_on = head[1]
             if type_name == "EventVoided" and not self._void_target_ok(line, known, employer):
                 return None
-            head = [head[0] + 1, head[1]]
-            self._remember(employer, head)
+            if head is None:
+                head = [1, registered_on]
+                self._remember(employer, head)
+            else:
+                head[0] += 1
+                head[1] = registered_on
+                if employer != self._last_employer:
+                    self._remember(employer, head)
+            self._last_employer, self._last_head = employer, head
             version = head[0]
         if line.state is None:
             env = line.envelope
@@ -270,7 +282,7 @@ class Importer:
         return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
-                         line.effective.isoformat())
+                         line.effective)
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
                         employer: str) -> bool:
@@ -288,7 +300,6 @@ class Importer:
 
 
 _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
-_CLASS_VERSION = {name: cls.class_version for name, cls in EVENT_TYPES.items()}
 
 
 @lru_cache(maxsize=HEAD_CACHE_SIZE)

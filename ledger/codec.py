@@ -122,16 +122,6 @@ def encode_state(event: LedgerEvent) -> bytes:
     return orjson.dumps(event_to_state(event))
 
 
-def state_from_parts(version: int, event_id: str | None, employer: str | None, effective: str,
-                     recorded_at: str, appended_at: str, by: str | None,
-                     data: dict[str, Any]) -> bytes:
-    """The stored bytes from values already in their stored JSON form (the import's fast
-    path: :func:`commands.fastpath.fast_line`); equal to :func:`encode_state` of the event."""
-    return orjson.dumps({"v": version, "id": event_id, "employer": employer,
-                         "effective": effective, "recorded_at": recorded_at,
-                         "appended_at": appended_at, "by": by, "data": data})
-
-
 def upcast(cls: type[LedgerEvent], state: dict[str, Any]) -> dict[str, Any]:
     """Brings an old stored state up to the class's version, one step at a time."""
     version = state.get("v", 1)
