@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -101,11 +102,16 @@ class SQLiteStore(LedgerStore):
             try:
                 # IMMEDIATE takes the write lock now, so what we read stays true until commit.
                 conn.execute("BEGIN IMMEDIATE")
+                writer = SQLiteWriter(conn, self.app)
                 try:
-                    yield SQLiteWriter(conn, self.app)
+                    yield writer
+                    writer.settle()
                 except BaseException:
+                    writer.settle(raising=False)
                     conn.rollback()
                     raise
+                finally:
+                    writer.close()
                 conn.commit()
             finally:
                 conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
@@ -117,12 +123,40 @@ class SQLiteStore(LedgerStore):
 
 
 class SQLiteWriter(Writer):
+    """One write transaction.
+
+    :meth:`append` inserts in a helper thread and returns at once: ``sqlite3`` lets go of the
+    GIL while SQLite inserts, so the caller prepares its next batch meanwhile. The connection
+    is still used by one thread at a time: every other method, and the end of the
+    transaction, first waits for the pending append (and raises its error, if any).
+    """
+
     def __init__(self, conn: sqlite3.Connection, app: LedgerApplication) -> None:
         self.conn = conn
         self.recorder: LedgerSQLiteRecorder = app.recorder  # type: ignore[assignment]
         self.mapper = app.mapper
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+
+    def settle(self, raising: bool = True) -> None:
+        """Waits for the pending append; raises its error unless told not to."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except BaseException:
+            if raising:
+                raise
+
+    def close(self) -> None:
+        self.settle(raising=False)
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def heads(self, employers: Collection[str]) -> dict[str, StreamHead]:
+        self.settle()
         found: dict[str, StreamHead] = {}
         for part in chunks(sorted(employers)):
             rows = self.conn.execute(
@@ -137,12 +171,14 @@ class SQLiteWriter(Writer):
         return found
 
     def reference_version(self) -> int:
+        self.settle()
         row = self.conn.execute(
             "SELECT MAX(originator_version) FROM stored_events WHERE originator_id = ?",
             (stream_id(None).hex,)).fetchone()
         return row[0] or 0
 
     def known_ids(self, event_ids: Collection[str]) -> dict[str, KnownId]:
+        self.settle()
         found: dict[str, KnownId] = {}
         for part in chunks(sorted(event_ids)):
             rows = self.conn.execute(
@@ -153,8 +189,14 @@ class SQLiteWriter(Writer):
         return found
 
     def append(self, batch: Sequence[Appended | StoredRow]) -> None:
+        self.settle()
         if not batch:
             return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append")
+        self._pending = self._pool.submit(self._insert, list(batch))
+
+    def _insert(self, batch: Sequence[Appended | StoredRow]) -> None:
         rows = [stored_row(item) for item in batch]
         # The library's statement into its own table; one executemany (see the recorder).
         self.conn.executemany(self.recorder.insert_events_statement,
