@@ -194,8 +194,8 @@ def scan_baseline(url: str) -> dict[str, Any]:
     rows = 0
     if url.startswith("sqlite"):
         conn = sqlite3.connect(url.split("sqlite:///", 1)[1])
-        cursor = conn.execute("SELECT notification_id, originator_id, originator_version,"
-                              " topic, state FROM stored_events ORDER BY notification_id")
+        cursor = conn.execute("SELECT rowid, originator_id, originator_version,"  # rowid:
+                              " topic, state FROM stored_events ORDER BY rowid")  # its position
         while True:
             page = cursor.fetchmany(10_000)
             if not page:
