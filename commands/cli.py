@@ -43,6 +43,8 @@ def init(session: Session, create_database: bool) -> None:
     created anyway. The SQL tables registered in ``ledger.sqlmeta`` (read models, jobs) are
     created too, so a new database is complete; an existing one is upgraded with Alembic.
     """
+    from sqlalchemy import text
+
     from ledger.sqlengine import engine_for
     from ledger.sqlmeta import load_tables
     from ledger.store import StoreError
@@ -58,7 +60,14 @@ def init(session: Session, create_database: bool) -> None:
     store = session.store()
     metadata = load_tables()
     if metadata.tables:
-        metadata.create_all(engine_for(store.url.render_as_string(hide_password=False)))
+        engine = engine_for(store.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # concurrent CREATE TABLEs fail there
+                from ledger.store_postgres import SCHEMA_LOCK_KEY
+
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": SCHEMA_LOCK_KEY})
+            metadata.create_all(conn)
     click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
 
 

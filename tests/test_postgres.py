@@ -154,20 +154,27 @@ def test_an_import_killed_while_its_transaction_is_open_leaves_nothing(
     cli = Cli(url, tmp_path)
     assert cli.import_lines([registration("KEEP")]).exit_code == 0
     big = tmp_path / "big.jsonl"
-    write_big_file(big, employers=400, per_employer=150)  # 60k lines: several seconds
+    write_big_file(big, employers=400, per_employer=150)  # 60k lines
 
+    # The child reads the file from a pipe we hold: after the first half it waits for more
+    # with its transaction open and its batches written, and is killed there.
+    lines = big.read_bytes().splitlines(keepends=True)
     child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import",
-                              str(big)], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+                              "-"], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert child.stdin is not None
+    child.stdin.write(b"".join(lines[:len(lines) // 2]))
+    child.stdin.flush()
     deadline = time.monotonic() + 60
     # Rows written but not committed: the table grows while only KEEP is visible.
-    while sql(url, "SELECT pg_relation_size('stored_events')")[0][0] < 3_000_000:  # type: ignore[operator]
-        assert child.poll() is None, "the import finished before it could be killed"
-        assert time.monotonic() < deadline
+    while sql(url, "SELECT pg_relation_size('stored_events')")[0][0] < 2_000_000:  # type: ignore[operator]
+        assert child.poll() is None, "the import stopped before it could be killed"
+        assert time.monotonic() < deadline, "the import wrote nothing"
         time.sleep(0.05)
     assert sql(url, "SELECT count(*) FROM stored_events")[0][0] == 1
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    child.stdin.close()
 
     store = open_store(url)
     try:
