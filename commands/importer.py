@@ -304,7 +304,9 @@ _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
 
 @lru_cache(maxsize=HEAD_CACHE_SIZE)
 def _stream_hex(employer: str | None) -> str:
-    return stream_id(employer).hex
+    """:func:`ledger.events.stream_id` as hex, through a cache as small as the head cache
+    (stream_id's own holds 65536 UUIDs: an import of more employers would fill it)."""
+    return stream_id.__wrapped__(employer).hex
 
 
 def _data(line: _Line) -> dict[str, Any]:
