@@ -85,6 +85,8 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
                 importer.on_bytes = lambda n: progress.advance(task, n)
                 return importer.run(stream)
         return importer.run(stream)
+    except StoreError as exc:
+        raise click.ClickException(f"{label}: not imported: {exc}") from exc
     except ImportRefused as refused:
         lines = [f"{label}: refused, nothing was imported:"]
         lines += [f"  {error}" for error in refused.errors]

@@ -44,9 +44,7 @@ def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
         from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
     else:  # pragma: no cover - the ledger runs on SQLite and PostgreSQL only
         raise NotImplementedError(f"no insert-ignore for {name}")
-    inserted = 0
-    for row in rows:  # per row: rowcount of a multi-row ON CONFLICT is not portable
-        result = conn.execute(insert(table).values(**row).on_conflict_do_nothing(
-            index_elements=list(keys)))
-        inserted += max(result.rowcount, 0)
-    return inserted
+    # Count what RETURNING gives back: psycopg reports rowcount -1 for ON CONFLICT DO NOTHING.
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(
+        *(table.c[k] for k in keys))
+    return sum(len(conn.execute(statement.values(**row)).all()) for row in rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -27,12 +28,20 @@ def write_big_file(path: Path, employers: int, per_employer: int) -> None:
                                         {"headcount": i}, id=f"K-{e}-{i}")) + "\n")
 
 
-def wal_size(db: Path) -> int:
-    wal = db.with_name(db.name + "-wal")
-    return wal.stat().st_size if wal.exists() else 0
+def holds_write_lock(db: Path) -> bool:
+    """Whether another connection holds the database's write transaction."""
+    probe = sqlite3.connect(db, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
 
 
-@pytest.mark.skipif("sqlite" not in BACKENDS, reason="watches the SQLite write-ahead log")
+@pytest.mark.skipif("sqlite" not in BACKENDS, reason="probes the SQLite write lock")
 def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     url = f"sqlite:///{db}"
@@ -41,17 +50,24 @@ def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
     big = tmp_path / "big.jsonl"
     write_big_file(big, employers=400, per_employer=150)  # 60k lines: several seconds
 
-    before = wal_size(db)
+    # The child reads the file from a pipe we hold. Writing the first half returns only once
+    # the child has read all but a pipe buffer of it (dozens of batches appended); then it
+    # waits for more with its write transaction open, and is killed there.
+    lines = big.read_bytes().splitlines(keepends=True)
     child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import",
-                              str(big)], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
+                              "-"], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert child.stdin is not None
+    child.stdin.write(b"".join(lines[:len(lines) // 2]))
+    child.stdin.flush()
     deadline = time.monotonic() + 60
-    while wal_size(db) < before + 2_000_000:  # batches are being written...
-        assert child.poll() is None, "the import finished before it could be killed"
-        assert time.monotonic() < deadline
+    while not holds_write_lock(db):
+        assert child.poll() is None, "the import stopped before it could be killed"
+        assert time.monotonic() < deadline, "the import never took the write lock"
         time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)  # ...but not yet committed
+    os.kill(child.pid, signal.SIGKILL)
     child.wait()
+    child.stdin.close()
 
     store = open_store(url)
     try:
