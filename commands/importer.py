@@ -11,8 +11,13 @@ and a bounded cache of stream heads are all that is held.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+import multiprocessing
+import sys
+import types
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -125,63 +130,72 @@ class Importer:
             self._last_employer: str | None = None
             self._last_head: list[Any] | None = None
             self._reference_version = writer.reference_version()
-            parse, errors, batch_size = self._parse, self.errors, self.batch_size
+            errors, batch_size = self.errors, self.batch_size
             pending: list[_Line] = []
             lines = 0
-            for number, raw in read_lines(stream, self.on_bytes):
-                lines += 1
-                line = parse(number, raw)
-                if line is not None:
-                    pending.append(line)
-                    if len(pending) < batch_size:
-                        continue
-                    self._flush(writer, pending)
-                    pending = []
-                if len(errors) >= MAX_ERRORS:
-                    self.result.lines = lines
-                    raise ImportRefused(errors, truncated=True)
+            parsed = self._parsed(read_lines(stream, self.on_bytes))
+            try:
+                for line in parsed:
+                    lines += 1
+                    if type(line) is _Line:
+                        pending.append(line)
+                        if len(pending) < batch_size:
+                            continue
+                        self._flush(writer, pending)
+                        pending = []
+                    else:
+                        errors.extend(line)  # type: ignore[arg-type]
+                    if len(errors) >= MAX_ERRORS:
+                        self.result.lines = lines
+                        raise ImportRefused(errors, truncated=True)
+            finally:
+                parsed.close()  # stops the parsing process, if any
             self.result.lines = lines
             self._flush(writer, pending)
             if errors:
                 raise ImportRefused(errors)
         return self.result
 
+    def _parsed(self, source: Iterator[tuple[int, bytes | LineError]],
+                ) -> Generator[_Line | list[LineError], None, None]:
+        """Each numbered line parsed, in order: a :class:`_Line`, or the errors refusing it.
+
+        The first :data:`PARALLEL_FROM_LINES` lines are parsed here. Past them, lines are
+        parsed in chunks by a second process (validation, hashing and encoding are CPU-bound
+        Python, a third of an import), while this one checks them against the ledger and
+        appends: at most :data:`CHUNKS_IN_FLIGHT` chunks are out at once, so memory stays
+        flat. The parsing process only reads the lines it is sent; it never writes.
+        """
+        now, now_text = self.now, self._now_text
+        for number, raw in source:
+            yield parse_line(number, raw, now, now_text)
+            if number >= PARALLEL_FROM_LINES:
+                break
+        else:
+            return
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            with _plain_main():  # the worker process starts at the first submit
+                pool.submit(parse_chunk, [], now, now_text)
+            in_flight: deque[Future[list[Any]]] = deque()
+            chunk: list[tuple[int, bytes | LineError]] = []
+            for item in source:
+                chunk.append(item)
+                if len(chunk) < CHUNK_LINES:
+                    continue
+                in_flight.append(pool.submit(parse_chunk, chunk, now, now_text))
+                chunk = []
+                if len(in_flight) >= CHUNKS_IN_FLIGHT:
+                    yield from _unpacked(in_flight.popleft().result())
+            if chunk:
+                in_flight.append(pool.submit(parse_chunk, chunk, now, now_text))
+            while in_flight:
+                yield from _unpacked(in_flight.popleft().result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def _error(self, line: int, field_name: str, message: str) -> None:
         self.errors.append(LineError(line, field_name, message))
-
-    def _parse(self, number: int, raw: bytes | LineError) -> _Line | None:
-        if type(raw) is LineError:
-            self.errors.append(raw)
-            return None
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            self._error(number, "line", f"not valid JSON ({exc})")
-            return None
-        fast = fast_line(obj, self._now_text)
-        if fast is not None:
-            type_name, event_id, employer, effective, recorded_at, state = fast
-            if recorded_at is not None and recorded_at > self.now:
-                return self._future(number, obj)
-            return _Line(number, type_name, event_id, employer, effective, content_hash(obj),
-                         state, None)
-        try:
-            envelope = fast_load(obj) or load_event(obj)
-        except ValidationError as exc:
-            for path, message in flatten(exc.messages):
-                self._error(number, path, message)
-            return None
-        recorded_at = envelope.get("recorded_at")
-        if recorded_at is not None and recorded_at > self.now:
-            return self._future(number, obj)
-        return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
-                     envelope["effective"].isoformat(), content_hash(obj), None, envelope)
-
-    def _future(self, number: int, obj: dict[str, Any]) -> None:
-        self._error(number, "recorded_at",
-                    f"{obj['recorded_at']} is in the future (the ledger's clock reads "
-                    f"{self.now.isoformat()})")
-        return None
 
     def _flush(self, writer: Writer, pending: list[_Line]) -> None:
         if not pending:
@@ -300,6 +314,72 @@ class Importer:
 
 
 _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
+PARALLEL_FROM_LINES = 20_000  # below this, starting a parsing process costs more than it saves
+CHUNK_LINES = 2_000
+CHUNKS_IN_FLIGHT = 3
+
+
+def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str,
+               ) -> _Line | list[LineError]:
+    """One line on its own: valid (a :class:`_Line`, in stored form when the fast path took
+    it), or the errors that refuse it. ``now`` is the import's clock (UTC), ``now_text`` it
+    as stored."""
+    if type(raw) is LineError:
+        return [raw]
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return [LineError(number, "line", f"not valid JSON ({exc})")]
+    fast = fast_line(obj, now_text)
+    if fast is not None:
+        type_name, event_id, employer, effective, recorded_at, state = fast
+        if recorded_at is not None and recorded_at > now:
+            return [_future(number, obj, now)]
+        return _Line(number, type_name, event_id, employer, effective, content_hash(obj),
+                     state, None)
+    try:
+        envelope = fast_load(obj) or load_event(obj)
+    except ValidationError as exc:
+        return [LineError(number, path, message) for path, message in flatten(exc.messages)]
+    recorded_at = envelope.get("recorded_at")
+    if recorded_at is not None and recorded_at > now:
+        return [_future(number, obj, now)]
+    return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
+                 envelope["effective"].isoformat(), content_hash(obj), None, envelope)
+
+
+def _future(number: int, obj: dict[str, Any], now: datetime) -> LineError:
+    return LineError(number, "recorded_at",
+                     f"{obj['recorded_at']} is in the future (the ledger's clock reads "
+                     f"{now.isoformat()})")
+
+
+def parse_chunk(chunk: list[tuple[int, bytes | LineError]], now: datetime, now_text: str,
+                ) -> list[Any]:
+    """:func:`parse_line` of each line, in the parsing process. A valid line travels as a
+    plain tuple (cheaper to pickle than the named one), errors as a list."""
+    return [tuple(p) if type(p) is _Line else p
+            for p in (parse_line(number, raw, now, now_text) for number, raw in chunk)]
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Hides the ``__main__`` module while a spawned process starts, so it does not import
+    it again: the parser needs only this module, and ``python -m commands.cli`` imported as
+    ``__mp_main__`` would import the CLI's modules twice over (a circular import)."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+def _unpacked(parsed: list[Any]) -> Iterator[_Line | list[LineError]]:
+    make = _Line._make
+    for p in parsed:
+        yield make(p) if type(p) is tuple else p
 
 
 @lru_cache(maxsize=HEAD_CACHE_SIZE)

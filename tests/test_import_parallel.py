@@ -1,0 +1,79 @@
+"""Past PARALLEL_FROM_LINES lines a second process parses: same rows, same refusals."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from commands import importer
+from commands.importer import Importer, ImportRefused
+from ledger.store import open_store
+
+NOW = datetime(2026, 11, 1, tzinfo=UTC)
+SAMPLE = Path(importer.__file__).parent / "sample" / "demo.jsonl"
+
+
+def rows(url: str) -> list[tuple[object, ...]]:
+    import sqlite3
+
+    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return [*conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid"),
+                *conn.execute("SELECT * FROM ledger_event_ids ORDER BY event_id"),
+                *conn.execute("SELECT * FROM ledger_employers ORDER BY employer")]
+    finally:
+        conn.close()
+
+
+def run(url: str, data: bytes) -> object:
+    store = open_store(url)
+    try:
+        return Importer(store, now=NOW, batch_size=50).run(io.BytesIO(data))
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 100)
+    monkeypatch.setattr(importer, "CHUNK_LINES", 37)
+
+
+def test_a_parsing_process_stores_what_one_process_stores(tmp_path: Path,
+                                                          in_parallel: None) -> None:
+    data = SAMPLE.read_bytes()
+    assert data.count(b"\n") > 1000  # well past the threshold: many chunks
+    one, two = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importer, "PARALLEL_FROM_LINES", 10**9)
+        inline = run(one, data)
+    parallel = run(two, data)
+    assert parallel == inline
+    assert rows(two) == rows(one)
+    assert run(two, data).skipped == inline.added  # idempotent as ever  # type: ignore[attr-defined]
+
+
+def test_a_parsing_process_refuses_as_one_process_does(tmp_path: Path,
+                                                       in_parallel: None) -> None:
+    lines = SAMPLE.read_bytes().splitlines()
+    bad = orjson.loads(lines[500])
+    bad["data"] = {"colour": "red"}
+    lines[500] = orjson.dumps(bad)
+    lines[700] = b"{not json"
+    data = b"\n".join(lines) + b"\n"
+    errors = []
+    for name, threshold in (("one", 10**9), ("two", 100)):
+        url = f"sqlite:///{tmp_path / name}.db"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(importer, "PARALLEL_FROM_LINES", threshold)
+            with pytest.raises(ImportRefused) as refused:
+                run(url, data)
+        errors.append([str(e) for e in refused.value.errors])
+        assert rows(url) == []
+    assert errors[0] == errors[1]
+    assert any(e.startswith("line 501:") for e in errors[1])
+    assert any(e.startswith("line 701: line: not valid JSON") for e in errors[1])
