@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import os
 import sys
+import threading
+import time
 import types
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
@@ -173,7 +176,8 @@ class Importer:
                 break
         else:
             return
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_watch_parent, initargs=(os.getpid(),))
         try:
             with _plain_main():  # the worker process starts at the first submit
                 pool.submit(parse_chunk, [], now, now_text)
@@ -360,6 +364,17 @@ def parse_chunk(chunk: list[tuple[int, bytes | LineError]], now: datetime, now_t
     plain tuple (cheaper to pickle than the named one), errors as a list."""
     return [tuple(p) if type(p) is _Line else p
             for p in (parse_line(number, raw, now, now_text) for number, raw in chunk)]
+
+
+def _watch_parent(parent: int) -> None:
+    """In the parsing process: exit when the importer is gone (killed, say), which the pool's
+    queues would not tell it (it holds both ends of their pipes)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-importer", daemon=True).start()
 
 
 @contextmanager
