@@ -177,7 +177,7 @@ class Target:
         admin = url.set(drivername="postgresql", database="postgres")
         with psycopg.connect(admin.render_as_string(hide_password=False).replace(
                 "postgresql://", "postgresql://", 1), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}"')
+            conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
     def cleanup(self) -> None:
         for url in self.made:
