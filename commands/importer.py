@@ -11,20 +11,12 @@ and a bounded cache of stream heads are all that is held.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-import sys
-import threading
-import time
-import types
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, TypeVar
 
 import orjson
 from marshmallow import ValidationError
@@ -34,6 +26,9 @@ from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
 from ledger.store import Appended, LedgerStore, StoredRow, Writer
+from ledger.workers import ordered_results, worker_pool
+
+T = TypeVar("T")
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
@@ -176,27 +171,12 @@ class Importer:
                 break
         else:
             return
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_watch_parent, initargs=(os.getpid(),))
-        try:
-            with _plain_main():  # the worker process starts at the first submit
-                pool.submit(parse_chunk, [], now, now_text)
-            in_flight: deque[Future[list[Any]]] = deque()
-            chunk: list[tuple[int, bytes | LineError]] = []
-            for item in source:
-                chunk.append(item)
-                if len(chunk) < CHUNK_LINES:
-                    continue
-                in_flight.append(pool.submit(parse_chunk, chunk, now, now_text))
-                chunk = []
-                if len(in_flight) >= CHUNKS_IN_FLIGHT:
-                    yield from _unpacked(in_flight.popleft().result())
-            if chunk:
-                in_flight.append(pool.submit(parse_chunk, chunk, now, now_text))
-            while in_flight:
-                yield from _unpacked(in_flight.popleft().result())
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        with worker_pool(1) as pool:
+            chunks = _chunked(source, CHUNK_LINES)
+            for parsed in ordered_results(pool, parse_chunk,
+                                          ((chunk, now, now_text) for chunk in chunks),
+                                          CHUNKS_IN_FLIGHT):
+                yield from _unpacked(parsed)
 
     def _error(self, line: int, field_name: str, message: str) -> None:
         self.errors.append(LineError(line, field_name, message))
@@ -366,29 +346,15 @@ def parse_chunk(chunk: list[tuple[int, bytes | LineError]], now: datetime, now_t
             for p in (parse_line(number, raw, now, now_text) for number, raw in chunk)]
 
 
-def _watch_parent(parent: int) -> None:
-    """In the parsing process: exit when the importer is gone (killed, say), which the pool's
-    queues would not tell it (it holds both ends of their pipes)."""
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-importer", daemon=True).start()
-
-
-@contextmanager
-def _plain_main() -> Iterator[None]:
-    """Hides the ``__main__`` module while a spawned process starts, so it does not import
-    it again: the parser needs only this module, and ``python -m commands.cli`` imported as
-    ``__mp_main__`` would import the CLI's modules twice over (a circular import)."""
-    main = sys.modules.get("__main__")
-    sys.modules["__main__"] = types.ModuleType("__main__")
-    try:
-        yield
-    finally:
-        if main is not None:
-            sys.modules["__main__"] = main
+def _chunked(source: Iterator[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in source:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _unpacked(parsed: list[Any]) -> Iterator[_Line | list[LineError]]:

@@ -23,11 +23,9 @@ transaction as its final catch-up, so queries answer throughout.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from ledger.rulebooks import RULES, RuleRegistry
 from ledger.sqlengine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from ledger.store import LedgerStore, chunks
+from ledger.workers import ordered_results, worker_pool
 from projections.read_models import (
     SLOTS,
     EmployerRows,
@@ -272,11 +271,11 @@ def _folded_parts(store: LedgerStore, employers: Sequence[str], head: int, worke
                    [row for r in folded for row in r.lapse_rows()])
         return
     url = store.url.render_as_string(hide_password=False)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(_fold_part, url, part, head) for part in parts]
-        for part, future in zip(parts, futures, strict=True):
-            status_rows, lapse_rows = future.result()
+    with worker_pool(workers) as pool:
+        # Bounded: the rows of at most two parts per worker are held at once.
+        results = ordered_results(pool, _fold_part, ((url, part, head) for part in parts),
+                                  in_flight=2 * workers)
+        for part, (status_rows, lapse_rows) in zip(parts, results, strict=True):
             yield len(part), status_rows, lapse_rows
 
 

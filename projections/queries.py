@@ -9,11 +9,13 @@ the tests hold them equal over random histories, dates and windows.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, and_, or_, select
+from sqlalchemy import Row, and_, or_, select, union
 
+from ledger.rulebooks import RULES
 from ledger.store import LedgerStore
 from projections.lapses import level_for
 from projections.projector import catch_up, engine_of
@@ -51,15 +53,27 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
         ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
-        rows = conn.execute(select(t).where(
-            t.c.valid_from <= as_of,
-            or_(t.c.valid_to.is_(None), t.c.valid_to > as_of),
-            or_(t.c.kind == "held",
-                t.c.due.between(as_of, ahead),
-                and_(t.c.grace_end >= as_of, t.c.due < as_of),
-                and_(t.c.miss_due >= back, t.c.miss_due < as_of)))).all()
+        in_force = and_(t.c.valid_from <= as_of,
+                        or_(t.c.valid_to.is_(None), t.c.valid_to > as_of))
+        # One indexed, date-bounded branch per way of being listed, so the query reads the
+        # rows near as-of rather than every later row in the ledger's history.
+        branches = [
+            and_(t.c.kind == "held", or_(t.c.valid_to.is_(None), t.c.valid_to > as_of)),
+            t.c.due.between(as_of, ahead),
+            # in grace: grace_end = due + grace, so due lies within the longest grace before
+            and_(t.c.due.between(as_of - timedelta(days=longest_grace_days()),
+                                 as_of - timedelta(days=1)), t.c.grace_end >= as_of),
+            and_(t.c.miss_due >= back, t.c.miss_due < as_of),
+        ]
+        rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
     return sorted(entries, key=lambda e: (e["due"], e["employer"]))
+
+
+@cache
+def longest_grace_days() -> int:
+    """The longest submission grace any rulebook version grants, in days."""
+    return max((int(rule.params.get("grace_days", 0)) for rule in RULES.all()), default=0)
 
 
 def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | None:
