@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from commands.session import DB_HELP, Session, db_option, emit_json, run_import, stderr
+from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
 from ledger.codec import event_to_state
 from ledger.store import DEFAULT_DB
 
@@ -109,7 +108,7 @@ def history(session: Session, employer: str, as_json: bool) -> None:
     if not rows:
         stderr.print(f"{employer}: no events in this ledger (never registered)")
         return
-    out = Console()
+    out = console()
     out.print(f"[bold]History of {employer}[/]: {len(rows)} events, in the order received")
     for row in rows:
         recorded = row["recorded_at"][:19] + "Z"

@@ -19,7 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from commands.session import emit_json
+from commands.session import console, emit_json
 from commands.status_cli import parse_known_at
 from ledger.events import PARTNERS, LedgerEvent
 from projections.incentive import incentive as decide
@@ -93,7 +93,7 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
         click.echo(f"{csv_file}: {len(docs)} employers written", err=True)
         _print_totals(Console(stderr=True), totals)
         return
-    out = Console()
+    out = console()
     table = Table("employer", "partner", "state", "amount", "payable", "minimum",
                   "paid", "difference", title=f"Incentives for {year}")
     for doc in docs:
@@ -124,7 +124,7 @@ def _print_totals(out: Console, totals: dict[str, Any]) -> None:
 
 
 def _print_decision(doc: dict[str, Any]) -> None:
-    out = Console()
+    out = console()
     head = f"[bold]{doc['employer']}[/] {doc['year']}: [bold]{doc['state']}[/]"
     if doc["amount"] is not None:
         head += f", {doc['amount']} payable in {doc['payable_in']}"

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from commands.cli import db_option, emit_json
+from commands.session import console, db_option, emit_json
 from commands.status_cli import parse_date
 from projections.projector import Progress, progress, rebuild
 from projections.queries import ROLL_FIELDS, roll_call
@@ -99,7 +99,7 @@ def roll(as_of: date, partner: str | None, csv_file: str | None, as_json: bool) 
     if csv_file:
         _write_csv(rows, csv_file)
         return
-    out = Console()
+    out = console()
     for r in rows:
         cert = (f"{r['certificate_issued']} to {r['certificate_expires']}"
                 if r["certificate_issued"] else "-")

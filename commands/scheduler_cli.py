@@ -14,7 +14,6 @@ from uuid import uuid4
 
 import click
 import orjson
-from rich.console import Console
 
 from commands.config import Config, ConfigError, load_config
 from commands.notify import (
@@ -27,6 +26,7 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
+from commands.session import console
 from ledger.sqlengine import engine_for
 
 
@@ -98,7 +98,7 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     if as_json:
         _emit(result.to_json())
         return
-    out = Console()
+    out = console()
     for c in result.flagged:
         d = c.describe()
         extra = f" ({', '.join(d['reasons'])})" if d["reasons"] else ""
@@ -166,7 +166,7 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     if as_json:
         _emit({"status": status, "counts": outbox_counts(engine), **summary, "rows": rows})
         return
-    out = Console()
+    out = console()
     if summary:
         out.print(", ".join(f"{k}: {v}" for k, v in summary.items()), highlight=False)
     if not rows:
