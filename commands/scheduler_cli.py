@@ -27,6 +27,7 @@ from commands.notify import (
 )
 from commands.scan import scan as run_scan
 from commands.session import console
+from commands.status_cli import parse_date
 from ledger.sqlengine import engine_for
 
 
@@ -51,15 +52,6 @@ def _db_url() -> str:
     return str(url)
 
 
-def _parse_date(_ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param=param) from None
-
-
 def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value and ctx.obj is not None:
         ctx.obj.db_url = value
@@ -71,7 +63,7 @@ config_option = click.option(
 
 
 @click.command()
-@click.option("--as-of", callback=_parse_date, metavar="DATE",
+@click.option("--as-of", callback=parse_date, metavar="DATE",
               help="the date to scan for (default: today in the configured time zone)")
 @click.option("--within", type=click.IntRange(min=0), default=None, metavar="DAYS",
               help="how many days ahead (and back, for missed ones) [default: config, 90]")
