@@ -16,12 +16,24 @@ from sqlalchemy.engine import make_url
 SQLITE_BUSY_TIMEOUT_SECONDS = 600
 
 
+# Query parameters of a ledger URL that are the ledger's own, not the driver's.
+LEDGER_PARAMS = ("schema", "lock_timeout")
+
+
 def sqlalchemy_url(url: str) -> str:
-    """The URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+    """The URL with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL), without the
+    ledger's own query parameters."""
     parsed = make_url(url)
     if parsed.get_backend_name() in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    parsed = parsed.difference_update_query(LEDGER_PARAMS)
     return parsed.render_as_string(hide_password=False)
+
+
+def ledger_schema(url: str) -> str | None:
+    """The PostgreSQL schema a ledger URL names with ``?schema=`` (None: the default)."""
+    value = make_url(url).query.get("schema")
+    return str(value) if value else None
 
 
 @cache
@@ -38,4 +50,7 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(target, pool_pre_ping=True)
+    schema = ledger_schema(url)
+    # Read models and jobs live beside the events: in the URL's schema, if it names one.
+    options = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(target, pool_pre_ping=True, connect_args=options)

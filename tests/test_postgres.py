@@ -109,6 +109,23 @@ def test_a_schema_in_the_url_holds_the_ledger_tables() -> None:
     assert open_store(url).employers() == []  # public holds a ledger of its own
 
 
+def test_read_models_and_jobs_live_in_the_urls_schema_too(tmp_path: Path) -> None:
+    """?schema= is the ledger's parameter, not psycopg's: queries work, and every table the
+    ledger makes is in that schema."""
+    from tests.conftest import Cli, audit, registration
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    cli = Cli(with_query(url, schema="ledger"), tmp_path)
+    assert cli.import_lines([registration(), audit()]).exit_code == 0
+    assert cli.json("status", "E-1", "--as-of", "2020-07-01")["status"] == "registered"
+    assert isinstance(cli.json("lapses", "--as-of", "2020-07-01"), list)
+    assert cli("scan", "--as-of", "2020-07-01").exit_code == 0
+    public = {row[0] for row in sql(url, "SELECT table_name FROM information_schema.tables"
+                                         " WHERE table_schema = 'public'")}
+    assert not public, f"tables outside the URL's schema: {sorted(public)}"
+
+
 def test_reads_and_new_connections_go_on_while_an_import_holds_the_lock() -> None:
     from tests.pg import fresh_database_url
 
