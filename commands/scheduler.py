@@ -44,6 +44,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Column, Date, DateTime, Engine, String, Table, select, update
+from sqlalchemy.engine import make_url
 
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
@@ -152,8 +153,26 @@ def deliver(store: LedgerStore, engine: Engine, config: Config,
     return enqueued, result
 
 
+# The job store keeps each job's arguments in the database; the password must not go there.
+# Jobs run in the process that built the scheduler, which keeps the real URL here.
+_REAL_URLS: dict[str, str] = {}
+
+
+def job_url(db_url: str) -> str:
+    """The database URL as a job stores it (password masked); the real one stays in memory."""
+    masked = make_url(db_url).render_as_string(hide_password=True)
+    _REAL_URLS[masked] = db_url
+    return masked
+
+
+def real_url(stored: str) -> str:
+    """The URL a job connects with, from what its stored arguments say."""
+    return _REAL_URLS.get(stored, stored)
+
+
 def scan_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     """The scheduled scan: catch up through today (in the configured zone), then deliver."""
+    db_url = real_url(db_url)
     config = load_config(config_path, os.environ)
     now = _clock()
     today = now.astimezone(config.scan.zone).date()
@@ -173,6 +192,7 @@ def scan_job(db_url: str, config_path: str | None = None) -> JobOutcome:
 
 def dispatch_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     """The frequent outbox job: relay and deliver, so retries follow their backoff."""
+    db_url = real_url(db_url)
     config = load_config(config_path, os.environ)
     store = open_store(db_url)
     try:
@@ -204,7 +224,7 @@ def build_scheduler(db_url: str, config: Config, config_path: str | None, now: d
                       "misfire_grace_time": config.scan.misfire_grace_seconds},
         timezone=zone,
     )
-    kwargs = {"db_url": db_url, "config_path": config_path}
+    kwargs = {"db_url": job_url(db_url), "config_path": config_path}
     options: dict[str, Any] = {
         "replace_existing": True, "coalesce": True, "max_instances": 1,
         "misfire_grace_time": config.scan.misfire_grace_seconds, "kwargs": kwargs,

@@ -199,3 +199,14 @@ def test_scheduler_catches_up_after_downtime_on_start(
     # 40 days back, E-1 was due in 60 days (warning); 30 days back it became critical.
     assert [(f.level, f.effective) for f in flags(due_soon)] == [
         ("warning", today - timedelta(days=39)), ("critical", today - timedelta(days=10))]
+
+
+def test_jobs_store_the_database_url_without_its_password() -> None:
+    from commands.scheduler import job_url, real_url
+
+    url = "postgresql://ledger:s3cret@db.example:5432/corledger"
+    stored = job_url(url)
+    assert "s3cret" not in stored
+    assert real_url(stored) == url  # the running scheduler connects with the real one
+    plain = "sqlite:////srv/ledger.db"
+    assert job_url(plain) == plain
