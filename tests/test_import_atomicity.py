@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,18 +42,18 @@ def holds_write_lock(db: Path) -> bool:
         probe.close()
 
 
-@pytest.mark.skipif("sqlite" not in BACKENDS, reason="probes the SQLite write lock")
-def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
-    url = f"sqlite:///{db}"
+def kill_import_midway(url: str, tmp_path: Path, mid_import: Callable[[], bool]) -> None:
+    """Kills a child ``corledger import`` once ``mid_import()`` says it is part-way, then
+    checks that nothing of its file is visible and that the same file then imports whole.
+
+    The child reads the file from a pipe we hold. Writing the first half returns only once
+    the child has read all but a pipe buffer of it (dozens of batches appended); then it
+    waits for more with its write transaction open, and is killed there.
+    """
     cli = Cli(url, tmp_path)
     assert cli.import_lines([registration("KEEP")]).exit_code == 0
     big = tmp_path / "big.jsonl"
-    write_big_file(big, employers=400, per_employer=150)  # 60k lines: several seconds
-
-    # The child reads the file from a pipe we hold. Writing the first half returns only once
-    # the child has read all but a pipe buffer of it (dozens of batches appended); then it
-    # waits for more with its write transaction open, and is killed there.
+    write_big_file(big, employers=400, per_employer=150)  # 60k lines
     lines = big.read_bytes().splitlines(keepends=True)
     child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import",
                               "-"], cwd=ROOT, stdin=subprocess.PIPE,
@@ -61,9 +62,9 @@ def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
     child.stdin.write(b"".join(lines[:len(lines) // 2]))
     child.stdin.flush()
     deadline = time.monotonic() + 60
-    while not holds_write_lock(db):
+    while not mid_import():
         assert child.poll() is None, "the import stopped before it could be killed"
-        assert time.monotonic() < deadline, "the import never took the write lock"
+        assert time.monotonic() < deadline, "the import never got part-way"
         time.sleep(0.05)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
@@ -75,7 +76,13 @@ def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
         assert store.stream("K-0") == []
     finally:
         store.close()
-    # and the ledger is usable: the same file now imports whole
+    # and the ledger is usable: the lock is free and the same file now imports whole
     result = cli("import", str(big))
     assert result.exit_code == 0, result.stderr
     assert "60400 events added" in result.stdout
+
+
+@pytest.mark.skipif("sqlite" not in BACKENDS, reason="probes the SQLite write lock")
+def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    kill_import_midway(f"sqlite:///{db}", tmp_path, lambda: holds_write_lock(db))

@@ -6,7 +6,6 @@ Runs only when ``CORLEDGER_TEST_POSTGRES`` names a test server (see ``tests/pg.p
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from ledger.store import Appended, StoreError, open_store
 from tests.conftest import Cli, registration
-from tests.test_import_atomicity import write_big_file
+from tests.test_import_atomicity import kill_import_midway
 from tests.test_store_contract import registered
 
 pytestmark = pytest.mark.skipif(not os.environ.get("CORLEDGER_TEST_POSTGRES"),
@@ -168,38 +167,13 @@ def test_an_import_killed_while_its_transaction_is_open_leaves_nothing(
     from tests.pg import fresh_database_url
 
     url = fresh_database_url()
-    cli = Cli(url, tmp_path)
-    assert cli.import_lines([registration("KEEP")]).exit_code == 0
-    big = tmp_path / "big.jsonl"
-    write_big_file(big, employers=400, per_employer=150)  # 60k lines
 
-    # The child reads the file from a pipe we hold: after the first half it waits for more
-    # with its transaction open and its batches written, and is killed there.
-    lines = big.read_bytes().splitlines(keepends=True)
-    child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import",
-                              "-"], cwd=ROOT, stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert child.stdin is not None
-    child.stdin.write(b"".join(lines[:len(lines) // 2]))
-    child.stdin.flush()
-    deadline = time.monotonic() + 60
-    # Rows written but not committed: the table grows while only KEEP is visible.
-    while sql(url, "SELECT pg_relation_size('stored_events')")[0][0] < 2_000_000:  # type: ignore[operator]
-        assert child.poll() is None, "the import stopped before it could be killed"
-        assert time.monotonic() < deadline, "the import wrote nothing"
-        time.sleep(0.05)
-    assert sql(url, "SELECT count(*) FROM stored_events")[0][0] == 1
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
-    child.stdin.close()
+    def mid_import() -> bool:
+        """Rows written but not committed: the table grows while only KEEP is visible."""
+        size = sql(url, "SELECT pg_relation_size('stored_events')")[0][0]
+        if size < 2_000_000:  # type: ignore[operator]
+            return False
+        assert sql(url, "SELECT count(*) FROM stored_events")[0][0] == 1
+        return True
 
-    store = open_store(url)
-    try:
-        assert store.employers() == ["KEEP"]
-        assert store.stream("K-0") == []
-    finally:
-        store.close()
-    # the server rolled the dead client's transaction back and freed the lock
-    result = cli("import", str(big))
-    assert result.exit_code == 0, result.stderr
-    assert "60400 events added" in result.stdout
+    kill_import_midway(url, tmp_path, mid_import)
