@@ -77,10 +77,15 @@ class SQLiteStore(LedgerStore):
             raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
         self.url = url
         self.path = path
+        try:
+            self.lock_timeout = int(str(url.query.get("lock_timeout", LOCK_TIMEOUT_SECONDS)))
+        except ValueError:
+            raise StoreError(f"lock_timeout must be a number of seconds, not "
+                             f"{url.query['lock_timeout']!r}") from None
         self.app = LedgerApplication(env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
-            "SQLITE_LOCK_TIMEOUT": str(LOCK_TIMEOUT_SECONDS),
+            "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
             "APPLICATION_RECORDER_TOPIC": "ledger.store_sqlite:LedgerSQLiteRecorder",
             "CREATE_TABLE": "y",
         })
@@ -101,7 +106,13 @@ class SQLiteStore(LedgerStore):
             conn.execute(f"PRAGMA cache_size = {-WRITER_CACHE_KIB}")
             try:
                 # IMMEDIATE takes the write lock now, so what we read stays true until commit.
-                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise StoreError(
+                        f"{self.path} is being written by another process (an import?); "
+                        f"waited {self.lock_timeout} s for it ({exc}). Try again when it "
+                        "is done, or give ?lock_timeout=SECONDS in the URL") from exc
                 writer = SQLiteWriter(conn, self.app)
                 try:
                     yield writer

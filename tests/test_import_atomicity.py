@@ -86,3 +86,21 @@ def kill_import_midway(url: str, tmp_path: Path, mid_import: Callable[[], bool])
 def test_an_import_killed_part_way_leaves_nothing(tmp_path: Path) -> None:
     db = tmp_path / "ledger.db"
     kill_import_midway(f"sqlite:///{db}", tmp_path, lambda: holds_write_lock(db))
+
+
+@pytest.mark.skipif("sqlite" not in BACKENDS, reason="holds the SQLite write lock")
+def test_a_writer_that_cannot_get_the_lock_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    cli = Cli(f"sqlite:///{db}?lock_timeout=1", tmp_path)
+    assert cli.import_lines([registration("KEEP")]).exit_code == 0
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer, mid-import
+    try:
+        result = cli.import_lines([registration("LATE")])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code != 0
+    assert "is being written by another process" in result.stderr
+    assert "Traceback" not in result.output
+    assert cli.json("history", "LATE")["events"] == []
