@@ -141,18 +141,25 @@ class Sink(Protocol):
         """Delivers one flag, or raises :class:`DeliveryError`."""
 
 
-@dataclass
-class JsonlSink:
-    """Appends one JSON line per flag to a file (flushed and fsynced before it counts)."""
+class _NamedSink:
+    """What every sink shares: its name comes from its settings, and it wants every flag
+    unless it says otherwise."""
 
-    settings: JsonlSettings
+    settings: Any
 
     @property
     def name(self) -> str:
-        return self.settings.name
+        return str(self.settings.name)
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return True
+
+
+@dataclass
+class JsonlSink(_NamedSink):
+    """Appends one JSON line per flag to a file (flushed and fsynced before it counts)."""
+
+    settings: JsonlSettings
 
     def deliver(self, payload: Mapping[str, Any]) -> None:
         line = json.dumps(payload, sort_keys=True, separators=(",", ":")) + "\n"
@@ -166,17 +173,10 @@ class JsonlSink:
 
 
 @dataclass
-class WebhookSink:
+class WebhookSink(_NamedSink):
     """POSTs one JSON document per flag; 2xx is success, 4xx (but 408, 429) is permanent."""
 
     settings: WebhookSettings
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
-
-    def wants(self, payload: Mapping[str, Any]) -> bool:
-        return True
 
     def deliver(self, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, sort_keys=True).encode()
@@ -195,14 +195,10 @@ class WebhookSink:
 
 
 @dataclass
-class EmailSink:
+class EmailSink(_NamedSink):
     """Sends one e-mail per flag through SMTP, to the recipients of the employer's partner."""
 
     settings: EmailSettings
-
-    @property
-    def name(self) -> str:
-        return self.settings.name
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return bool(self.settings.recipients(payload.get("partner")))
