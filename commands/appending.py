@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.codec import new_event
 from ledger.events import LedgerEvent
-from ledger.store import Appended, Writer
+from storage.store import Appended, Writer
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import click
 
 from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
 from ledger.codec import event_to_state
-from ledger.store import DEFAULT_DB
+from storage.store import DEFAULT_DB
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,15 +39,15 @@ def init(session: Session, create_database: bool) -> None:
 
     With --create-database, a PostgreSQL database named in the URL that does not exist yet
     is created first (through the server's ``postgres`` database); for SQLite the file is
-    created anyway. The SQL tables registered in ``ledger.sqlmeta`` (read models, jobs) are
+    created anyway. The SQL tables registered in ``storage.schema`` (read models, jobs) are
     created too, so a new database is complete; an existing one is upgraded with Alembic.
     """
     from sqlalchemy import text
 
-    from ledger.sqlengine import engine_for
-    from ledger.sqlmeta import load_tables
-    from ledger.store import StoreError
-    from ledger.store import create_database as create_db
+    from storage.engine import engine_for
+    from storage.schema import load_tables
+    from storage.store import StoreError
+    from storage.store import create_database as create_db
 
     if create_database:
         try:
@@ -62,7 +62,7 @@ def init(session: Session, create_database: bool) -> None:
         engine = engine_for(store.url.render_as_string(hide_password=False))
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # concurrent CREATE TABLEs fail there
-                from ledger.store_postgres import SCHEMA_LOCK_KEY
+                from storage.postgres import SCHEMA_LOCK_KEY
 
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": SCHEMA_LOCK_KEY})

@@ -25,8 +25,8 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
-from ledger.store import Appended, LedgerStore, StoredRow, Writer
-from ledger.workers import ordered_results, worker_pool
+from storage.store import Appended, LedgerStore, StoredRow, Writer
+from storage.workers import ordered_results, worker_pool
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """Notifications of new lapse flags: sinks, the outbox, its relay and its dispatcher.
 
 Delivery is at least once and tracked, in two steps, both in SQL tables beside the events
-(registered on :data:`ledger.sqlmeta.metadata`):
+(registered on :data:`storage.schema.metadata`):
 
 1. **Relay (exactly-once enqueue).** :func:`relay` reads the events after its tracking
    position with :meth:`LedgerStore.notifications`, and for each ``LapseRiskFlagged`` inserts
@@ -63,11 +63,11 @@ from commands.config import (
     SinkSettings,
     WebhookSettings,
 )
-from commands.tables import ensure_tables, insert_ignore
 from ledger.codec import event_to_state
 from ledger.events import EmployerRegistered, LapseRiskFlagged
-from ledger.sqlmeta import metadata
-from ledger.store import LedgerStore
+from storage.schema import metadata
+from storage.store import LedgerStore
+from storage.tables import ensure_tables, insert_ignore
 
 log = logging.getLogger(__name__)
 

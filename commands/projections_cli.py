@@ -14,8 +14,8 @@ from rich.console import Console
 
 from commands.session import console, db_option, emit_json
 from commands.status_cli import parse_date
-from projections.projector import Progress, progress, rebuild
-from projections.queries import ROLL_FIELDS, roll_call
+from projections.sql.projector import Progress, progress, rebuild
+from projections.sql.queries import ROLL_FIELDS, roll_call
 
 stderr = Console(stderr=True)
 

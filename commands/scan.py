@@ -28,9 +28,9 @@ from typing import Any
 from commands.appending import Draft, append_new
 from commands.importer import content_hash
 from ledger.events import LedgerEvent
-from ledger.store import WRITE_CONFLICTS, LedgerStore
 from projections.lapses import lapse_entry
 from projections.timeline import fold
+from storage.store import WRITE_CONFLICTS, LedgerStore
 
 FLAG_TYPE = "LapseRiskFlagged"
 FLAG_BY = "corledger scan"

@@ -49,10 +49,10 @@ from sqlalchemy.engine import make_url
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
-from commands.tables import ensure_tables, insert_ignore
-from ledger.sqlengine import engine_for
-from ledger.sqlmeta import metadata
-from ledger.store import LedgerStore, open_store
+from storage.engine import engine_for
+from storage.schema import metadata
+from storage.store import LedgerStore, open_store
+from storage.tables import ensure_tables, insert_ignore
 
 log = logging.getLogger(__name__)
 

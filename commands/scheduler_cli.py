@@ -28,7 +28,7 @@ from commands.notify import (
 from commands.scan import scan as run_scan
 from commands.session import console
 from commands.status_cli import parse_date
-from ledger.sqlengine import engine_for
+from storage.engine import engine_for
 
 
 def _session() -> Any:

@@ -14,7 +14,7 @@ import orjson
 from rich.console import Console
 
 from commands.importer import Importer, ImportRefused, ImportResult
-from ledger.store import LedgerStore, StoreError, open_store
+from storage.store import LedgerStore, StoreError, open_store
 
 stderr = Console(stderr=True)
 

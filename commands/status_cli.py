@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
+from commands.explain import explain as explain_renderable
 from commands.session import console, emit_json
-from projections.explain import explain as explain_renderable
-from projections.queries import lapses_from_read_model, status_from_read_model
+from projections.sql.queries import lapses_from_read_model, status_from_read_model
 from projections.status import render
 from projections.timeline import fold
 

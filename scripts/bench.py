@@ -9,11 +9,11 @@ What is measured, each beside its physical baseline where it has one:
     (id, stream, version, payload) into an SQLite table indexed as the ledger must be (unique
     sender id, unique stream version) in one transaction. ``import_ratio`` = import / baseline.
     The baseline runs before and after the import; the ratio uses their mean.
-(b) full read-model rebuild, events/s, through :func:`projections.projector.rebuild`;
+(b) full read-model rebuild, events/s, through :func:`projections.sql.projector.rebuild`;
     baseline: an ordered scan of the same stored rows plus ``json.loads`` of each.
-(c) ``status --as-of`` latency in process (:func:`projections.queries.status_from_read_model`,
+(c) ``status --as-of`` latency in process (:func:`projections.sql.queries.status_from_read_model`,
     known now), p50/p99 ms, random employers and dates.
-(d) ``lapses`` over all employers (:func:`projections.queries.lapses_from_read_model`), seconds.
+(d) ``lapses`` over all employers (:func:`projections.sql.queries.lapses_from_read_model`), seconds.
 (e) peak RSS of the import at two file sizes: each import runs in a child process that
     reports its own ``ru_maxrss``.
 (f) all of it on PostgreSQL when ``--db postgresql://...`` is given (a fresh database per
@@ -87,7 +87,7 @@ def _rss_mb() -> float:
 
 def child_import(source: str, url: str) -> dict[str, Any]:
     from commands.importer import Importer
-    from ledger.store import open_store
+    from storage.store import open_store
 
     store = open_store(url)
     wall0, cpu0, kids0 = time.perf_counter(), time.process_time(), _children_cpu()
@@ -168,7 +168,7 @@ class Target:
         url = make_url(self.db).set(database=f"corbench_{name}_{os.getpid()}")
         text = url.render_as_string(hide_password=False)
         self._drop(text)
-        from ledger.store import create_database
+        from storage.store import create_database
 
         create_database(text)
         self.made.append(text)
@@ -232,12 +232,12 @@ def scan_baseline(url: str) -> dict[str, Any]:
 def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     """(b), (c), (d) on the store a URL names; {} when the read models are not there."""
     try:
-        from projections.projector import rebuild
-        from projections.queries import lapses_from_read_model, status_from_read_model
+        from projections.sql.projector import rebuild
+        from projections.sql.queries import lapses_from_read_model, status_from_read_model
     except ImportError as exc:
         log(f"read models not available ({exc}): skipping rebuild, status and lapses")
         return {}
-    from ledger.store import open_store
+    from storage.store import open_store
 
     out: dict[str, Any] = {}
     log("rebuild baseline: ordered scan + json.loads")

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from commands.cli import main
-from ledger.store import LedgerStore, open_store
+from storage.store import LedgerStore, open_store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"  # the spec, beside the repo
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CORLEDGER_TEST_POSTGRES") else [])

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from ledger.store_postgres import connection_settings
+from storage.postgres import connection_settings
 
 _counter = itertools.count(1)
 _created: list[str] = []

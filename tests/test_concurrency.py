@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger.store import open_store
+from storage.store import open_store
 from tests.conftest import line, registration
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store import open_store
+from storage.store import open_store
 from tests.conftest import BACKENDS, Cli, line, registration
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ import pytest
 
 from commands import importer
 from commands.importer import Importer, ImportRefused
-from ledger.store import open_store
+from storage.store import open_store
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 SAMPLE = Path(importer.__file__).parent / "sample" / "demo.jsonl"

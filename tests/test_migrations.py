@@ -1,6 +1,6 @@
 """The documented migration path works on every backend: init, stamp, upgrade, check.
 
-A database made by ``corledger init`` holds every table of ``ledger.sqlmeta``; Alembic then
+A database made by ``corledger init`` holds every table of ``storage.schema``; Alembic then
 finds nothing to change (the revisions and the metadata agree), upgrades are no-ops at head,
 and the event store's own tables are never proposed for dropping.
 """
@@ -14,7 +14,7 @@ from alembic.config import Config
 from sqlalchemy import inspect
 
 from alembic import command
-from ledger.sqlengine import engine_for
+from storage.engine import engine_for
 from tests.conftest import Cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,8 +26,8 @@ from commands.notify import (
     relay,
 )
 from commands.scan import scan
-from ledger.sqlengine import engine_for
-from ledger.store import LedgerStore
+from storage.engine import engine_for
+from storage.store import LedgerStore
 from tests.lapse_helpers import certified, http_receiver, smtp_server
 
 NOW = datetime(2021, 7, 1, 9, 30, tzinfo=UTC)

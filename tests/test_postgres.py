@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger.store import Appended, StoreError, open_store
+from storage.store import Appended, StoreError, open_store
 from tests.conftest import Cli, registration
 from tests.test_import_atomicity import kill_import_midway
 from tests.test_store_contract import registered

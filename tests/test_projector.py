@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from ledger.store import LedgerStore, open_store
-from projections import projector
 from projections.lapses import lapses
-from projections.projector import (
+from projections.sql import projector
+from projections.sql.projector import (
     LostRace,
     _advance,
     _locked,
@@ -28,10 +27,11 @@ from projections.projector import (
     project_batch,
     rebuild,
 )
-from projections.queries import lapses_from_read_model, status_from_read_model
-from projections.read_models import slot_tables
+from projections.sql.queries import lapses_from_read_model, status_from_read_model
+from projections.sql.read_models import slot_tables
 from projections.status import render
 from projections.timeline import fold
+from storage.store import LedgerStore, open_store
 
 DEMO = Path(__file__).resolve().parents[1] / "commands" / "sample" / "demo.jsonl"
 
@@ -131,8 +131,8 @@ def test_a_batch_that_fails_before_commit_leaves_nothing(cli: Any, store: Ledger
 
 KILLER = """
 import os, signal, sys
-from ledger.store import open_store
-from projections import projector
+from storage.store import open_store
+from projections.sql import projector
 projector.before_commit = lambda slot, position: os.kill(os.getpid(), signal.SIGKILL)
 projector.catch_up(open_store(sys.argv[1]), limit=int(sys.argv[2]))
 """

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from commands.importer import Importer
 from ledger import events as ev
 from ledger.codec import event_to_state
-from ledger.store import LedgerStore, open_store
 from projections.lapses import lapse_entry, lapses
-from projections.queries import lapse_entry_of, lapses_from_read_model, status_from_read_model
-from projections.read_models import EmployerRows, employer_rows
+from projections.sql.queries import lapse_entry_of, lapses_from_read_model, status_from_read_model
+from projections.sql.read_models import EmployerRows, employer_rows
 from projections.status import render, unregistered
 from projections.timeline import fold
+from storage.store import LedgerStore, open_store
 from tests.factories import Ledger
 
 PARTNERS = ("GENERIC", "BCCSA", "GO2HR", "AMHSA")

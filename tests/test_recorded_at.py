@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from commands.importer import Importer, ImportRefused
-from ledger.store import LedgerStore
+from storage.store import LedgerStore
 from tests.conftest import line, registration
 
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

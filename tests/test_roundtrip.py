@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from ledger.codec import decode_state, encode_state
 from ledger.events import EVENT_TYPES, MONEY, SCORE, LedgerEvent, stream_id, type_hints
-from ledger.store import Appended, LedgerStore
+from storage.store import Appended, LedgerStore
 
 text = st.text(min_size=1, max_size=12)
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))

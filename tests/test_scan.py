@@ -10,8 +10,8 @@ import pytest
 
 from commands.scan import flag_candidates, flag_id, scan
 from ledger.events import LapseRiskFlagged
-from ledger.store import WRITE_CONFLICTS, LedgerStore
-from ledger.store_sqlite import SQLiteWriter
+from storage.sqlite import SQLiteWriter
+from storage.store import WRITE_CONFLICTS, LedgerStore
 from tests.lapse_helpers import certified
 
 NOW = datetime(2021, 7, 1, 9, 30, tzinfo=UTC)
@@ -115,7 +115,7 @@ def test_a_second_integrity_error_is_not_swallowed(
 
 
 def test_concurrent_scans_write_one_flag(ledger: LedgerStore, db_url: str) -> None:
-    from ledger.store import open_store
+    from storage.store import open_store
 
     errors: list[BaseException] = []
 

@@ -27,8 +27,8 @@ from commands.scheduler import (
     run_until_stopped,
 )
 from ledger.events import LapseRiskFlagged
-from ledger.sqlengine import engine_for
-from ledger.store import LedgerStore
+from storage.engine import engine_for
+from storage.store import LedgerStore
 from tests.lapse_helpers import certified, due_in, http_receiver
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.codec import new_event
 from ledger.events import EmployerRegistered, HeadcountReported, LedgerEvent
-from ledger.store import (
+from storage.store import (
     WRITE_CONFLICTS,
     Appended,
     KnownId,

@@ -1,4 +1,4 @@
-"""Baseline: the tables as `corledger init` creates them from ledger.sqlmeta.
+"""Baseline: the tables as `corledger init` creates them from storage.schema.
 
 A database made by `corledger init` (or first use) is at this revision; stamp it with
 `alembic stamp head` once, and later revisions upgrade it from here.

@@ -211,11 +211,11 @@ def open_store(url: str | None = None) -> LedgerStore:
     parsed = _parse(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        from ledger.store_sqlite import SQLiteStore
+        from storage.sqlite import SQLiteStore
 
         return SQLiteStore(parsed)
     if backend in ("postgresql", "postgres"):
-        from ledger.store_postgres import PostgresStore
+        from storage.postgres import PostgresStore
 
         return PostgresStore(parsed)
     raise StoreError(f"unsupported database {backend!r} in {_safe(parsed)!r}: "
@@ -230,7 +230,7 @@ def create_database(url: str | None = None) -> bool:
     """
     parsed = _parse(url)
     if parsed.get_backend_name() in ("postgresql", "postgres"):
-        from ledger.store_postgres import create_database as create_pg_database
+        from storage.postgres import create_database as create_pg_database
 
         return create_pg_database(parsed)
     return False

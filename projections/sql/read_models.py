@@ -12,7 +12,7 @@ run of identical documents: a row holds for valid time ``[valid_from, valid_to)`
 The lapse index holds, for the same intervals, what :func:`projections.lapses.lapse_entry`
 needs besides the as-of date and the window: which case applies (``held``, ``due``,
 ``limited``, ``missed``), the due date(s), the grace end and the reasons. ``lapses --as-of D
---within N`` is then a range query over it (see :mod:`projections.queries`).
+--within N`` is then a range query over it (see :mod:`projections.sql.queries`).
 
 Every table exists twice, in slots ``a`` and ``b``: queries read the live slot while
 ``projections rebuild`` fills the other one, then the rebuild flips which slot is live.
@@ -43,7 +43,6 @@ from sqlalchemy import (
 
 from ledger import events as ev
 from ledger.rulebooks import RULES, Rulebook, RuleRegistry, add_years
-from ledger.sqlmeta import metadata
 from projections.lapses import _qa_rejected
 from projections.status import render
 from projections.timeline import (
@@ -53,6 +52,7 @@ from projections.timeline import (
     fold_order,
     in_view,
 )
+from storage.schema import metadata
 
 SLOTS = ("a", "b")
 TRACKING = "rm_tracking"

@@ -11,7 +11,7 @@ and two projectors racing cannot double a row (rows are replaced per employer, k
 employer and valid_from, and only the position holder commits).
 
 **Catching up: queries catch up first.** :func:`catch_up` is called by every query that reads
-the read models (:mod:`projections.queries`). When nothing is new it costs two indexed reads
+the read models (:mod:`projections.sql.queries`). When nothing is new it costs two indexed reads
 (the tracking row and the log's max position). An import does not project: it stays one
 short write transaction, and the cost of projecting falls on the first query after it (or on
 ``corledger projections rebuild`` / a scheduled ``catch_up`` for a big import).
@@ -34,16 +34,16 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ledger.rulebooks import RULES, RuleRegistry
-from ledger.sqlengine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
-from ledger.store import LedgerStore, chunks
-from ledger.workers import ordered_results, worker_pool
-from projections.read_models import (
+from projections.sql.read_models import (
     SLOTS,
     EmployerRows,
     employer_rows,
     slot_tables,
     tracking,
 )
+from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
+from storage.store import LedgerStore, chunks
+from storage.workers import ordered_results, worker_pool
 
 BATCH_EVENTS = 20_000  # notifications per catch-up transaction
 REBUILD_EMPLOYERS = 500  # employers folded per rebuild write
@@ -245,7 +245,7 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
 def _fold_part(url: str, employers: Sequence[str], log_position: int
                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A rebuild worker: folds a slice of employers in its own process and returns rows."""
-    from ledger.store import open_store
+    from storage.store import open_store
 
     store = _WORKER_STORES.get(url)
     if store is None:

@@ -14,7 +14,7 @@ metadata = MetaData()
 # here, so `corledger init` creates its tables and Alembic compares them, whichever commands
 # happened to be imported. A module that does not exist (yet) is skipped.
 TABLE_MODULES = (
-    "projections.read_models",
+    "projections.sql.read_models",
     "commands.scheduler",
     "commands.notify",
 )

@@ -1,6 +1,6 @@
 """Answers from the read models: ``status`` (known now), ``lapses`` and the roll call.
 
-Each query first calls :func:`projections.projector.catch_up`, so it sees every event
+Each query first calls :func:`projections.sql.projector.catch_up`, so it sees every event
 committed before it started, then reads the live slot. The answers are the documents the
 on-demand fold gives (:func:`projections.status.status`, :func:`projections.lapses.lapses`):
 the tests hold them equal over random histories, dates and windows.
@@ -16,12 +16,12 @@ import orjson
 from sqlalchemy import Row, and_, or_, select, union
 
 from ledger.rulebooks import RULES
-from ledger.store import LedgerStore
 from projections.lapses import level_for
-from projections.projector import catch_up, engine_of
-from projections.read_models import slot_tables
+from projections.sql.projector import catch_up, engine_of
+from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
 from projections.timeline import fold
+from storage.store import LedgerStore
 
 
 def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> dict[str, Any]:

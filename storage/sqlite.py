@@ -15,7 +15,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
-from ledger.store import (
+from storage.store import (
     Appended,
     KnownId,
     LedgerApplication,
@@ -86,7 +86,7 @@ class SQLiteStore(LedgerStore):
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
-            "APPLICATION_RECORDER_TOPIC": "ledger.store_sqlite:LedgerSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
             "CREATE_TABLE": "y",
         })
         with self._connection() as conn:

@@ -4,7 +4,7 @@ The events go to the same ``eventsourcing`` application recorder as on SQLite
 (``eventsourcing.postgres``, table ``stored_events``), with the same mapper, and the same two
 index tables beside them (``ledger_employers``, ``ledger_event_ids``: same columns, plain
 ``TEXT``/``INTEGER`` DDL). Read models and jobs live in the same database, through
-:mod:`ledger.sqlengine`.
+:mod:`storage.engine`.
 
 Writes: :meth:`PostgresStore.writer` is one transaction that first takes
 ``LOCK TABLE stored_events IN EXCLUSIVE MODE``, the lock the library itself takes to insert
@@ -42,7 +42,7 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
-from ledger.store import (
+from storage.store import (
     Appended,
     KnownId,
     LedgerApplication,
@@ -188,7 +188,7 @@ class PostgresStore(LedgerStore):
                 # one connection for a CLI command, a few more for a server
                 "POSTGRES_POOL_SIZE": "1",
                 "POSTGRES_MAX_OVERFLOW": "7",
-                "APPLICATION_RECORDER_TOPIC": "ledger.store_postgres:LedgerPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": "storage.postgres:LedgerPostgresRecorder",
                 # Creating the tables each time would take a SHARE lock (CREATE INDEX IF NOT
                 # EXISTS), which waits for a running import: we create them only when missing.
                 "CREATE_TABLE": "n",
