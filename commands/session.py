@@ -5,18 +5,19 @@ Command modules import from here, never from :mod:`commands.cli`, which imports 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
 
 import click
 import orjson
-from rich.console import Console
 
 from commands.importer import Importer, ImportRefused, ImportResult
+from commands.terminal import LiteralConsole
 from storage.store import LedgerStore, StoreError, open_store
 
-stderr = Console(stderr=True)
+stderr = LiteralConsole(stderr=True)
 
 
 class Session:
@@ -27,10 +28,13 @@ class Session:
         self.clock = clock
         self._store: LedgerStore | None = None
 
-    def store(self) -> LedgerStore:
+    def store(self, create: bool = False) -> LedgerStore:
+        """The opened ledger; unless ``create``, one that does not exist yet is refused, so a
+        mistyped path or a cron job in the wrong directory gets an error, not "unregistered".
+        Only ``init``, ``import`` and ``demo`` create a ledger."""
         if self._store is None:
             try:
-                self._store = open_store(self.db_url)
+                self._store = open_store(self.db_url, create=create)
             except StoreError as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._store
@@ -95,9 +99,10 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
         raise click.ClickException("\n".join(lines)) from refused
 
 
-
-
-def console() -> Console:
-    """A console for stdout; a pipe or file has no width to respect, so tables aren't cut."""
-    out = Console()
-    return out if out.is_terminal else Console(width=120)
+def console() -> LiteralConsole:
+    """The console for stdout (see :mod:`commands.terminal`: data is printed literally); a
+    pipe or file has no width to respect (unless $COLUMNS gives one), so tables aren't cut."""
+    out = LiteralConsole()
+    if out.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return out
+    return LiteralConsole(width=120)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -59,6 +60,12 @@ LOCK_TIMEOUT_SECONDS = 600  # a writer waits this long for another one, as on SQ
 CONNECT_TIMEOUT_SECONDS = 10
 # Any fixed 64-bit number: the key of the advisory lock that serialises schema creation.
 SCHEMA_LOCK_KEY = 0x636F726C6564676  # "corledg"
+
+# The URL's query parameters the store understands; any other is refused, not ignored.
+URL_PARAMETERS = ("schema", "lock_timeout", "host", "sslmode")
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# A schema name as the library's DDL can use it unquoted.
+SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 INDEX_TABLES = ("ledger_employers", "ledger_event_ids")
 INDEX_DDL = (
@@ -97,6 +104,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             for s in stored_events:
                 copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
         self._notify_channel(cursor)  # type: ignore[arg-type]  # wakes library subscribers
+
+
+def check_url(url: URL) -> None:
+    """Refuses query parameters the store does not understand, and bad values of those it
+    does, naming the parameter (rather than failing later in the driver or the DDL)."""
+    query = dict(url.query)
+    unknown = sorted(set(query) - set(URL_PARAMETERS))
+    if unknown:
+        raise StoreError(f"unknown parameter {unknown[0]!r} in the PostgreSQL URL; the "
+                         f"ledger understands {', '.join(URL_PARAMETERS)}")
+    for name, value in query.items():
+        if not isinstance(value, str):
+            raise StoreError(f"parameter {name!r} is given more than once in the URL")
+    schema = query.get("schema")
+    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+        raise StoreError(f"?schema={schema!r} is not a schema name the ledger can use: "
+                         "letters, digits and _, not starting with a digit, at most 63")
+    sslmode = query.get("sslmode")
+    if sslmode is not None and sslmode not in SSLMODES:
+        raise StoreError(f"?sslmode={sslmode!r} is not one of {', '.join(SSLMODES)}")
 
 
 def connection_settings(url: URL) -> dict[str, Any]:
@@ -162,6 +189,7 @@ class PostgresStore(LedgerStore):
     """A ledger in a PostgreSQL database, written by one importer at a time."""
 
     def __init__(self, url: URL) -> None:
+        check_url(url)
         self.url = url
         query = dict(url.query)
         self.settings = connection_settings(url)

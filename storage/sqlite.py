@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
@@ -65,6 +65,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return None
 
 
+def missing_ledger(url: URL) -> None:
+    """Refuses an SQLite URL whose file does not exist, naming it and how to create it."""
+    database = url.database
+    if database and database != ":memory:" and not Path(database).exists():
+        raise StoreError(f"no ledger at {Path(database).resolve()}: the file does not exist. "
+                         f"Create it with `corledger --db {url.render_as_string()} init` (or "
+                         "import into it), or give the right --db / $CORLEDGER_DB")
+
+
 class SQLiteStore(LedgerStore):
     """A ledger in one SQLite file (WAL mode), written by one importer at a time."""
 
@@ -75,6 +84,8 @@ class SQLiteStore(LedgerStore):
         path = Path(database)
         if not path.parent.exists():
             raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not an SQLite ledger file")
         self.url = url
         self.path = path
         try:
@@ -82,16 +93,19 @@ class SQLiteStore(LedgerStore):
         except ValueError:
             raise StoreError(f"lock_timeout must be a number of seconds, not "
                              f"{url.query['lock_timeout']!r}") from None
-        self.app = LedgerApplication(env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(path),
-            "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
-            "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
-            "CREATE_TABLE": "y",
-        })
-        with self._connection() as conn:
-            for statement in INDEX_DDL:
-                conn.execute(statement)
+        try:
+            self.app = LedgerApplication(env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(path),
+                "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
+                "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
+                "CREATE_TABLE": "y",
+            })
+            with self._connection() as conn:
+                for statement in INDEX_DDL:
+                    conn.execute(statement)
+        except (sqlite3.Error, PersistenceError) as exc:
+            raise StoreError(f"{path} cannot be opened as an SQLite ledger: {exc}") from None
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
