@@ -26,8 +26,9 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
-from commands.session import console
+from commands.session import console, stderr
 from commands.status_cli import parse_date
+from commands.terminal import styled
 from storage.engine import engine_for
 
 
@@ -120,6 +121,11 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
     from commands.scheduler import build_scheduler, run_until_stopped
 
     config = _config(config_path)
+    if not config.sinks:
+        stderr.print(styled(("warning:", "bold yellow"), " no notification sink is configured: "
+                            "lapse flags will be recorded but nobody will be told. Add a "
+                            "[sinks.NAME] table to the configuration, or set CORLEDGER_JSONL_PATH,"
+                            " CORLEDGER_WEBHOOK_URL or CORLEDGER_SMTP_HOST"))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -138,7 +144,11 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
            as_json: bool) -> None:
-    """Notifications of lapse flags that are pending (or, with --failed, dead)."""
+    """Notifications of lapse flags that are pending (or, with --failed, dead).
+
+    With --deliver the exit code is 1 when a delivery was dead-lettered in this run, so a
+    cron job notices that a partner was not told.
+    """
     config = _config(config_path)
     session = _session()
     store = session.store()
@@ -157,6 +167,7 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     rows = outbox_rows(engine, [status])
     if as_json:
         _emit({"status": status, "counts": outbox_counts(engine), **summary, "rows": rows})
+        _fail_on_dead(summary)
         return
     out = console()
     if summary:
@@ -171,6 +182,16 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     counts = outbox_counts(engine)
     out.print(f"{counts['pending']} pending, {counts['sent']} sent, {counts['dead']} dead",
               highlight=False)
+    _fail_on_dead(summary)
+
+
+def _fail_on_dead(summary: dict[str, Any]) -> None:
+    """Exit 1 when this run dead-lettered a delivery (after printing the outbox)."""
+    dead = summary.get("dead", 0)
+    if dead:
+        stderr.print(styled(f"{dead} deliver{'y was' if dead == 1 else 'ies were'} "
+                            "dead-lettered: see `corledger outbox --failed`"))
+        raise SystemExit(1)
 
 
 COMMANDS = [scan, scheduler_group, outbox]
