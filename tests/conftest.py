@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from commands.cli import main
 from storage.store import LedgerStore, open_store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # the spec, beside the repo
+ACCEPTANCE = Path(__file__).parent / "acceptance"  # the project's own acceptance cases
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CORLEDGER_TEST_POSTGRES") else [])
 
 
