@@ -31,8 +31,9 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (StoreError, PersistenceError, SQ
 
 def first_line(exc: BaseException) -> str:
     """The gist of an exception: its first line, without SQLAlchemy's background link."""
-    if isinstance(exc, SQLAlchemyError) and getattr(exc, "orig", None) is not None:
-        exc = exc.orig  # type: ignore[assignment]
+    original = getattr(exc, "orig", None)
+    if isinstance(exc, SQLAlchemyError) and isinstance(original, BaseException):
+        exc = original
     text = str(exc).strip().removeprefix("connection failed: ")
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -44,7 +45,7 @@ class LedgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as exc:
-            exc.message = visible(exc.message)
+            exc.message = visible(exc.message)  # type: ignore[misc]  # click's Final
             raise
         except DATABASE_ERRORS as exc:
             raise click.ClickException(visible(f"database: {first_line(exc)}")) from exc

@@ -118,11 +118,11 @@ def check_url(url: URL) -> None:
         if not isinstance(value, str):
             raise StoreError(f"parameter {name!r} is given more than once in the URL")
     schema = query.get("schema")
-    if schema is not None and not SCHEMA_NAME.fullmatch(schema):
+    if isinstance(schema, str) and not SCHEMA_NAME.fullmatch(schema):
         raise StoreError(f"?schema={schema!r} is not a schema name the ledger can use: "
                          "letters, digits and _, not starting with a digit, at most 63")
     sslmode = query.get("sslmode")
-    if sslmode is not None and sslmode not in SSLMODES:
+    if isinstance(sslmode, str) and sslmode not in SSLMODES:
         raise StoreError(f"?sslmode={sslmode!r} is not one of {', '.join(SSLMODES)}")
 
 

@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from commands.cli import main
 from tests.test_cli_hardened import append_hostile
 
+pytestmark = pytest.mark.integration  # a real database, processes, files
+
 
 @pytest.fixture(scope="module")
 def fuzz_db(tmp_path_factory: pytest.TempPathFactory) -> str:

@@ -28,6 +28,8 @@ from tests.conftest import BACKENDS, Cli, line, registration
 HOSTILE_NAME = ("Acme [/] [sic] [bold red]loud[/bold red] [link=http://evil.example]x[/link]"
                 " \x1b[31mred\x1b[0m \x1b]8;;http://evil.example\x07osc\x1b]8;;\x07 \u202eevil")
 
+pytestmark = pytest.mark.integration  # a real database, processes, files
+
 
 def run(db_url: str, *args: str, env: dict[str, str] | None = None) -> Result:
     """The CLI in process, exceptions caught: a traceback shows as ``result.exception``."""
