@@ -18,7 +18,7 @@ from commands.csvout import force_option, write_csv
 from commands.errors import LedgerGroup
 from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
 from commands.status_cli import check_employer
-from commands.terminal import styled
+from commands.terminal import styled, visible
 from ledger.codec import event_to_state
 from storage.store import DEFAULT_DB
 
@@ -71,7 +71,7 @@ def init(session: Session, create_database: bool) -> None:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
-    click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
+    click.echo(visible(f"ledger ready at {store.url.render_as_string(hide_password=True)}"))
 
 
 @main.command("import")
@@ -94,8 +94,8 @@ def import_(session: Session, file: str, as_json: bool) -> None:
         emit_json({"file": file, "added": result.added, "skipped": result.skipped,
                    "lines": result.lines})
     else:
-        click.echo(f"{file}: {result.added} events added, {result.skipped} skipped "
-                   f"(already in the ledger), {result.lines} lines read")
+        click.echo(visible(f"{file}: {result.added} events added, {result.skipped} skipped "
+                           f"(already in the ledger), {result.lines} lines read"))
 
 
 HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "data")

@@ -49,7 +49,7 @@ def rebuild_command(workers: int | None, as_json: bool) -> None:
         with Bar("[progress.description]{task.description}", BarColumn(),
                  MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                  console=stderr, transient=True) as bar:
-            task = bar.add_task("folding employers", total=None)  # progress: no data
+            task = bar.add_task("folding employers", total=None)
 
             def on_progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)

@@ -207,8 +207,9 @@ def open_store(url: str | None = None, create: bool = True) -> LedgerStore:
 
     ``url`` defaults to ``$CORLEDGER_DB``, else ``sqlite:///corledger.db``. A
     ``postgresql://`` (or ``postgresql+psycopg://``) URL selects the server store. With
-    ``create=False`` an SQLite file that does not exist is refused rather than created (a
-    PostgreSQL database that does not exist is always refused).
+    ``create=False`` a ledger that does not exist is refused rather than created: an SQLite
+    file, or the ledger's tables in a PostgreSQL database (a database that does not exist
+    is always refused).
     """
     parsed = _parse(url)
     backend = parsed.get_backend_name()
@@ -221,7 +222,7 @@ def open_store(url: str | None = None, create: bool = True) -> LedgerStore:
     if backend in ("postgresql", "postgres"):
         from storage.postgres import PostgresStore
 
-        return PostgresStore(parsed)
+        return PostgresStore(parsed, create=create)
     raise StoreError(f"unsupported database {backend!r} in {_safe(parsed)!r}: "
                      "use sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
 

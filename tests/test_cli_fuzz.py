@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commands.cli import main
-from tests.test_cli_hardened import append_hostile
+from tests.test_cli_hardened import append_generated, append_hostile
 
 pytestmark = pytest.mark.integration  # a real database, processes, files
 
@@ -48,7 +48,7 @@ KNOWN_AT = st.one_of(DATES, st.sampled_from(["0001-01-01T00:00:00Z",
 def invocations(draw: st.DrawFn) -> list[str]:
     """One command line: a query command and a few of its options, each value generated."""
     command = draw(st.sampled_from(["status", "explain", "history", "lapses", "roll",
-                                    "incentive", "incentives", "projections"]))
+                                    "incentive", "incentives", "projections", "scan"]))
     args: list[str] = []
     if command in ("status", "explain", "history", "incentive"):
         args.append(draw(ODD_TEXT))
@@ -65,7 +65,8 @@ def invocations(draw: st.DrawFn) -> list[str]:
              "lapses": ["--as-of", "--within", "--partner", "--known-at", "--json"],
              "roll": ["--as-of", "--partner", "--known-at", "--json"],
              "incentive": ["--year", "--known-at", "--json"],
-             "incentives": ["--year", "--partner", "--known-at", "--json"]}[command]
+             "incentives": ["--year", "--partner", "--known-at", "--json"],
+             "scan": ["--as-of", "--within", "--json"]}[command]
     for option in draw(st.lists(st.sampled_from(valid), unique=True, max_size=len(valid))):
         value = draw(options[option])
         args += [option] if value is None else [option, value]
@@ -99,3 +100,36 @@ def test_a_csv_export_to_a_generated_path_never_tracebacks(fuzz_db: str,
         result = CliRunner().invoke(main, ["--db", fuzz_db, "roll", "--as-of", "2026-01-01",
                                            "--csv", target])
         assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+_SEQUENCE = iter(range(1, 10**9))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(name=st.text(max_size=40), by=st.one_of(st.none(), st.text(max_size=20)),
+       reason=st.text(max_size=40), headcount=st.integers(0, 2**62),
+       effective=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+       as_of=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)))
+def test_generated_stored_data_never_gives_a_traceback(
+        fuzz_db: str, name: str, by: str | None, reason: str, headcount: int,
+        effective: date, as_of: date) -> None:
+    """A new employer with generated text, numbers and dates (stored through the store, as
+    any past import or migration may have left them), then every query about it."""
+    employer = f"FZ-{next(_SEQUENCE)}"
+    append_generated(fuzz_db, employer, name=name, by=by, reason=reason,
+                     headcount=headcount, effective=effective)
+    for argv in (["status", employer, "--as-of", as_of.isoformat()],
+                 ["status", employer, "--as-of", as_of.isoformat(), "--known-at",
+                  "9999-12-31"],
+                 ["explain", employer, "--as-of", as_of.isoformat()],
+                 ["explain", employer, "--json"], ["history", employer],
+                 ["incentive", employer, "--year", str(max(effective.year, 1900))],
+                 ["roll", "--as-of", as_of.isoformat()],
+                 ["lapses", "--as-of", as_of.isoformat(), "--within", "3653"]):
+        result = CliRunner().invoke(main, ["--db", fuzz_db, *argv])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            argv, result.exception)
+        assert result.exit_code in (0, 1, 2), (argv, result.output)
+        output = result.stdout + result.stderr
+        assert "\x1b" not in output and "\x07" not in output and "\x9b" not in output, argv

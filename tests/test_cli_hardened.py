@@ -72,6 +72,31 @@ def append_hostile(db_url: str, employer: str = "BC-9000001") -> None:
         store.close()
 
 
+def append_generated(db_url: str, employer: str, *, name: str, by: str | None, reason: str,
+                     headcount: int, effective: date) -> None:
+    """A registration, a headcount and its void, with the given (generated) values."""
+    sid = stream_id(employer)
+    when = datetime(2020, 1, 6, 12, tzinfo=UTC)
+
+    def make(cls: type[ev.LedgerEvent], version: int, **data: Any) -> Appended:
+        eid = f"{employer}-{version}"
+        return Appended(cls(originator_id=sid, originator_version=version, timestamp=when,
+                            event_id=eid, employer=employer, effective=effective,
+                            recorded_at=when, by=by, **data), eid)
+
+    store = open_store(db_url)
+    try:
+        with store.writer() as writer:
+            writer.append([
+                make(ev.EmployerRegistered, 1, name=name, partner="BCCSA", program="COR",
+                     classification_units=("721002",), headcount=headcount),
+                make(ev.HeadcountReported, 2, headcount=headcount),
+                make(ev.EventVoided, 3, target=f"{employer}-2", reason=reason),
+            ])
+    finally:
+        store.close()
+
+
 # --- §1 a wrong database path ----------------------------------------------------------------
 
 
@@ -107,6 +132,12 @@ def test_a_query_on_a_missing_postgresql_database_is_refused() -> None:
     server = os.environ["CORLEDGER_TEST_POSTGRES"].rsplit("/", 1)[0]
     result = run(f"{server}/no_such_ledger_db", "status", "BC-1")
     assert_clean_refusal(result, "no_such_ledger_db", "does not exist", "--create-database")
+    from tests.pg import fresh_database_url
+
+    empty = fresh_database_url()  # a database without the ledger's tables
+    assert_clean_refusal(run(empty, "roll", "--as-of", "2020-01-01"), "no ledger", "init")
+    assert run(empty, "init").exit_code == 0
+    assert run(empty, "roll", "--as-of", "2020-01-01").exit_code == 0
 
 
 # --- §2 / 19 §5 stored text is printed literally --------------------------------------------

@@ -133,11 +133,11 @@ KILLER = """
 import os, signal, sys
 from storage.store import open_store
 from projections.sql import projector
-
-pytestmark = pytest.mark.integration  # a real database, process or server
 projector.before_commit = lambda slot, position: os.kill(os.getpid(), signal.SIGKILL)
 projector.catch_up(open_store(sys.argv[1]), limit=int(sys.argv[2]))
 """
+
+pytestmark = pytest.mark.integration  # a real database, process or server
 
 
 def test_a_killed_projector_process_resumes(cli: Any, store: LedgerStore,
