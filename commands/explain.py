@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Group, RenderableType
-from rich.padding import Padding
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.segment import Segment
 from rich.text import Text
 
 from commands.terminal import styled
@@ -239,5 +239,20 @@ def _ref(row: dict[str, Any]) -> str:
 def _item(first: str, second: str, detail: str) -> RenderableType:
     """One entry: its date or key and what it is on the first line, the detail indented
     below it (wrapped between words, so no date or status is cut)."""
-    return Group(styled((first, "bold"), "  ", (second, "cyan")),
-                 Padding(styled(detail), (0, 0, 0, 4), expand=False))
+    return Group(styled((first, "bold"), "  ", (second, "cyan")), Indented(styled(detail)))
+
+
+class Indented:
+    """Text wrapped to the width less an indent, each line indented (unlike rich's Padding,
+    without spaces added at the end of the lines)."""
+
+    def __init__(self, text: Text, indent: int = 4) -> None:
+        self.text = text
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width - self.indent, 20)
+        for line in console.render_lines(self.text, options.update_width(width), pad=False):
+            yield Segment(" " * self.indent)
+            yield from line
+            yield Segment.line()

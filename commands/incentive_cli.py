@@ -8,7 +8,7 @@ An employer the ledger has never registered is answered, not refused: state
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -37,10 +37,11 @@ def _store() -> Any:
 
 
 def _asked_on(known_at: datetime | None) -> date:
-    """The date the question is asked: today, or the day of the --known-at replay."""
+    """The date the question is asked: today, or the day of an earlier --known-at replay."""
+    today: date = click.get_current_context().obj.now().date()
     if known_at is not None:
-        return known_at.date()
-    return click.get_current_context().obj.now().date()  # type: ignore[no-any-return]
+        return min(known_at.astimezone(UTC).date(), today)
+    return today
 
 
 def _decision(employer: str, reference: list[LedgerEvent], year: int,

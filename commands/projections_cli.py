@@ -129,7 +129,8 @@ def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: 
                       styled((r["status"], STATUS_STYLE.get(r["status"], ""))),
                       r["certificate_expires"] or "-", r["next_due"] or "-",
                       _name_and_flags(r["name"], r["flags"]))
-    out.print(table)
+    if rows:
+        out.print(table)
 
 
 def _name_and_flags(name: str | None, flags: list[str]) -> Text:
