@@ -8,7 +8,9 @@ reader never blocks the importer and a writer waits its turn instead of failing.
 from __future__ import annotations
 
 import re
+import sqlite3
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -84,7 +86,14 @@ def ledger_schema(url: str) -> str | None:
 def engine_for(url: str) -> Engine:
     """The shared engine of a ledger database URL."""
     target = sqlalchemy_url(url)
-    if make_url(target).get_backend_name() == "sqlite":
+    parsed = make_url(target)
+    if parsed.get_backend_name() == "sqlite":
+        from storage.sqlite import is_read_only, read_only_uri
+
+        if parsed.database and is_read_only(Path(parsed.database)):
+            uri = read_only_uri(Path(parsed.database))
+            return create_engine("sqlite://", creator=lambda: sqlite3.connect(
+                uri, uri=True, check_same_thread=False))
         engine = create_engine(target, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")

@@ -225,6 +225,8 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
     is new. Returns None when ``wait`` is False and another writer holds the lock (the live
     slot may then be behind)."""
     engine = engine_of(store)
+    if store.read_only:  # nothing can be written: the read models serve only when current
+        return _current_slot(engine, store)
     ensure_schema(engine)
     while True:
         with engine.connect() as conn:
@@ -237,6 +239,16 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
             return None
         except LostRace:
             continue  # someone else applied that batch: look again
+
+
+def _current_slot(engine: Engine, store: LedgerStore) -> str | None:
+    """The live slot when it exists and is at the head of the log, else None."""
+    try:
+        with engine.connect() as conn:
+            slot, position = live_slot(conn)
+    except DBAPIError:  # no read-model tables in this ledger
+        return None
+    return slot if position >= store.position() else None
 
 
 # --- rebuilding --------------------------------------------------------------------------------
