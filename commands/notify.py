@@ -64,11 +64,10 @@ from commands.config import (
     SinkSettings,
     WebhookSettings,
 )
-from ledger.codec import event_to_state
+from ledger.codec import event_to_state, format_time
 from ledger.events import EmployerRegistered, LapseRiskFlagged
-from storage.schema import metadata
+from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore
-from storage.tables import ensure_tables, insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +112,8 @@ def _naive(moment: datetime) -> datetime:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.replace(tzinfo=UTC).isoformat().replace(
-        "+00:00", "Z")
+    """A time read back from a SQL column (naive UTC) as the ledger writes times."""
+    return None if moment is None else format_time(moment.replace(tzinfo=UTC))
 
 
 # --- sinks ------------------------------------------------------------------------------------
@@ -277,7 +276,7 @@ def make_sinks(config: Config) -> dict[str, Sink]:
 
 def ensure_outbox(engine: Engine) -> None:
     """Creates the outbox tables when missing (safe when two processes race to do it)."""
-    ensure_tables(engine, TABLES)
+    ensure(engine, TABLES)
 
 
 def flag_payload(position: int, event: LapseRiskFlagged, partner: str | None,

@@ -47,6 +47,7 @@ from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
 from storage.engine import LedgerURLError, libpq_params
+from storage.schema import SCHEMA_LOCK_KEY
 from storage.store import (
     Appended,
     KnownId,
@@ -63,8 +64,6 @@ EVENTS_TABLE = "stored_events"  # as on SQLite, whatever the application's name
 LOCK_TIMEOUT_SECONDS = 600  # a writer waits this long for another one, as on SQLite
 IDLE_TIMEOUT_SECONDS = 120  # a writer idle this long inside its transaction is ended
 CONNECT_TIMEOUT_SECONDS = 10
-# Any fixed 64-bit number: the key of the advisory lock that serialises schema creation.
-SCHEMA_LOCK_KEY = 0x636F726C6564676  # "corledg"
 
 INDEX_TABLES = ("ledger_employers", "ledger_event_ids")
 INDEX_DDL = (

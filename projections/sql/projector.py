@@ -42,6 +42,7 @@ from projections.sql.read_models import (
     tracking,
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
+from storage.schema import ensure
 from storage.store import LedgerStore, chunks
 from storage.workers import ordered_results, worker_pool
 
@@ -87,13 +88,7 @@ def ensure_schema(engine: Engine) -> None:
     if key in _READY:
         return
     tables = [tracking, *(t for slot in SLOTS for t in slot_tables(slot))]
-    for attempt in range(5):
-        try:
-            tracking.metadata.create_all(engine, tables=tables, checkfirst=True)
-            break
-        except DBAPIError:  # another process created a table between check and create
-            if attempt == 4:
-                raise
+    ensure(engine, tables)
     with engine.begin() as conn:
         have = set(conn.execute(select(tracking.c.name)).scalars())
         for slot in SLOTS:
