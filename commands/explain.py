@@ -20,6 +20,7 @@ from rich.text import Text
 
 from commands.terminal import styled
 from ledger import events as ev
+from ledger.codec import format_time_or_none
 from projections.status import render
 from projections.timeline import EmployerTimeline, in_view
 
@@ -53,7 +54,7 @@ def account(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> dict[str, 
         "voids": _voids(t, stream),
         "revocations": [{
             **_event_ref(e), "authority": e.authority, "reason": e.reason,
-            "recorded_at": _time(e.recorded_at), "by": e.by,
+            "recorded_at": format_time_or_none(e.recorded_at), "by": e.by,
         } for e in t.events if isinstance(e, ev.CertificationRevoked)],
         "decisions": [{
             "on": d.on.isoformat(), **_event_ref(d.event), "says": d.says,
@@ -131,7 +132,8 @@ def _voids(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> list[dict[s
             **_event_ref(void), "target": void.target,
             "target_type": target.type_name() if target else None,
             "target_effective": target.effective.isoformat() if target else None,
-            "reason": void.reason, "by": void.by, "recorded_at": _time(void.recorded_at),
+            "reason": void.reason, "by": void.by,
+            "recorded_at": format_time_or_none(void.recorded_at),
             "counts": id(void) in counted,
         })
     return rows
@@ -139,10 +141,6 @@ def _voids(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> list[dict[s
 
 def _iso(day: Any) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def _time(moment: Any) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 # --- the account, to read ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from commands.csvout import force_option, write_csv
 from commands.session import console, emit_json, stderr
 from commands.status_cli import check_employer, parse_known_at, partner_option
 from commands.terminal import LiteralConsole, styled
+from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
 from projections.incentive import incentive as decide
 from projections.incentive import summarize
@@ -86,8 +87,7 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
     totals = summarize(docs)
     if as_json:
         emit_json({"year": year, "partner": partner,
-                   "known_at": None if known_at is None
-                   else known_at.isoformat().replace("+00:00", "Z"),
+                   "known_at": format_time_or_none(known_at),
                    "decisions": docs, "totals": totals})
         return
     if csv_file is not None:

@@ -14,6 +14,7 @@ from commands.names import registered_names
 from commands.session import console, db_option, emit_json, stderr
 from commands.status_cli import check_reach, known_at_option, parse_date, partner_option
 from commands.terminal import STATUS_STYLE, roll_table, styled
+from ledger.codec import format_time_or_none
 from projections.sql.projector import Progress, progress, rebuild
 from projections.sql.queries import ROLL_FIELDS, roll_call
 from projections.status import status
@@ -110,7 +111,7 @@ def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: 
              **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner,
-                   "known_at": _iso_time(known_at), "employers": rows})
+                   "known_at": format_time_or_none(known_at), "employers": rows})
         return
     if csv_file:
         write_csv(csv_file, (*ROLL_FIELDS, "name"), rows, force)
@@ -118,7 +119,7 @@ def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: 
             stderr.print(styled(f"{csv_file}: {len(rows)} employers written"))
         return
     out = console()
-    view = f" as known at {_iso_time(known_at)}" if known_at else ""
+    view = f" as known at {format_time_or_none(known_at)}" if known_at else ""
     who = f" of {partner}" if partner else ""
     out.print(styled((f"Roll call on {as_of}{view}: {len(rows)} registered employers{who}",
                       "bold")))
@@ -154,10 +155,6 @@ def _roll_as_known(store: Any, as_of: date, partner: str | None,
                      "next_audit": nxt.get("kind"), "next_due": nxt.get("due"),
                      "flags": doc["flags"]})
     return rows
-
-
-def _iso_time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 COMMANDS = [projections_group, roll]

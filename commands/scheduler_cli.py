@@ -13,9 +13,8 @@ from typing import Any
 from uuid import uuid4
 
 import click
-import orjson
 
-from commands.config import Config, ConfigError, load_config
+from commands.config import Config, ConfigError, load_config, transport_warnings
 from commands.notify import (
     dispatch,
     make_sinks,
@@ -26,8 +25,8 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
-from commands.session import console, stderr
-from commands.status_cli import parse_date
+from commands.session import console, emit_json, stderr
+from commands.status_cli import MAX_WITHIN_DAYS, check_reach, parse_date
 from commands.terminal import styled
 from storage.engine import engine_for
 
@@ -37,14 +36,17 @@ def _session() -> Any:
 
 
 def _emit(document: Any) -> None:
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+    emit_json(document)
 
 
 def _config(path: str | None) -> Config:
     try:
-        return load_config(path, os.environ)
+        config = load_config(path, os.environ)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+    for warning in transport_warnings(config):
+        click.echo(warning, err=True)
+    return config
 
 
 def _db_url() -> str:
@@ -66,7 +68,8 @@ config_option = click.option(
 @click.command()
 @click.option("--as-of", callback=parse_date, metavar="DATE",
               help="the date to scan for (default: today in the configured time zone)")
-@click.option("--within", type=click.IntRange(min=0), default=None, metavar="DAYS",
+@click.option("--within", type=click.IntRange(0, MAX_WITHIN_DAYS), default=None,
+              metavar="DAYS",
               help="how many days ahead (and back, for missed ones) [default: config, 90]")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -86,8 +89,9 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     if as_of > today:
         raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
                                  "scan saw, not a forecast", param_hint="--as-of")
-    result = run_scan(session.store(), [as_of], within if within is not None
-                      else config.scan.within, now)
+    window = within if within is not None else config.scan.within
+    check_reach(as_of, window)
+    result = run_scan(session.store(), [as_of], window, now)
     if as_json:
         _emit(result.to_json())
         return

@@ -14,7 +14,7 @@ import click
 import orjson
 
 from commands.importer import Importer, ImportRefused, ImportResult
-from commands.terminal import LiteralConsole
+from commands.terminal import LiteralConsole, json_safe
 from storage.store import LedgerStore, StoreError, open_store
 
 stderr = LiteralConsole(stderr=True)
@@ -65,8 +65,11 @@ def db_option(command: click.Command) -> click.Command:
 
 
 def emit_json(document: Any) -> None:
-    """Prints one JSON document on stdout, and nothing else."""
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+    """Prints one JSON document on stdout, and nothing else. orjson escapes C0 controls; the
+    other characters that could act on a terminal (DEL, C1, bidi controls) are escaped too,
+    as ``\\u009b``: the same JSON value, never a raw control on the reader's screen."""
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    click.echo(json_safe(text))
 
 
 def run_import(session: Session, store: LedgerStore, stream: IO[bytes],

@@ -21,6 +21,7 @@ from commands.explain import account, render_account
 from commands.names import name_in, registered_names
 from commands.session import console, emit_json, stderr
 from commands.terminal import styled
+from ledger.codec import format_time_or_none
 from ledger.events import PARTNERS, LedgerEvent
 from ledger.ids import EMPLOYER_ID
 from projections.lapses import lapses as fold_lapses
@@ -64,7 +65,12 @@ def parse_known_at(_ctx: click.Context | None, param: click.Parameter | None,
         raise click.BadParameter(
             f"{value!r} is not an ISO date-time (e.g. 2016-07-01T00:00:00Z)", param=param
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} falls outside years 1 to 9999 in UTC",
+                                 param=param) from None
 
 
 as_of_option = click.option("--as-of", callback=parse_date, metavar="DATE",
@@ -213,7 +219,7 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
             stderr.print(styled(f"{csv_file}: {len(entries)} employers written"))
         return
     out = console()
-    view = f", as known at {known_at.isoformat()}" if known_at else ""
+    view = f", as known at {format_time_or_none(known_at)}" if known_at else ""
     out.print(styled((f"Due or missed within {within} days of {day}{view}: "
                       f"{len(entries)} employers", "bold")))
     for e in entries:

@@ -37,6 +37,12 @@ def visible(text: str) -> str:
     return UNSAFE.sub(_escape, text)
 
 
+def json_safe(text: str) -> str:
+    """Serialised JSON with every character that could act on a terminal as a ``\\uXXXX``
+    escape (valid JSON, the same value: such characters only occur inside its strings)."""
+    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _visible_text(text: Text) -> Text:
     """A copy of ``text`` made visible, its style spans moved to the characters they cover."""
     plain = text.plain
