@@ -110,6 +110,7 @@ def check_reach(as_of: date, within: int = 0) -> None:
 
 
 def employer_argument(command: Any) -> Any:
+    """The EMPLOYER argument, checked by :func:`check_employer`."""
     return click.argument("employer", callback=check_employer)(command)
 
 
