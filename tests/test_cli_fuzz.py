@@ -48,12 +48,17 @@ KNOWN_AT = st.one_of(DATES, st.sampled_from(["0001-01-01T00:00:00Z",
 def invocations(draw: st.DrawFn) -> list[str]:
     """One command line: a query command and a few of its options, each value generated."""
     command = draw(st.sampled_from(["status", "explain", "history", "lapses", "roll",
-                                    "incentive", "incentives", "projections", "scan"]))
+                                    "incentive", "incentives", "projections", "scan",
+                                    "outbox"]))
     args: list[str] = []
     if command in ("status", "explain", "history", "incentive"):
         args.append(draw(ODD_TEXT))
     if command == "projections":
-        return ["projections", "status"]
+        return ["projections", draw(st.sampled_from(["status", "rebuild"])),
+                *draw(st.lists(st.sampled_from(["--json"]), max_size=1))]
+    if command == "outbox":
+        return ["outbox", *draw(st.lists(st.sampled_from(["--failed", "--requeue", "--json"]),
+                                         unique=True))]
     options: dict[str, Any] = {
         "--as-of": DATES, "--known-at": KNOWN_AT, "--within": NUMBERS,
         "--partner": st.one_of(st.sampled_from(["BCCSA", "AMHSA", "NOPE", ""]), ODD_TEXT),
