@@ -77,7 +77,8 @@ as_of_option = click.option("--as-of", callback=parse_date, metavar="DATE",
                             help="the date the status is for (default: today)")
 known_at_option = click.option("--known-at", callback=parse_known_at, metavar="DATETIME",
                                help="only what the ledger knew at this time")
-partner_option = click.option("--partner", type=click.Choice(PARTNERS), metavar="PARTNER",
+partner_option = click.option("--partner", type=click.Choice(PARTNERS, case_sensitive=False),
+                              metavar="PARTNER",
                               help=f"only this partner's employers ({', '.join(PARTNERS)})")
 # The widest lapse window: ten years either side is more than any rulebook looks ahead.
 MAX_WITHIN_DAYS = 3653
