@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger import events as ev
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
 from ledger.rulebooks.base import EITHER, INTERNAL
+from projections.voids import in_view
 
 ONE_DAY = timedelta(days=1)
 CERTIFYING = ("certification", "recertification")
@@ -351,24 +352,6 @@ class EmployerTimeline:
 
 
 # --- selecting the events in view ------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def in_view(
-    events: Iterable[ev.LedgerEvent], known_at: datetime | None
-) -> list[ev.LedgerEvent]:
-    """The events known at ``known_at`` with the voids known by then applied (all as-of
-    dates alike). A void that is itself voided no longer counts."""
-    limit = _aware(known_at) if known_at is not None else None
-    known = [e for e in events if limit is None or _aware(e.recorded_at) <= limit]
-    voids = [e for e in known if isinstance(e, ev.EventVoided)]
-    void_targets = {v.target for v in voids}
-    active = [v for v in voids if v.event_id is None or v.event_id not in void_targets]
-    voided = {v.target for v in active}
-    return [e for e in known if e.event_id is None or e.event_id not in voided]
 
 
 def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:

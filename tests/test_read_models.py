@@ -115,8 +115,11 @@ def histories(draw: st.DrawFn, employer: str = "E-1") -> list[ev.LedgerEvent]:
             day += timedelta(days=item[2])
             ledger.add(ev.ProgramChanged, day.isoformat(), program=item[1])
         elif kind == "void" and len(ledger.events) > 1:
-            target = ledger.events[1 + item[1] % (len(ledger.events) - 1)]
-            if target.event_id and not isinstance(target, ev.EventVoided):
+            # voids of voids too: an even draw after a void extends the chain
+            last = ledger.events[-1]
+            target = last if isinstance(last, ev.EventVoided) and item[1] % 2 == 0 \
+                else ledger.events[1 + item[1] % (len(ledger.events) - 1)]
+            if target.event_id:
                 ledger.add(ev.EventVoided, day.isoformat(), target=target.event_id,
                            reason="sent in error")
     return ledger.events
