@@ -28,7 +28,7 @@ from typing import Any
 
 from ledger import events as ev
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
-from ledger.rulebooks.base import EITHER, INTERNAL
+from ledger.rulebooks.base import INTERNAL
 from projections.voids import in_view
 
 ONE_DAY = timedelta(days=1)
@@ -142,13 +142,16 @@ class Certificate:
     ended: str | None = None  # cancelled / expired / revoked / renewed
     ended_on: date | None = None  # the first day it was no longer in force
     maintenance: list[str] = field(default_factory=list)
+    first_cycle_year: int = 1  # 3 for a 2020 audit waiver's one-year certificate
 
     def in_force_on(self, day: date) -> bool:
         return self.issued <= day and (self.ended_on is None or day < self.ended_on)
 
     def cycle_year(self, day: date) -> int:
-        """1 in the first year, 2 from the first anniversary, 3 from the second."""
-        return 1 + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day)
+        """1 in the first year, 2 from the first anniversary, 3 from the second (a waiver's
+        certificate continues the cycle it extends: 3)."""
+        return min(3, self.first_cycle_year
+                   + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day))
 
 
 @dataclass
@@ -599,6 +602,54 @@ class _Folder:
             if inv.case == e.case and inv.closed is None:
                 inv.closed = e.effective
 
+    def _on_AuditWaiverGranted(self, e: ev.AuditWaiverGranted) -> None:
+        """The 2020 audit waiver: a one-year certificate from the original expiry date, or
+        a decision saying why it does not count."""
+        rb = self.rb(e.effective)
+        rule = rb.rule("audit-waiver") if rb.has("audit-waiver") else next(
+            iter(self.t.registry.versions("audit-waiver")), None)
+        why = self._waiver_refused(e, rb)
+        if why is not None:
+            self.note(e.effective, f"audit waiver {e.waiver} does not count: {why}", rule, e)
+            return
+        assert rule is not None and self.cert is not None
+        old = self.cert
+        expires = add_years(old.expires, int(rule["years"]))
+        old.ended, old.ended_on = "renewed", old.expires
+        self.t.certificates.append(Certificate(
+            old.expires, expires, old.audit, old.submitted, e.effective, old.scope,
+            first_cycle_year=3))
+        self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "
+                               f"certificate from {old.expires}, expires {expires}; the next "
+                               f"audit is a recertification due by {expires}", rule, e)
+        req = self.t.requirement
+        self.t.requirement = Requirement("recertification", e.effective, rule, due=expires,
+                                         window_start=req.window_start if req else None)
+
+    def _waiver_refused(self, e: ev.AuditWaiverGranted, rb: Rulebook) -> str | None:
+        """Why a waiver does not count (None: it counts)."""
+        partners = sorted({p for r in self.t.registry.versions("audit-waiver")
+                           for p in r.partners})
+        if self.t.partner not in partners:
+            return (f"the 2020 audit waiver is WorkSafeBC's, for {' and '.join(partners)} "
+                    f"employers, not {self.t.partner}")
+        if not rb.has("audit-waiver"):
+            first = self.t.registry.versions("audit-waiver", self.t.partner)[0]
+            return f"granted {e.effective}, before the waiver came into force on {first.since}"
+        rule = rb.rule("audit-waiver")
+        last = self.t.certificates[-1] if self.t.certificates else None
+        if last is None or last.ended not in (None, "expired"):
+            return "no certificate in force that is due for recertification"
+        last_day = date.fromisoformat(rule["expires_by"])
+        if last.expires > last_day:
+            return f"the certificate expires {last.expires}, after {last_day}"
+        if e.effective > last.expires:
+            return f"granted {e.effective}, after the certificate expired on {last.expires}"
+        req = self.t.requirement
+        if req is None or req.kind != "recertification":
+            return "the certificate is not due for recertification"
+        return None
+
     def _on_ViolationRecorded(self, e: ev.ViolationRecorded) -> None:
         self.t.violations.append(e)
 
@@ -642,10 +693,10 @@ class _Folder:
             if not (judged_kind == counts_as or {judged_kind, counts_as} <= set(CERTIFYING)):
                 return self._not_counted(a, f"a student audit counts only as a {counts_as} "
                                             "audit", student_rule)
-        size = rb.size_class(self.t.headcount_on(day))
+        size = rb.size_class(self.t.headcount_on(a.started))  # the size when it started
         needed, auditor_rule = rb.auditor_required(judged_kind, self.t.program or "",
                                                    size, self.t.after_revocation)
-        if needed != EITHER and a.auditor_type != needed:
+        if not rb.auditor_counts(needed, auditor_rule, a.auditor_type):
             return self._not_counted(a, f"an {a.auditor_type} auditor where an {needed} one "
                                         f"is needed", auditor_rule)
         if a.auditor_type == INTERNAL and student_rule is None \

@@ -88,7 +88,7 @@ def test_worked_example_of_seed_004() -> None:
     assert doc["paid"] == [] and doc["difference"] == "8000.00"
     for rule in ("first-certification-cutoff", "incentive-payroll", "incentive-rate",
                  "incentive-floor", "incentive-payable"):
-        assert f"BCCSA-2000.{rule}" in rules(doc)
+        assert f"WSBC-2000.{rule}" in rules(doc)
 
 
 def small_formula(premiums: str) -> dict[str, Any]:
@@ -154,7 +154,7 @@ def test_a_cu_outside_the_audit_scope_earns_nothing() -> None:
     assert out["in_scope"] is False and out["amount"] == "0.00"
     assert out["base_premium"] == "50000.00"
     assert doc["floor"] == "375.00"
-    assert "BCCSA-2000.incentive-scope" in rules(doc)
+    assert "WSBC-2000.incentive-scope" in rules(doc)
 
 
 def test_audit_scope_defaults_to_every_cu_of_the_employer() -> None:
@@ -184,7 +184,7 @@ def test_latest_recorded_base_rate_wins_as_known() -> None:
 def test_a_cu_in_scope_without_a_base_rate_defers() -> None:
     doc = decide(worked_example(), rates((CU, 2022, "4.00")))
     assert doc["state"] == "deferred" and doc["amount"] is None
-    assert "BCCSA-2000.incentive-base-rate" in rules(doc)
+    assert "WSBC-2000.incentive-base-rate" in rules(doc)
 
 
 def test_another_jurisdictions_rate_does_not_count() -> None:
@@ -203,7 +203,7 @@ def test_first_certification_counts_when_submitted_by_nov_30(submitted: str,
     payroll(led, "2000000.00")
     doc = decide(led)
     assert doc["state"] == state
-    assert "BCCSA-2000.first-certification-cutoff" in rules(doc)
+    assert "WSBC-2000.first-certification-cutoff" in rules(doc)
 
 
 def test_no_certificate_in_the_year_is_ineligible() -> None:
@@ -277,7 +277,7 @@ def test_payroll_must_be_reported_by_its_deadline(reported: str, deadline: str |
     payroll(led, "2000000.00", reported=reported, deadline=deadline)
     doc = decide(led)
     assert doc["state"] == state
-    assert "BCCSA-2000.incentive-payroll" in rules(doc)
+    assert "WSBC-2000.incentive-payroll" in rules(doc)
 
 
 def test_late_payroll_for_an_out_of_scope_cu_still_makes_the_year_ineligible() -> None:
@@ -334,7 +334,7 @@ def test_a_certificate_revoked_during_the_year_is_ineligible() -> None:
     doc = decide(led, rates((CU, 2024, "4.00")), year=2024)
     assert doc["state"] == "ineligible"
     assert "revoked on 2024-11-01" in says(doc)
-    assert "BCCSA-2000.incentive-exceptions" in rules(doc)
+    assert "WSBC-2000.incentive-exceptions" in rules(doc)
 
 
 def test_a_certificate_cancelled_during_the_year_is_ineligible() -> None:
@@ -433,7 +433,7 @@ def test_go2hr_follows_the_worksafebc_incentive() -> None:
     payroll(led, "2000000.00")
     doc = decide(led)
     assert (doc["state"], doc["amount"]) == ("eligible", "8000.00")
-    assert "GO2HR-2000.incentive-rate" in rules(doc)
+    assert "WSBC-2000.incentive-rate" in rules(doc)
 
 
 def amhsa(accepted: str = "2023-06-20") -> Ledger:

@@ -218,9 +218,9 @@ def cached(registry: RuleRegistry) -> CachedRegistry:
 @cache
 def _calendar_dates(partner: str, registry: RuleRegistry) -> tuple[tuple[date, ...], bool]:
     """A partner's rule version dates, and whether a program limit holds all year (AMHSA)."""
-    versions = sorted({r.since for r in registry.all() if r.partner == partner})
+    versions = registry.since_dates(partner)
     all_year = any(r.name == "programs" and r.params.get("all_year") for r in registry.all()
-                   if r.partner == partner)
+                   if partner in r.partners)
     return tuple(versions), all_year
 
 
@@ -320,7 +320,7 @@ def employer_rows(
         for cert in timeline.certificates:
             if cert.issued not in anniversaries:
                 anniversaries.add(cert.issued)
-                for years in (1, 2):
+                for years in (0, 1, 2):  # 0: a waiver's certificate starts in the future
                     if add_years(cert.issued, years) > day:
                         add(add_years(cert.issued, years))
         for audit in timeline.audits.values():
