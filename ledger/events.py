@@ -228,7 +228,8 @@ class InvestigationClosed(LedgerEvent):
 
 class AuditWaiverGranted(LedgerEvent):
     """WorkSafeBC's 2020 audit waiver for a certificate due for recertification (v2,
-    2026-11-29); ``effective`` is the approval date. Rule ``WSBC-2020.audit-waiver``."""
+    2026-11-29); ``effective`` is the approval date. WorkSafeBC's rule ``audit-waiver``
+    (ledger/rulebooks/worksafebc.py) decides whether it counts."""
 
     waiver: str
     authority: str

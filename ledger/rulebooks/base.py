@@ -1,11 +1,12 @@
 """Rules as data: a versioned :class:`Rule` record, the :class:`Rulebook` in force on a date,
 and the registry that looks rulebooks up by partner and date.
 
-A rule version is written once, under its public id ``{ISSUER}-{YYYY}.{name}`` (for example
-``BCCSA-2000.pass-mark``), so ``grep -rn 'BCCSA-2000.pass-mark' ledger/`` finds the one place
-that defines it. The issuer is a partner, ``COR`` (the cycle every partner shares) or ``WSBC``
-(WorkSafeBC's rules for its BC partners). A version is in force from its ``since`` day (not
-year): a second version in one year writes its day in the id (``GENERIC-2030-07-01.x``).
+A rule version is written once, under its public id ``{ISSUER}-{YYYY}.{name}`` (BCCSA's
+pass mark of 2000 is ``BCCSA-2000`` then ``.pass-mark``), so grepping ``ledger/`` for an id
+finds the one place that defines it (this text never spells a real id whole). The issuer is
+a partner, ``COR`` (the cycle every partner shares) or ``WSBC`` (WorkSafeBC's rules for its
+BC partners). A version is in force from its ``since`` day (not year): a second version in
+one year writes its day in the id (``{ISSUER}-{YYYY-MM-DD}.{name}``).
 ``rulebook_for(partner, on)`` picks, for every rule name, the latest version in force on
 ``on``; replaying a past date therefore uses the rules in force then. A rule whose first
 version is dated :data:`V1` also governs earlier dates (the ledger knows no older rules); a
@@ -52,7 +53,8 @@ class Rule:
     def __post_init__(self) -> None:
         match = _ID.fullmatch(self.id)
         if match is None:
-            raise ValueError(f"{self.id!r} is not a rule id like BCCSA-2000.pass-mark")
+            raise ValueError(f"{self.id!r} is not a rule id: ISSUER-YYYY.name (or "
+                             "ISSUER-YYYY-MM-DD.name)")
         day = match["day"]
         if day != str(self.since.year) and day != self.since.isoformat():
             raise ValueError(f"{self.id}: the id's date must be the year or day of {self.since}")
@@ -333,7 +335,7 @@ class RuleRegistry:
         return Rulebook(partner, on, MappingProxyType(chosen))
 
     def find(self, rule_id: str) -> Rule | None:
-        """A rule version by its public id (``BCCSA-2000.pass-mark``)."""
+        """A rule version by its public id (``{ISSUER}-{YYYY}.{name}``)."""
         return self._ids.get(rule_id)
 
     def versions(self, name: str, partner: str | None = None) -> list[Rule]:
