@@ -161,6 +161,12 @@ class Config:
     sinks: tuple[SinkSettings, ...] = ()
 
 
+def configured_zone(environ: Mapping[str, str]) -> ZoneInfo:
+    """The one time zone of "today" for every command: ``$CORLEDGER_TIMEZONE``, else the
+    config file's ``scan.timezone`` (``$CORLEDGER_CONFIG``), else UTC."""
+    return load_config(None, environ).scan.zone
+
+
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
     """The configuration from ``path`` (else ``$CORLEDGER_CONFIG``, else none) and ``environ``."""
     chosen = path or environ.get(CONFIG_ENV)
