@@ -20,6 +20,7 @@ from projections.timeline import (
     Certificate,
     Decision,
     EmployerTimeline,
+    could_meet_requirement,
     fold,
     next_audit,
 )
@@ -88,7 +89,8 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.review_open_on(on):
         raised.add("under_review")
-    if any(a.counts and a.qa_outcome is None for a in t.audits.values()):
+    if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
+           for a in t.audits.values()):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")

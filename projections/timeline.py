@@ -544,11 +544,12 @@ class _Folder:
             return
         req = self.t.requirement
         if self.cert is not None and req is not None:
+            due = date(e.effective.year, 12, 31)  # the change's year, no grace
             self.t.requirement = Requirement(
-                "certification", e.effective, rule, due=req.due, grace_end=req.grace_end,
-                window_start=e.effective, scope_change=True)
+                "certification", e.effective, rule, due=due, window_start=e.effective,
+                scope_change=True)
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
-                                   f"required, due by {req.due}", rule, e)
+                                   f"required, due by {due} (no grace)", rule, e)
         else:
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
                                    "required", rule, e)
@@ -749,11 +750,12 @@ class _Folder:
         if days is None:
             return
         if notice is None:
-            self.note(a.submitted, f"no notice of audit {a.audit} on file (advisory)", rule,
-                      a.event)
+            self.note(a.submitted, f"no notice of audit {a.audit} on file: the notice is "
+                                   "late; the audit is not voided, QA decides", rule, a.event)
         elif notice.effective > a.started - timedelta(days=int(days)):
             self.note(a.submitted, f"notice of audit {a.audit} filed {notice.effective}, "
-                                   f"less than {days} days before its start (advisory)",
+                                   f"less than {days} days before its start {a.started}: the "
+                                   "notice is late; the audit is not voided, QA decides",
                       rule, a.event)
 
     def _limited_scope_original(self, e: ev.AuditSubmitted) -> AuditRecord | None:
@@ -858,8 +860,9 @@ class _Folder:
             self._open_maintenance(cert, 2, a.completed, day)
         else:
             rule = rb.rule("recertification-due")
-            self.t.requirement = Requirement("recertification", day, rule, due=cert.expires,
-                                             window_start=day)
+            self.t.requirement = Requirement(
+                "recertification", day, rule, window_start=day,
+                due=rb.recertification_due(cert.expires, a.completed))
 
     def _issue(self, a: AuditRecord, issued: date, day: date) -> None:
         rb = self.rb(day)
@@ -899,6 +902,13 @@ def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
         return None
     auditor, _ = rb.auditor_required(req.kind, t.program or "", size, t.after_revocation)
     return {"kind": req.kind, "due": req.due, "auditor": auditor}
+
+
+def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
+    """Whether a submitted audit could meet the next required audit (a limited-scope
+    re-audit: whether the audit it repairs could): only such an audit sets ``qa_pending``."""
+    original = t.audits.get(audit.repairs) if audit.repairs is not None else audit
+    return original is not None and _live_for(t, original)
 
 
 def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:

@@ -147,13 +147,13 @@ def test_a_cu_outside_the_audit_scope_earns_nothing() -> None:
     payroll(led, "2000000.00")
     payroll(led, "1000000.00", cu=CU2)
     premium(led, "500.00")
-    premium(led, "90000.00", cu=CU2)  # out of scope: not in the floor either
+    premium(led, "90000.00", cu=CU2)  # out of scope: earns nothing, but counts in the floor
     doc = decide(led, rates((CU, 2023, "4.00"), (CU2, 2023, "5.00")))
     assert doc["state"] == "eligible" and doc["amount"] == "8000.00"
     out = next(row for row in doc["by_cu"] if row["cu"] == CU2)
     assert out["in_scope"] is False and out["amount"] == "0.00"
     assert out["base_premium"] == "50000.00"
-    assert doc["floor"] == "375.00"
+    assert doc["floor"] == "1000.00"
     assert "WSBC-2000.incentive-scope" in rules(doc)
 
 
@@ -374,6 +374,28 @@ def test_an_investigation_opened_after_the_year_does_not_defer_it() -> None:
     assert decide(led)["state"] == "eligible"
 
 
+def test_an_investigation_defers_the_year_of_its_incident() -> None:
+    led = worked_example()  # certified 2023
+    led.add(ev.InvestigationOpened, "2024-01-10", case="C-3", incident_date=d("2023-12-31"))
+    assert decide(led)["state"] == "deferred"
+    led.add(ev.InvestigationClosed, "2024-03-01", case="C-3")
+    assert decide(led)["state"] == "eligible"
+
+
+def test_an_investigation_of_an_incident_after_the_year_does_not_defer_it() -> None:
+    led = worked_example()
+    led.add(ev.InvestigationOpened, "2023-12-20", case="C-4", incident_date=d("2024-01-01"))
+    assert decide(led)["state"] == "eligible"
+
+
+def test_a_review_closed_with_a_revocation_next_year_leaves_the_year_to_its_own_events(
+        ) -> None:
+    led = worked_example()
+    led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="fall")
+    led.add(ev.ReviewClosed, "2024-03-01", outcome="revoked")
+    assert decide(led)["state"] == "eligible"
+
+
 def test_an_open_review_defers_and_its_close_decides() -> None:
     led = worked_example()
     led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="fall")
@@ -477,3 +499,15 @@ def test_an_unregistered_employer_is_not_applicable() -> None:
     doc = incentive([], [], year=2023, employer="NOBODY")
     assert doc["state"] == "not_applicable" and doc["partner"] is None
     assert "not registered" in says(doc)
+
+
+def test_the_floor_counts_every_premium_paid_for_the_year_whatever_the_cu() -> None:
+    """Second set: min($1,000, 75% x premiums paid for Y) over every CU (seed 004: "what the
+    employer has paid in premiums for the incentive year")."""
+    led = certified(cus=(CU, CU2), audit_cus=(CU,))
+    payroll(led, "1000.00")  # formula: 1,000 x 4.00 / 100 x 10% = 4.00
+    premium(led, "100.00")
+    premium(led, "900.00", cu=CU2)  # out of the audit's scope
+    doc = decide(led, rates((CU, 2023, "4.00")))
+    assert doc["floor"] == "750.00" and doc["amount"] == "750.00"
+    assert doc["minimum_applied"] is True

@@ -485,9 +485,11 @@ def test_scope_change_pending_until_the_partner_decides() -> None:
                certification_audit_required=True)
     doc = st(ledger, "2015-10-01")
     assert "scope_change_pending" not in doc["flags"]
-    assert doc["next_audit"] == {"kind": "certification", "due": "2016-06-15",
+    # second set: due by Dec 31 of the change's year, no grace; cancelled the day after
+    assert doc["next_audit"] == {"kind": "certification", "due": "2015-12-31",
                                  "auditor": "external"}
-    assert st(ledger, "2016-06-16")["status"] == "cancelled"
+    assert st(ledger, "2015-12-31")["status"] == "certified"
+    assert st(ledger, "2016-01-01")["status"] == "cancelled"
 
 
 # --- both time axes and corrections ---------------------------------------------------------------

@@ -237,6 +237,13 @@ class Rulebook:
     def expires(self, issued: date) -> date:
         return add_years(issued, int(self.rule("validity")["years"]))
 
+    def recertification_due(self, expires: date, last_completed: date) -> date:
+        """The expiry; AMHSA (audits within a year of the last one): the earlier of the
+        expiry and one year after the last audit's completion."""
+        if self.rule("maintenance-due")["basis"] == "last-audit-completion":
+            return min(expires, add_years(last_completed, 1))
+        return expires
+
     def maintenance_due(
         self, issued: date, number: int, last_completed: date | None
     ) -> MaintenanceDue:
