@@ -142,7 +142,8 @@ def test_a_replay_before_the_rule_came_into_force_has_no_waiver_rule() -> None:
 
 
 def test_a_waiver_is_imported_and_applied_on_both_stores(cli: Cli) -> None:
-    lines = [registration("BC-1", "2016-02-01", partner="GO2HR", headcount=45),
+    lines: list[dict[str, Any] | str] = [
+             registration("BC-1", "2016-02-01", partner="GO2HR", headcount=45),
              line("AuditSubmitted", "BC-1", "2017-06-20", {
                  "audit": "A1", "kind": "certification", "auditor": "x",
                  "auditor_type": "external", "started": "2017-06-01",

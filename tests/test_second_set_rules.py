@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from ledger import events as ev
+from ledger.codec import new_event
 from projections.status import status
 from tests.factories import Ledger, at, d
 
@@ -149,9 +150,8 @@ def test_reference_rates_voided_without_employer_are_not_used() -> None:
             cu="G100", year=2023, base_rate=Decimal("5.00"))
     doc = incentive(ledger.events, ref.events, year=2023, employer="BC-1")
     assert doc["amount"] == "10000.00"  # the rate recorded later wins
-    void = ev.EventVoided(originator_id=ref.events[0].originator_id, originator_version=3,
-                          timestamp=at("2023-03-01"), event_id="v1", employer=None,
-                          effective=d("2023-03-01"), recorded_at=at("2023-03-01"), by=None,
-                          target="r2", reason="wrong rate")
+    void = new_event("EventVoided", employer=None, version=3, effective=d("2023-03-01"),
+                     recorded_at=at("2023-03-01"), appended_at=at("2023-03-01"),
+                     event_id="v1", target="r2", reason="wrong rate")
     doc = incentive(ledger.events, [*ref.events, void], year=2023, employer="BC-1")
     assert doc["amount"] == "8000.00"

@@ -29,7 +29,8 @@ def clocked(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.setattr(commands.cli, "datetime", FixedClock)
     monkeypatch.delenv("CORLEDGER_CONFIG", raising=False)
     # GENERIC: maintenance due a year after QA, 2027-06-15
-    assert cli.import_lines(certified("E-1", date(2026, 6, 15))).exit_code == 0
+    lines: list[dict[str, Any] | str] = [*certified("E-1", date(2026, 6, 15))]
+    assert cli.import_lines(lines).exit_code == 0
     return cli
 
 
