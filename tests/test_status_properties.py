@@ -43,7 +43,7 @@ def histories(draw: st.DrawFn) -> list[ev.LedgerEvent]:
         n = len(events) + 1
         choice = draw(st.sampled_from(("audit", "audit", "qa", "qa", "auditor", "left",
                                        "headcount", "incident", "closed", "revoked", "void",
-                                       "void")))
+                                       "void", "waiver")))
         when = draw(day)
         if choice == "audit":
             completed = when - timedelta(days=draw(st.integers(0, 30)))
@@ -72,6 +72,9 @@ def histories(draw: st.DrawFn) -> list[ev.LedgerEvent]:
         elif choice == "closed":
             event = _make(ev.ReviewClosed, n, when, draw(delay),
                           outcome=draw(st.sampled_from(("certificate_stands", "revoked"))))
+        elif choice == "waiver":
+            event = _make(ev.AuditWaiverGranted, n, when, draw(delay), waiver="W",
+                          authority="WorkSafeBC")
         elif choice == "revoked":
             event = _make(ev.CertificationRevoked, n, when, draw(delay), authority="x",
                           reason="y")
