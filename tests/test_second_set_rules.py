@@ -155,3 +155,22 @@ def test_reference_rates_voided_without_employer_are_not_used() -> None:
                      event_id="v1", target="r2", reason="wrong rate")
     doc = incentive(ledger.events, [*ref.events, void], year=2023, employer="BC-1")
     assert doc["amount"] == "8000.00"
+
+
+@pytest.mark.parametrize(("day", "expected", "pending"), [
+    ("2022-02-14", "certified", True),   # the last day of grace
+    ("2022-02-15", "certified", True),   # past grace, held by the audit in QA
+    ("2022-03-04", "certified", True),
+    ("2022-03-05", "cancelled", False),  # QA rejected it: cancelled from the rejection date
+])
+def test_an_audit_submitted_during_grace_and_still_in_qa_holds_the_certificate(
+        day: str, expected: str, pending: bool) -> None:
+    ledger = Ledger("BC-H")
+    ledger.register("2020-01-06", partner="BCCSA", headcount=30)
+    ledger.certify("2020-06-01", "2020-06-15")  # maintenance 1 due 2021-12-31, grace 45 days
+    ledger.audit("2022-02-10", "M1", "maintenance", started="2021-12-28",
+                 completed="2021-12-30")
+    ledger.qa("2022-03-05", "M1", "rejected")
+    doc = st(ledger, day)
+    assert doc["status"] == expected
+    assert ("qa_pending" in doc["flags"]) is pending
