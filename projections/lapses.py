@@ -62,8 +62,10 @@ def lapse_entry(t: EmployerTimeline, within: int = 90) -> dict[str, Any] | None:
     if t.current_certificate is None and t.misses and t.certificates \
             and t.certificates[-1].ended in ("cancelled", "expired"):
         miss = t.misses[-1]
-        due = miss.requirement.due
-        if due is not None and 0 < (as_of - due).days <= within:
+        due, last_day = miss.requirement.due, miss.requirement.last_day
+        # listed while the last day it could have been submitted (grace included) is at
+        # most `within` days back; days_left stays counted from due (second set)
+        if due is not None and last_day is not None and 0 < (as_of - last_day).days <= within:
             return {**base, "due": due.isoformat(), "days_left": (due - as_of).days,
                     "level": "missed", "reasons": reasons}
     return None

@@ -10,6 +10,7 @@ import pytest
 from ledger import events as ev
 from ledger.codec import new_event
 from projections.status import status
+from tests.conftest import Cli, line, registration
 from tests.factories import Ledger, at, d
 
 
@@ -174,3 +175,24 @@ def test_an_audit_submitted_during_grace_and_still_in_qa_holds_the_certificate(
     doc = st(ledger, day)
     assert doc["status"] == expected
     assert ("qa_pending" in doc["flags"]) is pending
+
+
+@pytest.mark.parametrize(("as_of", "listed"), [("2022-05-15", True), ("2022-05-16", False)])
+def test_a_missed_entry_is_listed_while_its_grace_end_is_within_the_window(
+        cli: Cli, as_of: str, listed: bool) -> None:
+    """BCCSA maintenance due 2021-12-31, grace to 2022-02-14: missed, listed for 90 days
+    after the grace end, days_left counted from the due date (read models and fold)."""
+    lines: list[dict[str, Any] | str] = [
+        registration("BC-M", "2020-01-06", partner="BCCSA", headcount=30),
+        line("AuditSubmitted", "BC-M", "2020-06-01", {
+            "audit": "A1", "kind": "certification", "auditor": "x", "auditor_type": "external",
+            "started": "2020-05-20", "completed": "2020-05-25", "overall": 85,
+            "elements": {"policy": 88}}),
+        line("QADecided", "BC-M", "2020-06-15", {"audit": "A1", "outcome": "accepted"})]
+    assert cli.import_lines(lines).exit_code == 0
+    found = cli.json("lapses", "--as-of", as_of, "--within", "90")
+    if listed:
+        assert [(e["level"], e["due"], e["days_left"]) for e in found] == [
+            ("missed", "2021-12-31", -135)]
+    else:
+        assert found == []
