@@ -196,3 +196,29 @@ def test_a_missed_entry_is_listed_while_its_grace_end_is_within_the_window(
             ("missed", "2021-12-31", -135)]
     else:
         assert found == []
+
+
+@pytest.mark.parametrize(("as_of", "listed"), [("2022-03-31", True), ("2022-04-01", False)])
+def test_a_held_audit_is_listed_critical_within_the_window_from_its_due(
+        cli: Cli, as_of: str, listed: bool) -> None:
+    """BCCSA maintenance due 2021-12-31, submitted in grace and still in QA: critical with
+    qa_pending for 90 days from the due date, then no longer listed."""
+    lines: list[dict[str, Any] | str] = [
+        registration("BC-Q", "2020-01-06", partner="BCCSA", headcount=30),
+        line("AuditSubmitted", "BC-Q", "2020-06-01", {
+            "audit": "A1", "kind": "certification", "auditor": "x", "auditor_type": "external",
+            "started": "2020-05-20", "completed": "2020-05-25", "overall": 85,
+            "elements": {"policy": 88}}),
+        line("QADecided", "BC-Q", "2020-06-15", {"audit": "A1", "outcome": "accepted"}),
+        line("AuditSubmitted", "BC-Q", "2022-02-10", {
+            "audit": "M1", "kind": "maintenance", "auditor": "x", "auditor_type": "external",
+            "started": "2021-12-28", "completed": "2021-12-30", "overall": 85,
+            "elements": {"policy": 88}})]
+    assert cli.import_lines(lines).exit_code == 0
+    found = cli.json("lapses", "--as-of", as_of, "--within", "90")
+    assert cli.json("status", "BC-Q", "--as-of", as_of)["status"] == "certified"
+    if listed:
+        assert [(e["level"], e["due"], e["reasons"][0]) for e in found] == [
+            ("critical", "2021-12-31", "qa_pending")]
+    else:
+        assert found == []

@@ -86,6 +86,8 @@ def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | 
     base = {"employer": row.employer, "partner": row.partner, "status": row.status}
     reasons: list[str] = orjson.loads(row.reasons)
     if row.kind == "held":
+        if (as_of - row.due).days > within:
+            return None
         return {**base, "due": row.due.isoformat(), "days_left": (row.due - as_of).days,
                 "level": "critical", "reasons": _add(reasons, "qa_pending")}
     if row.kind == "due":
