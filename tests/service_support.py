@@ -44,8 +44,12 @@ def seed_lines() -> list[dict[str, Any]]:
              id="rate-G100-2021", **rec),
         registration(OWN, "2020-01-06", partner="BCCSA", **rec),
         audit(OWN, "2020-06-01", recorded_at="2020-06-02T00:00:00Z", by="seed"),
+        line("QADecided", OWN, "2020-07-01", {"audit": "A1", "outcome": "accepted"},
+             id=f"{OWN}-qa", **rec),
         registration(OTHER, "2020-01-06", partner="GO2HR", **rec),
         audit(OTHER, "2020-06-01", recorded_at="2020-06-02T00:00:00Z", by="seed"),
+        line("QADecided", OTHER, "2020-07-01", {"audit": "A1", "outcome": "accepted"},
+             id=f"{OTHER}-qa", **rec),
     ]
 
 
