@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import line
 from tests.service_support import OTHER, OWN, http, jsonl, seed, served, tokens
 
+pytestmark = pytest.mark.integration  # a real server on loopback
+
 ROLES = ("partner", "partner_other", "regulator", "operator", "public", "revoked", "unknown")
 UNKNOWN_TOKEN = "clt_deadbeef_" + "A" * 43
 
@@ -126,3 +128,21 @@ def test_a_revoked_token_is_refused_by_a_running_server(db_url: str, tmp_path: P
         assert http(method, base + path, token)[0] == 200
         revoke_token(db_url, info.token_id, NOW)
         assert http(method, base + path, token)[0] == 401
+
+
+def test_concurrent_requests_to_forked_workers_all_succeed(db_url: str, tmp_path: Path) -> None:
+    """Workers forked from ``serve`` share no database connection (each request gets 200)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    seed(db_url)
+    made = tokens(db_url)
+    with served(db_url, tmp_path, workers=4) as (base, log):
+        def ask(i: int) -> int:
+            method, path, body = request_for(("status", "history", "roll", "write")[i % 4],
+                                             OWN, 1000 + i)
+            return http(method, base + path, made["partner"], body)[0]
+
+        with ThreadPoolExecutor(12) as pool:
+            statuses = list(pool.map(ask, range(48)))
+        server_log = log.read_text()
+    assert statuses == [200] * 48, "Traceback" in server_log and server_log[-3000:]
