@@ -92,8 +92,11 @@ def request(method: str, url: str, token: str | None, body: bytes | None = None,
 
 def phase(threads: int, per_thread: int, work: Callable[[int, int], None]) -> float:
     """Runs ``work(thread, i)`` ``per_thread`` times in each of ``threads`` threads; seconds."""
-    workers = [threading.Thread(target=lambda t=t: [work(t, i) for i in range(per_thread)])
-               for t in range(threads)]
+    def loop(t: int) -> None:
+        for i in range(per_thread):
+            work(t, i)
+
+    workers = [threading.Thread(target=loop, args=(t,)) for t in range(threads)]
     started = time.perf_counter()
     for w in workers:
         w.start()
@@ -165,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         def write(t: int, i: int) -> None:
             rng = random.Random(-(t * 100003 + i))
-            batch = [{"type": "HeadcountReported", "id": f"load-{t}-{i}-{k}",
+            batch: list[dict[str, Any]] = [{"type": "HeadcountReported", "id": f"load-{t}-{i}-{k}",
                       "employer": rng.choice(employers), "effective": "2024-01-01",
                       "data": {"headcount": rng.randrange(1, 500)}}
                      for k in range(args.batch)]
