@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,8 +49,6 @@ def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | Non
                settings: ServeSettings | None = None) -> Flask:
     """The service's app over the ledger at ``db_url`` (default ``$CORLEDGER_DB``, else
     ``sqlite:///corledger.db``); ``clock`` is read for "today" and for import times."""
-    import os
-
     settings = settings or ServeSettings()
     app = Flask("corledger")
     app.config.update(

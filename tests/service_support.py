@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -96,7 +96,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str, Path]]:
+def served(db_url: str, tmp_path: Path, workers: int = 2,
+           environ: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     """A real ``corledger serve`` on loopback: yields its base URL and its stderr file."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
@@ -105,6 +106,7 @@ def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str,
                "--port", str(port), "--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORLEDGER_SERVE_")}
     env.pop("CORLEDGER_CONFIG", None)
+    env.update(environ or {})
     with log.open("wb") as err:
         process = subprocess.Popen(command, stdout=err, stderr=err, env=env,
                                    start_new_session=True)
@@ -131,7 +133,8 @@ def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str,
             process.wait()
 
 
-def http(method: str, url: str, token: str | None = None, body: bytes | None = None,
+def http(method: str, url: str, token: str | None = None,
+         body: bytes | Iterable[bytes] | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """One request with urllib: status, headers, body (errors included)."""
     request = urllib.request.Request(url, data=body, method=method,

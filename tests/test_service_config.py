@@ -39,3 +39,11 @@ def test_a_wrong_serve_setting_is_named(tmp_path: Path, text: str, message: str)
 def test_a_wrong_serve_variable_is_named() -> None:
     with pytest.raises(ConfigError, match="CORLEDGER_SERVE_PORT: expected a whole number"):
         load_config(None, {"CORLEDGER_SERVE_PORT": "eighty"})
+
+
+def test_serve_stops_on_a_wrong_config_naming_the_key(cli: object, tmp_path: Path) -> None:
+    config = tmp_path / "corledger.toml"
+    config.write_text("[serve]\nworkers = 'many'\n")
+    result = cli("serve", "--config", str(config))  # type: ignore[operator]
+    assert result.exit_code != 0
+    assert "serve.workers: expected int" in result.output

@@ -146,3 +146,24 @@ def test_concurrent_requests_to_forked_workers_all_succeed(db_url: str, tmp_path
             statuses = list(pool.map(ask, range(48)))
         server_log = log.read_text()
     assert statuses == [200] * 48, "Traceback" in server_log and server_log[-3000:]
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_over_the_limit_gets_413_and_writes_nothing(db_url: str, tmp_path: Path,
+                                                           chunked: bool) -> None:
+    """Also a chunked body (no Content-Length), which werkzeug would silently cut at the
+    limit: a cut JSONL body must not import its first lines."""
+    seed(db_url)
+    made = tokens(db_url)
+    lines = jsonl([line("HeadcountReported", OWN, "2024-01-01", {"headcount": i},
+                        id=f"big-{i}") for i in range(200)])
+    assert len(lines) > 4000
+    with served(db_url, tmp_path, environ={"CORLEDGER_SERVE_MAX_BODY_BYTES": "4000"}) \
+            as (base, _):
+        body = iter([lines[i:i + 1000] for i in range(0, len(lines), 1000)]) if chunked \
+            else lines
+        status, _, payload = http("POST", f"{base}/v1/events", made["partner"], body)
+        assert status == 413, payload
+        assert orjson.loads(payload)["limit"] == 4000
+        history = http("GET", f"{base}/v1/employers/{OWN}/history", made["partner"])[2]
+        assert b"big-" not in history
