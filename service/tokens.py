@@ -4,7 +4,7 @@ A token reads ``clt_<id>_<secret>``: ``id`` (8 hex digits) finds the row, ``secr
 random bits. The row keeps the SHA-256 of the whole token, the principal it stands for (name,
 role, partner) and when it was created and revoked; a revoked or unknown token resolves to
 nothing (401). Tokens are access control, not ledger facts, so they live in a table of their
-own beside the events (registered on :data:`storage.schema.metadata`).
+own beside the events, made on first use.
 """
 
 from __future__ import annotations
@@ -16,15 +16,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, select, update
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select, update
 
 from ledger.events import PARTNERS
 from service.auth import TOKEN_ROLES, Principal, Role
 from storage.engine import engine_for
-from storage.schema import metadata
-from storage.tables import ensure_tables
+from storage.schema import ensure
 
 PREFIX = "clt_"
+
+# The service's own metadata, not the ledger's shared one: the tokens table is made by the
+# service on first use (``tokens``, ``serve``), and Alembic leaves tables it does not declare.
+metadata = MetaData()
 
 api_tokens = Table(
     "api_tokens", metadata,
@@ -75,7 +78,7 @@ def hash_token(token: str) -> str:
 
 def _engine(db_url: str) -> Engine:
     engine = engine_for(db_url)
-    ensure_tables(engine, [api_tokens])
+    ensure(engine, [api_tokens])
     return engine
 
 
