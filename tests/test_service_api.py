@@ -209,6 +209,8 @@ def test_rules_are_public_with_their_sources(client: FlaskClient) -> None:
 def test_etag_and_if_none_match_give_304(client: FlaskClient, ledger: dict[str, str]) -> None:
     first = get(client, f"/v1/employers/{OWN}", ledger["partner"])
     etag = first.headers["ETag"]
+    assert set(first.headers["Cache-Control"].split(", ")) == {"no-cache", "private"}
+    assert client.get("/v1/rules").headers["Cache-Control"] == "no-cache"
     again = get(client, f"/v1/employers/{OWN}", ledger["partner"], **{"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     post(client, jsonl([line("HeadcountReported", OWN, "2024-01-01", {"headcount": 30},
