@@ -24,6 +24,7 @@ from storage.engine import engine_for
 from storage.schema import ensure
 
 PREFIX = "clt_"
+MAX_NAME = 200  # the holder's name, also recorded as the events' ``by``
 
 # The service's own metadata, not the ledger's shared one: the tokens table is made by the
 # service on first use (``tokens``, ``serve``), and Alembic leaves tables it does not declare.
@@ -33,7 +34,7 @@ api_tokens = Table(
     "api_tokens", metadata,
     Column("token_id", String(16), primary_key=True),
     Column("token_hash", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("name", String(MAX_NAME), nullable=False),
     Column("role", String(16), nullable=False),
     Column("partner", String(16)),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -98,6 +99,8 @@ def create_token(db_url: str, *, name: str, role: str, partner: str | None,
         raise TokenError(f"partner: only a partner token names a partner, not a {role} token")
     if not name.strip():
         raise TokenError("name: a token needs a name (who holds it)")
+    if len(name) > MAX_NAME:
+        raise TokenError(f"name: at most {MAX_NAME} characters, got {len(name)}")
     token_id = secrets.token_hex(4)
     token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     info = TokenInfo(token_id, name, role, partner, now, None)

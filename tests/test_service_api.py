@@ -93,6 +93,8 @@ def test_tokens_commands_create_list_and_revoke(cli: Any, db_url: str) -> None:
     (["--role", "partner", "--name", "x"], "partner token needs --partner"),
     (["--role", "partner", "--partner", "NOPE", "--name", "x"], "expected one of"),
     (["--role", "regulator", "--partner", "BCCSA", "--name", "x"], "only a partner token"),
+    (["--role", "regulator", "--name", " "], "a token needs a name"),
+    (["--role", "regulator", "--name", "x" * 201], "at most 200 characters"),
 ])
 def test_tokens_create_refuses_a_wrong_partner(cli: Any, args: list[str], message: str) -> None:
     result = cli("tokens", "create", *args)
