@@ -17,10 +17,10 @@ Then :class:`commands.importer.Importer` imports it, whole or not at all, exactl
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -28,19 +28,20 @@ from commands.importer import MAX_ERRORS, MAX_LINE_BYTES, Importer, ImportResult
 from ledger.events import EVENT_TYPES
 from service.auth import Principal, Role
 from service.directory import partners_of
-from storage.store import LedgerStore
+from storage.store import LedgerStore, Writer
 
 
 class BodyError(Exception):
     """The body as a whole cannot be read as events (not a JSON array, not UTF-8 JSONL)."""
 
 
-@dataclass(frozen=True)
 class TenancyRefused(Exception):
     """Lines the caller may not write; nothing was written."""
 
-    errors: list[LineError]
-    truncated: bool = False
+    def __init__(self, errors: list[LineError], truncated: bool = False) -> None:
+        super().__init__("; ".join(str(e) for e in errors[:3]))
+        self.errors = errors
+        self.truncated = truncated
 
 
 def body_lines(body: bytes) -> list[bytes]:
@@ -69,14 +70,17 @@ def _objects(lines: list[bytes]) -> Iterator[tuple[int, dict[str, Any] | None]]:
         yield number, obj if isinstance(obj, dict) else None
 
 
-def check_tenancy(store: LedgerStore, principal: Principal, lines: list[bytes]) -> None:
-    """Raises :class:`TenancyRefused` naming every line ``principal`` may not write."""
+def check_tenancy(store: LedgerStore, principal: Principal, lines: list[bytes],
+                  ) -> dict[str, int]:
+    """Raises :class:`TenancyRefused` naming every line ``principal`` may not write; returns
+    the employers the lines register that no partner holds yet, with their line numbers."""
     parsed = list(_objects(lines))
     named = {obj["employer"] for _, obj in parsed
              if obj is not None and isinstance(obj.get("employer"), str)}
     owners = partners_of(store, named) if principal.role is Role.PARTNER else {}
     mine = principal.partner
     errors: list[LineError] = []
+    new: dict[str, int] = {}
     for number, obj in parsed:
         if obj is None:
             continue  # the importer refuses it with the CLI's words
@@ -108,6 +112,7 @@ def check_tenancy(store: LedgerStore, principal: Principal, lines: list[bytes]) 
                                         f"registered with {mine}: the id is taken"))
             elif owner is None and mine is not None:
                 owners[employer] = mine  # registered earlier in this body, for what follows
+                new[employer] = number
         elif owner != mine:
             errors.append(LineError(number, "employer",
                                     f"{employer!r} is not registered with {mine}"))
@@ -115,6 +120,37 @@ def check_tenancy(store: LedgerStore, principal: Principal, lines: list[bytes]) 
             raise TenancyRefused(errors, truncated=True)
     if errors:
         raise TenancyRefused(errors)
+    return new
+
+
+def recheck_new(store: LedgerStore, principal: Principal, new: dict[str, int]) -> None:
+    """Raises :class:`TenancyRefused` when another partner registered one of the ``new``
+    employers since :func:`check_tenancy` looked (two partners registering one id at once).
+
+    Called while the import holds the ledger's write lock, before it commits: every other
+    write has committed or waits, so a fresh read sees any registration that beat this one.
+    """
+    if not new:
+        return
+    taken = {e: p for e, p in partners_of(store, new).items() if p != principal.partner}
+    if taken:
+        raise TenancyRefused([
+            LineError(new[e], "employer", f"{e!r} cannot be registered with "
+                      f"{principal.partner}: the id is taken") for e in sorted(taken)])
+
+
+class _RecheckingStore:
+    """The store, whose write transaction re-checks new registrations before committing."""
+
+    def __init__(self, store: LedgerStore, check: Callable[[], None]) -> None:
+        self.store = store
+        self.check = check
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        with self.store.writer() as writer:
+            yield writer
+            self.check()  # raising here rolls the whole import back
 
 
 def with_by(lines: list[bytes], by: str) -> list[bytes]:
@@ -134,6 +170,13 @@ def import_body(store: LedgerStore, principal: Principal, body: bytes,
     """Checks and imports a request body; raises :class:`BodyError`,
     :class:`TenancyRefused` or the importer's ``ImportRefused``."""
     lines = body_lines(body)
-    check_tenancy(store, principal, lines)
+    return import_lines(store, principal, lines, check_tenancy(store, principal, lines), now)
+
+
+def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
+                 new: dict[str, int], now: datetime) -> ImportResult:
+    """Imports lines :func:`check_tenancy` passed (``new``: what it returned), ``by``
+    defaulting to the principal's name, re-checking the new registrations before commit."""
     stream = io.BytesIO(b"\n".join(with_by(lines, principal.by)))
-    return Importer(store, now=now).run(stream)
+    checked = _RecheckingStore(store, lambda: recheck_new(store, principal, new))
+    return Importer(cast(LedgerStore, checked), now=now).run(stream)

@@ -3,6 +3,7 @@ roles, every endpoint's answer, problem+json errors, ETags, the body limit, the 
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -360,3 +361,32 @@ def test_the_access_log_names_the_principal_and_never_the_token(
     assert [(e["path"], e["status"], e["principal"]) for e in entries] == [
         (f"/v1/employers/{OWN}", 200, "BCCSA QA desk"), ("/v1/roll", 401, "public")]
     assert not any(t in caplog.text for t in ledger.values())
+
+
+def test_two_partners_registering_one_new_id_at_once_leave_it_with_the_first(
+        db_url: str, ledger: dict[str, str]) -> None:
+    """BCCSA's body passed its check while X was unknown; GO2HR registers X before BCCSA's
+    import takes the write lock: BCCSA's import is refused whole, X stays GO2HR's."""
+    from commands.importer import Importer
+    from service.auth import Principal, Role
+    from service.importing import TenancyRefused, body_lines, check_tenancy, import_lines
+    from storage.store import open_store
+    from tests.conftest import registration
+
+    store = open_store(db_url)
+    try:
+        bccsa = Principal("BCCSA QA desk", Role.PARTNER, "BCCSA")
+        lines = body_lines(jsonl([registration("X-1", partner="BCCSA", id="b-reg"),
+                                  line("HeadcountReported", "X-1", "2024-01-01",
+                                       {"headcount": 3}, id="b-hc")]))
+        new = check_tenancy(store, bccsa, lines)
+        assert new == {"X-1": 1}
+        Importer(store, now=NOW).run(io.BytesIO(jsonl([registration("X-1", partner="GO2HR",
+                                                                    id="g-reg")])))
+        with pytest.raises(TenancyRefused) as refused:
+            import_lines(store, bccsa, lines, new, NOW)
+        assert [str(e) for e in refused.value.errors] == [
+            "line 1: employer: 'X-1' cannot be registered with BCCSA: the id is taken"]
+        assert [e.event_id for e in store.stream("X-1")] == ["g-reg"]
+    finally:
+        store.close()
