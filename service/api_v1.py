@@ -21,9 +21,9 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from commands.importer import ImportRefused, LineError
 from commands.incentive_cli import _csv as incentives_csv
 from commands.projections_cli import write_roll_csv
+from commands.rules_cli import catalogue
 from commands.scan import scan
 from ledger.codec import event_to_state
-from ledger.rulebooks import RULES
 from projections.incentive import incentive as decide
 from projections.incentive import summarize
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
@@ -300,13 +300,10 @@ def incentives(args: dict[str, Any]) -> Response:
 @public_blp.arguments(params.RulesArgs, location="query")
 @public_blp.doc(summary="Every version of every rule: id, partner, in force since, source")
 def rules(args: dict[str, Any]) -> Response:
+    """The same catalogue as ``corledger rules --json``, optionally one partner's rules."""
     partner = args.get("partner")
-    chosen = sorted((r for r in RULES.all() if partner is None or r.partner == partner),
-                    key=lambda r: (r.partner, r.name, r.since))
-    return json_response({"rules": [
-        {"id": r.id, "key": r.key, "partner": r.partner, "name": r.name,
-         "since": r.since.isoformat(), "source": r.source, "says": r.says,
-         "params": dict(r.params)} for r in chosen]})
+    return json_response({"rules": [entry for entry in catalogue()
+                                    if partner is None or partner in entry["partners"]]})
 
 
 @public_blp.route("/verify")

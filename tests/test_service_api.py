@@ -205,8 +205,9 @@ def test_verify_takes_at_most_150_employers(client: FlaskClient) -> None:
 
 def test_rules_are_public_with_their_sources(client: FlaskClient) -> None:
     rules = client.get("/v1/rules?partner=BCCSA").json["rules"]
-    assert rules and all(r["partner"] == "BCCSA" and r["source"] and r["since"]
-                         for r in rules)
+    assert rules and all("BCCSA" in r["partners"] and r["source"] and r["versions"]
+                         and all(v["in_force_from"] for v in r["versions"]) for r in rules)
+    assert any(r["id"] == "BCCSA-2000.pass-mark" for r in rules)
 
 
 def test_etag_and_if_none_match_give_304(client: FlaskClient, ledger: dict[str, str]) -> None:
