@@ -1,0 +1,263 @@
+"""The pages' routes: employer timeline, roll, lapses, incentives, public verification, sign-in.
+
+Who may see what is decided by :mod:`service.auth` exactly as for the JSON API (another
+partner's employer is the same 404 as an unknown one); the pages differ only in how the caller
+is known: a session cookie from :mod:`service.web.signin` instead of a bearer token.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from commands.status_cli import parse_known_at
+from ledger.events import PARTNERS
+from projections.status import FLAG_ORDER
+from service.auth import PUBLIC, Principal, Role, list_scope, readable_employer
+from service.context import store, today
+from service.directory import employers_of
+from service.web import pages
+from service.web.signin import (
+    check_csrf,
+    configure,
+    csrf_token,
+    session_principal,
+    sign_in,
+    sign_out,
+)
+
+blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/web-static")
+
+STATUSES = ("registered", "certified", "cancelled", "expired", "revoked")
+
+
+@blueprint.record_once
+def _setup(state: Any) -> None:
+    configure(state.app)
+
+
+@blueprint.context_processor
+def _globals() -> dict[str, Any]:
+    return {"viewer": session_principal(), "csrf_token": csrf_token, "Role": Role}
+
+
+@blueprint.errorhandler(HTTPException)
+def _error(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    return render_template("error.html", code=code, title=error.name,
+                           message=error.description), code
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _signed_in() -> Principal | BaseResponse:
+    """The session's principal, or a redirect to the sign-in page for the public."""
+    principal = session_principal()
+    if principal is PUBLIC or principal.role is Role.PUBLIC:
+        return redirect(url_for("web.signin", next=request.full_path.rstrip("?")))
+    return principal
+
+
+def _as_of() -> date:
+    text = request.args.get("as_of", "").strip()
+    if not text:
+        return today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"as_of: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _known_at() -> datetime | None:
+    text = request.args.get("known_at", "").strip()
+    if not text:
+        return None
+    try:
+        return parse_known_at(None, None, text)
+    except click.BadParameter as exc:
+        raise BadRequest(f"known_at: {exc.message}") from None
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: only a path on this site."""
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not urlsplit(target).netloc:
+        return target
+    return url_for("web.roll")
+
+
+# --- home and sign-in -----------------------------------------------------------------------------
+
+
+@blueprint.get("/")
+def home() -> str:
+    return render_template("home.html")
+
+
+@blueprint.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    error = None
+    next_url = request.values.get("next")
+    if request.method == "POST":
+        error = check_csrf(request.form.get("csrf_token"))
+        if error is None:
+            principal = sign_in(request.form.get("token", ""))
+            if principal is not None:
+                return redirect(_safe_next(next_url))
+            error = "That token is unknown or revoked."
+            return render_template("signin.html", error=error, next=next_url), 401
+        return render_template("signin.html", error=error, next=next_url), 400
+    return render_template("signin.html", error=None, next=next_url)
+
+
+@blueprint.post("/signout")
+def signout() -> Any:
+    error = check_csrf(request.form.get("csrf_token"))
+    if error is not None:
+        abort(400, description=error)
+    sign_out()
+    return redirect(url_for("web.home"))
+
+
+# --- the employer page ----------------------------------------------------------------------------
+
+
+@blueprint.get("/employers/<employer>")
+def employer(employer: str) -> Any:
+    principal = _signed_in()
+    if not isinstance(principal, Principal):
+        return principal
+    as_of, known_at = _as_of(), _known_at()
+    ledger = store()
+    readable_employer(ledger, principal, employer)
+    page = pages.employer_page(ledger.stream(employer), employer, as_of, known_at,
+                               request.args.get("event"))
+    params = {"as_of": as_of.isoformat()}
+    if known_at is not None:
+        params["known_at"] = _iso(known_at)
+
+    def event_href(key: str) -> str:
+        return url_for("web.employer", employer=employer, **params, event=key,
+                       _anchor="decision")
+
+    index = sum(1 for m in page.moments if known_at is None or m <= known_at)
+    return render_template("employer.html", page=page, tl=page.chart, event_href=event_href,
+                           employer=employer, as_of=as_of, known_at=known_at,
+                           moments=[_iso(m) for m in page.moments],
+                           slider=len(page.moments) if known_at is None else index,
+                           iso=_iso)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+# --- lists ----------------------------------------------------------------------------------------
+
+
+def _roll_rows(principal: Principal) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    scope = list_scope(principal)
+    as_of = _as_of()
+    filters = {"query": request.args.get("q", ""),
+               "partner": request.args.get("partner") or None,
+               "status": request.args.get("status") or None,
+               "flag": request.args.get("flag") or None}
+    rows = pages.roll(store(), as_of, scope, **filters)
+    return rows, {**filters, "as_of": as_of, "scope": scope}
+
+
+@blueprint.get("/roll")
+def roll() -> Any:
+    principal = _signed_in()
+    if not isinstance(principal, Principal):
+        return principal
+    rows, chosen = _roll_rows(principal)
+    return render_template("roll.html", rows=rows, chosen=chosen, partners=PARTNERS,
+                           statuses=STATUSES, flags=FLAG_ORDER,
+                           csv_url=url_for("web.roll_csv", **request.args))
+
+
+@blueprint.get("/roll.csv")
+def roll_csv() -> Any:
+    principal = _signed_in()
+    if not isinstance(principal, Principal):
+        return principal
+    rows, chosen = _roll_rows(principal)
+    name = f"roll-{chosen['as_of'].isoformat()}.csv"
+    return Response(pages.to_csv(rows, pages.ROLL_COLUMNS), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blueprint.get("/lapses")
+def lapses() -> Any:
+    principal = _signed_in()
+    if not isinstance(principal, Principal):
+        return principal
+    scope = list_scope(principal)
+    as_of = _as_of()
+    try:
+        within = int(request.args.get("within", "90"))
+    except ValueError:
+        raise BadRequest("within: a whole number of days") from None
+    if not 0 <= within <= 3660:
+        raise BadRequest("within: between 0 and 3660 days")
+    entries = pages.lapses(store(), as_of, within, scope)
+    return render_template("lapses.html", entries=entries, as_of=as_of, within=within)
+
+
+@blueprint.get("/incentives")
+def incentives() -> Any:
+    principal = _signed_in()
+    if not isinstance(principal, Principal):
+        return principal
+    scope = list_scope(principal)
+    text = request.args.get("year", "").strip()
+    year = today().year - 1 if not text else _year(text)
+    docs, totals = pages.incentives(store(), employers_of(store(), scope), year)
+    return render_template("incentives.html", docs=docs, totals=totals, year=year,
+                           reasons=pages.reasons)
+
+
+def _year(text: str) -> int:
+    if not text.isdigit() or not 1900 <= int(text) <= 9999:
+        raise BadRequest(f"year: {text!r} is not a year (e.g. 2025)")
+    return int(text)
+
+
+# --- public verification --------------------------------------------------------------------------
+
+
+@blueprint.route("/verify", methods=["GET", "POST"])
+def verify() -> Any:
+    """Anyone may check up to 150 employers: pasted (``ids``) or uploaded (``file``)."""
+    text = request.values.get("ids", "")
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        try:
+            text += "\n" + upload.read(64 * 1024).decode("utf-8")
+        except UnicodeDecodeError:
+            return render_template("verify.html", text="", rows=None,
+                                   error="The file is not UTF-8 text."), 400
+    try:
+        ids = pages.parse_ids(text)
+    except pages.TooMany as exc:
+        return render_template("verify.html", text=text, rows=None, error=str(exc)), 400
+    rows = pages.verify(store(), ids, today()) if ids else None
+    return render_template("verify.html", text=text, rows=rows, error=None,
+                           today=today(), limit=pages.MAX_VERIFY)
