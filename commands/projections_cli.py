@@ -108,12 +108,17 @@ def roll(as_of: date, partner: str | None, csv_file: str | None, as_json: bool) 
     stderr.print(f"{len(rows)} employers on {as_of}")
 
 
+def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
+    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's."""
+    writer = csv.DictWriter(stream, fieldnames=ROLL_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({**r, "flags": " ".join(r["flags"])})
+
+
 def _write_csv(rows: list[dict[str, Any]], target: str) -> None:
     def write(stream: Any) -> None:
-        writer = csv.DictWriter(stream, fieldnames=ROLL_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**r, "flags": " ".join(r["flags"])})
+        write_roll_csv(rows, stream)
 
     if target == "-":
         write(sys.stdout)
