@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -131,6 +132,9 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
     list_tokens(db_url)  # creates the tokens table before workers race to
     session.close()
     _access_logging(settings.access_log)
+    # The pages' session cookies are signed with one key that every worker shares: a random
+    # one per start unless the environment sets it (then sessions outlive restarts).
+    os.environ.setdefault("CORLEDGER_SESSION_KEY", secrets.token_urlsafe(32))
 
     class Service(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -21,12 +21,9 @@ from projections.incentive import incentive, summarize
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
 from projections.timeline import Decision, EmployerTimeline, fold, in_view
+from service.params import MAX_VERIFY
 from service.web.timeline import TimelineLayout, event_key, is_late, layout
 from storage.store import LedgerStore
-
-MAX_VERIFY = 150
-"""The most employer ids one verification answers (as WorkSafeBC's clearance letters)."""
-
 
 # --- the employer page --------------------------------------------------------------------------
 

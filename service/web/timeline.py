@@ -11,7 +11,7 @@ effect and a connector joins the two. ``templates/_timeline.svg`` draws the layo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from ledger import events as ev
@@ -24,6 +24,8 @@ LATE_AFTER_DAYS = 30
 WIDTH = 1000
 LEFT, RIGHT = 112, 16
 PLOT = WIDTH - LEFT - RIGHT
+AXIS_Y, VALID_TITLE_Y, BAND_Y, BAND_H = 18, 44, 52, 26
+GAP = 46  # between the lanes: the connectors show how late each fact was recorded
 CHAR_W = 6.2  # the width of one character of the 11px label font, for label packing
 
 STATUS_LABEL = {"registered": "registered", "certified": "certified", "cancelled": "cancelled",
@@ -71,6 +73,11 @@ class Mark:
     y: float = 0
     label_y: float = 0
     late: bool = False
+    anchor: str = "start"  # "end": the label runs leftwards (near the right edge)
+
+    @property
+    def label_x(self) -> float:
+        return self.x - 4 if self.anchor == "start" else self.x + 4
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ class TimelineLayout:
     as_of: date
     known_at: datetime | None
     selected: str | None = None
+    row_titles: list[tuple[str, float]] = field(default_factory=list)
     valid_bottom: float = 0
     recorded_title_y: float = 0
     recorded_line_y: float = 0
@@ -229,25 +237,28 @@ def _audit_marks(scale: _Scale, a: AuditRecord) -> list[Mark]:
 def _deadline_marks(scale: _Scale, t: EmployerTimeline) -> list[Mark]:
     marks: list[Mark] = []
     for miss in t.misses:
-        req = miss.requirement
-        if req.due is not None:
-            marks.append(Mark(None, scale.x(req.due), 3, "flag", "fail",
-                              f"{req.kind} due {req.due}: missed",
-                              f"{req.kind} audit was due {req.due}; the certificate was "
-                              f"{miss.how} on {miss.lapsed_on}"))
+        missed = miss.requirement
+        if missed.due is not None:
+            marks.append(Mark(None, scale.x(missed.due), 3, "flag", "fail",
+                              f"{missed.kind} due {missed.due}: missed",
+                              f"{missed.kind} audit was due {missed.due}; the certificate "
+                              f"was {miss.how} on {miss.lapsed_on}"))
     req = t.requirement
     if req is not None and req.due is not None:
+        due = req.due
         what = f"{req.kind} {req.number}" if req.number else req.kind
-        marks.append(Mark(None, scale.x(req.due), 3, "flag", "due", f"{what} due {req.due}",
-                          f"next required audit: {what}, due {req.due}"))
+        marks.append(Mark(None, scale.x(due), 3, "flag", "due", f"{what} due {due}",
+                          f"next required audit: {what}, due {due}"))
         if req.grace_end is not None:
-            marks.append(Mark(None, scale.x(req.due), 4, "bar", "grace",
+            marks.append(Mark(None, scale.x(due), 4, "bar", "grace",
                               f"grace to {req.grace_end}",
                               f"grace: an audit submitted by {req.grace_end} still counts",
                               x2=scale.x(req.grace_end + timedelta(days=1))))
     return marks
 
 
+ROW_TITLES = {0: "certificates", 1: "audits", 2: "QA", 3: "due dates", 4: "grace",
+              5: "other facts"}
 OTHER_FACTS = {"EmployerRegistered": "registered", "SeriousIncidentReported": "incident",
                "ReviewClosed": "review closed", "CertificationRevoked": "revoked",
                "ScopeChanged": "scope change", "ProgramChanged": "program change"}
@@ -257,7 +268,8 @@ MAX_LABEL_LINES = 3
 ROW_H, LINE_H = 20, 13
 
 
-def _pack(marks: list[Mark], top: float) -> tuple[list[Mark], float]:
+def _pack(marks: list[Mark], top: float
+          ) -> tuple[list[Mark], float, list[tuple[int, float]]]:
     """Places the rows from ``top`` down and gives each label a line under its row so labels
     do not overlap (at most :data:`MAX_LABEL_LINES`; a label with no room is left to the
     tooltip and the table). Returns the marks and the y below the last row."""
@@ -265,14 +277,20 @@ def _pack(marks: list[Mark], top: float) -> tuple[list[Mark], float]:
     levels: list[tuple[Mark, int]] = []
     for m in sorted(marks, key=lambda m: (m.row, m.x)):
         level = 0
+        width = len(m.label) * CHAR_W + 12
+        if m.x - 6 + width > WIDTH - 2:
+            m = replace(m, anchor="end")
+        start = m.x - 6 if m.anchor == "start" else m.x + 6 - width
         if m.label:
-            while ends.get((m.row, level), -1e9) > m.x - 6 and level < MAX_LABEL_LINES:
+            while ends.get((m.row, level), -1e9) > start and level < MAX_LABEL_LINES:
                 level += 1
             if level < MAX_LABEL_LINES:
-                ends[(m.row, level)] = m.x - 6 + len(m.label) * CHAR_W + 12
+                ends[(m.row, level)] = max(start + width, m.x + 8)
         levels.append((m, level))
     out, y = [], top
+    rows: list[tuple[int, float]] = []
     for row in sorted({m.row for m in marks}):
+        rows.append((row, y + ROW_H / 2))
         in_row = [(m, lv) for m, lv in levels if m.row == row]
         lines = max((lv + 1 for m, lv in in_row if m.label and lv < MAX_LABEL_LINES), default=0)
         mid = y + ROW_H / 2
@@ -280,11 +298,7 @@ def _pack(marks: list[Mark], top: float) -> tuple[list[Mark], float]:
             shown = m.label if lv < MAX_LABEL_LINES else ""
             out.append(replace(m, label=shown, y=mid, label_y=mid + 14 + lv * LINE_H))
         y += ROW_H + lines * LINE_H + 4
-    return out, y
-
-
-AXIS_Y, VALID_TITLE_Y, BAND_Y, BAND_H = 18, 44, 52, 26
-GAP = 46  # between the lanes: the connectors show how late each fact was recorded
+    return out, y, rows
 
 
 def layout(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent],
@@ -305,10 +319,12 @@ def layout(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent],
     valid: list[Mark] = []
     for cert in t.certificates:
         valid.append(Mark(None, scale.x(cert.issued), 0, "bar", "cert",
-                          f"certificate to {cert.expires}",
+                          f"certificate {cert.issued.year}" + (
+                              f", {cert.ended} {cert.ended_on}" if cert.ended else
+                              f" to {cert.expires}"),
                           f"certificate issued {cert.issued}, expires {cert.expires}"
                           + (f", {cert.ended} {cert.ended_on}" if cert.ended else ""),
-                          x2=scale.x(cert.expires)))
+                          x2=scale.x(cert.ended_on or cert.expires)))
     for audit in t.audits.values():
         valid += _audit_marks(scale, audit)
     valid += _deadline_marks(scale, t)
@@ -317,14 +333,16 @@ def layout(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent],
             valid.append(Mark(event_key(e), scale.x(e.effective), 5, "tick", "plain",
                               OTHER_FACTS[e.type_name()],
                               f"{e.type_name()} effective {e.effective}"))
-    valid_marks, valid_bottom = _pack(valid, BAND_Y + BAND_H + 8)
+    valid_marks, valid_bottom, rows = _pack(valid, BAND_Y + BAND_H + 8)
     recorded_title_y = valid_bottom + GAP + 8
     recorded, connectors = _recorded_lane(scale, t, stream)
-    recorded_marks, bottom = _pack(recorded, recorded_title_y + 10)
+    recorded_marks, bottom, _ = _pack(recorded, recorded_title_y + 10)
     known_x = scale.moment(t.known_at) if t.known_at is not None else None
     return TimelineLayout(start, end, _ticks(scale, start, end), drawn_bands, valid_marks,
                           recorded_marks, connectors, scale.x(t.as_of), known_x, t.as_of,
-                          t.known_at, selected, valid_bottom=valid_bottom,
+                          t.known_at, selected,
+                          row_titles=[(ROW_TITLES[r], y) for r, y in rows],
+                          valid_bottom=valid_bottom,
                           recorded_title_y=recorded_title_y,
                           recorded_line_y=recorded_marks[0].y if recorded_marks else bottom,
                           height=bottom + 8)

@@ -7,11 +7,10 @@ is known: a session cookie from :mod:`service.web.signin` instead of a bearer to
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import click
 from flask import (
     Blueprint,
     Response,
@@ -21,12 +20,13 @@ from flask import (
     request,
     url_for,
 )
+from marshmallow import EXCLUDE, Schema, ValidationError
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from commands.status_cli import parse_known_at
 from ledger.events import PARTNERS
 from projections.status import FLAG_ORDER
+from service import params
 from service.auth import PUBLIC, Principal, Role, list_scope, readable_employer
 from service.context import store, today
 from service.directory import employers_of
@@ -39,6 +39,7 @@ from service.web.signin import (
     sign_in,
     sign_out,
 )
+from service.web.timeline import LATE_AFTER_DAYS
 
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/web-static")
@@ -74,24 +75,16 @@ def _signed_in() -> Principal | BaseResponse:
     return principal
 
 
-def _as_of() -> date:
-    text = request.args.get("as_of", "").strip()
-    if not text:
-        return today()
+def _args(schema: Schema) -> dict[str, Any]:
+    """The query arguments, read with the API's schema (blank fields count as absent); a
+    bad one is a 400 naming the field."""
+    given = {k: v for k, v in request.args.items() if k in schema.fields and v.strip()}
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(f"as_of: {text!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _known_at() -> datetime | None:
-    text = request.args.get("known_at", "").strip()
-    if not text:
-        return None
-    try:
-        return parse_known_at(None, None, text)
-    except click.BadParameter as exc:
-        raise BadRequest(f"known_at: {exc.message}") from None
+        return schema.load(given, unknown=EXCLUDE)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        problems = "; ".join(f"{field}: {' '.join(map(str, why))}"
+                             for field, why in exc.normalized_messages().items())
+        raise BadRequest(problems) from None
 
 
 def _safe_next(target: str | None) -> str:
@@ -143,17 +136,18 @@ def employer(employer: str) -> Any:
     principal = _signed_in()
     if not isinstance(principal, Principal):
         return principal
-    as_of, known_at = _as_of(), _known_at()
+    args = _args(params.StatusArgs())
+    as_of, known_at = args.get("as_of") or today(), args.get("known_at")
     ledger = store()
     readable_employer(ledger, principal, employer)
     page = pages.employer_page(ledger.stream(employer), employer, as_of, known_at,
                                request.args.get("event"))
-    params = {"as_of": as_of.isoformat()}
+    view: dict[str, Any] = {"as_of": as_of.isoformat()}
     if known_at is not None:
-        params["known_at"] = _iso(known_at)
+        view["known_at"] = _iso(known_at)
 
     def event_href(key: str) -> str:
-        return url_for("web.employer", employer=employer, **params, event=key,
+        return url_for("web.employer", employer=employer, **view, event=key,
                        _anchor="decision")
 
     index = sum(1 for m in page.moments if known_at is None or m <= known_at)
@@ -161,7 +155,7 @@ def employer(employer: str) -> Any:
                            employer=employer, as_of=as_of, known_at=known_at,
                            moments=[_iso(m) for m in page.moments],
                            slider=len(page.moments) if known_at is None else index,
-                           iso=_iso)
+                           iso=_iso, late_days=LATE_AFTER_DAYS, receipt=None)
 
 
 def _iso(moment: datetime) -> str:
@@ -173,8 +167,8 @@ def _iso(moment: datetime) -> str:
 
 def _roll_rows(principal: Principal) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     scope = list_scope(principal)
-    as_of = _as_of()
-    filters = {"query": request.args.get("q", ""),
+    as_of = _args(params.RollArgs(only=("as_of",))).get("as_of") or today()
+    filters: dict[str, Any] = {"query": request.args.get("q", ""),
                "partner": request.args.get("partner") or None,
                "status": request.args.get("status") or None,
                "flag": request.args.get("flag") or None}
@@ -190,7 +184,12 @@ def roll() -> Any:
     rows, chosen = _roll_rows(principal)
     return render_template("roll.html", rows=rows, chosen=chosen, partners=PARTNERS,
                            statuses=STATUSES, flags=FLAG_ORDER,
-                           csv_url=url_for("web.roll_csv", **request.args))
+                           csv_url=url_for("web.roll_csv") + _query())
+
+
+def _query() -> str:
+    text = request.query_string.decode("latin-1")
+    return f"?{text}" if text else ""
 
 
 @blueprint.get("/roll.csv")
@@ -210,13 +209,8 @@ def lapses() -> Any:
     if not isinstance(principal, Principal):
         return principal
     scope = list_scope(principal)
-    as_of = _as_of()
-    try:
-        within = int(request.args.get("within", "90"))
-    except ValueError:
-        raise BadRequest("within: a whole number of days") from None
-    if not 0 <= within <= 3660:
-        raise BadRequest("within: between 0 and 3660 days")
+    args = _args(params.LapsesArgs())
+    as_of, within = args.get("as_of") or today(), args["within"]
     entries = pages.lapses(store(), as_of, within, scope)
     return render_template("lapses.html", entries=entries, as_of=as_of, within=within)
 
@@ -227,17 +221,11 @@ def incentives() -> Any:
     if not isinstance(principal, Principal):
         return principal
     scope = list_scope(principal)
-    text = request.args.get("year", "").strip()
-    year = today().year - 1 if not text else _year(text)
+    year = _args(params.IncentivesArgs(only=("year",), partial=True)).get("year") \
+        or today().year - 1
     docs, totals = pages.incentives(store(), employers_of(store(), scope), year)
     return render_template("incentives.html", docs=docs, totals=totals, year=year,
                            reasons=pages.reasons)
-
-
-def _year(text: str) -> int:
-    if not text.isdigit() or not 1900 <= int(text) <= 9999:
-        raise BadRequest(f"year: {text!r} is not a year (e.g. 2025)")
-    return int(text)
 
 
 # --- public verification --------------------------------------------------------------------------
@@ -260,4 +248,4 @@ def verify() -> Any:
         return render_template("verify.html", text=text, rows=None, error=str(exc)), 400
     rows = pages.verify(store(), ids, today()) if ids else None
     return render_template("verify.html", text=text, rows=rows, error=None,
-                           today=today(), limit=pages.MAX_VERIFY)
+                           today=today(), limit=params.MAX_VERIFY)
