@@ -200,20 +200,3 @@ def parse_ids(text: str) -> list[str]:
         raise TooMany(f"{len(ids)} employer ids given; one verification answers at most "
                       f"{MAX_VERIFY}")
     return ids
-
-
-def verify(store: LedgerStore, ids: Sequence[str], today: date) -> list[dict[str, Any]]:
-    """The public answer for each id: name, partner, status today and certificate expiry
-    (nothing else); an id the ledger does not hold says so."""
-    out = []
-    for employer in ids:
-        t = fold(store.stream(employer), as_of=today, employer=employer)
-        if t.registration is None:
-            out.append({"employer": employer, "found": False, "name": None, "partner": None,
-                        "status": "not found", "certificate_expires": None})
-            continue
-        cert = t.current_certificate
-        out.append({"employer": employer, "found": True, "name": t.registration.name,
-                    "partner": t.registration.partner, "status": t.status,
-                    "certificate_expires": cert.expires.isoformat() if cert else None})
-    return out

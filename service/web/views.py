@@ -30,6 +30,7 @@ from service import params
 from service.auth import PUBLIC, Principal, Role, list_scope, readable_employer
 from service.context import store, today
 from service.directory import employers_of
+from service.verification import answers
 from service.web import pages
 from service.web.signin import (
     check_csrf,
@@ -246,6 +247,6 @@ def verify() -> Any:
         ids = pages.parse_ids(text)
     except pages.TooMany as exc:
         return render_template("verify.html", text=text, rows=None, error=str(exc)), 400
-    rows = pages.verify(store(), ids, today()) if ids else None
+    rows = answers(store(), ids, today()) if ids else None
     return render_template("verify.html", text=text, rows=rows, error=None,
                            today=today(), limit=params.MAX_VERIFY)
