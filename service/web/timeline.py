@@ -134,8 +134,12 @@ class TimelineLayout:
         late = sum(1 for m in self.recorded_marks if m.tone == "late")
         voids = sum(1 for m in self.recorded_marks if m.tone == "void")
         return (f"Status intervals: {'; '.join(parts) or 'none'}. "
-                f"{len(self.recorded_marks)} events recorded, {late} late-recorded, "
-                f"{voids} voids.")
+                f"{_count(len(self.recorded_marks), 'event')} recorded, {late} late-recorded, "
+                f"{_count(voids, 'void')}.")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 class _Scale:
