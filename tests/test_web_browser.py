@@ -31,10 +31,13 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 WIDTHS = (1280, 390)
 DEMO_EMPLOYER = "AB-1334380"  # in the bundled sample: six facts recorded late
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install -y "
-           "chromium); Playwright cannot download browsers here")
+pytestmark = [
+    pytest.mark.integration,  # a real server and browser
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install -y "
+               "chromium); Playwright cannot download browsers here"),
+]
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
