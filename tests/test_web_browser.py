@@ -208,10 +208,16 @@ PAGES = {  # screenshot name: (path, signed in as)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_fits_the_width_and_is_screenshotted(browser: Any, site: Site,
-                                                        width: int) -> None:
+def test_every_page_fits_the_width_loads_nothing_from_elsewhere_and_is_screenshotted(
+        browser: Any, site: Site, width: int) -> None:
     pages = {None: new_page(browser, site, None, width),
              "regulator": new_page(browser, site, site.tokens["regulator"], width)}
+    elsewhere: list[str] = []
+    errors: list[str] = []
+    for page in pages.values():
+        page.on("request", lambda r: None if r.url.startswith(site.base)
+                else elsewhere.append(r.url))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     if site.backend == "sqlite":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, (path, who) in PAGES.items():
@@ -222,5 +228,6 @@ def test_every_page_fits_the_width_and_is_screenshotted(browser: Any, site: Site
         assert overflow <= width, f"{name} scrolls sideways at {width} px ({overflow} px)"
         if site.backend == "sqlite" and not os.environ.get("CORLEDGER_NO_SCREENSHOTS"):
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    assert elsewhere == [] and errors == []  # no CDN, no content-security-policy refusals
     for page in pages.values():
         page.context.close()

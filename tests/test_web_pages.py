@@ -322,3 +322,21 @@ def test_the_pages_fetch_nothing_from_elsewhere(client: FlaskClient,
         assert all(s.startswith("/") or s.startswith("?") for s in sources), sources
     assert client.get("/web-static/web.css").status_code == 200
     assert client.get("/web-static/web.js").status_code == 200
+
+
+def test_the_roll_pages_a_long_list_and_keeps_the_filters(client: FlaskClient,
+                                                          ledger: dict[str, str],
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    from service.web import views
+
+    monkeypatch.setattr(views, "ROLL_PAGE", 2)
+    sign_in(client, ledger["regulator"])
+    first = client.get("/roll?as_of=2021-06-01").get_data(as_text=True)
+    assert "3 employers, 1–2 shown" in first and "page 1 of 2" in first
+    assert LATE in first and OWN in first and OTHER not in first
+    assert 'href="/roll?as_of=2021-06-01&amp;page=2" rel="next"' in first
+    second = client.get("/roll?as_of=2021-06-01&page=2").get_data(as_text=True)
+    assert OTHER in second and LATE not in second and "3–3 shown" in second
+    assert len(client.get("/roll.csv?as_of=2021-06-01").get_data(as_text=True)
+               .splitlines()) == 4  # the CSV holds every row

@@ -45,6 +45,7 @@ from service.web.timeline import LATE_AFTER_DAYS
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/web-static")
 
+ROLL_PAGE = 200  # rows per page of the roll (the CSV holds them all)
 STATUSES = ("registered", "certified", "cancelled", "expired", "revoked")
 
 
@@ -56,6 +57,24 @@ def _setup(state: Any) -> None:
 @blueprint.context_processor
 def _globals() -> dict[str, Any]:
     return {"viewer": session_principal(), "csrf_token": csrf_token, "Role": Role}
+
+
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
+                           "base-uri 'none'")
+"""Pages load only what this service serves; no other site may frame them."""
+
+
+@blueprint.after_request
+def _headers(response: BaseResponse) -> BaseResponse:
+    """Pages hold one caller's data: no shared caching, no framing, nothing from elsewhere."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "web.static":
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response
 
 
 @blueprint.errorhandler(HTTPException)
@@ -183,9 +202,19 @@ def roll() -> Any:
     if not isinstance(principal, Principal):
         return principal
     rows, chosen = _roll_rows(principal)
-    return render_template("roll.html", rows=rows, chosen=chosen, partners=PARTNERS,
-                           statuses=STATUSES, flags=FLAG_ORDER,
-                           csv_url=url_for("web.roll_csv") + _query())
+    pages_total = max(1, -(-len(rows) // ROLL_PAGE))
+    asked = request.args.get("page", "1")
+    number = min(int(asked), pages_total) if asked.isdigit() and int(asked) > 0 else 1
+    first = (number - 1) * ROLL_PAGE
+
+    def page_url(n: int) -> str:
+        args: dict[str, Any] = {**request.args.to_dict(), "page": str(n)}
+        return url_for("web.roll", **args)
+
+    return render_template("roll.html", rows=rows[first:first + ROLL_PAGE], total=len(rows),
+                           first=first, page=number, pages=pages_total, page_url=page_url,
+                           chosen=chosen, partners=PARTNERS, statuses=STATUSES,
+                           flags=FLAG_ORDER, csv_url=url_for("web.roll_csv") + _query())
 
 
 def _query() -> str:
