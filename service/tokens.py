@@ -21,8 +21,7 @@ from sqlalchemy import Column, DateTime, Engine, String, Table, select, update
 from ledger.events import PARTNERS
 from service.auth import TOKEN_ROLES, Principal, Role
 from storage.engine import engine_for
-from storage.schema import metadata
-from storage.tables import ensure_tables
+from storage.schema import ensure, metadata
 
 PREFIX = "clt_"
 
@@ -75,7 +74,7 @@ def hash_token(token: str) -> str:
 
 def _engine(db_url: str) -> Engine:
     engine = engine_for(db_url)
-    ensure_tables(engine, [api_tokens])
+    ensure(engine, [api_tokens])
     return engine
 
 
