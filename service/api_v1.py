@@ -81,6 +81,16 @@ def _line_errors(errors: list[LineError]) -> list[dict[str, Any]]:
     return [{"line": e.line, "field": e.field, "message": e.message} for e in errors]
 
 
+def read_body() -> bytes:
+    """The whole request body, or 413. Read to its end in pieces: a chunked body (no
+    Content-Length) is cut at the limit by werkzeug, and only a read past the cut raises, so
+    one ``get_data()`` would import a truncated body."""
+    parts = []
+    while chunk := request.stream.read(1 << 16):
+        parts.append(chunk)
+    return b"".join(parts)
+
+
 @events_blp.route("/events", methods=["POST"])
 @events_blp.doc(
     summary="Append events (a JSON array or JSONL), whole or not at all",
@@ -103,7 +113,7 @@ def post_events() -> Response:
     if who.role not in (Role.PARTNER, Role.OPERATOR):
         raise Forbidden(f"the {who.role} role writes no events")
     try:
-        body = request.get_data(cache=False)
+        body = read_body()
     except RequestEntityTooLarge:
         limit = request.max_content_length
         raise Problem(413, "body-too-large", f"the body is larger than {limit} bytes, the "

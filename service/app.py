@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,8 +49,6 @@ def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | Non
                settings: ServeSettings | None = None) -> Flask:
     """The service's app over the ledger at ``db_url`` (default ``$CORLEDGER_DB``, else
     ``sqlite:///corledger.db``); ``clock`` is read for "today" and for import times."""
-    import os
-
     settings = settings or ServeSettings()
     app = Flask("corledger")
     app.config.update(
@@ -112,10 +111,18 @@ def _start_clock() -> None:
 
 
 def _conditional(response: Response) -> Response:
-    """A strong ETag on every successful GET; ``If-None-Match`` with it gives 304."""
+    """A strong ETag on every successful GET; ``If-None-Match`` with it gives 304. Answers are
+    revalidated every time, and kept out of shared caches when a token asked."""
     if request.method in ("GET", "HEAD") and response.status_code == 200 \
             and not response.is_streamed:
+        from service.context import principal
+
         response.vary.update(("Authorization", "Accept"))
+        # Revalidate every time (a status changes with the date); what a token reads is
+        # for its holder only, never for a shared cache.
+        response.cache_control.no_cache = True
+        if principal().token_id is not None:
+            response.cache_control.private = True
         if not response.get_etag()[0]:
             response.add_etag()
         response.make_conditional(request)

@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
+from service.directory import partner_of
 from storage.store import LedgerStore
 
 
@@ -82,8 +83,6 @@ def may_write(principal: Principal, employer_partner: str | None) -> bool:
 def readable_employer(store: LedgerStore, principal: Principal, employer: str) -> str:
     """The partner of ``employer`` if ``principal`` may read it; else 401 for the public and
     404 (as for an unknown employer) for everyone else."""
-    from service.directory import partner_of
-
     require_token(principal)
     partner = partner_of(store, employer)
     if not may_read(principal, partner):

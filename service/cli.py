@@ -116,6 +116,7 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
     from gunicorn.app.base import BaseApplication
 
     from service.app import create_app
+    from storage.engine import engine_for
 
     try:
         settings = load_config(config_file, os.environ).serve
@@ -131,6 +132,13 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
         raise click.ClickException(str(exc)) from exc
     list_tokens(db_url)  # creates the tokens table before workers race to
     session.close()
+    # Workers are forked from this process: a pooled connection opened here would be shared
+    # by all of them (their queries would interleave on one socket). Close them here, and let
+    # each worker forget what it inherited (SQLAlchemy's advice for forking servers).
+    engine_for(db_url).dispose()
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        engine_for(db_url).dispose(close=False)
     _access_logging(settings.access_log)
     # The pages' session cookies are signed with one key that every worker shares: a random
     # one per start unless the environment sets it (then sessions outlive restarts).
@@ -142,7 +150,8 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
                                "workers": settings.workers, "worker_class": "sync",
                                "timeout": 600, "graceful_timeout": 30,
                                "errorlog": "-", "loglevel": "info",
-                               "proc_name": "corledger-serve"}.items():
+                               "proc_name": "corledger-serve",
+                               "post_fork": post_fork}.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Engine, bindparam, text
 
 from storage.engine import engine_for
 from storage.store import LedgerStore
 
 
-def _engine(store: LedgerStore):  # type: ignore[no-untyped-def]
+def _engine(store: LedgerStore) -> Engine:
     return engine_for(store.url.render_as_string(hide_password=False))
 
 

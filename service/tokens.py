@@ -4,7 +4,7 @@ A token reads ``clt_<id>_<secret>``: ``id`` (8 hex digits) finds the row, ``secr
 random bits. The row keeps the SHA-256 of the whole token, the principal it stands for (name,
 role, partner) and when it was created and revoked; a revoked or unknown token resolves to
 nothing (401). Tokens are access control, not ledger facts, so they live in a table of their
-own beside the events (registered on :data:`storage.schema.metadata`).
+own beside the events, made on first use.
 """
 
 from __future__ import annotations
@@ -16,20 +16,25 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, String, Table, select, update
+from sqlalchemy import Column, DateTime, Engine, MetaData, String, Table, select, update
 
 from ledger.events import PARTNERS
 from service.auth import TOKEN_ROLES, Principal, Role
 from storage.engine import engine_for
-from storage.schema import ensure, metadata
+from storage.schema import ensure
 
 PREFIX = "clt_"
+MAX_NAME = 200  # the holder's name, also recorded as the events' ``by``
+
+# The service's own metadata, not the ledger's shared one: the tokens table is made by the
+# service on first use (``tokens``, ``serve``), and Alembic leaves tables it does not declare.
+metadata = MetaData()
 
 api_tokens = Table(
     "api_tokens", metadata,
     Column("token_id", String(16), primary_key=True),
     Column("token_hash", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("name", String(MAX_NAME), nullable=False),
     Column("role", String(16), nullable=False),
     Column("partner", String(16)),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -94,6 +99,8 @@ def create_token(db_url: str, *, name: str, role: str, partner: str | None,
         raise TokenError(f"partner: only a partner token names a partner, not a {role} token")
     if not name.strip():
         raise TokenError("name: a token needs a name (who holds it)")
+    if len(name) > MAX_NAME:
+        raise TokenError(f"name: at most {MAX_NAME} characters, got {len(name)}")
     token_id = secrets.token_hex(4)
     token = f"{PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     info = TokenInfo(token_id, name, role, partner, now, None)

@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +44,12 @@ def seed_lines() -> list[dict[str, Any]]:
              id="rate-G100-2021", **rec),
         registration(OWN, "2020-01-06", partner="BCCSA", **rec),
         audit(OWN, "2020-06-01", recorded_at="2020-06-02T00:00:00Z", by="seed"),
+        line("QADecided", OWN, "2020-07-01", {"audit": "A1", "outcome": "accepted"},
+             id=f"{OWN}-qa", **rec),
         registration(OTHER, "2020-01-06", partner="GO2HR", **rec),
         audit(OTHER, "2020-06-01", recorded_at="2020-06-02T00:00:00Z", by="seed"),
+        line("QADecided", OTHER, "2020-07-01", {"audit": "A1", "outcome": "accepted"},
+             id=f"{OTHER}-qa", **rec),
     ]
 
 
@@ -92,7 +96,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str, Path]]:
+def served(db_url: str, tmp_path: Path, workers: int = 2,
+           environ: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     """A real ``corledger serve`` on loopback: yields its base URL and its stderr file."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
@@ -101,6 +106,7 @@ def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str,
                "--port", str(port), "--workers", str(workers)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORLEDGER_SERVE_")}
     env.pop("CORLEDGER_CONFIG", None)
+    env.update(environ or {})
     with log.open("wb") as err:
         process = subprocess.Popen(command, stdout=err, stderr=err, env=env,
                                    start_new_session=True)
@@ -127,7 +133,8 @@ def served(db_url: str, tmp_path: Path, workers: int = 2) -> Iterator[tuple[str,
             process.wait()
 
 
-def http(method: str, url: str, token: str | None = None, body: bytes | None = None,
+def http(method: str, url: str, token: str | None = None,
+         body: bytes | Iterable[bytes] | None = None,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """One request with urllib: status, headers, body (errors included)."""
     request = urllib.request.Request(url, data=body, method=method,
