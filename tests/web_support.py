@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import audit, line, registration
-from tests.service_support import seed_lines
+from tests.service_support import OTHER, OWN
 
 LATE = "BC-LATE"
 LATE_NAME = "Late & <Sons> Roofing"
@@ -21,10 +21,19 @@ def _rec(when: str) -> dict[str, Any]:
 
 
 def web_lines() -> list[dict[str, Any]]:
+    """Our own BCCSA and GO2HR employers, each with an audit still in QA, a base rate, and
+    the late-recorded employer."""
+    rec = _rec("2021-01-01T00:00:00Z")
     reg = registration(LATE, "2021-01-04", partner="BCCSA", **_rec("2021-01-04T09:00:00Z"))
     reg["data"]["name"] = LATE_NAME
     return [
-        *seed_lines(),
+        line("BaseRateSet", None, "2021-01-01",
+             {"jurisdiction": "BC", "cu": "G100", "year": 2021, "base_rate": "3.10"},
+             id="rate-G100-2021", **rec),
+        registration(OWN, "2020-01-06", partner="BCCSA", **rec),
+        audit(OWN, "2020-06-01", **_rec("2020-06-02T00:00:00Z")),
+        registration(OTHER, "2020-01-06", partner="GO2HR", **rec),
+        audit(OTHER, "2020-06-01", **_rec("2020-06-02T00:00:00Z")),
         reg,
         line("HeadcountReported", LATE, "2021-05-01", {"headcount": 30}, id="BC-LATE-hc",
              **_rec("2021-05-01T09:00:00Z")),
