@@ -340,3 +340,17 @@ def test_the_roll_pages_a_long_list_and_keeps_the_filters(client: FlaskClient,
     assert OTHER in second and LATE not in second and "3–3 shown" in second
     assert len(client.get("/roll.csv?as_of=2021-06-01").get_data(as_text=True)
                .splitlines()) == 4  # the CSV holds every row
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"E-1\n" * 20000, "ids.txt: larger than 64 KiB, nothing was read"),
+    (b"\xff\xfe E-1", "ids.txt: not UTF-8 text"),
+])
+def test_verify_refuses_an_unreadable_upload_naming_the_file(client: FlaskClient,
+                                                             content: bytes,
+                                                             message: str) -> None:
+    response = client.post("/verify", data={"file": (io.BytesIO(content), "ids.txt")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in html and "<tr data-employer" not in html

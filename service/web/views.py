@@ -45,6 +45,7 @@ from service.web.timeline import LATE_AFTER_DAYS
 blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                       static_url_path="/web-static")
 
+MAX_UPLOAD = 64 * 1024  # bytes of an uploaded list of ids for /verify
 ROLL_PAGE = 200  # rows per page of the roll (the CSV holds them all)
 STATUSES = ("registered", "certified", "cancelled", "expired", "revoked")
 
@@ -267,11 +268,18 @@ def verify() -> Any:
     text = request.values.get("ids", "")
     upload = request.files.get("file")
     if upload is not None and upload.filename:
-        try:
-            text += "\n" + upload.read(64 * 1024).decode("utf-8")
-        except UnicodeDecodeError:
-            return render_template("verify.html", text="", rows=None,
-                                   error="The file is not UTF-8 text."), 400
+        content = upload.read(MAX_UPLOAD + 1)
+        error = None
+        if len(content) > MAX_UPLOAD:
+            error = f"{upload.filename}: larger than {MAX_UPLOAD // 1024} KiB, nothing was read"
+        else:
+            try:
+                text += "\n" + content.decode("utf-8")
+            except UnicodeDecodeError:
+                error = f"{upload.filename}: not UTF-8 text"
+        if error is not None:
+            return render_template("verify.html", text=text, rows=None, error=error,
+                                   limit=params.MAX_VERIFY), 400
     try:
         ids = pages.parse_ids(text)
     except pages.TooMany as exc:
