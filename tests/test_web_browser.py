@@ -162,6 +162,16 @@ def test_the_slider_and_the_timeline_marks_are_reachable_from_the_keyboard(
     page.context.close()
 
 
+def test_on_a_narrow_screen_the_chart_opens_at_its_recent_end(browser: Any,
+                                                             site: Site) -> None:
+    page = new_page(browser, site, site.tokens["regulator"], 390)
+    page.goto(f"{site.base}/employers/{DEMO_EMPLOYER}?as_of=2026-11-01")
+    scroll = page.evaluate("(() => { const s = document.querySelector('.chart-scroll');"
+                           " return [s.scrollLeft, s.scrollWidth - s.clientWidth] })()")
+    assert scroll[1] > 0 and scroll[0] == scroll[1]
+    page.context.close()
+
+
 def test_a_partners_session_gets_404_on_another_partners_employer(browser: Any,
                                                                   site: Site) -> None:
     page = new_page(browser, site, site.tokens["partner_other"])  # GO2HR

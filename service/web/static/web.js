@@ -8,6 +8,11 @@
     if (document.readyState !== "loading") { fn(); } else { document.addEventListener("DOMContentLoaded", fn); }
   }
   ready(function () {
+    /* On a narrow screen the chart scrolls sideways: start at its recent end. */
+    var scroller = document.querySelector(".chart-scroll");
+    if (scroller && scroller.scrollWidth > scroller.clientWidth) {
+      scroller.scrollLeft = scroller.scrollWidth;
+    }
     var slider = document.getElementById("known-slider");
     var form = document.getElementById("view-form");
     if (!slider || !form) { return; }
