@@ -193,7 +193,7 @@ def test_an_event_opens_its_decision_with_rule_version_and_source(
     panel = html[html.index('id="decision"'):html.index('class="alt"')]
     assert "QADecided" in panel
     assert "certificate issued 2021-03-20" in panel
-    assert re.search(r"Rule <code>BCCSA-\d{4}\.validity</code>, version in force since", panel)
+    assert re.search(r"Rule <code>[A-Z0-9]+-\d{4}\.validity</code>, version in force since", panel)
     assert "Source:" in panel
     assert "Receipt" in panel
 
