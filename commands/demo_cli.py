@@ -22,7 +22,7 @@ def demo(session: Session) -> None:
     sample = resources.files("commands") / "sample" / "demo.jsonl"
     with sample.open("rb") as stream:
         result = run_import(session, store, stream, None, "sample ledger")
-    today = session.now().date()
+    today = session.today()
     out = console()
     out.print(styled(f"Imported the sample ledger into "
                      f"{store.url.render_as_string(hide_password=True)}: {result.added} "

@@ -39,7 +39,7 @@ def _store() -> Any:
 
 def _asked_on(known_at: datetime | None) -> date:
     """The date the question is asked: today, or the day of an earlier --known-at replay."""
-    today: date = click.get_current_context().obj.now().date()
+    today: date = click.get_current_context().obj.today()
     if known_at is not None:
         return min(known_at.astimezone(UTC).date(), today)
     return today

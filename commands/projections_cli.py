@@ -10,6 +10,7 @@ import click
 from rich.text import Text
 
 from commands.csvout import force_option, write_csv
+from commands.csvout import render as render_csv
 from commands.names import registered_names
 from commands.session import console, db_option, emit_json, stderr
 from commands.status_cli import check_reach, known_at_option, parse_date, partner_option
@@ -82,15 +83,15 @@ def _progress_document(p: Progress) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--as-of", callback=parse_date, required=True, metavar="DATE",
-              help="the date of the roll call")
+@click.option("--as-of", callback=parse_date, metavar="DATE",
+              help="the date of the roll call (default: today)")
 @partner_option
 @known_at_option
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
               metavar="FILE", help="write CSV to FILE (- for stdout)")
 @force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: str | None,
+def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv_file: str | None,
          force: bool, as_json: bool) -> None:
     """Every registered employer's status on a date: the regulator's list.
 
@@ -100,6 +101,7 @@ def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: 
     """
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
+    as_of = as_of or _session().today()
     check_reach(as_of)
     store = _session().store()
     if known_at is None:
@@ -136,6 +138,12 @@ def roll(as_of: date, partner: str | None, known_at: datetime | None, csv_file: 
 
 def _name_and_flags(name: str | None, flags: list[str]) -> Text:
     return styled(name or "", ("\n" + " ".join(flags), "yellow") if flags else None)
+
+
+def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
+    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's,
+    through the one CSV writer (formula cells neutralised)."""
+    stream.write(render_csv(ROLL_FIELDS, rows))
 
 
 def _roll_as_known(store: Any, as_of: date, partner: str | None,
