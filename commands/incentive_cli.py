@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from commands.csvout import force_option, write_csv
+from commands.csvout import force_option, render, write_csv
 from commands.session import console, emit_json, stderr
 from commands.status_cli import check_employer, parse_known_at, partner_option
 from commands.terminal import LiteralConsole, styled
@@ -107,6 +107,12 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
                       doc["paid_total"], doc["difference"] or "-")
     out.print(table)
     _print_totals(out, totals)
+
+
+def incentives_csv(docs: list[dict[str, Any]]) -> str:
+    """The payment run as CSV, one row per employer (the CLI's columns, the one CSV writer):
+    what the HTTP API serves too."""
+    return render(CSV_COLUMNS, docs)
 
 
 def _print_totals(out: LiteralConsole, totals: dict[str, Any]) -> None:
