@@ -25,6 +25,8 @@ from storage.store import (
     StreamHead,
     Writer,
     chunks,
+    registered_on_from_column,
+    registered_on_to_column,
     stored_row,
 )
 
@@ -178,7 +180,7 @@ class SQLiteWriter(Writer):
                 list(part))
             for employer, registered_on, version in rows:
                 found[employer] = StreamHead(employer, version or 0,
-                                             date.fromisoformat(registered_on))
+                                             registered_on_from_column(registered_on))
         return found
 
     def reference_version(self) -> int:
@@ -222,5 +224,19 @@ class SQLiteWriter(Writer):
             self.conn.executemany(
                 "INSERT INTO ledger_employers VALUES (?,?,?,?) ON CONFLICT(employer) DO UPDATE"
                 " SET registered_on = excluded.registered_on"
-                " WHERE excluded.registered_on < ledger_employers.registered_on",
+                " WHERE excluded.registered_on < ledger_employers.registered_on"
+                " OR ledger_employers.registered_on = ''",
                 registrations)
+
+    def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
+        self.settle()
+        rows = self.conn.execute(
+            "SELECT topic, state FROM stored_events WHERE originator_id = ?"
+            " AND topic IN ('EmployerRegistered', 'EventVoided') ORDER BY originator_version",
+            (stream_id(employer).hex,))
+        return [(topic, bytes(state)) for topic, state in rows]
+
+    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+        self.settle()
+        self.conn.execute("UPDATE ledger_employers SET registered_on = ? WHERE employer = ?",
+                          (registered_on_to_column(registered_on), employer))

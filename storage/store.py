@@ -7,8 +7,10 @@ in the same transaction as the events they index:
 - ``ledger_event_ids``: the sender's event ``id`` -> content hash and stream, which makes
   import idempotent and refuses a reused id with different content (the primary key is the
   last line of defence when two imports race);
-- ``ledger_employers``: each registered employer, its stream and first registration date,
-  which answers "is this employer registered?" without replaying its stream.
+- ``ledger_employers``: each registered employer, its stream and the date of its earliest
+  registration that still counts (a voided ``EmployerRegistered`` does not; ``''`` when none
+  does), which answers "is this employer registered, since when?" without replaying its
+  stream.
 
 A whole import runs in one write transaction (:meth:`LedgerStore.writer`): it commits at the
 end or not at all, so a killed import leaves nothing behind.
@@ -95,7 +97,7 @@ class StreamHead:
 
     employer: str
     version: int
-    registered_on: date | None
+    registered_on: date | None  # None: every registration of it was voided
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,17 @@ class Writer(ABC):
     @abstractmethod
     def append(self, batch: Sequence[Appended | StoredRow]) -> None:
         """Appends the events (typed, or already in stored form) and their index rows."""
+
+    @abstractmethod
+    def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
+        """The (topic, stored state) of the employer's ``EmployerRegistered`` and
+        ``EventVoided`` events appended so far, in stream order: what decides whether, and
+        since when, it is registered once voids are counted."""
+
+    @abstractmethod
+    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+        """Records the employer's registration date after a void changed it (None: no
+        registration of it counts any more)."""
 
 
 class LedgerStore(ABC):
@@ -253,3 +266,15 @@ def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """Slices of at most ``size`` items, to keep SQL ``IN`` lists within driver limits."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+NOT_REGISTERED = ""
+"""``ledger_employers.registered_on`` of an employer none of whose registrations counts."""
+
+
+def registered_on_from_column(value: str) -> date | None:
+    return None if value == NOT_REGISTERED else date.fromisoformat(value)
+
+
+def registered_on_to_column(value: date | None) -> str:
+    return NOT_REGISTERED if value is None else value.isoformat()
