@@ -46,6 +46,7 @@ _DATE_MATCH = DATE.fullmatch
 _TIME_MATCH = RFC3339.fullmatch
 _MONEY_MATCH = MONEY_TEXT.fullmatch
 _EMPLOYER_MATCH = EMPLOYER_ID.fullmatch
+HEAD_CACHE = 4096
 Converter = Callable[[Any], Any]
 
 
@@ -75,6 +76,12 @@ def _aware_time(value: str) -> Any:
 
 def _money(value: Any) -> Any:
     return Decimal(value) if type(value) is str and _MONEY_MATCH(value) else _FAIL
+
+
+@lru_cache(maxsize=HEAD_CACHE)
+def _employer_ok(value: str) -> bool:
+    """Whether an employer id is well formed (cached: a file names each employer often)."""
+    return _EMPLOYER_MATCH(value) is not None
 
 
 def _employer(value: Any) -> Any:
@@ -484,7 +491,7 @@ def compile_line(type_name: str) -> LineEncoder | None:
                     "if employer is not None: return None"]
     else:
         employer = ['employer = obj.get("employer")',
-                    "if type(employer) is not str or not _EMPLOYER_MATCH(employer): return None"]
+                    "if type(employer) is not str or not _employer_ok(employer): return None"]
     body = [
         "if not _ENVELOPE_KEYS.issuperset(obj): return None",
         'event_id = obj.get("id", _MISSING)',
@@ -499,7 +506,8 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "    recorded_text = now_text",
         "elif type(recorded) is not str: return None",
         # YYYY-MM-DDTHH:MM:SSZ, the form a UTC time is stored in: kept as it is once it parses
-        'elif len(recorded) == 20 and recorded[4::3] == "--T::Z" and _TIME_MATCH(recorded):',
+        # (ASCII, so its digits are ASCII digits once fromisoformat has read them)
+        'elif len(recorded) == 20 and recorded[4::3] == "--T::Z" and recorded.isascii():',
         "    try:",
         "        recorded_at = _fromisoformat(recorded)",
         "    except ValueError:",
@@ -525,7 +533,7 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "_ENVELOPE_KEYS": frozenset(ENVELOPE.fields), "_MISSING": _MISSING, "_FAIL": _FAIL,
         "_date": _date, "_aware_time": _aware_time, "_format_time": format_time,
         "_fromisoformat": datetime.fromisoformat, "_MONEY_MATCH": _MONEY_MATCH,
-        "_TIME_MATCH": _TIME_MATCH, "_EMPLOYER_MATCH": _EMPLOYER_MATCH,
+        "_employer_ok": _employer_ok,
         "_text_problem": text_problem,
         "Decimal": Decimal, "_dumps": orjson.dumps, **consts}
     exec(compile(source, f"<fastpath line_{type_name}>", "exec"), namespace)  # noqa: S102

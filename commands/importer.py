@@ -376,9 +376,9 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         return [LineError(number, _deep_field(obj), "is nested too deeply")]
     # orjson keeps the last of a key given twice. Each key has one ':' after it and the only
     # other ':' are inside strings, which the canonical form writes as they were read unless
-    # a \u escape was used: so equal counts and no \u prove there is no duplicate key, and
-    # only a line that fails that test is parsed again, slowly, to look.
-    if raw.count(b":") != canonical.count(b":") or b"\\u" in raw:
+    # an escape was used: so equal counts and no backslash prove there is no duplicate key,
+    # and only a line that fails that test is parsed again, slowly, to look.
+    if b"\\" in raw or raw.count(b":") != canonical.count(b":"):
         twice = duplicate_key(raw)
         if twice is not None:
             return [LineError(number, twice, "is given twice in one JSON object (a reader "
