@@ -374,15 +374,10 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # nested deeper than orjson writes
         return [LineError(number, _deep_field(obj), "is nested too deeply")]
-    # orjson keeps the last of a key given twice. Each key has one ':' after it and the only
-    # other ':' are inside strings, which the canonical form writes as they were read unless
-    # an escape was used: so equal counts and no backslash prove there is no duplicate key,
-    # and only a line that fails that test is parsed again, slowly, to look.
-    if b"\\" in raw or raw.count(b":") != canonical.count(b":"):
-        twice = duplicate_key(raw)
-        if twice is not None:
-            return [LineError(number, twice, "is given twice in one JSON object (a reader "
-                              "taking the first value would see another event)")]
+    twice = key_given_twice(raw, canonical)
+    if twice is not None:
+        return [LineError(number, twice, "is given twice in one JSON object (a reader "
+                          "taking the first value would see another event)")]
     digest = hashlib.sha256(canonical).hexdigest()
     fast = fast_line(obj, now_text)
     if fast is not None:
@@ -421,6 +416,20 @@ def _keep_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+def key_given_twice(raw: bytes, canonical: bytes) -> str | None:
+    """The path of a key given twice in one object of the line ``raw``, or None, at the
+    import's speed; ``canonical`` is orjson's sorted form of what it read from ``raw``.
+
+    orjson keeps the last of a key given twice. Each key has one ``:`` after it and the only
+    other ``:`` are inside strings, which the canonical form writes as they were read unless
+    an escape was used: so equal counts and no backslash prove there is no duplicate key, and
+    only a line that fails that test is parsed again, slowly, to look.
+    """
+    if b"\\" in raw or raw.count(b":") != canonical.count(b":"):
+        return duplicate_key(raw)
+    return None
+
+
 def duplicate_key(raw: bytes) -> str | None:
     """The path (``data.amount``) of the first key given twice in one object of a JSON line,
     or None. Slow (the standard library's parser): only for lines that may have one."""
@@ -453,7 +462,8 @@ def _deep_field(obj: Any) -> str:
             orjson.dumps(value)
         except orjson.JSONEncodeError:
             if key == "data" and isinstance(value, dict):
-                return _joined("data", _deep_field(value))
+                inner = _deep_field(value)
+                return "data" if inner == "line" else _joined("data", inner)
             return str(key)
     return "line"
 

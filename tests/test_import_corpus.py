@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from commands.importer import LineError, parse_line
+from commands.importer import LineError, key_given_twice, parse_line
 from ledger.codec import format_time
 from tests.conftest import Cli, audit, line, registration
 
@@ -281,3 +284,52 @@ def test_the_corpus_through_the_cli_crashes_nothing_and_writes_nothing(
     assert result.exit_code == 1
     assert result.stderr.count("\n  line ") == 20
     assert cli.json("history", "E-1")["events"] == before
+
+
+# --- the duplicate-key test is exact: never a false alarm, never a miss ----------------------
+
+KEYS = st.text(alphabet=st.sampled_from(list('ab:"\\\u00e9\u200b ')), max_size=4)
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
+                   st.text(alphabet=st.sampled_from(list('x:"\\\u00e9 {}[],')), max_size=5))
+TREES = st.recursive(LEAVES, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)), max_leaves=12)
+
+
+@st.composite
+def written(draw: st.DrawFn, value: Any) -> tuple[str, str | None]:
+    """``value`` as a sender might write it (any spacing, escapes or not), perhaps with one
+    key given twice: (the text, the path of the key given twice or None)."""
+    space = draw(st.sampled_from(["", " ", "  ", "\t"]))
+    ascii_only = draw(st.booleans())
+
+    def text(v: Any, path: str, twice: list[str]) -> str:
+        if isinstance(v, dict):
+            items = [f"{json.dumps(k, ensure_ascii=ascii_only)}{space}:{space}"
+                     f"{text(x, f'{path}.{k}' if path else k, twice)}" for k, x in v.items()]
+            if v and not twice and draw(st.integers(0, 9)) == 0:
+                key = draw(st.sampled_from(sorted(v)))
+                twice.append(f"{path}.{key}" if path else key)
+                items.insert(draw(st.integers(0, len(items))),
+                             f"{json.dumps(key, ensure_ascii=ascii_only)}:{json.dumps(v[key])}")
+            return "{" + f",{space}".join(items) + "}"
+        if isinstance(v, list):
+            return "[" + f",{space}".join(text(x, f"{path}.{i}" if path else str(i), twice)
+                                          for i, x in enumerate(v)) + "]"
+        return json.dumps(v, ensure_ascii=ascii_only)
+
+    twice: list[str] = []
+    out = text(value, "", twice)
+    return out, (twice[0] if twice else None)
+
+
+@settings(max_examples=400)
+@given(st.data())
+def test_a_key_given_twice_is_found_and_no_other_line_is_refused(data: st.DataObject) -> None:
+    tree = data.draw(st.dictionaries(KEYS, TREES, max_size=4))
+    raw_text, twice = data.draw(written(tree))
+    raw = raw_text.encode()
+    found = key_given_twice(raw, orjson.dumps(orjson.loads(raw), option=orjson.OPT_SORT_KEYS))
+    if twice is None:
+        assert found is None, raw_text
+    else:
+        assert found == twice, raw_text
