@@ -26,7 +26,7 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
-from ledger.voids import voided_ids
+from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer
 from storage.workers import ordered_results, worker_pool
 
