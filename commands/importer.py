@@ -217,14 +217,15 @@ class Importer:
             item = admit(line, known)
             if item is not None:
                 batch.append(item)
-                self.result.added += 1
                 if line.event_id is not None:
                     known[line.event_id] = (line.content_hash, line.employer)
                 if line.type_name == "EventVoided" and line.employer is not None:
                     writer.append(batch)  # what the void may change must be in the ledger
+                    self.result.added += len(batch)
                     batch = []
                     self._recount_registration(writer, line.employer)
         writer.append(batch)
+        self.result.added += len(batch)
 
     def _recount_registration(self, writer: Writer, employer: str) -> None:
         """After a void: the employer's registration date as the ledger now counts it, the
