@@ -52,6 +52,7 @@ def premium(amount: Any, cu: Any = "G100") -> dict[str, Any]:
     # text made only of invisible characters
     (premium("10.00", cu="\u200b\u200b"), "data.cu", "visible character"),
     (premium("10.00", cu="\u00a0\u2060"), "data.cu", "visible character"),
+    (premium("10.00", cu="\u034f\u200c"), "data.cu", "visible character"),  # a lone mark
     # money: exactly two places, ASCII digits, nothing around it
     (premium("8000.00\n"), "data.amount", "exactly two decimal places"),
     (premium("8000"), "data.amount", "exactly two decimal places"),
