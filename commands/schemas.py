@@ -276,7 +276,8 @@ class EnvelopeSchema(Schema):
             return
         if cls.reference and envelope.get("employer") is not None:
             raise ValidationError("reference data has no employer", "employer")
-        if not cls.reference and envelope.get("employer") is None:
+        if not cls.reference and not cls.employer_optional \
+                and envelope.get("employer") is None:
             raise ValidationError("Missing data for required field.", "employer")
 
 
