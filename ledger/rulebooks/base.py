@@ -294,6 +294,12 @@ def cycle_rules(partner: str, since: date = V1) -> list[Rule]:
              "reason of the same name. Reason: the program stands until ProgramChanged "
              "(Precise rules); no source cancels a certificate for growth, they ask the "
              "employer to notify the partner and plan the transition (seeds 001, 004)"),
+        Rule(partner, "lapse-risk", since, "DOMAIN.md (Lapse risk)",
+             "an employer is at lapse risk when its next required audit falls due within "
+             "the window asked for: critical within 30 days (or in grace, or held past its "
+             "due date by QA), warning within 60, notice later; missed when the due date "
+             "passed within the window and the certificate lapsed",
+             {"critical_days": 30, "warning_days": 60}),
     ]
 
 
@@ -339,6 +345,19 @@ class RuleRegistry:
             in_force = [v for v in versions if v.since <= on]
             chosen[name] = in_force[-1] if in_force else versions[0]
         return Rulebook(partner, on, MappingProxyType(chosen))
+
+    def version_dates(self, partner: str) -> tuple[date, ...]:
+        """The days a version of one of ``partner``'s rules comes into force, in order: on
+        each of them a status may change with no new event."""
+        return tuple(sorted({r.since for by_name in self._rules.get(partner, {}).values()
+                             for r in by_name}))
+
+    def limit_counts_whole_year(self, partner: str) -> bool:
+        """Whether any version of ``partner``'s program limit counts every headcount of the
+        year (AMHSA, :meth:`Rulebook.limit_applies_all_year`): then January 1 can change a
+        status, as the reports of the year before stop counting."""
+        return any(r.params.get("all_year")
+                   for r in self._rules.get(partner, {}).get("programs", []))
 
     def find(self, rule_id: str) -> Rule | None:
         """A rule version by its public id (``BCCSA-2000.pass-mark``)."""

@@ -8,15 +8,15 @@ the tests hold them equal over random histories, dates and windows.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import cache
+from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import Row, and_, or_, select, union
 
-from ledger.rulebooks import RULES
-from projections.lapses import level_for
+from ledger.rulebooks import RULES, Rule
+from projections.lapses import LapseFacts, LapseWindow, lapse_decision, longest_grace_days
 from projections.sql.projector import catch_up, engine_of
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
@@ -48,22 +48,21 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> di
 def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
                            ) -> list[dict[str, Any]]:
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
-    gives them, soonest due first), from one range query over the lapse index."""
+    gives them, soonest due first), from one range query over the lapse index: the rows are
+    pre-filtered by the window's date ranges, then :func:`lapse_decision` decides each."""
     slot = catch_up(store) or ""
+    window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
-        ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
         in_force = and_(t.c.valid_from <= as_of,
                         or_(t.c.valid_to.is_(None), t.c.valid_to > as_of))
         # One indexed, date-bounded branch per way of being listed, so the query reads the
         # rows near as-of rather than every later row in the ledger's history.
         branches = [
             and_(t.c.kind == "held", or_(t.c.valid_to.is_(None), t.c.valid_to > as_of)),
-            t.c.due.between(as_of, ahead),
-            # in grace: grace_end = due + grace, so due lies within the longest grace before
-            and_(t.c.due.between(as_of - timedelta(days=longest_grace_days()),
-                                 as_of - timedelta(days=1)), t.c.grace_end >= as_of),
-            and_(t.c.miss_due >= back, t.c.miss_due < as_of),
+            t.c.due.between(*window.upcoming),
+            and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),
+            t.c.miss_due.between(*window.missed),
         ]
         rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
@@ -71,43 +70,21 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
 
 
 @cache
-def longest_grace_days() -> int:
-    """The longest submission grace any rulebook version grants, in days."""
-    return max((int(rule.params.get("grace_days", 0)) for rule in RULES.all()), default=0)
+def _longest_grace() -> int:
+    return longest_grace_days(RULES)
 
 
 def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | None:
-    """One lapse-index row's entry on ``as_of`` (the cases of
-    :func:`projections.lapses.lapse_entry`, with the row's facts for the fold's)."""
-    base = {"employer": row.employer, "partner": row.partner, "status": row.status}
-    reasons: list[str] = orjson.loads(row.reasons)
-    if row.kind == "held":
-        return {**base, "due": row.due.isoformat(), "days_left": (row.due - as_of).days,
-                "level": "critical", "reasons": _add(reasons, "qa_pending")}
-    if row.kind == "due":
-        days_left = (row.due - as_of).days
-        if days_left < 0 and row.grace_end is not None and as_of <= row.grace_end:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": "critical", "reasons": _add(reasons, "in_grace"),
-                    "grace_end": row.grace_end.isoformat()}
-        if 0 <= days_left <= within:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-        return None
-    if row.kind == "limited":
-        days_left = (row.due - as_of).days
-        if 0 <= days_left <= within:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-    if row.miss_due is not None and 0 < (as_of - row.miss_due).days <= within:
-        return {**base, "due": row.miss_due.isoformat(),
-                "days_left": (row.miss_due - as_of).days, "level": "missed",
-                "reasons": reasons}
-    return None
+    """One lapse-index row's entry on ``as_of``: its facts, decided as the fold's are."""
+    facts = LapseFacts(row.kind, row.due, row.grace_end, row.miss_due,
+                       tuple(orjson.loads(row.reasons)))
+    return lapse_decision(facts, LapseWindow(as_of, within), _lapse_rule(row.partner, as_of),
+                          employer=row.employer, partner=row.partner, status=row.status)
 
 
-def _add(reasons: list[str], reason: str) -> list[str]:
-    return [reason, *(r for r in reasons if r != reason)]
+@lru_cache(maxsize=1024)
+def _lapse_rule(partner: str, on: date) -> Rule:
+    return RULES.rulebook_for(partner, on).rule("lapse-risk")
 
 
 ROLL_FIELDS = ("employer", "partner", "program", "status", "certificate_issued",
