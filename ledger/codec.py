@@ -43,6 +43,7 @@ def format_time(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+@lru_cache(maxsize=4096)  # a stream holds few distinct times: its imports' append times
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
