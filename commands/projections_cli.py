@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from commands.catchup import catching_up
 from commands.session import console, db_option, emit_json
 from commands.status_cli import parse_date
 from projections.sql.projector import Progress, progress, rebuild
@@ -92,7 +93,8 @@ def roll(as_of: date, partner: str | None, csv_file: str | None, as_json: bool) 
     """Every registered employer's status on a date: the regulator's list."""
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
-    rows = roll_call(_session().store(), as_of, partner)
+    with catching_up(stderr) as report:
+        rows = roll_call(_session().store(), as_of, partner, on_progress=report)
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
         return

@@ -219,17 +219,29 @@ def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = B
         return len(notes)
 
 
+OnProgress = Callable[[int, int], None]
+"""Told (events applied, events to apply) before and after each batch of a catch-up."""
+
+
 def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS,
-             registry: RuleRegistry = RULES) -> str | None:
+             registry: RuleRegistry = RULES, on_progress: OnProgress | None = None
+             ) -> str | None:
     """Brings the live slot to the head of the log and returns its name; cheap when nothing
     is new. Returns None when ``wait`` is False and another writer holds the lock (the live
-    slot may then be behind)."""
+    slot may then be behind). ``on_progress`` hears how far a catch-up has come, so the
+    caller never waits in silence."""
     engine = engine_of(store)
     ensure_schema(engine)
+    start: int | None = None
     while True:
         with engine.connect() as conn:
             slot, position = live_slot(conn)
-        if position >= store.position():
+        head = store.position()
+        if start is None:
+            start = position
+        if on_progress is not None and head > start:
+            on_progress(min(position, head) - start, head - start)
+        if position >= head:
             return slot
         try:
             project_batch(store, slot, limit=limit, wait=wait, registry=registry)

@@ -17,19 +17,20 @@ from sqlalchemy import Row, and_, or_, select, union
 
 from ledger.rulebooks import RULES, Rule
 from projections.lapses import LapseFacts, LapseWindow, lapse_decision, longest_grace_days
-from projections.sql.projector import catch_up, engine_of
+from projections.sql.projector import OnProgress, catch_up, engine_of
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
 from projections.timeline import fold
 from storage.store import LedgerStore
 
 
-def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> dict[str, Any]:
+def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
+                           on_progress: OnProgress | None = None) -> dict[str, Any]:
     """The ``status --json`` document of ``employer`` on ``as_of``, as known now.
 
     When another projector holds the lock and the read models are behind, it folds the
     employer's stream instead of waiting (same answer, one stream's cost)."""
-    slot = catch_up(store, wait=False)
+    slot = catch_up(store, wait=False, on_progress=on_progress)
     if slot is None:
         return render(fold(store.stream(employer), as_of=as_of, employer=employer))
     with engine_of(store).connect() as conn:
@@ -45,12 +46,12 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> di
     return document
 
 
-def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
-                           ) -> list[dict[str, Any]]:
+def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90, *,
+                           on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
     gives them, soonest due first), from one range query over the lapse index: the rows are
     pre-filtered by the window's date ranges, then :func:`lapse_decision` decides each."""
-    slot = catch_up(store) or ""
+    slot = catch_up(store, on_progress=on_progress) or ""
     window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
@@ -91,11 +92,11 @@ ROLL_FIELDS = ("employer", "partner", "program", "status", "certificate_issued",
                "certificate_expires", "next_audit", "next_due", "flags")
 
 
-def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
-              ) -> list[dict[str, Any]]:
+def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
+              on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """Every registered employer's status on ``as_of`` (optionally one partner's), by
     employer: the regulator's list. Employers not yet registered on that date are left out."""
-    slot = catch_up(store) or ""
+    slot = catch_up(store, on_progress=on_progress) or ""
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[0]
         query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
