@@ -520,6 +520,10 @@ class Fold:
         while calendar and calendar[0] <= day:
             heapq.heappop(calendar)
         moments = [d for d in self._deadlines() if d > day]
+        if self.t.requirement is not None and self.t.requirement.held:
+            # a held certificate's pending audits stop being pending as their windows close
+            moments += [close for a in self._candidates(None)
+                        if (close := a.window_closes_on) is not None and close > day]
         if calendar:
             moments.append(calendar[0])
         return min(moments, default=None)
@@ -586,8 +590,9 @@ class Fold:
 
     # events -----------------------------------------------------------------------------------
 
-    def apply(self, event: ev.LedgerEvent) -> None:
-        """Fold in the next event (events come in :func:`fold_order`)."""
+    def apply(self, event: ev.LedgerEvent) -> bool:
+        """Fold in the next event (events come in :func:`fold_order`). False when the event
+        cannot change the answer (the status fold reads nothing from its type)."""
         handler = HANDLERS.get(event.type_name())
         if handler is None:
             raise UnknownEventType(f"the fold has no handler for event type "
@@ -602,12 +607,13 @@ class Fold:
             self._registered(event)
         elif self.t.registration is None:
             self.note(event.effective, "before registration: not counted", None, event)
-            return
+            return True
         else:
             handler(self, event)
             self.settle(event.effective)
         if self._year_starts:
             self._mark(date(event.effective.year + 1, 1, 1))
+        return handler is not Fold._not_for_status
 
     def _not_for_status(self, e: ev.LedgerEvent) -> None:
         """Events the status fold reads no fact from: money (the incentive module reads

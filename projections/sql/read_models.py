@@ -202,25 +202,28 @@ def employer_rows(
     employer: str, events: Iterable[ev.LedgerEvent], registry: RuleRegistry = RULES
 ) -> EmployerRows:
     """Folds an employer's whole stream (known now) once, rendering the status document on
-    each day an event takes effect and each day the fold says its answer may change
-    (:meth:`Fold.next_change_after`), keeping one interval per run of identical documents."""
+    each day an event that can change it takes effect and each day the fold says its answer
+    may change (:meth:`Fold.next_change_after`), keeping one interval per run of identical
+    documents."""
     view = in_fold_order(e for e in in_view(events, None) if not e.reference)
     engine = Fold(employer, cached(registry))
     timeline = engine.timeline
     intervals: list[Interval] = []
     index, count = 0, len(view)
     day: date | None = view[0].effective if view else None
+    change: date | None = None
     while day is not None:
         version = None
+        moved = day == change  # a day the fold named: the calendar may change the answer
         while index < count and view[index].effective <= day:
             event = view[index]
-            engine.apply(event)
+            moved = engine.apply(event) or moved
             version = event.originator_version
             index += 1
         engine.advance_to(day)
         upcoming = view[index].effective if index < count else None
         change = engine.next_change_after(day)
-        if timeline.registration is not None:
+        if moved and timeline.registration is not None:
             document = render(timeline)
             document["as_of"] = None
             facts = lapse_facts(timeline, document["flags"])
