@@ -5,7 +5,8 @@
 A GENERIC COR employer certified, maintained on time every year and recertified before each
 expiry, with monthly headcount reports and yearly payroll and premiums for as many
 classification units as it takes to reach about ``--events`` events (~500 a year, so 50k
-events is a century of history). Deterministic: the same arguments give the same bytes.
+events is a century of history; beyond 120 years it adds units, not years). Deterministic:
+the same arguments give the same bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ledger.rulebooks import add_years
 
 EMPLOYER = "LONG-1"
 PER_YEAR = 500
+MAX_YEARS = 120  # the ledger takes years from 1900: beyond, more units a year instead
 ELEMENTS = {"policy": 90, "hazard_assessment": 85, "inspections": 84, "training": 88,
             "incident_investigation": 86}
 
@@ -63,7 +65,7 @@ def _audits(start: date, end: date) -> Iterator[tuple[date, str, str]]:
 
 def lines(events: int) -> list[dict[str, Any]]:
     """About ``events`` lines of one employer's history, in effective order."""
-    years = max(2, round(events / PER_YEAR))
+    years = max(2, min(MAX_YEARS, round(events / PER_YEAR)))
     start = date(2026 - years, 1, 5)
     end = date(2026 - 1, 12, 31)
     audits = list(_audits(start, end))
