@@ -76,10 +76,15 @@ def status_command(as_json: bool) -> None:
         return
     click.echo(f"slot {now.slot}: position {now.position}, head {now.head}, lag {now.lag} "
                f"event{'s' if now.lag != 1 else ''}")
+    for failure in now.failed:
+        stderr.print(f"employer {failure.employer} could not be projected ({failure.error}): "
+                     "its status is folded on demand; its lapse and roll rows are its last "
+                     "good ones", highlight=False, markup=False)
 
 
 def _progress_document(p: Progress) -> dict[str, Any]:
-    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag}
+    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag,
+            "failed": [{"employer": f.employer, "error": f.error} for f in p.failed]}
 
 
 @click.command()

@@ -17,7 +17,7 @@ from sqlalchemy import Row, and_, or_, select, union
 
 from ledger.rulebooks import RULES, Rule
 from projections.lapses import LapseFacts, LapseWindow, lapse_decision, longest_grace_days
-from projections.sql.projector import OnProgress, catch_up, engine_of
+from projections.sql.projector import OnProgress, catch_up, engine_of, failures
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
 from projections.timeline import fold
@@ -28,12 +28,15 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
                            on_progress: OnProgress | None = None) -> dict[str, Any]:
     """The ``status --json`` document of ``employer`` on ``as_of``, as known now.
 
-    When another projector holds the lock and the read models are behind, it folds the
-    employer's stream instead of waiting (same answer, one stream's cost)."""
+    When another projector holds the lock and the read models are behind, or the
+    employer's last projection failed, it folds the employer's stream instead (same answer,
+    one stream's cost)."""
     slot = catch_up(store, wait=False, on_progress=on_progress)
     if slot is None:
         return render(fold(store.stream(employer), as_of=as_of, employer=employer))
     with engine_of(store).connect() as conn:
+        if failures(conn, slot, employer):  # its rows are stale: answer from its stream
+            return render(fold(store.stream(employer), as_of=as_of, employer=employer))
         table = slot_tables(slot)[0]
         row = conn.execute(
             select(table.c.document, table.c.valid_to)

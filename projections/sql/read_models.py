@@ -105,6 +105,16 @@ def _lapse_table(slot: str) -> Table:
     )
 
 
+failed = Table(
+    "rm_failed", metadata,
+    Column("slot", String(32), primary_key=True),
+    Column("employer", String(128), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the event log when the fold failed
+    Column("error", Text, nullable=False),
+)
+"""Employers whose stream could not be folded into a slot: their rows there are the last
+good ones, and a status query folds their stream on demand instead."""
+
 STATUS = {slot: _status_table(slot) for slot in SLOTS}
 LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
 
