@@ -33,6 +33,8 @@ from projections.status import render
 from projections.timeline import fold
 from storage.store import LedgerStore, open_store
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 DEMO = Path(__file__).resolve().parents[1] / "commands" / "sample" / "demo.jsonl"
 
 

@@ -16,7 +16,13 @@ import orjson
 from sqlalchemy import Row, and_, or_, select, union
 
 from ledger.rulebooks import RULES, Rule
-from projections.lapses import LapseFacts, LapseWindow, lapse_decision, longest_grace_days
+from projections.lapses import (
+    LapseFacts,
+    LapseWindow,
+    lapse_decision,
+    lapses,
+    longest_grace_days,
+)
 from projections.sql.projector import OnProgress, catch_up, engine_of, failures
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
@@ -35,7 +41,7 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
     if slot is None:
         return render(fold(store.stream(employer), as_of=as_of, employer=employer))
     with engine_of(store).connect() as conn:
-        if failures(conn, slot, employer):  # its rows are stale: answer from its stream
+        if not store.read_only and failures(conn, slot, employer):  # its rows are stale
             return render(fold(store.stream(employer), as_of=as_of, employer=employer))
         table = slot_tables(slot)[0]
         row = conn.execute(
@@ -54,7 +60,9 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90, *,
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
     gives them, soonest due first), from one range query over the lapse index: the rows are
     pre-filtered by the window's date ranges, then :func:`lapse_decision` decides each."""
-    slot = catch_up(store, on_progress=on_progress) or ""
+    slot = catch_up(store, on_progress=on_progress)
+    if slot is None:  # a read-only ledger whose read models are behind: fold every stream
+        return lapses((store.stream(e) for e in store.employers()), as_of, within)
     window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
@@ -99,7 +107,9 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
               on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """Every registered employer's status on ``as_of`` (optionally one partner's), by
     employer: the regulator's list. Employers not yet registered on that date are left out."""
-    slot = catch_up(store, on_progress=on_progress) or ""
+    slot = catch_up(store, on_progress=on_progress)
+    if slot is None:  # a read-only ledger whose read models are behind: fold every stream
+        return _roll_by_folding(store, as_of, partner)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[0]
         query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
@@ -113,6 +123,24 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
              "certificate_expires": _iso(r.cert_expires), "next_audit": r.next_kind,
              "next_due": _iso(r.next_due), "flags": r.flags.split(",") if r.flags else []}
             for r in rows]
+
+
+def _roll_by_folding(store: LedgerStore, as_of: date, partner: str | None
+                     ) -> list[dict[str, Any]]:
+    """The roll computed from the events themselves (no read models)."""
+    rows = []
+    for employer in store.employers():
+        doc = render(fold(store.stream(employer), as_of=as_of, employer=employer))
+        if doc["status"] == "unregistered" or (partner is not None and doc["partner"] != partner):
+            continue
+        cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
+        rows.append({"employer": employer, "partner": doc["partner"],
+                     "program": doc["program"], "status": doc["status"],
+                     "certificate_issued": cert.get("issued"),
+                     "certificate_expires": cert.get("expires"),
+                     "next_audit": nxt.get("kind"), "next_due": nxt.get("due"),
+                     "flags": doc["flags"]})
+    return rows
 
 
 def _iso(day: date | None) -> str | None:
