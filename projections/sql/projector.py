@@ -246,26 +246,38 @@ before_commit: Callable[[str, int], None] | None = None
 
 
 def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = BATCH_EVENTS,
-                  wait: bool = True, registry: RuleRegistry = RULES) -> int:
+                  wait: bool = True, registry: RuleRegistry = RULES,
+                  employers: int | None = None) -> int:
     """Applies the next batch of at most ``limit`` events to a slot (default: the live one)
-    in one transaction; returns how many events it applied (0: the slot was at the head)."""
+    in one transaction; returns how many events it applied (0: the slot was at the head).
+
+    With ``employers``, the batch reads on, ``limit`` events at a time, while it touches
+    fewer employers than that: each employer it touches is re-folded once over its whole
+    stream, so a long stream appended in many pages is folded once, not once a page."""
     engine = engine_of(store)
     ensure_schema(engine)
     if slot is None:
         with engine.connect() as conn:
             slot, _ = live_slot(conn)
     with _locked(engine, slot, wait) as (conn, last):
-        notes = store.notifications(after=last, limit=limit)
-        if not notes:
+        new, applied = last, 0
+        touched: set[str] = set()
+        while True:
+            notes = store.notifications(after=new, limit=limit)
+            if not notes:
+                break
+            new, applied = notes[-1][0], applied + len(notes)
+            touched.update(event.employer for _, event in notes if event.employer)
+            if employers is None or len(notes) < limit or len(touched) >= employers:
+                break
+        if not applied:
             return 0
-        new = notes[-1][0]
-        touched = sorted({event.employer for _, event in notes if event.employer})
-        folded = fold_employers(store, touched, registry)
+        folded = fold_employers(store, sorted(touched), registry)
         write_rows(conn, slot, folded, new)
         _advance(conn, slot, last, new)
         if before_commit is not None:
             before_commit(slot, new)
-        return len(notes)
+        return applied
 
 
 OnProgress = Callable[[int, int], None]
@@ -295,7 +307,8 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
         if position >= head:
             return slot
         try:
-            project_batch(store, slot, limit=limit, wait=wait, registry=registry)
+            project_batch(store, slot, limit=limit, wait=wait, registry=registry,
+                          employers=REBUILD_EMPLOYERS)
         except Busy:
             return None
         except LostRace:
