@@ -38,7 +38,7 @@ class LapseFacts:
 
     kind: str  # held / due / limited / missed
     due: date | None  # held, due, limited: the due date listed
-    grace_end: date | None  # due: the last day of grace
+    grace_end: date | None  # the last day of grace (due; of a miss for missed, limited)
     miss_due: date | None  # the missed requirement's due date
     reasons: tuple[str, ...]
 
@@ -57,8 +57,19 @@ class LapseWindow:
 
     @property
     def missed(self) -> tuple[date, date]:
-        """Due dates listed as missed: at most ``within`` days back, before as-of."""
+        """Last days (grace end, else due) of a miss listed as missed: at most ``within``
+        days back, before as-of."""
         return self.as_of - timedelta(days=self.within), self.as_of - timedelta(days=1)
+
+    def missed_dues(self, longest_grace_days: int) -> tuple[date, date]:
+        """The due dates a listed miss can have (its last day is at most the longest grace
+        after its due)."""
+        first, last = self.missed
+        return first - timedelta(days=longest_grace_days), last
+
+    def held_listed(self, due: date) -> bool:
+        """A held requirement is listed until ``within`` days after its due date."""
+        return (self.as_of - due).days <= self.within
 
     def in_grace(self, longest_grace_days: int) -> tuple[date, date]:
         """Due dates that can still be in grace on as-of (none is longer than
@@ -105,13 +116,14 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
             return LapseFacts("held", req.due, None, None, reasons)
         return LapseFacts("due", limited_due if limited else req.due, req.grace_end, None,
                           reasons)
-    miss_due = None
+    miss_due = miss_last = None  # a missed requirement's due and its grace end
     if not current and t.misses and t.certificates and t.certificates[-1].ended in LAPSED:
         miss_due = t.misses[-1].requirement.due
+        miss_last = t.misses[-1].requirement.grace_end
     if limited_due is not None:
-        return LapseFacts("limited", limited_due, None, miss_due, reasons)
+        return LapseFacts("limited", limited_due, miss_last, miss_due, reasons)
     if miss_due is not None:
-        return LapseFacts("missed", None, None, miss_due, reasons)
+        return LapseFacts("missed", None, miss_last, miss_due, reasons)
     return None
 
 
@@ -124,6 +136,8 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
     base = {"employer": employer, "partner": partner, "status": status}
     reasons = list(facts.reasons)
     if facts.kind == "held" and facts.due is not None:
+        if not window.held_listed(facts.due):  # listed within the window back from its due
+            return None
         return {**base, "due": facts.due.isoformat(), "days_left": window.days_left(facts.due),
                 "level": "critical", "reasons": _add(reasons, "qa_pending")}
     if facts.kind in ("due", "limited") and facts.due is not None:
@@ -138,7 +152,12 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
                     "level": level_for(days_left, rule), "reasons": reasons}
         if facts.kind == "due":
             return None
-    if facts.miss_due is not None and window.holds(facts.miss_due, window.missed):
+    # a miss is listed while its last day (grace end, else due) is within the window back;
+    # days_left stays counted from its due (second set)
+    miss_last = facts.grace_end if facts.kind in ("missed", "limited") and facts.grace_end \
+        else facts.miss_due
+    if facts.miss_due is not None and miss_last is not None \
+            and window.holds(miss_last, window.missed):
         return {**base, "due": facts.miss_due.isoformat(),
                 "days_left": window.days_left(facts.miss_due), "level": "missed",
                 "reasons": reasons}

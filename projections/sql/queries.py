@@ -73,8 +73,10 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90, *,
         branches = [
             and_(t.c.kind == "held", or_(t.c.valid_to.is_(None), t.c.valid_to > as_of)),
             t.c.due.between(*window.upcoming),
+            # in grace: grace_end = due + grace, so due lies within the longest grace before
             and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),
-            t.c.miss_due.between(*window.missed),
+            # missed: listed while its last day (grace end, else due) is within the window
+            t.c.miss_due.between(*window.missed_dues(_longest_grace())),
         ]
         rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]

@@ -95,7 +95,7 @@ def _lapse_table(slot: str) -> Table:
         Column("status", String(16), nullable=False),
         Column("kind", String(8), nullable=False),  # held / due / limited / missed
         Column("due", Date, nullable=True),  # held, due, limited: the due date listed
-        Column("grace_end", Date, nullable=True),  # due: the last day of grace
+        Column("grace_end", Date, nullable=True),  # the last day of grace (of a miss too)
         Column("miss_due", Date, nullable=True),  # the missed requirement's due date
         Column("reasons", String(256), nullable=False),  # JSON list
         Index(f"ix_{name}_due", "due"),
