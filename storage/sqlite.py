@@ -163,11 +163,12 @@ class SQLiteStore(LedgerStore):
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         """One stream in one statement, decoded straight from its rows: the library's
         per-row ``StoredEvent`` and UUID parsing cost as much as decoding the events."""
-        with self._connection() as conn:
-            rows = conn.execute(
-                "SELECT originator_version, topic, state FROM stored_events"
-                " WHERE originator_id = ? ORDER BY originator_version",
-                (originator_id.hex,)).fetchall()
+        datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:  # a reader, as the library's
+            cursor.execute("SELECT originator_version, topic, state FROM stored_events"
+                           " WHERE originator_id = ? ORDER BY originator_version",
+                           (originator_id.hex,))
+            rows = cursor.fetchall()
         return [decode_state(topic, originator_id, version, bytes(state))
                 for version, topic, state in rows]
 
