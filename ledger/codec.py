@@ -48,6 +48,7 @@ def format_time_or_none(value: datetime | None) -> str | None:
     return None if value is None else format_time(value)
 
 
+@lru_cache(maxsize=4096)  # a stream holds few distinct times: its imports' append times
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 

@@ -195,9 +195,23 @@ class LedgerStore(ABC):
         """An employer's events in append order (empty when never registered)."""
         return self._stream(stream_id(employer))
 
+    _reference: tuple[LedgerEvent, ...] = ()
+
     def reference(self) -> list[LedgerEvent]:
-        """The reference data (base rates), in append order."""
-        return self._stream(stream_id(None))
+        """The reference data (base rates), in append order. Read once per store object and
+        then kept by its stream position: a later call reads only the events appended since
+        (events are never changed), after one indexed look-up of the stream's head."""
+        originator_id = stream_id(None)
+        recorder = self.app.recorder
+        head = recorder.select_events(originator_id, desc=True, limit=1)
+        version = head[0].originator_version if head else 0
+        cached = self._reference if version >= len(self._reference) else ()
+        if version > len(cached):
+            mapper = self.app.mapper
+            cached += tuple(mapper.to_domain_event(s) for s in
+                            recorder.select_events(originator_id, gt=len(cached)))
+            self._reference = cached
+        return list(cached)
 
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         return list(self.app.events.get(originator_id))  # type: ignore[arg-type]
