@@ -25,7 +25,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -208,7 +208,7 @@ class LedgerStore(ABC):
         cached = self._reference if version >= len(self._reference) else ()
         if version > len(cached):
             mapper = self.app.mapper
-            cached += tuple(mapper.to_domain_event(s) for s in
+            cached += tuple(cast(LedgerEvent, mapper.to_domain_event(s)) for s in
                             recorder.select_events(originator_id, gt=len(cached)))
             self._reference = cached
         return list(cached)
@@ -220,7 +220,7 @@ class LedgerStore(ABC):
         """Events in global append order after position ``after``, at most ``limit``."""
         rows = self.app.recorder.select_notifications(after, limit, inclusive_of_start=False)
         mapper = self.app.mapper
-        return [(n.id, mapper.to_domain_event(n)) for n in rows]
+        return [(n.id, cast(LedgerEvent, mapper.to_domain_event(n))) for n in rows]
 
     def position(self) -> int:
         """The position of the last appended event (0 when empty)."""
