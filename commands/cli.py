@@ -7,16 +7,14 @@ here; they import what they share from :mod:`commands.session`, never from this 
 from __future__ import annotations
 
 import importlib
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
 from commands.csvout import force_option, write_csv
 from commands.errors import LedgerGroup
-from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
+from commands.session import DB_HELP, Session, console, db_option, emit_json, stderr
 from commands.status_cli import check_employer
 from commands.terminal import styled, visible
 from ledger.codec import event_to_state
@@ -66,30 +64,6 @@ def init(session: Session, create_database: bool) -> None:
     if stamped:
         click.echo(f"schema at migration {stamped}")
     click.echo(visible(f"ledger ready at {store.url.render_as_string(hide_password=True)}"))
-
-
-@main.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-@click.pass_obj
-def import_(session: Session, file: str, as_json: bool) -> None:
-    """Validate and append a JSONL file of events, whole or not at all (- for stdin)."""
-    if file == "-":
-        result = run_import(session, session.store(create=True), sys.stdin.buffer, None,
-                            "stdin")
-    else:
-        path = Path(file)
-        if not path.exists():
-            raise click.ClickException(f"{file}: no such file")
-        store = session.store(create=True)
-        with path.open("rb") as stream:
-            result = run_import(session, store, stream, path.stat().st_size, file)
-    if as_json:
-        emit_json({"file": file, "added": result.added, "skipped": result.skipped,
-                   "lines": result.lines})
-    else:
-        click.echo(visible(f"{file}: {result.added} events added, {result.skipped} skipped "
-                           f"(already in the ledger), {result.lines} lines read"))
 
 
 HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "data")
@@ -149,7 +123,7 @@ def _register_optional_commands() -> None:
     """Adds the query commands that live in their own modules."""
     for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
                         "commands.projections_cli", "commands.scheduler_cli",
-                        "commands.rules_cli", "service.cli"):
+                        "commands.rules_cli", "service.cli", "commands.import_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

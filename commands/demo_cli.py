@@ -6,7 +6,8 @@ from importlib import resources
 
 import click
 
-from commands.session import Session, console, run_import
+from commands.import_cli import run_import
+from commands.session import Session, console
 from commands.terminal import STATUS_STYLE, roll_table, styled
 from projections.status import status
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 from rich.text import Text
 
+from commands.catchup import catching_up
 from commands.csvout import force_option, write_csv
 from commands.csvout import render as render_csv
 from commands.names import registered_names
@@ -76,10 +77,15 @@ def status_command(as_json: bool) -> None:
         return
     click.echo(f"slot {now.slot}: position {now.position}, head {now.head}, lag {now.lag} "
                f"event{'s' if now.lag != 1 else ''}")
+    for failure in now.failed:
+        stderr.print(f"employer {failure.employer} could not be projected ({failure.error}): "
+                     "its status is folded on demand; its lapse and roll rows are its last "
+                     "good ones", highlight=False, markup=False)
 
 
 def _progress_document(p: Progress) -> dict[str, Any]:
-    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag}
+    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag,
+            "failed": [{"employer": f.employer, "error": f.error} for f in p.failed]}
 
 
 @click.command()
@@ -105,7 +111,8 @@ def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv
     check_reach(as_of)
     store = _session().store()
     if known_at is None:
-        rows = roll_call(store, as_of, partner)
+        with catching_up(stderr) as report:
+            rows = roll_call(store, as_of, partner, on_progress=report)
     else:
         rows = _roll_as_known(store, as_of, partner, known_at)
     names = registered_names(store) if rows else {}

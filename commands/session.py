@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
-from typing import IO, Any
+from typing import Any
 
 import click
 import orjson
 
 from commands.config import ConfigError, configured_zone
-from commands.importer import Importer, ImportRefused, ImportResult
 from commands.terminal import LiteralConsole, json_safe
 from storage.store import LedgerStore, StoreError, open_store
 
@@ -84,36 +83,6 @@ def emit_json(document: Any) -> None:
     as ``\\u009b``: the same JSON value, never a raw control on the reader's screen."""
     text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
     click.echo(json_safe(text))
-
-
-def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
-                   size: int | None, label: str) -> ImportResult:
-    importer = Importer(store, now=session.now())
-    try:
-        if stderr.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                          console=stderr, transient=True) as progress:
-                task = progress.add_task(f"importing {label}", total=size)
-                importer.on_bytes = lambda n: progress.advance(task, n)
-                return importer.run(stream)
-        return importer.run(stream)
-    except StoreError as exc:
-        raise click.ClickException(f"{label}: not imported: {exc}") from exc
-    except ImportRefused as refused:
-        lines = [f"{label}: refused, nothing was imported:"]
-        lines += [f"  {error}" for error in refused.errors]
-        if refused.truncated:
-            lines.append(f"  (stopped after {len(refused.errors)} errors)")
-        raise click.ClickException("\n".join(lines)) from refused
 
 
 def console() -> LiteralConsole:

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from commands.catchup import catching_up
 from commands.csvout import force_option, write_csv
 from commands.explain import account, render_account
 from commands.names import name_in, registered_names
@@ -138,7 +139,8 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     """Certification status of EMPLOYER on a date, as known at a time."""
     store = _session().store()
     if known_at is None:
-        doc = status_from_read_model(store, employer, _as_of(as_of))
+        with catching_up() as report:
+            doc = status_from_read_model(store, employer, _as_of(as_of), on_progress=report)
     else:
         doc = render(_timeline(employer, as_of, known_at))
     if as_json:
@@ -204,7 +206,8 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     day = _as_of(as_of, within)
     store = _session().store()
     if known_at is None:
-        entries = lapses_from_read_model(store, day, within)
+        with catching_up() as report:
+            entries = lapses_from_read_model(store, day, within, on_progress=report)
     else:
         entries = fold_lapses((store.stream(e) for e in store.employers()), day, within,
                               known_at)

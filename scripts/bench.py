@@ -16,6 +16,8 @@ What is measured, each beside its physical baseline where it has one:
 (d) ``lapses`` over all employers (:func:`projections.sql.queries.lapses_from_read_model`), seconds.
 (e) peak RSS of the import at two file sizes: each import runs in a child process that
     reports its own ``ru_maxrss``.
+(g) one employer's ``status --known-at`` at 1k, 10k and 50k events, in process, and its slope
+    (:func:`measure_long_history`; ``--long-history`` runs only this).
 (f) all of it on PostgreSQL when ``--db postgresql://...`` is given (a fresh database per
     import, created and dropped here; the baselines stay on SQLite, the physical floor).
 
@@ -288,6 +290,61 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     return out
 
 
+LONG_HISTORY = (1_000, 10_000, 50_000)
+
+
+def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
+                         runs: int = 3) -> dict[str, Any]:
+    """(g) ``status --known-at`` in process for one employer with 1k, 10k and 50k events
+    (:mod:`scripts.long_history`): read the stream from a SQLite store, fold, render; the
+    median of ``runs`` (wall and CPU: on a shared machine the CPU time is the steadier
+    figure). ``long_ratio`` = time at the largest / time at the smallest (linear:
+    about the ratio of sizes, 50); ``long_slope_ms_per_1k`` the least-squares slope."""
+    from commands.importer import Importer
+    from projections.status import render
+    from projections.timeline import fold
+    from scripts.long_history import EMPLOYER, lines
+    from storage.store import open_store
+
+    out: dict[str, Any] = {}
+    times: dict[int, float] = {}
+    known_at = datetime(2026, 1, 1, 23, 59, tzinfo=UTC)
+    for size in sizes:
+        db = cache / "work" / f"long-{size}.db"
+        if not db.exists():
+            log(f"one employer with {size} events: generating and importing")
+            source = cache / f"long-{size}.jsonl"
+            source.write_text("".join(json.dumps(line) + "\n" for line in lines(size)))
+            tmp = db.with_suffix(".tmp")
+            _fresh_sqlite(tmp)
+            store = open_store(f"sqlite:///{tmp}")
+            with open(source, "rb") as stream:
+                Importer(store, now=datetime.now(UTC)).run(stream)
+            store.close()
+            tmp.rename(db)
+        store = open_store(f"sqlite:///{db}")
+        samples, cpu = [], []
+        for _ in range(runs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            render(fold(store.stream(EMPLOYER), as_of=date(2025, 12, 31), known_at=known_at,
+                        employer=EMPLOYER))
+            samples.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        store.close()
+        times[size] = statistics.median(samples)
+        out[f"long_{size}_s"] = round(times[size], 4)
+        out[f"long_{size}_cpu_s"] = round(statistics.median(cpu), 4)
+        log(f"  status --known-at, {size} events: {times[size]:.3f} s "
+            f"({statistics.median(cpu):.3f} s CPU)")
+    xs, ys = list(times), [times[x] for x in times]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+             / sum((x - mean_x) ** 2 for x in xs))
+    out["long_ratio"] = round(times[sizes[-1]] / times[sizes[0]], 1)
+    out["long_slope_ms_per_1k"] = round(slope * 1e6, 2)
+    return out
+
+
 # --- the run ---------------------------------------------------------------------------------
 
 
@@ -338,6 +395,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["import_events_per_s_small"] = round(imp_small["events"] / imp_small["wall_s"])
         if not args.skip_reads:
             out.update(measure_reads(url, args.status_samples, args.seed))
+            out.update(measure_long_history(cache))
     finally:
         if not args.keep:
             target.cleanup()
@@ -356,6 +414,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--status-samples", type=int, default=2000)
     parser.add_argument("--skip-reads", action="store_true", help="import figures only")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--long-history", action="store_true",
+                        help="only (g): one employer's status --known-at at 1k/10k/50k events")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -364,7 +424,11 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
         return
     started = datetime.now(UTC)
-    out = run(args)
+    if args.long_history:
+        (Path(args.cache) / "work").mkdir(parents=True, exist_ok=True)
+        out = measure_long_history(Path(args.cache))
+    else:
+        out = run(args)
     out["started"] = started.isoformat(timespec="seconds")
     out["elapsed_s"] = round((datetime.now(UTC) - started) / timedelta(seconds=1), 1)
     if args.json:
