@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from commands.receipts import ledger_axis_options, pinned_size
 from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
 from ledger.codec import event_to_state
 from storage.store import DEFAULT_DB
@@ -73,18 +74,25 @@ def init(session: Session, create_database: bool) -> None:
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.option("--by", metavar="NAME", envvar="CORLEDGER_BY",
+              help="who imports, for the batch record (default: the OS user)")
 @click.pass_obj
-def import_(session: Session, file: str, as_json: bool) -> None:
-    """Validate and append a JSONL file of events, whole or not at all (- for stdin)."""
+def import_(session: Session, file: str, as_json: bool, by: str | None) -> None:
+    """Validate and append a JSONL file of events, whole or not at all (- for stdin).
+
+    The import is put on the record as a batch (`corledger batches`): who, the file's
+    SHA-256, its lines, events added and skipped, their log indexes and the times.
+    """
     store = session.store()
+    by = by or _os_user()
     if file == "-":
-        result = run_import(session, store, sys.stdin.buffer, None, "stdin")
+        result = run_import(session, store, sys.stdin.buffer, None, "stdin", by)
     else:
         path = Path(file)
         if not path.exists():
             raise click.ClickException(f"{file}: no such file")
         with path.open("rb") as stream:
-            result = run_import(session, store, stream, path.stat().st_size, file)
+            result = run_import(session, store, stream, path.stat().st_size, file, by)
     if as_json:
         emit_json({"file": file, "added": result.added, "skipped": result.skipped,
                    "lines": result.lines})
@@ -95,11 +103,14 @@ def import_(session: Session, file: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("employer")
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.pass_obj
-def history(session: Session, employer: str, as_json: bool) -> None:
+def history(session: Session, employer: str, ledger_at: datetime | None,
+            tree_size: int | None, as_json: bool) -> None:
     """Every event of an employer, in the order the ledger received them, with both times."""
-    events = session.store().stream(employer)
+    store = session.store()
+    events = store.stream(employer, pinned_size(store, ledger_at, tree_size))
     rows = [{"position": e.originator_version, "type": type(e).__name__, **event_to_state(e)}
             for e in events]
     if as_json:
@@ -119,6 +130,15 @@ def history(session: Session, employer: str, as_json: bool) -> None:
         out.print(f"      [dim]{details}[/]", highlight=False)
 
 
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment (a bare container)
+        return None
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, list):
         return ",".join(map(str, value))
@@ -130,7 +150,8 @@ def _plain(value: Any) -> str:
 def _register_optional_commands() -> None:
     """Adds the query commands that live in their own modules."""
     for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
-                        "commands.projections_cli", "commands.scheduler_cli"):
+                        "commands.projections_cli", "commands.scheduler_cli",
+                        "commands.tamper_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

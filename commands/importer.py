@@ -116,6 +116,9 @@ class Importer:
     now: datetime
     batch_size: int = BATCH_SIZE
     on_bytes: Callable[[int], None] | None = None
+    # Called inside the write transaction once the import is whole, before it commits (the
+    # CLI and API put the import batch on the record there: see commands.session).
+    on_commit: Callable[[Writer, ImportResult], None] | None = None
     errors: list[LineError] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
 
@@ -152,6 +155,8 @@ class Importer:
             self._flush(writer, pending)
             if errors:
                 raise ImportRefused(errors)
+            if self.on_commit is not None:
+                self.on_commit(writer, self.result)
         return self.result
 
     def _parsed(self, source: Iterator[tuple[int, bytes | LineError]],

@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json
 from commands.status_cli import parse_known_at
 from ledger.events import PARTNERS, LedgerEvent
@@ -40,21 +41,30 @@ def _store() -> Any:
 
 
 def _decision(employer: str, reference: list[LedgerEvent], year: int,
-              known_at: datetime | None) -> dict[str, Any]:
-    return decide(_store().stream(employer), reference, year=year, employer=employer,
-                  known_at=known_at)
+              known_at: datetime | None, tree_size: int | None = None) -> dict[str, Any]:
+    return decide(_store().stream(employer, tree_size), reference, year=year,
+                  employer=employer, known_at=known_at)
+
+
+def _size(ledger_at: datetime | None, tree_size: int | None) -> int:
+    """The tree size the answer is computed from: pinned by the options, else the log's."""
+    size = pinned_size(_store(), ledger_at, tree_size)
+    return current_size(_store()) if size is None else size
 
 
 @click.command()
 @click.argument("employer")
 @year_option
 @known_at_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool) -> None:
+def incentive(employer: str, year: int, known_at: datetime | None, ledger_at: datetime | None,
+              tree_size: int | None, as_json: bool) -> None:
     """Incentive eligibility and amount of EMPLOYER for a certification year."""
-    doc = _decision(employer, _store().reference(), year, known_at)
+    size = _size(ledger_at, tree_size)
+    doc = _decision(employer, _store().reference(size), year, known_at, size)
     if as_json:
-        emit_json(doc)
+        emit_json({**doc, "receipt": receipt(_store(), size, doc["because"])})
         return
     if doc["partner"] is None:
         Console(stderr=True).print(f"{employer}: not registered in this ledger")
@@ -65,17 +75,21 @@ def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool
 @year_option
 @click.option("--partner", type=click.Choice(PARTNERS), help="only this partner's employers")
 @known_at_option
+@ledger_axis_options
 @click.option("--csv", "csv_file", metavar="FILE",
               help="write one row per employer as CSV to FILE (- for stdout)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def incentives(year: int, partner: str | None, known_at: datetime | None,
-               csv_file: str | None, as_json: bool) -> None:
+               ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
+               as_json: bool) -> None:
     """Every employer's incentive decision for a year (the payment run), with totals."""
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
     store = _store()
-    reference = store.reference()
-    docs = [doc for doc in (_decision(e, reference, year, known_at) for e in store.employers())
+    size = pinned_size(store, ledger_at, tree_size)
+    reference = store.reference(size)
+    docs = [doc for doc in (_decision(e, reference, year, known_at, size)
+                            for e in store.employers())
             if partner is None or doc["partner"] == partner]
     totals = summarize(docs)
     if as_json:

@@ -5,6 +5,7 @@ Command modules import from here, never from :mod:`commands.cli`, which imports 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -14,7 +15,8 @@ import orjson
 from rich.console import Console
 
 from commands.importer import Importer, ImportRefused, ImportResult
-from storage.store import LedgerStore, StoreError, open_store
+from storage.log import ImportBatch
+from storage.store import LedgerStore, StoreError, Writer, open_store
 
 stderr = Console(stderr=True)
 
@@ -65,9 +67,38 @@ def emit_json(document: Any) -> None:
     click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
 
 
+class DigestingReader:
+    """A binary stream that hashes (SHA-256) and counts what is read through it."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.stream.readline(size)
+        self.digest.update(data)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        return data
+
+
 def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
-                   size: int | None, label: str) -> ImportResult:
-    importer = Importer(store, now=session.now())
+               size: int | None, label: str, by: str | None = None) -> ImportResult:
+    """Imports a stream whole or not at all, putting the import batch on the record."""
+    started = session.now()
+    reader = DigestingReader(stream)
+    stream = reader  # type: ignore[assignment]
+
+    def record(writer: Writer, result: ImportResult) -> None:
+        writer.record_batch(ImportBatch(
+            source=label, by=by, sha256=reader.digest.hexdigest(), lines=result.lines,
+            added=result.added, skipped=result.skipped, started_at=started,
+            finished_at=session.now()))
+
+    importer = Importer(store, now=started, on_commit=record)
     try:
         if stderr.is_terminal:
             from rich.progress import (

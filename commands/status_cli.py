@@ -17,8 +17,16 @@ from typing import Any
 import click
 
 from commands.explain import explain as explain_renderable
+from commands.receipts import (
+    current_size,
+    ledger_axis_options,
+    pinned_size,
+    receipt,
+    receipt_lines,
+)
 from commands.session import console, emit_json
 from projections.sql.queries import lapses_from_read_model, status_from_read_model
+from projections.lapses import lapses as fold_lapses
 from projections.status import render
 from projections.timeline import fold
 
@@ -67,8 +75,9 @@ known_at_option = click.option("--known-at", callback=parse_known_at, metavar="D
                                help="only what the ledger knew at this time")
 
 
-def _timeline(employer: str, as_of: date | None, known_at: datetime | None) -> Any:
-    events = _session().store().stream(employer)
+def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
+              tree_size: int | None = None) -> Any:
+    events = _session().store().stream(employer, tree_size)
     return fold(events, as_of=as_of or _today(), known_at=known_at, employer=employer)
 
 
@@ -76,16 +85,24 @@ def _timeline(employer: str, as_of: date | None, known_at: datetime | None) -> A
 @click.argument("employer")
 @as_of_option
 @known_at_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def status(employer: str, as_of: date | None, known_at: datetime | None,
-           as_json: bool) -> None:
+           ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
-    if known_at is None:
-        doc = status_from_read_model(_session().store(), employer, as_of or _today())
+    store = _session().store()
+    size = pinned_size(store, ledger_at, tree_size)
+    if known_at is None and size is None:
+        before = current_size(store)
+        doc = status_from_read_model(store, employer, as_of or _today())
+        size = current_size(store)
+        if size != before:  # a write landed meanwhile: answer from exactly `size` events
+            doc = render(_timeline(employer, as_of, None, size))
     else:
-        doc = render(_timeline(employer, as_of, known_at))
+        size = current_size(store) if size is None else size
+        doc = render(_timeline(employer, as_of, known_at, size))
     if as_json:
-        emit_json(doc)
+        emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
     out = console()
     out.print(f"[bold]{doc['employer']}[/]: [bold]{doc['status']}[/] on {doc['as_of']}",
@@ -108,19 +125,36 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
 @click.argument("employer")
 @as_of_option
 @known_at_option
-def explain(employer: str, as_of: date | None, known_at: datetime | None) -> None:
+@ledger_axis_options
+def explain(employer: str, as_of: date | None, known_at: datetime | None,
+            ledger_at: datetime | None, tree_size: int | None) -> None:
     """The status of EMPLOYER and the events and rules behind it, to read."""
-    console().print(explain_renderable(_timeline(employer, as_of, known_at)))
+    store = _session().store()
+    size = pinned_size(store, ledger_at, tree_size)
+    size = current_size(store) if size is None else size
+    timeline = _timeline(employer, as_of, known_at, size)
+    out = console()
+    out.print(explain_renderable(timeline))
+    for text in receipt_lines(receipt(store, size, render(timeline)["because"])):
+        out.print(text, highlight=False, markup=False)
 
 
 @click.command()
 @as_of_option
 @click.option("--within", type=click.IntRange(min=0), default=90, show_default=True,
               metavar="DAYS", help="how many days ahead (and back, for missed ones)")
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def lapses(as_of: date | None, within: int, as_json: bool) -> None:
+def lapses(as_of: date | None, within: int, ledger_at: datetime | None,
+           tree_size: int | None, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
-    entries = lapses_from_read_model(_session().store(), as_of or _today(), within)
+    store = _session().store()
+    size = pinned_size(store, ledger_at, tree_size)
+    if size is None:
+        entries = lapses_from_read_model(store, as_of or _today(), within)
+    else:  # the read models hold only the present: fold each stream as the log stood
+        entries = fold_lapses((store.stream(e, size) for e in store.employers()),
+                              as_of=as_of or _today(), within=within)
     if as_json:
         emit_json(entries)
         return
@@ -134,3 +168,4 @@ def lapses(as_of: date | None, within: int, as_json: bool) -> None:
 
 
 COMMANDS = [status, explain, lapses]
+

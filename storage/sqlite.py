@@ -15,6 +15,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
+from storage.log import LogAppender, log_ddl
 from storage.store import (
     Appended,
     KnownId,
@@ -90,7 +91,7 @@ class SQLiteStore(LedgerStore):
             "CREATE_TABLE": "y",
         })
         with self._connection() as conn:
-            for statement in INDEX_DDL:
+            for statement in (*INDEX_DDL, *log_ddl("sqlite")):
                 conn.execute(statement)
 
     @contextmanager
@@ -117,6 +118,7 @@ class SQLiteStore(LedgerStore):
                 try:
                     yield writer
                     writer.settle()
+                    writer.log.finish(self.now())
                 except BaseException:
                     writer.settle(raising=False)
                     conn.rollback()
@@ -131,6 +133,47 @@ class SQLiteStore(LedgerStore):
         with self._connection() as conn:
             rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")
             return [row[0] for row in rows]
+
+    @contextmanager
+    def log_db(self) -> Iterator[SQLiteDb]:
+        with self._connection() as conn:
+            yield SQLiteDb(conn)
+
+
+# How the log's queries name the events table's parts on SQLite (see storage.log).
+SQLITE_NAMES = {"stored_events": "stored_events", "stream_text": "originator_id",
+                "stream_param": "?", "order": "rowid"}
+
+
+class SQLiteDb:
+    """The log's view of one SQLite connection (:class:`storage.log.Db`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(_named(query), params).fetchall()
+
+    def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self.conn.execute(_named(query), params)
+        while batch := cursor.fetchmany(2000):
+            yield from batch
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+               ) -> None:
+        if rows:
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+                                  f" ({','.join('?' * len(columns))})", rows)
+
+
+def _named(query: str) -> str:
+    """A log query with its {names} filled in for SQLite: tables are named as they are."""
+    return query.format_map(_SQLiteNames())
+
+
+class _SQLiteNames(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return SQLITE_NAMES.get(key, key)
 
 
 class SQLiteWriter(Writer):
@@ -148,6 +191,7 @@ class SQLiteWriter(Writer):
         self.mapper = app.mapper
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
+        self.log = LogAppender(SQLiteDb(conn))
 
     def settle(self, raising: bool = True) -> None:
         """Waits for the pending append; raises its error unless told not to."""
@@ -210,6 +254,7 @@ class SQLiteWriter(Writer):
     def _insert(self, batch: Sequence[Appended | StoredRow]) -> None:
         rows = [stored_row(item) for item in batch]
         # The library's statement into its own table; one executemany (see the recorder).
+        self.log.append([(r.stream, r.topic, r.version, r.state) for r in rows])
         self.conn.executemany(self.recorder.insert_events_statement,
                               [(r.stream, r.version, r.topic, r.state) for r in rows])
         self.conn.executemany(

@@ -1,0 +1,350 @@
+"""The Merkle log beside the events: its tables, its upkeep in each write, and its reads.
+
+Every event a writer appends (import, scan, API) gets a leaf in ``ledger_log`` in the same
+transaction, in append order (see :mod:`ledger.merkle` for the hashing and the entry bytes).
+Tables, all insert-only:
+
+- ``ledger_log``: log index -> the event's stream and version, and its leaf hash;
+- ``ledger_log_nodes``: the hash of every perfect subtree of ``2**STORED_LEVEL`` leaves or
+  more, so an append costs O(log n) and a proof or root reads O(log n) nodes plus at most
+  ``2**STORED_LEVEL`` leaves per edge of the tree, never the whole log;
+- ``ledger_log_heads``: the tree size and root at the end of each write, and when (the ledger's
+  own time axis, ``--ledger-at``);
+- ``ledger_checkpoints``: signed checkpoint notes (the private key is never here);
+- ``ledger_batches``: one row per import: who, the file's SHA-256, counts, first and last log
+  index, start and end times.
+
+SQL is written once with ``?`` placeholders; :class:`Db` adapts it to each driver.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ledger.codec import format_time, parse_time
+from ledger.merkle import (
+    EMPTY_ROOT,
+    TreeBuilder,
+    consistency_proof,
+    entry_bytes,
+    inclusion_proof,
+    root_of,
+    subtree_hash,
+)
+
+# Perfect subtrees of 2**8 = 256 leaves and up are stored (about n/128 rows): small subtrees
+# are hashed from their leaves when a proof needs them, which keeps the append path light.
+STORED_LEVEL = 8
+TILE = 1 << STORED_LEVEL
+
+LOG_TABLES = ("ledger_log", "ledger_log_nodes", "ledger_log_heads", "ledger_checkpoints",
+              "ledger_batches")
+
+
+def log_ddl(dialect: str, prefix: str = "") -> list[str]:
+    """The log's CREATE statements for ``sqlite`` or ``postgresql`` (tables named with
+    ``prefix``, e.g. a quoted schema and a dot)."""
+    blob, big = ("BLOB", "INTEGER") if dialect == "sqlite" else ("BYTEA", "BIGINT")
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else (
+        "BIGSERIAL PRIMARY KEY")
+    rowid = " WITHOUT ROWID" if dialect == "sqlite" else ""
+    p = prefix
+    return [
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_log (idx {big} PRIMARY KEY,"
+        f" stream TEXT NOT NULL, version {big} NOT NULL, leaf {blob} NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS ledger_log_stream ON {p}ledger_log (stream, version)",
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_log_nodes (level INTEGER NOT NULL,"
+        f" idx {big} NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx)){rowid}",
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_log_heads (tree_size {big} PRIMARY KEY,"
+        f" root {blob} NOT NULL, appended_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_checkpoints (id {serial},"
+        f" tree_size {big} NOT NULL, note TEXT NOT NULL, signed_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_batches (id {serial}, source TEXT NOT NULL,"
+        f" by_whom TEXT, sha256 TEXT NOT NULL, lines {big} NOT NULL, added {big} NOT NULL,"
+        f" skipped {big} NOT NULL, first_index {big}, last_index {big},"
+        f" started_at TEXT NOT NULL, finished_at TEXT NOT NULL)",
+    ]
+
+
+class Db(Protocol):
+    """One connection (in its transaction, if any), as the log uses it."""
+
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Runs a query written with ``?`` placeholders and {table} names; all rows."""
+
+    def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Like :meth:`rows`, a batch at a time, for whole-log reads."""
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+               ) -> None:
+        """Inserts many rows (COPY on PostgreSQL)."""
+
+
+# --- the append path ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportBatch:
+    """An import, as put on the record with the events it added."""
+
+    source: str
+    by: str | None
+    sha256: str
+    lines: int
+    added: int
+    skipped: int
+    started_at: datetime
+    finished_at: datetime
+
+
+class LogAppender:
+    """Keeps the log in step with one write transaction's appends.
+
+    The tree is loaded lazily at the first append: its size, the stored perfect subtrees on
+    its right edge, and the leaves since the last stored one.
+    """
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+        self.builder: TreeBuilder | None = None
+        self.first: int | None = None
+        self.batch: ImportBatch | None = None
+
+    def _load(self) -> TreeBuilder:
+        size = self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0]
+        if size == 0 and self.db.rows("SELECT 1 FROM {stored_events} LIMIT 1"):
+            return self._backfill()
+        frontier: list[tuple[int, bytes]] = []
+        for level in range(size.bit_length() - 1, STORED_LEVEL - 1, -1):
+            if size >> level & 1:
+                index = (size >> (level + 1)) << 1  # the subtree starting at the bit's offset
+                frontier.append((level, self._node(level, index)))
+        tail_start = size - size % TILE
+        leaves = [bytes(r[0]) for r in self.db.rows(
+            "SELECT leaf FROM {ledger_log} WHERE idx >= ? ORDER BY idx", (tail_start,))]
+        builder = TreeBuilder(tail_start, frontier)
+        for leaf in leaves:
+            builder.append(leaf)
+        return builder
+
+    def _node(self, level: int, index: int) -> bytes:
+        found = self.db.rows("SELECT hash FROM {ledger_log_nodes} WHERE level = ? AND idx = ?",
+                             (level, index))
+        if not found:
+            raise LogDamaged(f"the log's stored node at level {level}, index {index} is "
+                             "missing: run `corledger verify`")
+        return bytes(found[0][0])
+
+    def _backfill(self) -> TreeBuilder:
+        """A ledger made before the log: its events enter the log once, in append order."""
+        self.builder = TreeBuilder()
+        rows = [(r[1], r[0], int(r[2]), bytes(r[3])) for r in self.db.stream(
+            "SELECT topic, {stream_text}, originator_version, state FROM {stored_events}"
+            " ORDER BY {order}")]
+        self._append_leaves(rows)
+        self.first = None  # the backfill is not part of this write's own appends
+        return self.builder
+
+    def append(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
+        """Logs events as (stream hex, topic, version, state), in their append order; called
+        before the events themselves are inserted (the first call loads the tree)."""
+        if self.builder is None:
+            self.builder = self._load()
+        self._append_leaves(rows)
+
+    def _append_leaves(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
+        builder = self.builder
+        assert builder is not None
+        if self.first is None:
+            self.first = builder.size
+        log_rows: list[tuple[Any, ...]] = []
+        nodes: list[tuple[Any, ...]] = []
+        sha256, prefix = hashlib.sha256, b"\x00"
+        for stream, topic, version, state in rows:
+            leaf = sha256(prefix + entry_bytes(topic, stream, version, state)).digest()
+            log_rows.append((builder.size, stream, version, leaf))
+            for level, index, digest in builder.append(leaf):
+                if level >= STORED_LEVEL:
+                    nodes.append((level, index, digest))
+        self.db.insert("ledger_log", ("idx", "stream", "version", "leaf"), log_rows)
+        if nodes:
+            self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), nodes)
+
+    def finish(self, now: datetime) -> None:
+        """Records the tree head this write leaves (and its import batch), before commit."""
+        builder = self.builder
+        if builder is None or self.first is None or self.first == builder.size:
+            if self.batch is not None:
+                self._record_batch(None, None)
+            return
+        self.db.insert("ledger_log_heads", ("tree_size", "root", "appended_at"),
+                       [(builder.size, builder.root(), format_time(now))])
+        if self.batch is not None:
+            self._record_batch(self.first, builder.size - 1)
+
+    def _record_batch(self, first: int | None, last: int | None) -> None:
+        b = self.batch
+        assert b is not None
+        self.db.insert("ledger_batches", (
+            "source", "by_whom", "sha256", "lines", "added", "skipped", "first_index",
+            "last_index", "started_at", "finished_at"), [(
+                b.source, b.by, b.sha256, b.lines, b.added, b.skipped, first, last,
+                format_time(b.started_at), format_time(b.finished_at))])
+
+
+class LogDamaged(Exception):
+    """The log is not as its own upkeep left it; ``corledger verify`` says where."""
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Head:
+    """The tree at the end of one write."""
+
+    size: int
+    root: bytes
+    appended_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    size: int
+    note: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    id: int
+    source: str
+    by: str | None
+    sha256: str
+    lines: int
+    added: int
+    skipped: int
+    first_index: int | None
+    last_index: int | None
+    started_at: datetime
+    finished_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "source": self.source, "by": self.by, "sha256": self.sha256,
+                "lines": self.lines, "added": self.added, "skipped": self.skipped,
+                "first_index": self.first_index, "last_index": self.last_index,
+                "started_at": format_time(self.started_at),
+                "finished_at": format_time(self.finished_at)}
+
+
+class LogReader:
+    """Questions to the log, over one connection."""
+
+    def __init__(self, db: Db) -> None:
+        self.db = db
+
+    def size(self) -> int:
+        return int(self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0])
+
+    def leaves(self, start: int, end: int) -> list[bytes]:
+        rows = self.db.rows("SELECT idx, leaf FROM {ledger_log} WHERE idx >= ? AND idx < ?"
+                            " ORDER BY idx", (start, end))
+        if len(rows) != end - start or (rows and rows[0][0] != start):
+            raise LogDamaged(f"the log is missing leaves between index {start} and {end - 1}:"
+                             " run `corledger verify`")
+        return [bytes(r[1]) for r in rows]
+
+    def perfect(self, level: int, index: int) -> bytes:
+        """The hash of a perfect subtree: stored when large, else from its leaves."""
+        if level >= STORED_LEVEL:
+            found = self.db.rows(
+                "SELECT hash FROM {ledger_log_nodes} WHERE level = ? AND idx = ?",
+                (level, index))
+            if found:
+                return bytes(found[0][0])
+            raise LogDamaged(f"the log's stored node at level {level}, index {index} is "
+                             "missing: run `corledger verify`")
+        return root_of(self.leaves(index << level, (index + 1) << level))
+
+    def subtree(self, start: int, end: int) -> bytes:
+        return subtree_hash(start, end, self.perfect)
+
+    def root(self, size: int) -> bytes:
+        return self.subtree(0, size) if size else EMPTY_ROOT
+
+    def inclusion(self, index: int, size: int) -> list[bytes]:
+        return inclusion_proof(index, size, self.subtree)
+
+    def consistency(self, old: int, new: int) -> list[bytes]:
+        return consistency_proof(old, new, self.subtree)
+
+    def entry(self, index: int) -> bytes | None:
+        """The entry bytes of the event at a log index, read from the events table."""
+        found = self.db.rows("SELECT stream, version FROM {ledger_log} WHERE idx = ?",
+                             (index,))
+        if not found:
+            return None
+        stream, version = found[0]
+        event = self.db.rows(
+            "SELECT topic, state FROM {stored_events} WHERE originator_id = {stream_param}"
+            " AND originator_version = ?", (stream, version))
+        if not event:
+            return None
+        return entry_bytes(event[0][0], stream, int(version), bytes(event[0][1]))
+
+    def index_of_event_id(self, event_id: str) -> int | None:
+        """The log index of the event a sender's id names."""
+        found = self.db.rows(
+            "SELECT l.idx FROM {ledger_event_ids} e JOIN {ledger_log} l"
+            " ON l.stream = e.stream_id AND l.version = e.version WHERE e.event_id = ?",
+            (event_id,))
+        return int(found[0][0]) if found else None
+
+    def stream_indexes(self, stream: str) -> dict[int, int]:
+        """version -> log index of one stream's events."""
+        return {int(v): int(i) for v, i in self.db.rows(
+            "SELECT version, idx FROM {ledger_log} WHERE stream = ?", (stream,))}
+
+    def last_version(self, stream: str, tree_size: int) -> int:
+        """The stream's last version among the first ``tree_size`` log entries (0: none)."""
+        found = self.db.rows("SELECT MAX(version) FROM {ledger_log} WHERE stream = ?"
+                             " AND idx < ?", (stream, tree_size))
+        return int(found[0][0] or 0)
+
+    def size_at(self, moment: datetime) -> int:
+        """The tree size the ledger had at ``moment``: the last write committed by then."""
+        found = self.db.rows("SELECT MAX(tree_size) FROM {ledger_log_heads}"
+                             " WHERE appended_at <= ?", (format_time(moment),))
+        return int(found[0][0] or 0)
+
+    def heads(self) -> list[Head]:
+        return [Head(int(s), bytes(r), parse_time(t)) for s, r, t in self.db.rows(
+            "SELECT tree_size, root, appended_at FROM {ledger_log_heads} ORDER BY tree_size")]
+
+    def head(self, size: int) -> Head | None:
+        found = self.db.rows("SELECT tree_size, root, appended_at FROM {ledger_log_heads}"
+                             " WHERE tree_size = ?", (size,))
+        return Head(int(found[0][0]), bytes(found[0][1]), parse_time(found[0][2])) if (
+            found) else None
+
+    def add_checkpoint(self, size: int, note: str, signed_at: datetime) -> None:
+        self.db.insert("ledger_checkpoints", ("tree_size", "note", "signed_at"),
+                       [(size, note, format_time(signed_at))])
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return [StoredCheckpoint(int(i), int(s), n, parse_time(t)) for i, s, n, t in
+                self.db.rows("SELECT id, tree_size, note, signed_at FROM {ledger_checkpoints}"
+                             " ORDER BY id")]
+
+    def batches(self) -> list[BatchRow]:
+        return [BatchRow(int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]),
+                         None if r[7] is None else int(r[7]),
+                         None if r[8] is None else int(r[8]), parse_time(r[9]),
+                         parse_time(r[10])) for r in self.db.rows(
+            "SELECT id, source, by_whom, sha256, lines, added, skipped, first_index,"
+            " last_index, started_at, finished_at FROM {ledger_batches} ORDER BY id")]
