@@ -73,7 +73,7 @@ class Verifier:
 
     @classmethod
     def parse(cls, text: str) -> Verifier:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)  # base64 may hold '+'; a name may not
         if len(parts) != 3:
             raise NoteError("a public key reads NAME+KEYID+BASE64 (as `corledger keys "
                             "generate` writes it)")
@@ -121,7 +121,7 @@ class Signer:
 
     @classmethod
     def parse(cls, text: str) -> Signer:
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("a private key reads PRIVATE+KEY+NAME+KEYID+BASE64 (as "
                             "`corledger keys generate` writes it)")

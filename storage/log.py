@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -82,6 +83,9 @@ class Db(Protocol):
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
                ) -> None:
         """Inserts many rows (COPY on PostgreSQL)."""
+
+    def snapshot(self) -> AbstractContextManager[None]:
+        """A read transaction: every query inside sees the same state of the database."""
 
 
 # --- the append path ---------------------------------------------------------------------------

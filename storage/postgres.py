@@ -25,7 +25,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -291,13 +291,24 @@ class PostgresDb:
         return self.cursor.fetchall()
 
     def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Through a server-side cursor, which lives in a transaction: the snapshot's, or one
+        of its own outside a snapshot."""
         conn = self.cursor.connection
         self._streams += 1
-        with conn.transaction(), conn.cursor(name=f"ledger_log_{self._streams}",
-                                             row_factory=tuple_row) as cursor:
+        outside = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with (conn.transaction() if outside else nullcontext()), conn.cursor(
+                name=f"ledger_log_{self._streams}", row_factory=tuple_row) as cursor:
             cursor.itersize = 5000
             cursor.execute(self._sql(query), params)  # type: ignore[arg-type]
             yield from cursor
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view for a whole-log read (a repeatable-read transaction)."""
+        conn = self.cursor.connection
+        with conn.transaction():
+            self.cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
                ) -> None:

@@ -159,6 +159,15 @@ class SQLiteDb:
         while batch := cursor.fetchmany(2000):
             yield from batch
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view for a whole-log read (a read transaction, in WAL mode)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
                ) -> None:
         if rows:

@@ -172,7 +172,14 @@ def _misplaced(db: Db, index: int, found: tuple[str, int, str, bytes],
 
 def verify_log(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
                on_progress: Callable[[int], None] | None = None) -> Report:
-    """Recomputes the log from the events and checks it against every head and checkpoint."""
+    """Recomputes the log from the events and checks it against every head and checkpoint,
+    all in one snapshot of the database (a write committing meanwhile is not half-seen)."""
+    with db.snapshot():
+        return _verify(db, checkpoints, verifier, on_progress)
+
+
+def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
+            on_progress: Callable[[int], None] | None) -> Report:
     report = Report(signatures_checked=verifier is not None)
     report.log_size = int(db.rows("SELECT COUNT(*) FROM {ledger_log}")[0][0])
     report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
