@@ -4,6 +4,7 @@ back, is caught by ``corledger verify`` with the first damaged event named (both
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -165,3 +166,27 @@ def test_verify_without_the_public_key_says_signatures_were_not_checked(
     assert result.exit_code == 0
     assert "signatures NOT checked" in result.stdout
     assert "OK: the log matches the events" in result.stdout
+
+
+def test_a_killed_import_leaves_the_log_consistent(db_url: str, tmp_path: Path) -> None:
+    """Killed with its write transaction open: neither events nor log rows stay behind, and
+    the log then grows on from where it was, verifiably."""
+    from tests.test_import_atomicity import holds_write_lock, kill_import_midway
+
+    if db_url.startswith("sqlite"):
+        db = Path(db_url.removeprefix("sqlite:///"))
+
+        def mid_import() -> bool:
+            return holds_write_lock(db)
+    else:
+        raw = Raw(db_url)
+
+        def mid_import() -> bool:
+            size = raw.q("SELECT pg_relation_size('ledger_log')")[0][0]
+            return bool(size > 1_000_000)
+
+    kill_import_midway(db_url, tmp_path, mid_import)
+    result = Cli(db_url, tmp_path)("verify", "--json")
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 0, report
+    assert report["events"] == report["log_size"] == 60401
