@@ -25,8 +25,8 @@ from commands.receipts import (
     receipt_lines,
 )
 from commands.session import console, emit_json
-from projections.sql.queries import lapses_from_read_model, status_from_read_model
 from projections.lapses import lapses as fold_lapses
+from projections.sql.queries import lapses_from_read_model, status_from_read_model
 from projections.status import render
 from projections.timeline import fold
 

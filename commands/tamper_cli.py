@@ -293,8 +293,8 @@ def verify_proof(proof_file: Path, public_key: Path | None, checkpoint_file: Pat
         raise click.ClickException(f"give the log's public key with --public-key FILE (or "
                                    f"${PUBLIC_KEY_ENV})")
     try:
-        raw = (click.get_binary_stream("stdin").read() if str(proof_file) == "-"
-               else proof_file.read_bytes())
+        raw: bytes = (click.get_binary_stream("stdin").read() if str(proof_file) == "-"
+                      else proof_file.read_bytes())
         doc = orjson.loads(raw)
     except OSError as exc:
         raise click.ClickException(f"{proof_file}: cannot read ({exc.strerror})") from None
