@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +294,7 @@ def verify_proof(proof_file: Path, public_key: Path | None, checkpoint_file: Pat
         raise click.ClickException(f"give the log's public key with --public-key FILE (or "
                                    f"${PUBLIC_KEY_ENV})")
     try:
-        raw: bytes = (click.get_binary_stream("stdin").read() if str(proof_file) == "-"
+        raw: bytes = (sys.stdin.buffer.read() if str(proof_file) == "-"
                       else proof_file.read_bytes())
         doc = orjson.loads(raw)
     except OSError as exc:
