@@ -15,7 +15,7 @@ import orjson
 from rich.console import Console
 
 from commands.importer import Importer, ImportRefused, ImportResult
-from storage.log import ImportBatch
+from storage.log import ImportBatch, LogDamaged
 from storage.store import LedgerStore, StoreError, Writer, open_store
 
 stderr = Console(stderr=True)
@@ -116,7 +116,7 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
                 importer.on_bytes = lambda n: progress.advance(task, n)
                 return importer.run(stream)
         return importer.run(stream)
-    except StoreError as exc:
+    except (StoreError, LogDamaged) as exc:
         raise click.ClickException(f"{label}: not imported: {exc}") from exc
     except ImportRefused as refused:
         lines = [f"{label}: refused, nothing was imported:"]

@@ -121,6 +121,11 @@ class LogAppender:
     def _load(self) -> TreeBuilder:
         size = self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0]
         if size == 0 and self.db.rows("SELECT 1 FROM {stored_events} LIMIT 1"):
+            if self.db.rows("SELECT 1 FROM {ledger_log_heads} LIMIT 1") or self.db.rows(
+                    "SELECT 1 FROM {ledger_checkpoints} LIMIT 1"):
+                raise LogDamaged("the ledger's Merkle log is empty, but it had tree heads: "
+                                 "its rows were deleted. Nothing was written; run "
+                                 "`corledger verify`")
             return self._backfill()
         frontier: list[tuple[int, bytes]] = []
         for level in range(size.bit_length() - 1, STORED_LEVEL - 1, -1):

@@ -190,3 +190,31 @@ def test_a_killed_import_leaves_the_log_consistent(db_url: str, tmp_path: Path) 
     report = orjson.loads(result.stdout)
     assert result.exit_code == 0, report
     assert report["events"] == report["log_size"] == 60401
+
+
+def test_a_ledger_from_before_the_log_is_logged_by_its_next_write(cli: Cli) -> None:
+    from tests.tamper_helpers import first_batch, second_batch
+
+    assert cli.import_lines(first_batch()).exit_code == 0
+    raw = Raw(cli.db_url)
+    try:  # as a ledger made before the log: events, no log at all
+        for table in ("ledger_log", "ledger_log_nodes", "ledger_log_heads", "ledger_batches"):
+            raw.q(f"DELETE FROM {table}")
+    finally:
+        raw.close()
+    assert cli.import_lines(second_batch()).exit_code == 0
+    result = cli("verify", "--json")
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 0 and report["log_size"] == report["events"] == 16
+
+
+def test_a_deleted_log_is_not_rebuilt_over_the_tampered_events(ledger: SignedLedger,
+                                                               raw: Raw) -> None:
+    raw.edit(3, lambda doc: doc["data"].update(headcount=1))
+    raw.q("DELETE FROM ledger_log")
+    result = ledger.cli.import_lines([{"type": "HeadcountReported", "employer": "E-1",
+                                       "effective": "2022-01-01", "data": {"headcount": 7},
+                                       "id": "E-1-hc"}])
+    assert result.exit_code == 1
+    assert "Merkle log is empty, but it had tree heads" in result.stderr
+    assert ledger.verify()[0] == 1
