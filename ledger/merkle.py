@@ -50,10 +50,13 @@ def root_of(leaves: Sequence[bytes]) -> bytes:
     """MTH of a list of leaf hashes, by RFC 9162's definition (iteratively, no recursion)."""
     if not leaves:
         return EMPTY_ROOT
-    builder = TreeBuilder()
-    for leaf in leaves:
-        builder.append(leaf)
-    return builder.root()
+    level = list(leaves)
+    while len(level) > 1:  # pair up left to right; an odd last node moves up as it is
+        paired = [node_hash(a, b) for a, b in zip(level[0::2], level[1::2], strict=False)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
 
 
 class TreeBuilder:

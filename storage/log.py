@@ -33,6 +33,7 @@ from ledger.merkle import (
     consistency_proof,
     entry_bytes,
     inclusion_proof,
+    node_hash,
     root_of,
     subtree_hash,
 )
@@ -57,7 +58,6 @@ def log_ddl(dialect: str, prefix: str = "") -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {p}ledger_log (idx {big} PRIMARY KEY,"
         f" stream TEXT NOT NULL, version {big} NOT NULL, leaf {blob} NOT NULL)",
-        f"CREATE INDEX IF NOT EXISTS ledger_log_stream ON {p}ledger_log (stream, version)",
         f"CREATE TABLE IF NOT EXISTS {p}ledger_log_nodes (level INTEGER NOT NULL,"
         f" idx {big} NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx)){rowid}",
         f"CREATE TABLE IF NOT EXISTS {p}ledger_log_heads (tree_size {big} PRIMARY KEY,"
@@ -109,16 +109,20 @@ class LogAppender:
     """Keeps the log in step with one write transaction's appends.
 
     The tree is loaded lazily at the first append: its size, the stored perfect subtrees on
-    its right edge, and the leaves since the last stored one.
+    its right edge (``high``, levels >= STORED_LEVEL, highest first), and the leaves since
+    the last stored subtree (``pending``). Per event the hot path hashes one leaf; every
+    ``TILE`` leaves it hashes the tile and stores it with the nodes it completes.
     """
 
     def __init__(self, db: Db) -> None:
         self.db = db
-        self.builder: TreeBuilder | None = None
+        self.size: int | None = None
+        self.high: list[tuple[int, bytes]] = []
+        self.pending: list[bytes] = []
         self.first: int | None = None
         self.batch: ImportBatch | None = None
 
-    def _load(self) -> TreeBuilder:
+    def _load(self) -> None:
         size = self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0]
         if size == 0 and self.db.rows("SELECT 1 FROM {stored_events} LIMIT 1"):
             if self.db.rows("SELECT 1 FROM {ledger_log_heads} LIMIT 1") or self.db.rows(
@@ -126,19 +130,20 @@ class LogAppender:
                 raise LogDamaged("the ledger's Merkle log is empty, but it had tree heads: "
                                  "its rows were deleted. Nothing was written; run "
                                  "`corledger verify`")
-            return self._backfill()
-        frontier: list[tuple[int, bytes]] = []
+            self._backfill()
+            return
+        self.high = []
         for level in range(size.bit_length() - 1, STORED_LEVEL - 1, -1):
             if size >> level & 1:
                 index = (size >> (level + 1)) << 1  # the subtree starting at the bit's offset
-                frontier.append((level, self._node(level, index)))
+                self.high.append((level, self._node(level, index)))
         tail_start = size - size % TILE
-        leaves = [bytes(r[0]) for r in self.db.rows(
+        self.pending = [bytes(r[0]) for r in self.db.rows(
             "SELECT leaf FROM {ledger_log} WHERE idx >= ? ORDER BY idx", (tail_start,))]
-        builder = TreeBuilder(tail_start, frontier)
-        for leaf in leaves:
-            builder.append(leaf)
-        return builder
+        if tail_start + len(self.pending) != size:
+            raise LogDamaged(f"the log is missing leaves after index {tail_start}: run "
+                             "`corledger verify`")
+        self.size = size
 
     def _node(self, level: int, index: int) -> bytes:
         found = self.db.rows("SELECT hash FROM {ledger_log_nodes} WHERE level = ? AND idx = ?",
@@ -148,52 +153,68 @@ class LogAppender:
                              "missing: run `corledger verify`")
         return bytes(found[0][0])
 
-    def _backfill(self) -> TreeBuilder:
+    def _backfill(self) -> None:
         """A ledger made before the log: its events enter the log once, in append order."""
-        self.builder = TreeBuilder()
+        self.size, self.high, self.pending = 0, [], []
         rows = [(r[1], r[0], int(r[2]), bytes(r[3])) for r in self.db.stream(
             "SELECT topic, {stream_text}, originator_version, state FROM {stored_events}"
             " ORDER BY {order}")]
         self._append_leaves(rows)
         self.first = None  # the backfill is not part of this write's own appends
-        return self.builder
 
     def append(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
         """Logs events as (stream hex, topic, version, state), in their append order; called
         before the events themselves are inserted (the first call loads the tree)."""
-        if self.builder is None:
-            self.builder = self._load()
+        if self.size is None:
+            self._load()
         self._append_leaves(rows)
 
     def _append_leaves(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
-        builder = self.builder
-        assert builder is not None
+        size = self.size
+        assert size is not None
         if self.first is None:
-            self.first = builder.size
+            self.first = size
+        pending, high = self.pending, self.high
         log_rows: list[tuple[Any, ...]] = []
         nodes: list[tuple[Any, ...]] = []
-        sha256, prefix = hashlib.sha256, b"\x00"
+        sha256 = hashlib.sha256
         for stream, topic, version, state in rows:
-            leaf = sha256(prefix + entry_bytes(topic, stream, version, state)).digest()
-            log_rows.append((builder.size, stream, version, leaf))
-            for level, index, digest in builder.append(leaf):
-                if level >= STORED_LEVEL:
+            leaf = sha256(b"\x00" + entry_bytes(topic, stream, version, state)).digest()
+            log_rows.append((size, stream, version, leaf))
+            size += 1
+            pending.append(leaf)
+            if len(pending) == TILE:
+                level, index, digest = STORED_LEVEL, (size >> STORED_LEVEL) - 1, root_of(pending)
+                pending.clear()
+                nodes.append((level, index, digest))
+                while high and high[-1][0] == level:
+                    digest = node_hash(high.pop()[1], digest)
+                    level, index = level + 1, index >> 1
                     nodes.append((level, index, digest))
+                high.append((level, digest))
+        self.size = size
         self.db.insert("ledger_log", ("idx", "stream", "version", "leaf"), log_rows)
         if nodes:
             self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), nodes)
 
+    def root(self) -> bytes:
+        """The root of the tree as this write leaves it."""
+        assert self.size is not None
+        builder = TreeBuilder(self.size - len(self.pending), self.high)
+        for leaf in self.pending:
+            builder.append(leaf)
+        return builder.root()
+
     def finish(self, now: datetime) -> None:
         """Records the tree head this write leaves (and its import batch), before commit."""
-        builder = self.builder
-        if builder is None or self.first is None or self.first == builder.size:
+        if self.size is None or self.first is None or self.first == self.size:
             if self.batch is not None:
                 self._record_batch(None, None)
             return
         self.db.insert("ledger_log_heads", ("tree_size", "root", "appended_at"),
-                       [(builder.size, builder.root(), format_time(now))])
+                       [(self.size, self.root(), format_time(now))])
         if self.batch is not None:
-            self._record_batch(self.first, builder.size - 1)
+            self._record_batch(self.first, self.size - 1)
 
     def _record_batch(self, first: int | None, last: int | None) -> None:
         b = self.batch
@@ -306,23 +327,59 @@ class LogReader:
             return None
         return entry_bytes(event[0][0], stream, int(version), bytes(event[0][1]))
 
-    def index_of_event_id(self, event_id: str) -> int | None:
-        """The log index of the event a sender's id names."""
-        found = self.db.rows(
-            "SELECT l.idx FROM {ledger_event_ids} e JOIN {ledger_log} l"
-            " ON l.stream = e.stream_id AND l.version = e.version WHERE e.event_id = ?",
-            (event_id,))
+    def position_of(self, index: int) -> int | None:
+        """The events table's position (rowid / notification id) of the event logged at
+        ``index``; None when it is gone."""
+        found = self.db.rows("SELECT stream, version FROM {ledger_log} WHERE idx = ?",
+                             (index,))
+        return self._position(found[0][0], int(found[0][1])) if found else None
+
+    def _position(self, stream: str, version: int) -> int | None:
+        found = self.db.rows("SELECT {order} FROM {stored_events} WHERE originator_id ="
+                             " {stream_param} AND originator_version = ?", (stream, version))
         return int(found[0][0]) if found else None
 
-    def stream_indexes(self, stream: str) -> dict[int, int]:
-        """version -> log index of one stream's events."""
-        return {int(v): int(i) for v, i in self.db.rows(
-            "SELECT version, idx FROM {ledger_log} WHERE stream = ?", (stream,))}
+    def index_of(self, stream: str, version: int) -> int | None:
+        """The log index of an event, by binary search: log order is the events' order.
+
+        The log has no index on (stream, version), which would cost every append a random
+        b-tree insert; O(log n) lookups on two primary keys answer instead.
+        """
+        target = self._position(stream, version)
+        if target is None:
+            return None
+        low, high = 0, self.size() - 1
+        while low <= high:
+            middle = (low + high) // 2
+            position = self.position_of(middle)
+            if position is None:
+                raise LogDamaged(f"the event logged at index {middle} is gone: run "
+                                 "`corledger verify`")
+            if position == target:
+                return middle
+            if position < target:
+                low = middle + 1
+            else:
+                high = middle - 1
+        return None
+
+    def index_of_event_id(self, event_id: str) -> int | None:
+        """The log index of the event a sender's id names."""
+        found = self.db.rows("SELECT stream_id, version FROM {ledger_event_ids}"
+                             " WHERE event_id = ?", (event_id,))
+        return self.index_of(found[0][0], int(found[0][1])) if found else None
 
     def last_version(self, stream: str, tree_size: int) -> int:
         """The stream's last version among the first ``tree_size`` log entries (0: none)."""
-        found = self.db.rows("SELECT MAX(version) FROM {ledger_log} WHERE stream = ?"
-                             " AND idx < ?", (stream, tree_size))
+        if tree_size <= 0:
+            return 0
+        position = self.position_of(tree_size - 1)
+        if position is None:
+            raise LogDamaged(f"the event logged at index {tree_size - 1} is gone: run "
+                             "`corledger verify`")
+        found = self.db.rows("SELECT MAX(originator_version) FROM {stored_events}"
+                             " WHERE originator_id = {stream_param} AND {order} <= ?",
+                             (stream, position))
         return int(found[0][0] or 0)
 
     def size_at(self, moment: datetime) -> int:
