@@ -95,9 +95,11 @@ def child_import(source: str, url: str, log_kept: str = "log") -> dict[str, Any]
     from storage.store import open_store
 
     if log_kept == "nolog":  # (g): the import as it was before the log, for the ratio
-        from storage.log import LogAppender
+        from storage.log import LogAppender, Logged
 
+        LogAppender.prepare = lambda self, rows: Logged([], [])  # type: ignore[method-assign]
         LogAppender.append = lambda self, rows: None  # type: ignore[method-assign]
+        LogAppender.write = lambda self, logged: None  # type: ignore[method-assign]
         LogAppender.finish = lambda self, now: None  # type: ignore[method-assign]
 
     store = open_store(url)

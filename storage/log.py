@@ -105,6 +105,14 @@ class ImportBatch:
     finished_at: datetime
 
 
+@dataclass(frozen=True)
+class Logged:
+    """Log rows and subtree nodes hashed for a batch, ready to insert."""
+
+    rows: list[tuple[Any, ...]]
+    nodes: list[tuple[Any, ...]]
+
+
 class LogAppender:
     """Keeps the log in step with one write transaction's appends.
 
@@ -159,17 +167,28 @@ class LogAppender:
         rows = [(r[1], r[0], int(r[2]), bytes(r[3])) for r in self.db.stream(
             "SELECT topic, {stream_text}, originator_version, state FROM {stored_events}"
             " ORDER BY {order}")]
-        self._append_leaves(rows)
+        self.write(self._hash_leaves(rows))
         self.first = None  # the backfill is not part of this write's own appends
 
     def append(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
-        """Logs events as (stream hex, topic, version, state), in their append order; called
-        before the events themselves are inserted (the first call loads the tree)."""
+        """Logs events as (stream hex, topic, version, state), in their append order (the
+        first call loads the tree, so it comes before the events themselves are inserted)."""
+        self.write(self.prepare(rows))
+
+    def prepare(self, rows: Sequence[tuple[str, str, int, bytes]]) -> Logged:
+        """Hashes the events' leaves and the subtrees they complete, without writing: a
+        writer may do this while its previous batch is being inserted."""
         if self.size is None:
             self._load()
-        self._append_leaves(rows)
+        return self._hash_leaves(rows)
 
-    def _append_leaves(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
+    def write(self, logged: Logged) -> None:
+        """Inserts what :meth:`prepare` hashed."""
+        self.db.insert("ledger_log", ("idx", "stream", "version", "leaf"), logged.rows)
+        if logged.nodes:
+            self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), logged.nodes)
+
+    def _hash_leaves(self, rows: Sequence[tuple[str, str, int, bytes]]) -> Logged:
         size = self.size
         assert size is not None
         if self.first is None:
@@ -193,9 +212,7 @@ class LogAppender:
                     nodes.append((level, index, digest))
                 high.append((level, digest))
         self.size = size
-        self.db.insert("ledger_log", ("idx", "stream", "version", "leaf"), log_rows)
-        if nodes:
-            self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), nodes)
+        return Logged(log_rows, nodes)
 
     def root(self) -> bytes:
         """The root of the tree as this write leaves it."""

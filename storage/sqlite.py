@@ -17,7 +17,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
-from storage.log import LogAppender, log_ddl
+from storage.log import LogAppender, Logged, log_ddl
 from storage.store import (
     Appended,
     KnownId,
@@ -284,12 +284,15 @@ class SQLiteWriter(Writer):
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append")
-        self._pending = self._pool.submit(self._insert, list(batch))
-
-    def _insert(self, batch: Sequence[Appended | StoredRow]) -> None:
         rows = [stored_row(item) for item in batch]
+        # Hashing the log's leaves is Python work: done here, while no insert is pending,
+        # so the helper thread's inserts (which let go of the GIL) overlap the next batch.
+        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state) for r in rows])
+        self._pending = self._pool.submit(self._insert, rows, logged)
+
+    def _insert(self, rows: Sequence[StoredRow], logged: Logged) -> None:
         # The library's statement into its own table; one executemany (see the recorder).
-        self.log.append([(r.stream, r.topic, r.version, r.state) for r in rows])
+        self.log.write(logged)
         self.conn.executemany(self.recorder.insert_events_statement,
                               [(r.stream, r.version, r.topic, r.state) for r in rows])
         self.conn.executemany(
