@@ -19,7 +19,6 @@ SQL is written once with ``?`` placeholders; :class:`Db` adapts it to each drive
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from ledger.merkle import (
     TreeBuilder,
     consistency_proof,
     entry_bytes,
+    event_leaf,
     inclusion_proof,
     node_hash,
     root_of,
@@ -196,9 +196,8 @@ class LogAppender:
         pending, high = self.pending, self.high
         log_rows: list[tuple[Any, ...]] = []
         nodes: list[tuple[Any, ...]] = []
-        sha256 = hashlib.sha256
         for stream, topic, version, state in rows:
-            leaf = sha256(b"\x00" + entry_bytes(topic, stream, version, state)).digest()
+            leaf = event_leaf(topic, stream, version, state)
             log_rows.append((size, stream, version, leaf))
             size += 1
             pending.append(leaf)

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from ledger.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint, read_checkpoint
-from ledger.merkle import EMPTY_ROOT, TreeBuilder, entry_bytes, leaf_hash
+from ledger.merkle import EMPTY_ROOT, TreeBuilder, event_leaf
 from storage.log import STORED_LEVEL, Db
 
 PROGRESS_EVERY = 5000
@@ -133,7 +133,7 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
                                                           if kind == "truncated" else ""),
                           index, event)
         topic, stream, version, state = e[0], e[1], int(e[2]), bytes(e[3])
-        leaf = leaf_hash(entry_bytes(topic, stream, version, state))
+        leaf = event_leaf(topic, stream, version, state)
         if g is None:
             event = _describe(db, stream, version, topic, state)
             return Damage("inserted", f"{_name(event)} at position {index} is not in the log:"

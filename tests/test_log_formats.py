@@ -19,7 +19,14 @@ from ledger.checkpoint import (
     sign_checkpoint,
     sign_note,
 )
-from ledger.merkle import entry_bytes, inclusion_proof, leaf_hash, root_of, verify_inclusion
+from ledger.merkle import (
+    entry_bytes,
+    event_leaf,
+    inclusion_proof,
+    leaf_hash,
+    root_of,
+    verify_inclusion,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -107,6 +114,7 @@ def test_entry_bytes_are_pinned_by_a_golden_file() -> None:
     assert entries == (GOLDEN / "log_entries_v1.txt").read_bytes()
     leaves = "".join(leaf_hash(entry_bytes(*e)).hex() + "\n" for e in GOLDEN_EVENTS)
     assert leaves == (GOLDEN / "log_leaves_v1.txt").read_text()
+    assert all(event_leaf(*e) == leaf_hash(entry_bytes(*e)) for e in GOLDEN_EVENTS)
 
 
 def test_a_checkpoint_note_is_pinned_by_a_golden_file() -> None:
