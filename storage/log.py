@@ -4,7 +4,9 @@ Every event a writer appends (import, scan, API) gets a leaf in ``ledger_log`` i
 transaction, in append order (see :mod:`ledger.merkle` for the hashing and the entry bytes).
 Tables, all insert-only:
 
-- ``ledger_log``: log index -> the event's stream and version, and its leaf hash;
+- ``ledger_log``: the leaves, one row per write batch (first log index, how many, their leaf
+  hashes concatenated, and each event's stream and version as ``stream version`` lines): one
+  row per batch rather than per event keeps the append path to one sequential insert;
 - ``ledger_log_nodes``: the hash of every perfect subtree of ``2**STORED_LEVEL`` leaves or
   more, so an append costs O(log n) and a proof or root reads O(log n) nodes plus at most
   ``2**STORED_LEVEL`` leaves per edge of the tree, never the whole log;
@@ -28,6 +30,7 @@ from typing import Any, Protocol
 from ledger.codec import format_time, parse_time
 from ledger.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
     TreeBuilder,
     consistency_proof,
     entry_bytes,
@@ -56,8 +59,8 @@ def log_ddl(dialect: str, prefix: str = "") -> list[str]:
     rowid = " WITHOUT ROWID" if dialect == "sqlite" else ""
     p = prefix
     return [
-        f"CREATE TABLE IF NOT EXISTS {p}ledger_log (idx {big} PRIMARY KEY,"
-        f" stream TEXT NOT NULL, version {big} NOT NULL, leaf {blob} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {p}ledger_log (first_idx {big} PRIMARY KEY,"
+        f" entries INTEGER NOT NULL, leaves {blob} NOT NULL, refs TEXT NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {p}ledger_log_nodes (level INTEGER NOT NULL,"
         f" idx {big} NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx)){rowid}",
         f"CREATE TABLE IF NOT EXISTS {p}ledger_log_heads (tree_size {big} PRIMARY KEY,"
@@ -86,6 +89,63 @@ class Db(Protocol):
 
     def snapshot(self) -> AbstractContextManager[None]:
         """A read transaction: every query inside sees the same state of the database."""
+
+
+# --- the log's rows ----------------------------------------------------------------------------
+
+LOG_COLUMNS = ("first_idx", "entries", "leaves", "refs")
+BACKFILL_ROW = 4096  # events per log row when a ledger made before the log is logged
+
+
+def pack(first: int, leaves: Sequence[bytes], refs: Sequence[tuple[str, int]],
+         ) -> tuple[int, int, bytes, str]:
+    """One log row: ``len(leaves)`` entries from index ``first``."""
+    return (first, len(leaves), b"".join(leaves),
+            "\n".join(f"{stream} {version}" for stream, version in refs))
+
+
+def unpack(row: Sequence[Any]) -> list[tuple[int, str, int, bytes]]:
+    """A log row's entries as (index, stream, version, leaf); LogDamaged when malformed."""
+    first, count, blob, refs = int(row[0]), int(row[1]), bytes(row[2]), str(row[3])
+    lines = refs.split("\n") if count else []
+    if len(blob) != HASH_SIZE * count or len(lines) != count:
+        raise LogDamaged(f"the log's row from index {first} is malformed: it was edited")
+    out = []
+    for k, line in enumerate(lines):
+        stream, _, version = line.partition(" ")
+        if not version.isdigit():
+            raise LogDamaged(f"the log's entry {first + k} is malformed: it was edited")
+        out.append((first + k, stream, int(version), blob[HASH_SIZE * k:HASH_SIZE * (k + 1)]))
+    return out
+
+
+def log_size(db: Db) -> int:
+    found = db.rows("SELECT first_idx + entries FROM {ledger_log} ORDER BY first_idx DESC"
+                    " LIMIT 1")
+    return int(found[0][0]) if found else 0
+
+
+def log_entries(db: Db, start: int, end: int) -> list[tuple[int, str, int, bytes]]:
+    """The entries ``[start, end)`` as (index, stream, version, leaf); LogDamaged when some
+    are missing."""
+    if end <= start:
+        return []
+    rows = db.rows("SELECT first_idx, entries, leaves, refs FROM {ledger_log}"
+                   " WHERE first_idx < ? AND first_idx >= COALESCE((SELECT MAX(first_idx)"
+                   " FROM {ledger_log} WHERE first_idx <= ?), 0) ORDER BY first_idx",
+                   (end, start))
+    found = [e for row in rows for e in unpack(row) if start <= e[0] < end]
+    if [e[0] for e in found] != list(range(start, end)):
+        raise LogDamaged(f"the log is missing entries between index {start} and {end - 1}:"
+                         " run `corledger verify`")
+    return found
+
+
+def all_entries(db: Db) -> Iterator[tuple[int, str, int, bytes]]:
+    """Every entry in index order, a row at a time."""
+    for row in db.stream("SELECT first_idx, entries, leaves, refs FROM {ledger_log}"
+                         " ORDER BY first_idx"):
+        yield from unpack(row)
 
 
 # --- the append path ---------------------------------------------------------------------------
@@ -131,7 +191,7 @@ class LogAppender:
         self.batch: ImportBatch | None = None
 
     def _load(self) -> None:
-        size = self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0]
+        size = log_size(self.db)
         if size == 0 and self.db.rows("SELECT 1 FROM {stored_events} LIMIT 1"):
             if self.db.rows("SELECT 1 FROM {ledger_log_heads} LIMIT 1") or self.db.rows(
                     "SELECT 1 FROM {ledger_checkpoints} LIMIT 1"):
@@ -146,11 +206,7 @@ class LogAppender:
                 index = (size >> (level + 1)) << 1  # the subtree starting at the bit's offset
                 self.high.append((level, self._node(level, index)))
         tail_start = size - size % TILE
-        self.pending = [bytes(r[0]) for r in self.db.rows(
-            "SELECT leaf FROM {ledger_log} WHERE idx >= ? ORDER BY idx", (tail_start,))]
-        if tail_start + len(self.pending) != size:
-            raise LogDamaged(f"the log is missing leaves after index {tail_start}: run "
-                             "`corledger verify`")
+        self.pending = [e[3] for e in log_entries(self.db, tail_start, size)]
         self.size = size
 
     def _node(self, level: int, index: int) -> bytes:
@@ -167,7 +223,8 @@ class LogAppender:
         rows = [(r[1], r[0], int(r[2]), bytes(r[3])) for r in self.db.stream(
             "SELECT topic, {stream_text}, originator_version, state FROM {stored_events}"
             " ORDER BY {order}")]
-        self.write(self._hash_leaves(rows))
+        for start in range(0, len(rows), BACKFILL_ROW):
+            self.write(self._hash_leaves(rows[start:start + BACKFILL_ROW]))
         self.first = None  # the backfill is not part of this write's own appends
 
     def append(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
@@ -184,7 +241,7 @@ class LogAppender:
 
     def write(self, logged: Logged) -> None:
         """Inserts what :meth:`prepare` hashed."""
-        self.db.insert("ledger_log", ("idx", "stream", "version", "leaf"), logged.rows)
+        self.db.insert("ledger_log", LOG_COLUMNS, logged.rows)
         if logged.nodes:
             self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), logged.nodes)
 
@@ -194,11 +251,12 @@ class LogAppender:
         if self.first is None:
             self.first = size
         pending, high = self.pending, self.high
-        log_rows: list[tuple[Any, ...]] = []
+        leaves: list[bytes] = []
         nodes: list[tuple[Any, ...]] = []
+        first = size
         for stream, topic, version, state in rows:
             leaf = event_leaf(topic, stream, version, state)
-            log_rows.append((size, stream, version, leaf))
+            leaves.append(leaf)
             size += 1
             pending.append(leaf)
             if len(pending) == TILE:
@@ -210,6 +268,7 @@ class LogAppender:
                     level, index = level + 1, index >> 1
                     nodes.append((level, index, digest))
                 high.append((level, digest))
+        log_rows = [pack(first, leaves, [(r[0], r[2]) for r in rows])] if leaves else []
         self.size = size
         return Logged(log_rows, nodes)
 
@@ -295,15 +354,18 @@ class LogReader:
         self.db = db
 
     def size(self) -> int:
-        return int(self.db.rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM {ledger_log}")[0][0])
+        return log_size(self.db)
 
     def leaves(self, start: int, end: int) -> list[bytes]:
-        rows = self.db.rows("SELECT idx, leaf FROM {ledger_log} WHERE idx >= ? AND idx < ?"
-                            " ORDER BY idx", (start, end))
-        if len(rows) != end - start or (rows and rows[0][0] != start):
-            raise LogDamaged(f"the log is missing leaves between index {start} and {end - 1}:"
-                             " run `corledger verify`")
-        return [bytes(r[1]) for r in rows]
+        return [e[3] for e in log_entries(self.db, start, end)]
+
+    def ref(self, index: int) -> tuple[str, int] | None:
+        """The stream and version logged at ``index`` (None: no such entry)."""
+        try:
+            entries = log_entries(self.db, index, index + 1)
+        except LogDamaged:
+            return None
+        return entries[0][1], entries[0][2]
 
     def perfect(self, level: int, index: int) -> bytes:
         """The hash of a perfect subtree: stored when large, else from its leaves."""
@@ -331,11 +393,10 @@ class LogReader:
 
     def entry(self, index: int) -> bytes | None:
         """The entry bytes of the event at a log index, read from the events table."""
-        found = self.db.rows("SELECT stream, version FROM {ledger_log} WHERE idx = ?",
-                             (index,))
-        if not found:
+        ref = self.ref(index)
+        if ref is None:
             return None
-        stream, version = found[0]
+        stream, version = ref
         event = self.db.rows(
             "SELECT topic, state FROM {stored_events} WHERE originator_id = {stream_param}"
             " AND originator_version = ?", (stream, version))
@@ -346,9 +407,8 @@ class LogReader:
     def position_of(self, index: int) -> int | None:
         """The events table's position (rowid / notification id) of the event logged at
         ``index``; None when it is gone."""
-        found = self.db.rows("SELECT stream, version FROM {ledger_log} WHERE idx = ?",
-                             (index,))
-        return self._position(found[0][0], int(found[0][1])) if found else None
+        ref = self.ref(index)
+        return self._position(*ref) if ref else None
 
     def _position(self, stream: str, version: int) -> int | None:
         found = self.db.rows("SELECT {order} FROM {stored_events} WHERE originator_id ="

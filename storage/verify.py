@@ -28,7 +28,7 @@ import orjson
 
 from ledger.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint, read_checkpoint
 from ledger.merkle import EMPTY_ROOT, TreeBuilder, event_leaf
-from storage.log import STORED_LEVEL, Db
+from storage.log import STORED_LEVEL, Db, LogDamaged, LogReader, all_entries, log_size
 
 PROGRESS_EVERY = 5000
 
@@ -118,7 +118,10 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
     index = 0
     while True:
         e = next(events, None)
-        g = next(log, None)
+        try:
+            g = next(log, None)
+        except LogDamaged as exc:
+            return Damage("log-altered", str(exc), index)
         if e is None and g is None:
             return None
         if g is not None and int(g[0]) != index:
@@ -161,13 +164,12 @@ def _misplaced(db: Db, index: int, found: tuple[str, int, str, bytes],
         return Damage("deleted", f"{_name(event)}, logged at index {index}, is no longer in "
                       "the events table: deleted", index, event)
     event = _describe(db, stream, version, topic, state)
-    where = db.rows("SELECT idx FROM {ledger_log} WHERE stream = ? AND version = ?",
-                    (stream, version))
+    where = [e[0] for e in all_entries(db) if (e[1], e[2]) == (stream, version)][:1]
     if not where:
         return Damage("inserted", f"{_name(event)} at position {index} is not in the log: a "
                       "row inserted behind the ledger's back", index, event)
     return Damage("reordered", f"{_name(event)} is at position {index} but was logged at index "
-                  f"{where[0][0]}: rows were swapped or moved", index, event)
+                  f"{where[0]}: rows were swapped or moved", index, event)
 
 
 def verify_log(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
@@ -181,7 +183,7 @@ def verify_log(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifie
 def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
             on_progress: Callable[[int], None] | None) -> Report:
     report = Report(signatures_checked=verifier is not None)
-    report.log_size = int(db.rows("SELECT COUNT(*) FROM {ledger_log}")[0][0])
+    report.log_size = log_size(db)
     report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
     nodes = {(int(level), int(idx)): bytes(h) for level, idx, h in db.rows(
         "SELECT level, idx, hash FROM {ledger_log_nodes}")}
@@ -217,7 +219,7 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
 
     events = db.stream("SELECT topic, {stream_text}, originator_version, state"
                        " FROM {stored_events} ORDER BY {order}")
-    log = db.stream("SELECT idx, stream, version, leaf FROM {ledger_log} ORDER BY idx")
+    log = all_entries(db)
     try:
         first = _compare(db, events, log, builder, on_leaf)
     finally:
@@ -262,9 +264,9 @@ def _check_checkpoints(db: Db, report: Report, parsed: list[tuple[GivenCheckpoin
             continue
         low = max((s for s in holding if s < head.size), default=0)
         event = None
-        first = db.rows("SELECT stream, version FROM {ledger_log} WHERE idx = ?", (low,))
+        first = LogReader(db).ref(low)
         if first:
-            event = _describe(db, first[0][0], int(first[0][1]))
+            event = _describe(db, *first)
         report.damage.append(Damage(
             "rewritten", f"{given.label} signs a different tree of size {head.size} than the "
             f"events make: events and log were rewritten with recomputed hashes; the first "

@@ -13,7 +13,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from ledger.merkle import TreeBuilder, entry_bytes, leaf_hash
-from storage.log import STORED_LEVEL
+from storage.log import STORED_LEVEL, pack, unpack
 from storage.postgres import connection_settings
 from tests.conftest import Cli, audit, line, registration
 
@@ -86,20 +86,34 @@ class Raw:
         """Recomputes the whole log from the events as they now are: leaves, nodes, heads."""
         builder = TreeBuilder()
         roots: dict[int, bytes] = {}
-        self.q("DELETE FROM ledger_log")
+        leaves, refs = [], []
         self.q("DELETE FROM ledger_log_nodes")
         for stream, version, topic, state in self.events():
             leaf = leaf_hash(entry_bytes(topic, stream, version, state))
-            self.q("INSERT INTO ledger_log (idx, stream, version, leaf) VALUES (?, ?, ?, ?)",
-                   (builder.size, stream, version, leaf))
+            leaves.append(leaf)
+            refs.append((stream, version))
             for level, index, digest in builder.append(leaf):
                 if level >= STORED_LEVEL:
                     self.q("INSERT INTO ledger_log_nodes (level, idx, hash) VALUES (?, ?, ?)",
                            (level, index, digest))
             roots[builder.size] = builder.root()
+        self.write_log(list(zip(range(len(leaves)), [r[0] for r in refs],
+                                [r[1] for r in refs], leaves, strict=True)))
         for (size,) in self.q("SELECT tree_size FROM ledger_log_heads"):
             self.q("UPDATE ledger_log_heads SET root = ? WHERE tree_size = ?",
                    (roots[int(size)], size))
+
+    def log_entries(self) -> list[tuple[int, str, int, bytes]]:
+        return [e for row in self.q("SELECT first_idx, entries, leaves, refs FROM ledger_log"
+                                    " ORDER BY first_idx") for e in unpack(row)]
+
+    def write_log(self, entries: list[tuple[int, str, int, bytes]]) -> None:
+        """Replaces the log's rows by one row holding these entries."""
+        self.q("DELETE FROM ledger_log")
+        if entries:
+            self.q("INSERT INTO ledger_log (first_idx, entries, leaves, refs) VALUES"
+                   " (?, ?, ?, ?)", pack(entries[0][0], [e[3] for e in entries],
+                                         [(e[1], e[2]) for e in entries]))
 
     def close(self) -> None:
         self.conn.close()
