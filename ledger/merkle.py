@@ -30,12 +30,12 @@ def entry_bytes(topic: str, stream: str, version: int, state: bytes) -> bytes:
                                   bytes(state))
 
 
-_LEAF_FORMAT = b"\x00" + ENTRY_PREFIX + b"%s\n%s\n%d\n%s"
+LEAF_FORMAT = b"\x00" + ENTRY_PREFIX + b"%s\n%s\n%d\n%s"  # 0x00 || entry_bytes(...)
 
 
 def event_leaf(topic: str, stream: str, version: int, state: bytes) -> bytes:
     """``leaf_hash(entry_bytes(...))`` in one formatting step: the append path's hot loop."""
-    return hashlib.sha256(_LEAF_FORMAT % (topic.encode(), stream.encode(), version,
+    return hashlib.sha256(LEAF_FORMAT % (topic.encode(), stream.encode(), version,
                                           state)).digest()
 
 

@@ -21,6 +21,7 @@ SQL is written once with ``?`` placeholders; :class:`Db` adapts it to each drive
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -31,10 +32,10 @@ from ledger.codec import format_time, parse_time
 from ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    LEAF_FORMAT,
     TreeBuilder,
     consistency_proof,
     entry_bytes,
-    event_leaf,
     inclusion_proof,
     node_hash,
     root_of,
@@ -251,23 +252,25 @@ class LogAppender:
         if self.first is None:
             self.first = size
         pending, high = self.pending, self.high
-        leaves: list[bytes] = []
         nodes: list[tuple[Any, ...]] = []
         first = size
-        for stream, topic, version, state in rows:
-            leaf = event_leaf(topic, stream, version, state)
-            leaves.append(leaf)
-            size += 1
-            pending.append(leaf)
-            if len(pending) == TILE:
-                level, index, digest = STORED_LEVEL, (size >> STORED_LEVEL) - 1, root_of(pending)
-                pending.clear()
+        sha256, leaf_format = hashlib.sha256, LEAF_FORMAT  # event_leaf, inlined: the hot loop
+        leaves = [sha256(leaf_format % (topic.encode(), stream.encode(), version, state)
+                         ).digest() for stream, topic, version, state in rows]
+        size += len(leaves)
+        base = first - len(pending)  # where the pending tile starts: a multiple of TILE
+        pending.extend(leaves)
+        while len(pending) >= TILE:
+            base += TILE
+            level, index, digest = STORED_LEVEL, (base >> STORED_LEVEL) - 1, root_of(
+                pending[:TILE])
+            del pending[:TILE]
+            nodes.append((level, index, digest))
+            while high and high[-1][0] == level:
+                digest = node_hash(high.pop()[1], digest)
+                level, index = level + 1, index >> 1
                 nodes.append((level, index, digest))
-                while high and high[-1][0] == level:
-                    digest = node_hash(high.pop()[1], digest)
-                    level, index = level + 1, index >> 1
-                    nodes.append((level, index, digest))
-                high.append((level, digest))
+            high.append((level, digest))
         log_rows = [pack(first, leaves, [(r[0], r[2]) for r in rows])] if leaves else []
         self.size = size
         return Logged(log_rows, nodes)
