@@ -50,6 +50,7 @@ from sqlalchemy.engine import make_url
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
+from commands.session import today_in
 from commands.signing import load_signer, make_checkpoint
 from storage.engine import engine_for
 from storage.schema import ensure, insert_ignore, metadata
@@ -177,7 +178,7 @@ def scan_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     db_url = real_url(db_url)
     config = load_config(config_path, os.environ)
     now = _clock()
-    today = now.astimezone(config.scan.zone).date()
+    today = today_in(now, config.scan.zone)
     store = open_store(db_url)
     try:
         engine = engine_for(db_url)

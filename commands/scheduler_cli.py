@@ -27,7 +27,7 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
-from commands.session import console
+from commands.session import console, today_in
 from commands.status_cli import parse_date
 from storage.engine import engine_for
 
@@ -84,7 +84,7 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     config = _config(config_path)
     session = _session()
     now: datetime = session.now()
-    today = now.astimezone(config.scan.zone).date()
+    today = today_in(now, config.scan.zone)  # the zone every command's "today" uses
     as_of = as_of or today
     if as_of > today:
         raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "

@@ -6,14 +6,16 @@ Command modules import from here, never from :mod:`commands.cli`, which imports 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import IO, Any
 
 import click
 import orjson
 from rich.console import Console
 
+from commands.config import ConfigError, configured_zone
 from commands.importer import Importer, ImportRefused, ImportResult
 from storage.log import ImportBatch, LogDamaged
 from storage.store import LedgerStore, StoreError, Writer, open_store
@@ -40,10 +42,23 @@ class Session:
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
+    def today(self) -> date:
+        """Today in the configured time zone: every command's default as-of date."""
+        try:
+            zone = configured_zone(os.environ)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
+        return today_in(self.now(), zone)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def today_in(now: datetime, zone: tzinfo) -> date:
+    """The calendar date of the moment ``now`` in ``zone`` (the one way "today" is read)."""
+    return now.astimezone(zone).date()
 
 
 def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -85,20 +100,27 @@ class DigestingReader:
         return data
 
 
+def batch_recorder(source: str, by: str | None, sha256: Callable[[], str], started: datetime,
+                   clock: Callable[[], datetime]) -> Callable[[Writer, ImportResult], None]:
+    """The importer's ``on_commit`` that puts the import on the record as a batch, in its
+    transaction: the CLI's imports and the HTTP service's (``by``: the principal) alike."""
+
+    def record(writer: Writer, result: ImportResult) -> None:
+        writer.record_batch(ImportBatch(
+            source=source, by=by, sha256=sha256(), lines=result.lines, added=result.added,
+            skipped=result.skipped, started_at=started, finished_at=clock()))
+
+    return record
+
+
 def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
                size: int | None, label: str, by: str | None = None) -> ImportResult:
     """Imports a stream whole or not at all, putting the import batch on the record."""
     started = session.now()
     reader = DigestingReader(stream)
     stream = reader  # type: ignore[assignment]
-
-    def record(writer: Writer, result: ImportResult) -> None:
-        writer.record_batch(ImportBatch(
-            source=label, by=by, sha256=reader.digest.hexdigest(), lines=result.lines,
-            added=result.added, skipped=result.skipped, started_at=started,
-            finished_at=session.now()))
-
-    importer = Importer(store, now=started, on_commit=record)
+    importer = Importer(store, now=started, on_commit=batch_recorder(
+        label, by, lambda: reader.digest.hexdigest(), started, session.now))
     try:
         if stderr.is_terminal:
             from rich.progress import (
