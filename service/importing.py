@@ -181,6 +181,6 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
     defaulting to the principal's name, re-checking the new registrations before commit."""
     stream = io.BytesIO(b"\n".join(with_by(lines, principal.by)))
     checked = _RecheckingStore(store, lambda: recheck_new(store, principal, new))
-    digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # the lines as submitted
+    digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # a JSONL body as received
     record = batch_recorder("api", principal.by, lambda: digest, now, lambda: now)
     return Importer(cast(LedgerStore, checked), now=now, on_commit=record).run(stream)

@@ -109,3 +109,30 @@ def test_every_import_is_on_record_as_a_batch(cli: Cli) -> None:
     assert rows[0]["started_at"] <= rows[0]["finished_at"]
     human = cli("batches")
     assert human.exit_code == 0 and "auditor@bccsa" in human.stdout
+
+
+def test_an_api_import_is_on_record_with_its_principal_and_logged_like_the_cli(
+        cli: Cli) -> None:
+    from service.app import create_app
+    from service.tokens import create_token
+    from tests.service_support import NOW, bearer, jsonl
+
+    lines = first_batch()[1:5]  # two employers, no reference data
+    for x in lines:
+        x["data"]["partner"] = "BCCSA" if x["type"] == "EmployerRegistered" else None
+        if x["data"]["partner"] is None:
+            del x["data"]["partner"]
+    body = jsonl(lines)
+    open_store(cli.db_url).close()
+    token = create_token(cli.db_url, name="BCCSA QA desk", role="partner", partner="BCCSA",
+                         now=NOW)[0]
+    app = create_app(cli.db_url, clock=lambda: NOW)
+    response = app.test_client().post("/v1/events", data=body, headers=bearer(token))
+    app.extensions["corledger"].close()
+    assert response.status_code == 200, response.data
+    [batch] = cli.json("batches")
+    assert (batch["source"], batch["by"], batch["added"], batch["first_index"],
+            batch["last_index"]) == ("api", "BCCSA QA desk", 4, 0, 3)
+    assert batch["sha256"] == hashlib.sha256(body).hexdigest()  # the body as received
+    verified = cli("verify", "--json")
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["log_size"] == 4
