@@ -35,6 +35,7 @@ from service.context import now, principal, store, today
 from service.directory import employers_of
 from service.importing import BodyError, TenancyRefused, import_body
 from service.problems import Problem
+from service.verification import answers
 from storage.store import StoreError
 
 events_blp = Blueprint("events", __name__, url_prefix="/v1",
@@ -313,18 +314,9 @@ def rules(args: dict[str, Any]) -> Response:
                             "and certificate expiry; nothing else. An id the ledger does not "
                             "hold is `unregistered`.")
 def verify(args: dict[str, Any]) -> Response:
-    s, on = store(), today()
-    answers = []
-    for employer in args["employer"]:
-        t = fold(s.stream(employer), as_of=on, employer=employer)
-        cert = t.current_certificate if t.registration is not None else None
-        answers.append({
-            "employer": employer,
-            "name": t.registration.name if t.registration else None,
-            "partner": t.registration.partner if t.registration else None,
-            "status": t.status if t.registration else "unregistered",
-            "certificate_expires": cert.expires.isoformat() if cert else None})
-    return json_response({"as_of": on.isoformat(), "employers": answers})
+    on = today()
+    return json_response({"as_of": on.isoformat(),
+                          "employers": answers(store(), args["employer"], on)})
 
 
 # --- operations -------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -139,6 +140,9 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
     def post_fork(_server: Any, _worker: Any) -> None:
         engine_for(db_url).dispose(close=False)
     _access_logging(settings.access_log)
+    # The pages' session cookies are signed with one key that every worker shares: a random
+    # one per start unless the environment sets it (then sessions outlive restarts).
+    os.environ.setdefault("CORLEDGER_SESSION_KEY", secrets.token_urlsafe(32))
 
     class Service(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

@@ -141,10 +141,15 @@ def resolve(db_url: str, token: str) -> Principal | None:
     if not token.startswith(PREFIX) or token.count("_") < 2:
         return None
     token_id = token[len(PREFIX):].split("_", 1)[0]
+    return principal_by_hash(db_url, token_id, hash_token(token))
+
+
+def principal_by_hash(db_url: str, token_id: str, presented: str) -> Principal | None:
+    """The principal of token ``token_id`` when ``presented`` is its SHA-256 and it is not
+    revoked (a browser session keeps the id and hash, never the token)."""
     with _engine(db_url).connect() as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.token_id == token_id)
                            ).first()
-    presented = hash_token(token)
     # Compare even when the id is unknown, so the time taken does not tell the two apart.
     stored = row.token_hash if row is not None else "0" * 64
     if not hmac.compare_digest(presented, stored) or row is None or row.revoked_at is not None:
