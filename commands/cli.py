@@ -14,6 +14,7 @@ import click
 
 from commands.csvout import force_option, write_csv
 from commands.errors import LedgerGroup
+from commands.receipts import ledger_axis_options, pinned_size
 from commands.session import DB_HELP, Session, console, db_option, emit_json, stderr
 from commands.status_cli import check_employer
 from commands.terminal import styled, visible
@@ -74,14 +75,16 @@ HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "
 @click.option("--csv", "csv_file", metavar="FILE",
               help="write one row per event as CSV to FILE (- for stdout)")
 @force_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.pass_obj
 def history(session: Session, employer: str, csv_file: str | None, force: bool,
-            as_json: bool) -> None:
+            ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """Every event of an employer, in the order the ledger received them, with both times."""
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
-    events = session.store().stream(employer)
+    store = session.store()
+    events = store.stream(employer, pinned_size(store, ledger_at, tree_size))
     rows = [{"position": e.originator_version, "type": type(e).__name__, **event_to_state(e)}
             for e in events]
     if as_json:
@@ -123,7 +126,8 @@ def _register_optional_commands() -> None:
     """Adds the query commands that live in their own modules."""
     for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
                         "commands.projections_cli", "commands.scheduler_cli",
-                        "commands.rules_cli", "service.cli", "commands.import_cli"):
+                        "commands.rules_cli", "service.cli", "commands.import_cli",
+                        "commands.tamper_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -18,7 +18,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, T
 from rich.text import Text
 
 from commands.importer import Importer, ImportRefused, ImportResult, LineError
-from commands.session import Session, emit_json, stderr
+from commands.session import DigestingReader, Session, batch_recorder, emit_json, stderr
+from storage.log import LogDamaged
 from storage.store import LedgerStore, StoreError
 
 
@@ -81,9 +82,14 @@ class Refusal(click.ClickException):
 
 
 def run_import(session: Session, store: LedgerStore, stream: IO[bytes], size: int | None,
-               label: str, dry_run: bool = False) -> ImportResult:
-    """Runs one import, with a progress bar on a terminal; raises :class:`Refusal`."""
-    importer = Importer(store, now=session.now(), dry_run=dry_run)
+               label: str, dry_run: bool = False, by: str | None = None) -> ImportResult:
+    """Runs one import, with a progress bar on a terminal, and puts it on the record as an
+    import batch in its own transaction; raises :class:`Refusal`."""
+    started = session.now()
+    reader = DigestingReader(stream)
+    stream = reader  # type: ignore[assignment]
+    importer = Importer(store, now=started, dry_run=dry_run, on_commit=batch_recorder(
+        label, by, lambda: reader.digest.hexdigest(), started, session.now))
     try:
         if stderr.is_terminal:
             with Progress("[progress.description]{task.description}", BarColumn(),
@@ -93,7 +99,7 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes], size: in
                 importer.on_bytes = lambda n: progress.advance(task, n)
                 return importer.run(stream)
         return importer.run(stream)
-    except StoreError as exc:
+    except (StoreError, LogDamaged) as exc:
         raise Refusal(label, [], store_error=str(exc)) from exc
     except ImportRefused as refused:
         raise Refusal(label, refused.errors, refused.truncated) from refused
@@ -112,14 +118,21 @@ def _opened(session: Session, label: str) -> LedgerStore:
               help="check every line (against the ledger too) and write nothing")
 @click.option("--json", "as_json", is_flag=True,
               help="print the summary, or the refusal, as one JSON document")
+@click.option("--by", metavar="NAME", envvar="CORLEDGER_BY",
+              help="who imports, for the batch record (default: the OS user)")
 @click.pass_obj
-def import_(session: Session, file: str, dry_run: bool, as_json: bool) -> None:
-    """Validate and append a JSONL file of events, whole or not at all (- for stdin)."""
+def import_(session: Session, file: str, dry_run: bool, as_json: bool, by: str | None) -> None:
+    """Validate and append a JSONL file of events, whole or not at all (- for stdin).
+
+    The import is put on the record as a batch (`corledger batches`): who, the file's
+    SHA-256, its lines, events added and skipped, their log indexes and the times.
+    """
     started = time.monotonic()
+    by = by or _os_user()
     try:
         if file == "-":
             result = run_import(session, _opened(session, "stdin"), sys.stdin.buffer, None,
-                                "stdin", dry_run)
+                                "stdin", dry_run, by)
         else:
             path = Path(file)
             if not path.exists():
@@ -127,7 +140,7 @@ def import_(session: Session, file: str, dry_run: bool, as_json: bool) -> None:
             store = _opened(session, file)
             with path.open("rb") as stream:
                 result = run_import(session, store, stream, path.stat().st_size, file,
-                                    dry_run)
+                                    dry_run, by)
     except Refusal as refusal:
         if as_json:
             emit_json(refusal.document())
@@ -144,6 +157,16 @@ def import_(session: Session, file: str, dry_run: bool, as_json: bool) -> None:
     else:
         click.echo(f"{file}: {result.added} events added, {result.skipped} skipped "
                    f"(already in the ledger), {result.lines} lines read in {elapsed:.1f} s")
+
+
+def _os_user() -> str | None:
+    """Who runs the import, as the operating system knows them (None when it cannot say)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 COMMANDS = [import_]

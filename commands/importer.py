@@ -127,6 +127,9 @@ class Importer:
     batch_size: int = BATCH_SIZE
     dry_run: bool = False  # check every line against the ledger, then write nothing
     on_bytes: Callable[[int], None] | None = None
+    # Called inside the write transaction once the import is whole, before it commits (the
+    # CLI and API put the import batch on the record there: see commands.session).
+    on_commit: Callable[[Writer, ImportResult], None] | None = None
     errors: list[LineError] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
 
@@ -172,6 +175,8 @@ class Importer:
                 raise ImportRefused(errors)
             if self.dry_run:
                 raise _DryRunDone
+            if self.on_commit is not None:
+                self.on_commit(writer, self.result)
         return self.result
 
     def _parsed(self, source: Iterator[tuple[int, bytes | LineError]],

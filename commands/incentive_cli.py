@@ -15,6 +15,7 @@ import click
 from rich.table import Table
 
 from commands.csvout import force_option, render, write_csv
+from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
 from commands.status_cli import check_employer, parse_known_at, partner_option
 from commands.terminal import LiteralConsole, styled
@@ -46,21 +47,30 @@ def _asked_on(known_at: datetime | None) -> date:
 
 
 def _decision(employer: str, reference: list[LedgerEvent], year: int,
-              known_at: datetime | None) -> dict[str, Any]:
-    return decide(_store().stream(employer), reference, year=year, employer=employer,
-                  known_at=known_at, asked_on=_asked_on(known_at))
+              known_at: datetime | None, tree_size: int | None = None) -> dict[str, Any]:
+    return decide(_store().stream(employer, tree_size), reference, year=year,
+                  employer=employer, known_at=known_at)
+
+
+def _size(ledger_at: datetime | None, tree_size: int | None) -> int:
+    """The tree size the answer is computed from: pinned by the options, else the log's."""
+    size = pinned_size(_store(), ledger_at, tree_size)
+    return current_size(_store()) if size is None else size
 
 
 @click.command()
 @click.argument("employer", callback=check_employer)
 @year_option
 @known_at_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool) -> None:
+def incentive(employer: str, year: int, known_at: datetime | None, ledger_at: datetime | None,
+              tree_size: int | None, as_json: bool) -> None:
     """Incentive eligibility and amount of EMPLOYER for a certification year."""
-    doc = _decision(employer, _store().reference(), year, known_at)
+    size = _size(ledger_at, tree_size)
+    doc = _decision(employer, _store().reference(size), year, known_at, size)
     if as_json:
-        emit_json(doc)
+        emit_json({**doc, "receipt": receipt(_store(), size, doc["because"])})
         return
     if doc["partner"] is None:
         stderr.print(styled(f"{employer}: not registered in this ledger"))
@@ -71,18 +81,22 @@ def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool
 @year_option
 @partner_option
 @known_at_option
+@ledger_axis_options
 @click.option("--csv", "csv_file", metavar="FILE",
               help="write one row per employer as CSV to FILE (- for stdout)")
 @force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def incentives(year: int, partner: str | None, known_at: datetime | None,
-               csv_file: str | None, force: bool, as_json: bool) -> None:
+               ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
+               force: bool, as_json: bool) -> None:
     """Every employer's incentive decision for a year (the payment run), with totals."""
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
     store = _store()
-    reference = store.reference()
-    docs = [doc for doc in (_decision(e, reference, year, known_at) for e in store.employers())
+    size = pinned_size(store, ledger_at, tree_size)
+    reference = store.reference(size)
+    docs = [doc for doc in (_decision(e, reference, year, known_at, size)
+                            for e in store.employers())
             if partner is None or doc["partner"] == partner]
     totals = summarize(docs)
     if as_json:

@@ -34,6 +34,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 from uuid import uuid4
@@ -50,6 +51,7 @@ from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
 from commands.session import today_in
+from commands.signing import load_signer, make_checkpoint
 from storage.engine import engine_for
 from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore, open_store
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 
 SCAN_JOB_ID = "corledger-lapse-scan"
 DISPATCH_JOB_ID = "corledger-outbox-dispatch"
+CHECKPOINT_JOB_ID = "corledger-daily-checkpoint"
 JOBS_TABLE = "apscheduler_jobs"
 STATE_NAME = "daily"
 
@@ -204,12 +207,28 @@ def dispatch_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     return JobOutcome(None, enqueued, sent)
 
 
+def checkpoint_job(db_url: str, key_path: str) -> int:
+    """The daily signed checkpoint of the Merkle log (C2SP tlog-checkpoint), stored beside
+    the events for ``verify``; returns its tree size. The key stays in its file."""
+    db_url = real_url(db_url)
+    signer = load_signer(Path(key_path))
+    store = open_store(db_url)
+    try:
+        head, _ = make_checkpoint(store, signer, _clock())
+    finally:
+        store.close()
+    log.info("checkpoint signed: %s, tree size %s", head.origin, head.size)
+    return head.size
+
+
 # --- the scheduler ------------------------------------------------------------------------------
 
 
 def build_scheduler(db_url: str, config: Config, config_path: str | None, now: datetime,
-                    every: float | None = None) -> BackgroundScheduler:
-    """A scheduler (not started) with both jobs, replacing any stored under the same ids.
+                    every: float | None = None, signing_key: str | None = None,
+                    ) -> BackgroundScheduler:
+    """A scheduler (not started) with its jobs, replacing any stored under the same ids: the
+    scan, the outbox dispatch and, given a private key file, the daily signed checkpoint.
 
     ``now`` decides whether the scan should run at once (behind schedule, or ``every`` set).
     """
@@ -241,6 +260,11 @@ def build_scheduler(db_url: str, config: Config, config_path: str | None, now: d
     dispatch_every = min(config.outbox.dispatch_every_seconds, every or float("inf"))
     scheduler.add_job(dispatch_job, IntervalTrigger(seconds=dispatch_every, timezone=zone),
                       id=DISPATCH_JOB_ID, name="outbox dispatch", **options)
+    if signing_key is not None:  # right after the day's scan, which may append flags
+        scheduler.add_job(checkpoint_job, trigger, id=CHECKPOINT_JOB_ID,
+                          name="daily checkpoint", **{
+                              **options, "kwargs": {"db_url": job_url(db_url),
+                                                    "key_path": signing_key}})
     return scheduler
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -114,16 +115,27 @@ def scheduler_group() -> None:
 @config_option
 @click.option("--every", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
               help="scan every SECONDS instead of daily (tests and demos)")
+@click.option("--signing-key", metavar="FILE", envvar="CORLEDGER_SIGNING_KEY",
+              help="also sign a checkpoint of the log daily, after the scan, with this private "
+                   "key file (default: $CORLEDGER_SIGNING_KEY; none: no checkpoints)")
 @click.option("--db", metavar="URL", expose_value=False, callback=_set_db, is_eager=True,
               help="database URL (as `corledger --db`)")
-def scheduler_run(config_path: str | None, every: float | None) -> None:
+def scheduler_run(config_path: str | None, every: float | None,
+                  signing_key: str | None) -> None:
     """Run the daily lapse scan and the outbox dispatcher until SIGTERM or Ctrl-C.
 
     Jobs are kept in the ledger's database; missed days are scanned on the next run, each
-    with its own as-of date.
+    with its own as-of date. With a signing key, a checkpoint of the log is signed daily.
     """
     from commands.scheduler import build_scheduler, run_until_stopped
+    from commands.signing import KeyFileError, load_signer
 
+    if signing_key is not None:
+        signing_key = os.path.abspath(signing_key)
+        try:
+            load_signer(Path(signing_key))  # refuse a bad key now, not at the first run
+        except KeyFileError as exc:
+            raise click.ClickException(str(exc)) from None
     config = _config(config_path)
     if not config.sinks:
         stderr.print(styled(("warning:", "bold yellow"), " no notification sink is configured: "
@@ -135,7 +147,7 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     db_url = _db_url()
     path = os.path.abspath(config_path) if config_path else None
-    scheduler = build_scheduler(db_url, config, path, _session().now(), every)
+    scheduler = build_scheduler(db_url, config, path, _session().now(), every, signing_key)
     run_until_stopped(scheduler)
 
 

@@ -5,17 +5,22 @@ Command modules import from here, never from :mod:`commands.cli`, which imports 
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 import orjson
 
 from commands.config import ConfigError, configured_zone
 from commands.terminal import LiteralConsole, json_safe
-from storage.store import LedgerStore, StoreError, open_store
+from storage.log import ImportBatch
+from storage.store import LedgerStore, StoreError, Writer, open_store
+
+if TYPE_CHECKING:  # the importer (and marshmallow) is loaded only by the commands that import
+    from commands.importer import ImportResult
 
 stderr = LiteralConsole(stderr=True)
 
@@ -92,3 +97,34 @@ def console() -> LiteralConsole:
     if out.is_terminal or os.environ.get("COLUMNS", "").isdigit():
         return out
     return LiteralConsole(width=120)
+
+
+class DigestingReader:
+    """A binary stream that hashes (SHA-256) and counts what is read through it."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.digest = hashlib.sha256()
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.stream.readline(size)
+        self.digest.update(data)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        self.digest.update(data)
+        return data
+
+
+def batch_recorder(source: str, by: str | None, sha256: Callable[[], str], started: datetime,
+                   clock: Callable[[], datetime]) -> Callable[[Writer, ImportResult], None]:
+    """The importer's ``on_commit`` that puts the import on the record as a batch, in its
+    transaction: the CLI's imports and the HTTP service's (``by``: the principal) alike."""
+
+    def record(writer: Writer, result: ImportResult) -> None:
+        writer.record_batch(ImportBatch(
+            source=source, by=by, sha256=sha256(), lines=result.lines, added=result.added,
+            skipped=result.skipped, started_at=started, finished_at=clock()))
+
+    return record

@@ -21,6 +21,13 @@ from commands.catchup import catching_up
 from commands.csvout import force_option, write_csv
 from commands.explain import account, render_account
 from commands.names import name_in, registered_names
+from commands.receipts import (
+    current_size,
+    ledger_axis_options,
+    pinned_size,
+    receipt,
+    receipt_lines,
+)
 from commands.session import console, emit_json, stderr
 from commands.terminal import styled
 from ledger.codec import format_time_or_none
@@ -123,9 +130,9 @@ def _as_of(as_of: date | None, within: int = 0) -> date:
 
 
 def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
-              events: list[LedgerEvent] | None = None) -> Any:
+              events: list[LedgerEvent] | None = None, tree_size: int | None = None) -> Any:
     if events is None:
-        events = _session().store().stream(employer)
+        events = _session().store().stream(employer, tree_size)
     return fold(events, as_of=_as_of(as_of), known_at=known_at, employer=employer)
 
 
@@ -133,18 +140,25 @@ def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
 @employer_argument
 @as_of_option
 @known_at_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def status(employer: str, as_of: date | None, known_at: datetime | None,
-           as_json: bool) -> None:
+           ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
     store = _session().store()
-    if known_at is None:
+    size = pinned_size(store, ledger_at, tree_size)
+    if known_at is None and size is None:
+        before = current_size(store)
         with catching_up() as report:
             doc = status_from_read_model(store, employer, _as_of(as_of), on_progress=report)
+        size = current_size(store)
+        if size != before:  # a write landed meanwhile: answer from exactly `size` events
+            doc = render(_timeline(employer, as_of, None, tree_size=size))
     else:
-        doc = render(_timeline(employer, as_of, known_at))
+        size = current_size(store) if size is None else size
+        doc = render(_timeline(employer, as_of, known_at, tree_size=size))
     if as_json:
-        emit_json(doc)
+        emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
     out = console()
     name = name_in(store.stream(employer)) if doc["partner"] else None
@@ -170,17 +184,27 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
 @employer_argument
 @as_of_option
 @known_at_option
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def explain(employer: str, as_of: date | None, known_at: datetime | None,
-            as_json: bool) -> None:
+            ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """The status of EMPLOYER and everything behind it: flags, certificates, audits, voids,
-    revocations and every decision with its rule, to read (or as JSON)."""
-    events = _session().store().stream(employer)
-    document = account(_timeline(employer, as_of, known_at, events), events)
+    revocations and every decision with its rule, to read (or as JSON), with the receipt of
+    the log it was computed from."""
+    store = _session().store()
+    size = pinned_size(store, ledger_at, tree_size)
+    size = current_size(store) if size is None else size
+    events = store.stream(employer, size)
+    timeline = _timeline(employer, as_of, known_at, events)
+    document = account(timeline, events)
+    document["receipt"] = receipt(store, size, render(timeline)["because"])
     if as_json:
         emit_json(document)
         return
-    console().print(render_account(document))
+    out = console()
+    out.print(render_account(document))
+    for text in receipt_lines(document["receipt"]):
+        out.print(styled(text))
 
 
 LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "level",
@@ -194,22 +218,25 @@ LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "l
               help="how many days ahead (and back, for missed ones)")
 @partner_option
 @known_at_option
+@ledger_axis_options
 @click.option("--csv", "csv_file", metavar="FILE",
               help="write one row per employer as CSV to FILE (- for stdout)")
 @force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def lapses(as_of: date | None, within: int, partner: str | None, known_at: datetime | None,
-           csv_file: str | None, force: bool, as_json: bool) -> None:
+           ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
+           force: bool, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
     day = _as_of(as_of, within)
     store = _session().store()
-    if known_at is None:
+    size = pinned_size(store, ledger_at, tree_size)
+    if known_at is None and size is None:
         with catching_up() as report:
             entries = lapses_from_read_model(store, day, within, on_progress=report)
-    else:
-        entries = fold_lapses((store.stream(e) for e in store.employers()), day, within,
+    else:  # the read models hold only the present: fold each stream as it then stood
+        entries = fold_lapses((store.stream(e, size) for e in store.employers()), day, within,
                               known_at)
     if partner is not None:
         entries = [e for e in entries if e["partner"] == partner]
@@ -239,3 +266,4 @@ LEVEL_STYLE = {"missed": "bold red", "critical": "red", "warning": "yellow", "no
 
 
 COMMANDS = [status, explain, lapses]
+

@@ -20,6 +20,11 @@ What is measured, each beside its physical baseline where it has one:
     (:func:`measure_long_history`; ``--long-history`` runs only this).
 (f) all of it on PostgreSQL when ``--db postgresql://...`` is given (a fresh database per
     import, created and dropped here; the baselines stay on SQLite, the physical floor).
+(g) the Merkle log's cost (issue 12): the same import with the log kept and with its upkeep
+    switched off in the child process, alternated ``--log-runs`` times each;
+    ``log_import_ratio`` = mean rate with the log / mean rate without (the bar: >= 0.9).
+(h) ``verify`` over the imported ledger, events/s, against a raw SHA-256 of the same entry
+    bytes (each entry hashed as a leaf, already in memory): ``verify_ratio``.
 
 Generated files are cached under ``--cache`` (default ``/tmp/corbench``), keyed by employers
 and seed. Progress goes to stderr; ``--json`` prints one JSON object on stdout.
@@ -87,9 +92,17 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def child_import(source: str, url: str) -> dict[str, Any]:
+def child_import(source: str, url: str, log_kept: str = "log") -> dict[str, Any]:
     from commands.importer import Importer
     from storage.store import open_store
+
+    if log_kept == "nolog":  # (g): the import as it was before the log, for the ratio
+        from storage.log import LogAppender, Logged
+
+        LogAppender.prepare = lambda self, rows: Logged([], [])  # type: ignore[method-assign]
+        LogAppender.append = lambda self, rows: None  # type: ignore[method-assign]
+        LogAppender.write = lambda self, logged: None  # type: ignore[method-assign]
+        LogAppender.finish = lambda self, now: None  # type: ignore[method-assign]
 
     store = open_store(url)
     wall0, cpu0, kids0 = time.perf_counter(), time.process_time(), _children_cpu()
@@ -343,6 +356,69 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
     out["long_ratio"] = round(times[sizes[-1]] / times[sizes[0]], 1)
     out["long_slope_ms_per_1k"] = round(slope * 1e6, 2)
     return out
+# --- (g) the log's cost on import, (h) verify against raw SHA-256 -----------------------------
+
+
+def measure_log(source: Path, target: Target, runs: int) -> dict[str, Any]:
+    """Imports with and without the log's upkeep, alternated, each into a fresh store."""
+    rates: dict[str, list[float]] = {"log": [], "nolog": []}
+    cpu: dict[str, list[float]] = {"log": [], "nolog": []}
+    for run_no in range(runs):
+        for kind in ("nolog", "log") if run_no % 2 == 0 else ("log", "nolog"):
+            url = target.fresh(f"log_{kind}")
+            result = in_child("import", str(source), url, kind)
+            rates[kind].append(result["events"] / result["wall_s"])
+            cpu[kind].append(result["events"] / result["cpu_s"])
+            log(f"  import ({kind}): {rates[kind][-1]:,.0f} events/s, "
+                f"{cpu[kind][-1]:,.0f} per CPU second")
+    with_log, without = statistics.mean(rates["log"]), statistics.mean(rates["nolog"])
+    # CPU seconds (the importer and its parsing process) are steadier than wall time on a
+    # shared machine: the second ratio says what the log costs whatever the load.
+    cpu_ratio = statistics.mean(cpu["log"]) / statistics.mean(cpu["nolog"])
+    return {"log_import_events_per_s": round(with_log),
+            "nolog_import_events_per_s": round(without),
+            "log_import_runs": {k: [round(r) for r in v] for k, v in rates.items()},
+            "log_import_ratio": round(with_log / without, 3),
+            "log_import_cpu_ratio": round(cpu_ratio, 3)}
+
+
+def measure_verify(url: str) -> dict[str, Any]:
+    """(h): ``verify`` over a store, and a raw SHA-256 over the same entry bytes."""
+    import hashlib
+
+    from ledger.merkle import entry_bytes
+    from storage.store import open_store
+    from storage.verify import verify_log
+
+    store = open_store(url)
+    try:
+        with store.log_db() as db:
+            wall0 = time.perf_counter()
+            report = verify_log(db, [], None)
+            verify_s = time.perf_counter() - wall0
+            assert report.ok, report.damage
+            entries = [entry_bytes(t, s, int(v), bytes(b)) for t, s, v, b in db.stream(
+                "SELECT topic, {stream_text}, originator_version, state FROM {stored_events}"
+                " ORDER BY {order}")]
+    finally:
+        store.close()
+    sha256 = hashlib.sha256
+    wall0 = time.perf_counter()
+    for entry in entries:
+        sha256(b"\x00" + entry).digest()
+    raw_s = time.perf_counter() - wall0
+    wall0 = time.perf_counter()
+    stream = sha256()
+    for entry in entries:
+        stream.update(entry)
+    stream.digest()
+    stream_s = time.perf_counter() - wall0
+    total = sum(map(len, entries))
+    return {"verify_events": report.events,
+            "verify_events_per_s": round(report.events / verify_s),
+            "sha256_leaves_per_s": round(len(entries) / raw_s),
+            "sha256_stream_mb_per_s": round(total / stream_s / 1e6, 1),
+            "verify_ratio": round(report.events / verify_s / (len(entries) / raw_s), 3)}
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -396,6 +472,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_reads:
             out.update(measure_reads(url, args.status_samples, args.seed))
             out.update(measure_long_history(cache))
+        if args.log_runs:
+            log(f"the Merkle log's cost: {args.log_runs} imports with and without it")
+            out.update(measure_log(small if args.log_on_small else large, target,
+                                   args.log_runs))
+            log("verify against raw SHA-256")
+            out.update(measure_verify(url))
     finally:
         if not args.keep:
             target.cleanup()
@@ -416,6 +498,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--long-history", action="store_true",
                         help="only (g): one employer's status --known-at at 1k/10k/50k events")
+    parser.add_argument("--log-runs", type=int, default=2,
+                        help="imports each with and without the Merkle log (0: skip g, h)")
+    parser.add_argument("--log-on-small", action="store_true",
+                        help="measure the log's import cost on the small file")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -16,6 +16,7 @@ Then :class:`commands.importer.Importer` imports it, whole or not at all, exactl
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from typing import Any, cast
 import orjson
 
 from commands.importer import MAX_ERRORS, MAX_LINE_BYTES, Importer, ImportResult, LineError
+from commands.session import batch_recorder
 from ledger.events import EVENT_TYPES
 from service.auth import Principal, Role
 from service.directory import partners_of
@@ -179,4 +181,6 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
     defaulting to the principal's name, re-checking the new registrations before commit."""
     stream = io.BytesIO(b"\n".join(with_by(lines, principal.by)))
     checked = _RecheckingStore(store, lambda: recheck_new(store, principal, new))
-    return Importer(cast(LedgerStore, checked), now=now).run(stream)
+    digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # a JSONL body as received
+    record = batch_recorder("api", principal.by, lambda: digest, now, lambda: now)
+    return Importer(cast(LedgerStore, checked), now=now, on_commit=record).run(stream)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -43,10 +43,12 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
+from psycopg.rows import tuple_row
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
 from storage.engine import LedgerURLError, libpq_params
+from storage.log import LOG_TABLES, LogAppender, log_ddl
 from storage.schema import SCHEMA_LOCK_KEY
 from storage.store import (
     Appended,
@@ -241,7 +243,7 @@ class PostgresStore(LedgerStore):
         return f"{self.schema}.{table}"
 
     def _schema_ready(self, conn: psycopg.Connection[Any]) -> bool:
-        names = [self._qualified(t) for t in (EVENTS_TABLE, *INDEX_TABLES)]
+        names = [self._qualified(t) for t in (EVENTS_TABLE, *INDEX_TABLES, *LOG_TABLES)]
         row = conn.execute(
             "SELECT bool_and(to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL)"
             " FROM unnest(%s::text[]) AS t",
@@ -260,6 +262,9 @@ class PostgresStore(LedgerStore):
             schema = sql.Identifier(self.schema)
             for statement in INDEX_DDL:
                 conn.execute(sql.SQL(statement).format(schema=schema))  # type: ignore[arg-type]
+            prefix = schema.as_string(conn) + "."
+            for statement in log_ddl("postgresql", prefix):
+                conn.execute(statement)  # type: ignore[arg-type]
         except PersistenceError as exc:
             raise StoreError(f"cannot create the ledger's tables in PostgreSQL "
                              f"{describe(self.settings)}: {exc}") from None
@@ -303,7 +308,9 @@ class PostgresStore(LedgerStore):
                     f"another import has held the ledger's write lock for more than "
                     f"{self.lock_timeout} s ({describe(self.settings)}); nothing was "
                     "written: try again when it has finished") from None
-            yield PostgresWriter(cursor, self.app, self.schema)
+            writer = PostgresWriter(cursor, self.app, self.schema)
+            yield writer
+            writer.log.finish(self.now())
 
     def employers(self) -> list[str]:
         with self._connection() as conn:
@@ -311,6 +318,60 @@ class PostgresStore(LedgerStore):
                                         " ORDER BY employer").format(
                 sql.Identifier(self.schema))).fetchall()
         return [row["employer"] for row in rows]
+
+    @contextmanager
+    def log_db(self) -> Iterator[PostgresDb]:
+        with self._connection() as conn:
+            yield PostgresDb(conn, self.schema)
+
+
+class PostgresDb:
+    """The log's view of one PostgreSQL connection (:class:`storage.log.Db`)."""
+
+    def __init__(self, conn: psycopg.Connection[Any], schema: str) -> None:
+        self.cursor = conn.cursor(row_factory=tuple_row)
+        prefix = sql.Identifier(schema).as_string(conn) + "."
+        self.names = {t: prefix + t for t in (EVENTS_TABLE, *INDEX_TABLES, *LOG_TABLES)}
+        self.names.update(stream_text="replace(originator_id::text, '-', '')",
+                          stream_param="?::uuid", order="notification_id")
+        self.prefix = prefix
+        self._streams = 0
+
+    def _sql(self, query: str) -> str:
+        return query.format_map(self.names).replace("?", "%s")
+
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(self._sql(query), params)  # type: ignore[arg-type]
+        return self.cursor.fetchall()
+
+    def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        """Through a server-side cursor, which lives in a transaction: the snapshot's, or one
+        of its own outside a snapshot."""
+        conn = self.cursor.connection
+        self._streams += 1
+        outside = conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with (conn.transaction() if outside else nullcontext()), conn.cursor(
+                name=f"ledger_log_{self._streams}", row_factory=tuple_row) as cursor:
+            cursor.itersize = 5000
+            cursor.execute(self._sql(query), params)  # type: ignore[arg-type]
+            yield from cursor
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view for a whole-log read (a repeatable-read transaction)."""
+        conn = self.cursor.connection
+        with conn.transaction():
+            self.cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+               ) -> None:
+        if not rows:
+            return
+        with self.cursor.copy(f"COPY {self.prefix}{table} ({', '.join(columns)})"  # type: ignore[arg-type]
+                              " FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 class PostgresWriter(Writer):
@@ -324,6 +385,7 @@ class PostgresWriter(Writer):
         self.names = {name: sql.SQL("{}.{}").format(sql.Identifier(schema),
                                                     sql.Identifier(name))
                       for name in (EVENTS_TABLE, *INDEX_TABLES)}
+        self.log = LogAppender(PostgresDb(cursor.connection, schema))
 
     def _rows(self, query: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         self.cursor.execute(sql.SQL(query).format(**self.names), params)  # type: ignore[arg-type]
@@ -353,6 +415,7 @@ class PostgresWriter(Writer):
         if not batch:
             return
         rows = [stored_row(item) for item in batch]
+        self.log.append([(r.stream, r.topic, r.version, r.state) for r in rows])
         self.recorder.copy_events(self.cursor, [
             StoredEvent(originator_id=UUID(r.stream), originator_version=r.version,
                         topic=r.topic, state=r.state) for r in rows])

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from ledger.codec import decode_state
 from ledger.events import LedgerEvent, stream_id
+from storage.log import LogAppender, Logged, log_ddl
 from storage.store import (
     Appended,
     KnownId,
@@ -122,7 +123,7 @@ class SQLiteStore(LedgerStore):
             })
             if not self.read_only:
                 with self._connection() as conn:
-                    for statement in INDEX_DDL:
+                    for statement in (*INDEX_DDL, *log_ddl("sqlite")):
                         conn.execute(statement)
         except (sqlite3.Error, PersistenceError) as exc:
             raise StoreError(f"{path} cannot be opened as an SQLite ledger: {exc}") from None
@@ -155,6 +156,7 @@ class SQLiteStore(LedgerStore):
                 try:
                     yield writer
                     writer.settle()
+                    writer.log.finish(self.now())
                 except BaseException:
                     writer.settle(raising=False)
                     conn.rollback()
@@ -187,6 +189,55 @@ class SQLiteStore(LedgerStore):
             rows = cursor.fetchall()
         return [decode_state(topic, originator_id, version, bytes(state))
                 for version, topic, state in rows]
+    @contextmanager
+    def log_db(self) -> Iterator[SQLiteDb]:
+        with self._connection() as conn:
+            yield SQLiteDb(conn)
+
+
+# How the log's queries name the events table's parts on SQLite (see storage.log).
+SQLITE_NAMES = {"stored_events": "stored_events", "stream_text": "originator_id",
+                "stream_param": "?", "order": "rowid"}
+
+
+class SQLiteDb:
+    """The log's view of one SQLite connection (:class:`storage.log.Db`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.conn.execute(_named(query), params).fetchall()
+
+    def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+        cursor = self.conn.execute(_named(query), params)
+        while batch := cursor.fetchmany(2000):
+            yield from batch
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One consistent view for a whole-log read (a read transaction, in WAL mode)."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+               ) -> None:
+        if rows:
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+                                  f" ({','.join('?' * len(columns))})", rows)
+
+
+def _named(query: str) -> str:
+    """A log query with its {names} filled in for SQLite: tables are named as they are."""
+    return query.format_map(_SQLiteNames())
+
+
+class _SQLiteNames(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return SQLITE_NAMES.get(key, key)
 
 
 class SQLiteWriter(Writer):
@@ -204,6 +255,7 @@ class SQLiteWriter(Writer):
         self.mapper = app.mapper
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
+        self.log = LogAppender(SQLiteDb(conn))
 
     def settle(self, raising: bool = True) -> None:
         """Waits for the pending append; raises its error unless told not to."""
@@ -261,11 +313,15 @@ class SQLiteWriter(Writer):
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-append")
-        self._pending = self._pool.submit(self._insert, list(batch))
-
-    def _insert(self, batch: Sequence[Appended | StoredRow]) -> None:
         rows = [stored_row(item) for item in batch]
+        # Hashing the log's leaves is Python work: done here, while no insert is pending,
+        # so the helper thread's inserts (which let go of the GIL) overlap the next batch.
+        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state) for r in rows])
+        self._pending = self._pool.submit(self._insert, rows, logged)
+
+    def _insert(self, rows: Sequence[StoredRow], logged: Logged) -> None:
         # The library's statement into its own table; one executemany (see the recorder).
+        self.log.write(logged)
         self.conn.executemany(self.recorder.insert_events_statement,
                               [(r.stream, r.version, r.topic, r.state) for r in rows])
         self.conn.executemany(

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
@@ -34,6 +34,7 @@ from sqlalchemy.engine import URL, make_url
 
 from ledger.codec import decode_state, encode_state
 from ledger.events import EmployerRegistered, LedgerEvent, stream_id
+from storage.log import Db, ImportBatch, LogAppender, LogReader
 
 DEFAULT_DB = "sqlite:///corledger.db"
 
@@ -146,7 +147,17 @@ def stored_row(item: Appended | StoredRow) -> StoredRow:
 
 
 class Writer(ABC):
-    """One write transaction: reads see what it has appended so far."""
+    """One write transaction: reads see what it has appended so far.
+
+    Each writer keeps the Merkle log (:mod:`storage.log`) in step with what it appends, in
+    the same transaction, whoever the caller is.
+    """
+
+    log: LogAppender
+
+    def record_batch(self, batch: ImportBatch) -> None:
+        """Puts this write on the record as an import batch, committed with its events."""
+        self.log.batch = batch
 
     @abstractmethod
     def heads(self, employers: Collection[str]) -> dict[str, StreamHead]:
@@ -191,13 +202,48 @@ class LedgerStore(ABC):
     def employers(self) -> list[str]:
         """Every registered employer, sorted."""
 
-    def stream(self, employer: str) -> list[LedgerEvent]:
-        """An employer's events in append order (empty when never registered)."""
-        return self._stream(stream_id(employer))
+    @abstractmethod
+    def log_db(self) -> AbstractContextManager[Db]:
+        """A connection for the Merkle log's reads and its checkpoint writes (autocommit)."""
+
+    def log(self) -> AbstractContextManager[LogReader]:
+        """The Merkle log, to question (sizes, roots, proofs, checkpoints, batches)."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def reader() -> Iterator[LogReader]:
+            with self.log_db() as db:
+                yield LogReader(db)
+
+        return reader()
+
+    def now(self) -> datetime:
+        """The clock the log stamps its tree heads with (the ledger's own time axis)."""
+        return datetime.now(UTC)
+
+    def stream(self, employer: str, tree_size: int | None = None) -> list[LedgerEvent]:
+        """An employer's events in append order (empty when never registered).
+
+        With ``tree_size``, only those among the first ``tree_size`` entries of the log: what
+        the ledger held then, whatever the events' ``recorded_at`` (``--ledger-at``).
+        """
+        return self._cut(self._stream(stream_id(employer)), tree_size)
+
+    def _cut(self, events: list[LedgerEvent], tree_size: int | None) -> list[LedgerEvent]:
+        """The one place ``--ledger-at``/``--tree-size`` filters what a fold reads."""
+        if tree_size is None or not events:
+            return events
+        with self.log() as log:
+            last = log.last_version(events[0].originator_id.hex, tree_size)
+        return [e for e in events if e.originator_version <= last]
+
+    def reference(self, tree_size: int | None = None) -> list[LedgerEvent]:
+        """The reference data (base rates), in append order (``tree_size``: as in stream)."""
+        return self._cut(self._cached_reference(), tree_size)
 
     _reference: tuple[LedgerEvent, ...] = ()
 
-    def reference(self) -> list[LedgerEvent]:
+    def _cached_reference(self) -> list[LedgerEvent]:
         """The reference data (base rates), in append order. Read once per store object and
         then kept by its stream position: a later call reads only the events appended since
         (events are never changed), after one indexed look-up of the stream's head."""

@@ -1,0 +1,275 @@
+"""``verify``: recompute the Merkle log from the stored events and hold it to every tree head.
+
+One pass in append order over the events table and the log table side by side: each event's
+leaf is recomputed from its stored bytes and compared with the leaf logged at its index; the
+tree is rebuilt as it goes and compared with the stored subtree nodes, the tree heads of every
+write, every stored checkpoint and any checkpoint a partner hands in. The first event that
+differs is named with its kind of damage:
+
+- ``altered``: the event at this index is the logged one (same stream and version) but its
+  stored bytes (payload, times, type) changed;
+- ``deleted``: the event logged at this index is gone (``truncated`` when the log's end is);
+- ``inserted``: an event the log never saw (a forged row);
+- ``reordered``: the event is in the log, at another index (rows swapped or moved);
+- ``log-altered``: the log's own rows (a node, a tree head) differ from the recomputation;
+- ``rewritten``: log and events agree but not with a signed checkpoint: both were rewritten
+  with recomputed hashes; the damage lies between the last checkpoint that still holds and
+  the first that does not;
+- ``bad-checkpoint``: a checkpoint whose signature does not verify with the public key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ledger.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint, read_checkpoint
+from ledger.merkle import EMPTY_ROOT, TreeBuilder, event_leaf
+from storage.log import STORED_LEVEL, Db, LogDamaged, LogReader, all_entries, log_size
+
+PROGRESS_EVERY = 5000
+
+
+@dataclass(frozen=True)
+class Damage:
+    kind: str
+    message: str
+    log_index: int | None = None
+    event: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "log_index": self.log_index, "event": self.event,
+                "message": self.message}
+
+
+@dataclass
+class Report:
+    """What ``verify`` found: sizes, the recomputed root, and the damage (first first)."""
+
+    events: int = 0
+    log_size: int = 0
+    root: bytes = EMPTY_ROOT
+    heads_checked: int = 0
+    checkpoints_checked: int = 0
+    signatures_checked: bool = False
+    damage: list[Damage] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.damage
+
+    def as_json(self) -> dict[str, Any]:
+        import base64
+
+        return {"ok": self.ok, "events": self.events, "log_size": self.log_size,
+                "root_hash": base64.b64encode(self.root).decode(),
+                "heads_checked": self.heads_checked,
+                "checkpoints_checked": self.checkpoints_checked,
+                "signatures_checked": self.signatures_checked,
+                "damage": [d.as_json() for d in self.damage]}
+
+
+@dataclass(frozen=True)
+class GivenCheckpoint:
+    """A checkpoint to hold the log to: a stored one (by id) or one handed in (a file)."""
+
+    label: str
+    note: str
+
+
+def _describe(db: Db, stream: str, version: int, topic: str | None = None,
+              state: bytes | None = None) -> dict[str, Any]:
+    """What a person needs to find an event: its sender id, employer, type, stream, version."""
+    out: dict[str, Any] = {"stream": stream, "version": version, "type": topic}
+    if state is None:
+        found = db.rows("SELECT topic, state FROM {stored_events} WHERE originator_id ="
+                        " {stream_param} AND originator_version = ?", (stream, version))
+        if found:
+            topic, state = found[0][0], bytes(found[0][1])
+            out["type"] = topic
+    if state is not None:
+        try:
+            doc = orjson.loads(state)
+            out.update(id=doc.get("id"), employer=doc.get("employer"))
+        except orjson.JSONDecodeError:
+            out.update(id=None, employer=None)
+    else:  # the event is gone: its sender id and employer may still be in the indexes
+        ids = db.rows("SELECT event_id, employer FROM {ledger_event_ids} WHERE stream_id = ?"
+                      " AND version = ?", (stream, version))
+        out.update(id=ids[0][0] if ids else None, employer=ids[0][1] if ids else None)
+    return out
+
+
+def _name(event: dict[str, Any]) -> str:
+    who = f"event {event['id']}" if event.get("id") else "an event"
+    where = f"employer {event['employer']}" if event.get("employer") else "the reference data"
+    kind = f" ({event['type']})" if event.get("type") else ""
+    return f"{who}{kind} of {where}, stream {event['stream']} version {event['version']}"
+
+
+def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any, ...]],
+             builder: TreeBuilder,
+             on_leaf: Callable[[list[tuple[int, int, bytes]]], None],
+             ) -> Damage | None:
+    """Walks events and log rows in step; the first damage, or None when they agree."""
+    index = 0
+    while True:
+        e = next(events, None)
+        try:
+            g = next(log, None)
+        except LogDamaged as exc:
+            return Damage("log-altered", str(exc), index)
+        if e is None and g is None:
+            return None
+        if g is not None and int(g[0]) != index:
+            return Damage("log-altered", f"the log has no entry at index {index} (its next is "
+                          f"{g[0]}): log rows were deleted", index)
+        if e is None:
+            assert g is not None
+            event = _describe(db, g[1], int(g[2]))
+            kind = "truncated" if next(log, None) is None else "deleted"
+            return Damage(kind, f"{_name(event)}, logged at index {index}, is no longer in "
+                          "the events table: deleted" + (" (the log's last event)"
+                                                          if kind == "truncated" else ""),
+                          index, event)
+        topic, stream, version, state = e[0], e[1], int(e[2]), bytes(e[3])
+        leaf = event_leaf(topic, stream, version, state)
+        if g is None:
+            event = _describe(db, stream, version, topic, state)
+            return Damage("inserted", f"{_name(event)} at position {index} is not in the log:"
+                          " a row inserted behind the ledger's back", index, event)
+        if (g[1], int(g[2])) == (stream, version):
+            if bytes(g[3]) != leaf:
+                event = _describe(db, stream, version, topic, state)
+                return Damage("altered", f"{_name(event)} at log index {index} differs from "
+                              "what was logged: its stored payload, times or type were edited",
+                              index, event)
+        else:
+            return _misplaced(db, index, (stream, version, topic, state), (g[1], int(g[2])))
+        on_leaf(builder.append(leaf))
+        index += 1
+
+
+def _misplaced(db: Db, index: int, found: tuple[str, int, str, bytes],
+               logged: tuple[str, int]) -> Damage:
+    """The event at ``index`` is not the logged one: deleted, inserted or moved?"""
+    stream, version, topic, state = found
+    gone = not db.rows("SELECT 1 FROM {stored_events} WHERE originator_id = {stream_param}"
+                       " AND originator_version = ?", logged)
+    if gone:
+        event = _describe(db, *logged)
+        return Damage("deleted", f"{_name(event)}, logged at index {index}, is no longer in "
+                      "the events table: deleted", index, event)
+    event = _describe(db, stream, version, topic, state)
+    where = [e[0] for e in all_entries(db) if (e[1], e[2]) == (stream, version)][:1]
+    if not where:
+        return Damage("inserted", f"{_name(event)} at position {index} is not in the log: a "
+                      "row inserted behind the ledger's back", index, event)
+    return Damage("reordered", f"{_name(event)} is at position {index} but was logged at index "
+                  f"{where[0]}: rows were swapped or moved", index, event)
+
+
+def verify_log(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
+               on_progress: Callable[[int], None] | None = None) -> Report:
+    """Recomputes the log from the events and checks it against every head and checkpoint,
+    all in one snapshot of the database (a write committing meanwhile is not half-seen)."""
+    with db.snapshot():
+        return _verify(db, checkpoints, verifier, on_progress)
+
+
+def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
+            on_progress: Callable[[int], None] | None) -> Report:
+    report = Report(signatures_checked=verifier is not None)
+    report.log_size = log_size(db)
+    report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
+    nodes = {(int(level), int(idx)): bytes(h) for level, idx, h in db.rows(
+        "SELECT level, idx, hash FROM {ledger_log_nodes}")}
+    heads = {int(s): bytes(r) for s, r in db.rows(
+        "SELECT tree_size, root FROM {ledger_log_heads}")}
+
+    parsed: list[tuple[GivenCheckpoint, Checkpoint]] = []
+    for given in checkpoints:
+        try:
+            head = (open_checkpoint(given.note, verifier) if verifier is not None
+                    else read_checkpoint(given.note))
+        except NoteError as exc:
+            report.damage.append(Damage("bad-checkpoint", f"{given.label}: {exc}"))
+            continue
+        parsed.append((given, head))
+    wanted = set(heads) | {c.size for _, c in parsed}
+    roots: dict[int, bytes] = {0: EMPTY_ROOT}
+    builder = TreeBuilder()
+    bad_nodes: list[Damage] = []
+
+    def on_leaf(completed: list[tuple[int, int, bytes]]) -> None:
+        size = builder.size
+        if size in wanted:
+            roots[size] = builder.root()
+        for level, index, digest in completed:
+            if level >= STORED_LEVEL and not bad_nodes and nodes.get((level, index)) != digest:
+                bad_nodes.append(Damage(
+                    "log-altered", f"the log's stored node at level {level}, index {index} "
+                    "differs from the events (or is missing): the log's nodes were edited",
+                    index << level))
+        if on_progress is not None and size % PROGRESS_EVERY == 0:
+            on_progress(PROGRESS_EVERY)
+
+    events = db.stream("SELECT topic, {stream_text}, originator_version, state"
+                       " FROM {stored_events} ORDER BY {order}")
+    log = all_entries(db)
+    try:
+        first = _compare(db, events, log, builder, on_leaf)
+    finally:
+        events.close()  # type: ignore[attr-defined]
+        log.close()  # type: ignore[attr-defined]
+    if on_progress is not None:
+        on_progress(builder.size % PROGRESS_EVERY)
+    report.root = builder.root()
+    if first is not None:
+        report.damage.insert(0, first)
+        return report
+    report.damage.extend(bad_nodes[:1])
+    size = builder.size
+    for head_size, root in sorted(heads.items()):
+        report.heads_checked += 1
+        if head_size > size:
+            report.damage.append(Damage(
+                "truncated", f"the log had {head_size} entries after a write, it has {size}: "
+                f"the entries from index {size} on were deleted, log rows and all", size))
+            break
+        if roots[head_size] != root:
+            report.damage.append(Damage(
+                "log-altered", f"the tree head recorded at size {head_size} does not match "
+                "the events: the log's heads were edited, or the events and log rewritten",
+                head_size - 1))
+            break
+    _check_checkpoints(db, report, parsed, roots, size)
+    return report
+
+
+def _check_checkpoints(db: Db, report: Report, parsed: list[tuple[GivenCheckpoint, Checkpoint]],
+                       roots: dict[int, bytes], size: int) -> None:
+    holding = sorted(c.size for _, c in parsed if c.size <= size and roots[c.size] == c.root)
+    for given, head in sorted(parsed, key=lambda p: p[1].size):
+        report.checkpoints_checked += 1
+        if head.size > size:
+            report.damage.append(Damage(
+                "truncated", f"{given.label} signs a tree of {head.size} entries; the log has "
+                f"{size}: entries from index {size} on were deleted", size))
+            continue
+        if roots[head.size] == head.root:
+            continue
+        low = max((s for s in holding if s < head.size), default=0)
+        event = None
+        first = LogReader(db).ref(low)
+        if first:
+            event = _describe(db, *first)
+        report.damage.append(Damage(
+            "rewritten", f"{given.label} signs a different tree of size {head.size} than the "
+            f"events make: events and log were rewritten with recomputed hashes; the first "
+            f"damaged event is at a log index from {low} to {head.size - 1}"
+            + (f" (the first checkpoint that still holds ends at {low})" if low else "")
+            + (f"; index {low} is {_name(event)}" if event else ""), low, event))

@@ -1,0 +1,220 @@
+"""The tamper matrix: each kind of damage done directly to the database, behind the ledger's
+back, is caught by ``corledger verify`` with the first damaged event named (both stores)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from tests.conftest import Cli
+from tests.tamper_helpers import Raw, SignedLedger, signed_ledger
+
+
+@pytest.fixture
+def ledger(cli: Cli) -> SignedLedger:
+    return signed_ledger(cli)
+
+
+@pytest.fixture
+def raw(ledger: SignedLedger) -> Iterator[Raw]:
+    connection = Raw(ledger.cli.db_url)
+    yield connection
+    connection.close()
+
+
+def only_damage(report: dict[str, Any]) -> dict[str, Any]:
+    assert report["ok"] is False
+    return report["damage"][0]
+
+
+def test_an_untouched_ledger_verifies_against_its_stored_and_kept_checkpoints(
+        ledger: SignedLedger) -> None:
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[0]))
+    assert code == 0, report
+    assert report["ok"] and report["damage"] == []
+    assert report["events"] == report["log_size"] == 16
+    assert report["checkpoints_checked"] == 3 and report["signatures_checked"] is True
+    assert report["heads_checked"] == 2
+
+
+def test_an_edited_payload_is_named(ledger: SignedLedger, raw: Raw) -> None:
+    raw.edit(4, lambda doc: doc["data"].update(overall=99))  # E-2's audit: 84 -> 99
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "altered" and damage["log_index"] == 4
+    assert damage["event"]["id"] == "E-2-A1" and damage["event"]["employer"] == "E-2"
+
+
+def test_an_edited_recorded_at_is_named(ledger: SignedLedger, raw: Raw) -> None:
+    raw.edit(7, lambda doc: doc.update(recorded_at="2019-01-01T00:00:00Z"))
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "altered" and damage["log_index"] == 7
+    assert damage["event"]["id"] == "E-4-reg"
+
+
+def test_an_event_deleted_in_the_middle_is_named(ledger: SignedLedger, raw: Raw) -> None:
+    raw.delete(5)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "deleted" and damage["log_index"] == 5
+    assert damage["event"]["id"] == "E-3-reg" and damage["event"]["employer"] == "E-3"
+
+
+def test_the_last_event_deleted_is_a_truncation(ledger: SignedLedger, raw: Raw) -> None:
+    raw.delete(15)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "truncated" and damage["log_index"] == 15
+    assert damage["event"]["id"] == "E-5-A2"
+
+
+def test_a_truncated_log_and_events_are_caught_by_the_heads_and_checkpoints(
+        ledger: SignedLedger, raw: Raw) -> None:
+    for position in (15, 14):
+        raw.delete(position)
+    raw.write_log(raw.log_entries()[:14])  # the log's last two entries go too
+    code, report = ledger.verify()
+    assert code == 1
+    kinds = [d["kind"] for d in report["damage"]]
+    assert kinds == ["truncated", "truncated"]  # the last write's head, then checkpoint 2
+    assert all(d["log_index"] == 14 for d in report["damage"])
+
+
+def test_a_forged_row_is_named(ledger: SignedLedger, raw: Raw) -> None:
+    stream, version, topic, state = raw.events()[3]  # E-2's registration
+    doc = orjson.loads(state)
+    doc.update(id="forged-1", recorded_at="2020-01-07T00:00:00Z")
+    raw.insert(stream, 4, "HeadcountReported", orjson.dumps({
+        **doc, "data": {"headcount": 5000}}))
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "inserted" and damage["log_index"] == 16
+    assert damage["event"]["id"] == "forged-1" and damage["event"]["version"] == 4
+
+
+def test_two_swapped_rows_are_named(ledger: SignedLedger, raw: Raw) -> None:
+    raw.swap(2, 9)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "reordered" and damage["log_index"] == 2
+    assert damage["event"]["id"] == "E-5-reg"
+
+
+def test_a_log_rewritten_with_recomputed_hashes_is_caught_by_the_signed_checkpoint(
+        ledger: SignedLedger, raw: Raw) -> None:
+    raw.edit(12, lambda doc: doc["data"].update(overall=100))  # in the second import
+    raw.rewrite_log()
+    code, report = ledger.verify()
+    assert code == 1
+    damage = only_damage(report)
+    assert damage["kind"] == "rewritten"
+    # checkpoint 1 (11 events) still holds: the damage is in the second import's events
+    assert damage["log_index"] == 11 and damage["event"]["id"] == "E-1-A2"
+    assert "from 11 to 15" in damage["message"]
+    assert len(report["damage"]) == 1
+
+
+def test_a_partners_kept_checkpoint_catches_a_rewrite_even_with_stored_ones_gone(
+        ledger: SignedLedger, raw: Raw) -> None:
+    raw.edit(1, lambda doc: doc["data"].update(headcount=3))
+    raw.rewrite_log()
+    raw.q("DELETE FROM ledger_checkpoints")
+    code, report = ledger.verify()
+    assert code == 0, "without any checkpoint a full rewrite cannot be seen"
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[0]))
+    assert code == 1
+    damage = only_damage(report)
+    assert damage["kind"] == "rewritten" and damage["log_index"] == 0
+
+
+def test_an_edited_log_node_or_head_is_log_damage(ledger: SignedLedger, raw: Raw) -> None:
+    raw.q("UPDATE ledger_log_heads SET root = ? WHERE tree_size = 11", (b"\x00" * 32,))
+    code, report = ledger.verify()
+    assert code == 1
+    assert only_damage(report)["kind"] == "log-altered"
+
+
+def test_a_checkpoint_signed_by_another_key_is_refused(ledger: SignedLedger) -> None:
+    other = ledger.cli.tmp_path / "other.key"
+    assert ledger.cli("keys", "generate", "test.example/ledger", "--private-key",
+                      str(other)).exit_code == 0
+    forged = ledger.cli.tmp_path / "forged.txt"
+    result = ledger.cli("checkpoint", "--key", str(other), "-o", str(forged))
+    assert result.exit_code == 0
+    code, report = ledger.verify()
+    assert code == 1
+    damage = only_damage(report)
+    assert damage["kind"] == "bad-checkpoint"
+    assert "signed by another key" in damage["message"] or "does not verify" in damage[
+        "message"]
+
+
+def test_verify_without_the_public_key_says_signatures_were_not_checked(
+        ledger: SignedLedger) -> None:
+    result = ledger.cli("verify")
+    assert result.exit_code == 0
+    assert "signatures NOT checked" in result.stdout
+    assert "OK: the log matches the events" in result.stdout
+
+
+def test_a_killed_import_leaves_the_log_consistent(db_url: str, tmp_path: Path) -> None:
+    """Killed with its write transaction open: neither events nor log rows stay behind, and
+    the log then grows on from where it was, verifiably."""
+    from tests.test_import_atomicity import holds_write_lock, kill_import_midway
+
+    if db_url.startswith("sqlite"):
+        db = Path(db_url.removeprefix("sqlite:///"))
+
+        def mid_import() -> bool:
+            return holds_write_lock(db)
+    else:
+        raw = Raw(db_url)
+
+        def mid_import() -> bool:  # rows written, not committed: the table grows
+            size = raw.q("SELECT pg_relation_size('stored_events')")[0][0]
+            return bool(size > 2_000_000)
+
+    kill_import_midway(db_url, tmp_path, mid_import)
+    result = Cli(db_url, tmp_path)("verify", "--json")
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 0, report
+    assert report["events"] == report["log_size"] == 60401
+
+
+def test_a_ledger_from_before_the_log_is_logged_by_its_next_write(cli: Cli) -> None:
+    from tests.tamper_helpers import first_batch, second_batch
+
+    assert cli.import_lines(first_batch()).exit_code == 0
+    raw = Raw(cli.db_url)
+    try:  # as a ledger made before the log: events, no log at all
+        for table in ("ledger_log", "ledger_log_nodes", "ledger_log_heads", "ledger_batches"):
+            raw.q(f"DELETE FROM {table}")
+    finally:
+        raw.close()
+    assert cli.import_lines(second_batch()).exit_code == 0
+    result = cli("verify", "--json")
+    report = orjson.loads(result.stdout)
+    assert result.exit_code == 0 and report["log_size"] == report["events"] == 16
+
+
+def test_a_deleted_log_is_not_rebuilt_over_the_tampered_events(ledger: SignedLedger,
+                                                               raw: Raw) -> None:
+    raw.edit(3, lambda doc: doc["data"].update(headcount=1))
+    raw.q("DELETE FROM ledger_log")
+    result = ledger.cli.import_lines([{"type": "HeadcountReported", "employer": "E-1",
+                                       "effective": "2022-01-01", "data": {"headcount": 7},
+                                       "id": "E-1-hc"}])
+    assert result.exit_code == 1
+    assert "Merkle log is empty, but it had tree heads" in result.stderr
+    assert ledger.verify()[0] == 1
