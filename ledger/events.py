@@ -9,7 +9,6 @@ scores as ``Decimal``). ``timestamp`` (from eventsourcing) is the ledger's own a
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +18,8 @@ from typing import Annotated, Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import DomainEvent
+
+from ledger import ids
 
 PARTNERS = ("BCCSA", "GO2HR", "AMHSA", "GENERIC")
 PROGRAMS = ("COR", "SECOR")
@@ -83,12 +84,7 @@ ReviewOutcome = Annotated[str, Choice(REVIEW_OUTCOMES)]
 ScopeChange = Annotated[str, Choice(SCOPE_CHANGES)]
 LapseLevel = Annotated[str, Choice(LAPSE_LEVELS)]
 
-EMPLOYER_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?", re.ASCII)
-"""An employer id: 1 to 64 ASCII letters, digits, ``.``, ``_`` and ``-``, starting and
-ending with a letter or digit (``BC-1104729``, ``AB-0043120``, ``GEN-PV3``). Nothing else,
-so no lookalike (Cyrillic letters, Unicode hyphens, invisible or trailing spaces) can open a
-second stream for the same employer. Ids starting with ``@`` are the ledger's own
-(:data:`REFERENCE_STREAM`); the pattern cannot produce them. Use ``fullmatch``."""
+EMPLOYER_ID = ids.EMPLOYER_ID  # the one definition, in ledger/ids.py (re-exported here)
 
 STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://corledger/streams")
 REFERENCE_STREAM = "@reference"  # the stream of reference data (base rates)

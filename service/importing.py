@@ -25,7 +25,14 @@ from typing import Any, cast
 
 import orjson
 
-from commands.importer import MAX_ERRORS, MAX_LINE_BYTES, Importer, ImportResult, LineError
+from commands.importer import (
+    MAX_ERRORS,
+    MAX_LINE_BYTES,
+    Importer,
+    ImportResult,
+    LineError,
+    key_given_twice,
+)
 from commands.session import batch_recorder
 from ledger.events import EVENT_TYPES
 from service.auth import Principal, Role
@@ -159,7 +166,10 @@ def with_by(lines: list[bytes], by: str) -> list[bytes]:
     """The lines, each event without a ``by`` given ``by``; other lines as they came."""
     out: list[bytes] = []
     for raw, (_, obj) in zip(lines, _objects(lines), strict=True):
-        if obj is not None and "by" not in obj:
+        # A line with a key given twice goes on as it came, for the importer to refuse:
+        # re-serialising it would keep only the last value and hide the duplicate.
+        if obj is not None and "by" not in obj and key_given_twice(
+                raw, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)) is None:
             obj["by"] = by
             out.append(orjson.dumps(obj))
         else:

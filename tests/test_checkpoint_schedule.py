@@ -81,6 +81,7 @@ def test_keys_generate_writes_a_private_key_only_its_owner_reads(cli: Any,
 
 
 def test_checkpoint_signs_stores_and_exports_the_tree_head(cli: Any, tmp_path: Path) -> None:
+    assert cli("init").exit_code == 0  # only init, import and demo make a ledger
     assert cli("checkpoint").exit_code == 1  # no key: says how to get one
     assert "keys generate" in cli("checkpoint").stderr
     assert "no checkpoint stored yet" in cli("checkpoint", "--export").stderr
