@@ -25,7 +25,7 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
-from storage.store import Appended, LedgerStore, StoredRow, Writer
+from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
 
 T = TypeVar("T")
@@ -79,6 +79,7 @@ class _Line(NamedTuple):
     content_hash: str
     state: bytes | None
     envelope: dict[str, Any] | None
+    recorded: str  # recorded_at (the import's clock when absent) as storage.recorded_key
 
 
 def content_hash(obj: Any) -> str:
@@ -280,7 +281,7 @@ class Importer:
         return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
-                         line.effective)
+                         line.effective, line.recorded)
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
                         employer: str) -> bool:
@@ -320,7 +321,7 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         if recorded_at is not None and recorded_at > now:
             return [_future(number, obj, now)]
         return _Line(number, type_name, event_id, employer, effective, content_hash(obj),
-                     state, None)
+                     state, None, recorded_key(recorded_at or now))
     try:
         envelope = fast_load(obj) or load_event(obj)
     except ValidationError as exc:
@@ -329,7 +330,8 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     if recorded_at is not None and recorded_at > now:
         return [_future(number, obj, now)]
     return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
-                 envelope["effective"].isoformat(), content_hash(obj), None, envelope)
+                 envelope["effective"].isoformat(), content_hash(obj), None, envelope,
+                 recorded_key(recorded_at or now))
 
 
 def _future(number: int, obj: dict[str, Any], now: datetime) -> LineError:

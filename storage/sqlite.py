@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,20 @@ from storage.store import (
     StreamHead,
     Writer,
     chunks,
+    recorded_backfill,
+    recorded_key,
+    recorded_rows,
     stored_row,
 )
 
 # An import holds the write lock while it runs; another writer waits this long for it.
 LOCK_TIMEOUT_SECONDS = 600
+
+# Keyed by transaction time first: "employers touched between two times" is a range scan.
+RECORDED_DDL = (
+    "CREATE TABLE IF NOT EXISTS ledger_recorded ("
+    " recorded TEXT NOT NULL, employer TEXT NOT NULL, version INTEGER NOT NULL,"
+    " PRIMARY KEY (recorded, employer, version)) WITHOUT ROWID")
 
 INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_employers ("
@@ -40,6 +49,7 @@ INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
     " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
     " stream_id TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID",
+    RECORDED_DDL,
 )
 
 # Page cache of the writer's connection while a write transaction runs (KiB, as SQLite's
@@ -90,8 +100,14 @@ class SQLiteStore(LedgerStore):
             "CREATE_TABLE": "y",
         })
         with self._connection() as conn:
+            had_recorded = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'").fetchone()
             for statement in INDEX_DDL:
                 conn.execute(statement)
+            if not had_recorded:
+                conn.executemany("INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
+                                 recorded_backfill(conn.execute(
+                                     "SELECT originator_version, state FROM stored_events")))
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -131,6 +147,20 @@ class SQLiteStore(LedgerStore):
         with self._connection() as conn:
             rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")
             return [row[0] for row in rows]
+
+    def touched(self, since: datetime, until: datetime | None = None,
+                partner: str | None = None) -> list[str]:
+        query = "SELECT DISTINCT r.employer FROM ledger_recorded r WHERE r.recorded > ?"
+        params: list[Any] = [recorded_key(since)]
+        if until is not None:
+            query += " AND r.recorded <= ?"
+            params.append(recorded_key(until))
+        if partner is not None:
+            query += (" AND r.employer IN (SELECT employer FROM ledger_employers"
+                      " WHERE partner = ?)")
+            params.append(partner)
+        with self._connection() as conn:
+            return sorted(row[0] for row in conn.execute(query, params))
 
 
 class SQLiteWriter(Writer):
@@ -216,6 +246,8 @@ class SQLiteWriter(Writer):
             "INSERT INTO ledger_event_ids VALUES (?,?,?,?,?)",
             [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
              for r in rows if r.event_id is not None])
+        self.conn.executemany("INSERT INTO ledger_recorded VALUES (?,?,?)",
+                              recorded_rows(rows))
         registrations = [(r.employer, r.stream, r.partner, r.effective)
                          for r in rows if r.partner is not None]
         if registrations:
