@@ -203,6 +203,8 @@ def diff(events: Sequence[ev.LedgerEvent], *, employer: str, before: View, after
         "year": year,
         "moved": [axis for axis, _, _ in legs],
         "unchanged": not changes,
+        "before": start,
+        "after": end,
         "changes": [{**c, "because": because} for c, because in zip(changes, causes,
                                                                        strict=True)],
     }
