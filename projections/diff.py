@@ -271,11 +271,16 @@ def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]
             entry = _event_entry(VALID, candidate, known, rich_t, without_t, poor_t)
             for f in fields:
                 found[f].append(entry)
+    # The calendar moved a field when it moves without the events in between, or when the
+    # events alone (as of the last of them) do not yet give its new value.
     ids = {id(c) for c in candidates}
-    calendar_doc, calendar_t = doc_of([e for e in known if id(e) not in ids], hi)
+    calendar_doc, _ = doc_of([e for e in known if id(e) not in ids], hi)
+    last = max([lo, *(c.effective for c in candidates)])
+    still_doc = doc_of(known, last)[0] if last < hi else rich_doc
     for f in changed:
-        if _get(calendar_doc, f) != _get(poor_doc, f):
-            found[f].extend(_calendar_entries(f, calendar_t, rich_t, lo, hi))
+        if _get(calendar_doc, f) != _get(poor_doc, f) or \
+                _get(still_doc, f) != _get(rich_doc, f):
+            found[f].extend(_calendar_entries(f, rich_t, lo, hi))
         elif not found[f]:  # only a combination of the events moves it
             found[f].extend({**_event_entry(VALID, c, known, rich_t, None, poor_t),
                              "jointly": True} for c in candidates)
@@ -328,11 +333,11 @@ _CALENDAR_RULES: dict[str, str] = {"certificate.cycle_year": "validity",
                                    "flags": "limited-scope"}
 
 
-def _calendar_entries(field: str, calendar_t: EmployerTimeline, rich_t: EmployerTimeline,
-                      lo: date, hi: date) -> list[dict[str, Any]]:
-    """The calendar as a cause: the fold's undated-by-event decisions between the dates (a
-    due date passing, an expiry), or the anniversary that moved the cycle year."""
-    dated = [d for d in calendar_t.decisions if d.event is None and lo < d.on <= hi]
+def _calendar_entries(field: str, rich_t: EmployerTimeline, lo: date, hi: date,
+                      ) -> list[dict[str, Any]]:
+    """The calendar as a cause: the fold's decisions of no event between the dates (a due
+    date passing, an expiry), or the anniversary that moved the cycle year."""
+    dated = [d for d in rich_t.decisions if d.event is None and lo < d.on <= hi]
 
     def entry(on: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
         return {"time": VALID, "event": None, "type": "calendar", "effective": on,
