@@ -49,6 +49,7 @@ from sqlalchemy.engine import make_url
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
+from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
 from storage.schema import metadata
 from storage.store import LedgerStore, open_store
@@ -146,9 +147,10 @@ def _clock() -> datetime:
 
 def deliver(store: LedgerStore, engine: Engine, config: Config,
             clock: Callable[[], datetime]) -> tuple[int, DispatchResult]:
-    """Relays new flags into the outbox, then delivers every due row."""
+    """Relays new flags and status changes into the outbox, then delivers every due row."""
     sinks = make_sinks(config)
     enqueued = relay(store, engine, sinks, clock())
+    enqueued += relay_status_changes(store, engine, sinks, clock())
     result = dispatch(engine, sinks, config.outbox, clock, worker_name(uuid4().hex[:8]))
     return enqueued, result
 

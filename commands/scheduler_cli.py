@@ -28,6 +28,7 @@ from commands.notify import (
 from commands.scan import scan as run_scan
 from commands.session import console
 from commands.status_cli import parse_date
+from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
 
 
@@ -132,7 +133,8 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
 @click.command()
 @click.option("--failed", is_flag=True, help="show dead-lettered deliveries instead")
 @click.option("--deliver", is_flag=True,
-              help="relay new flags and deliver what is due now, then show the outbox")
+              help="relay new flags and status changes and deliver what is due now, then "
+                   "show the outbox")
 @click.option("--requeue", is_flag=True, help="put dead deliveries back in the queue")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -148,7 +150,8 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
         summary["requeued"] = requeue_dead(engine, session.now())
     if deliver:
         sinks = make_sinks(config)
-        summary["enqueued"] = relay(store, engine, sinks, session.now())
+        summary["enqueued"] = relay(store, engine, sinks, session.now()) + \
+            relay_status_changes(store, engine, sinks, session.now())
         result = dispatch(engine, sinks, config.outbox,
                           session.now,
                           worker_name(uuid4().hex[:8]))

@@ -17,6 +17,7 @@ TABLE_MODULES = (
     "projections.sql.read_models",
     "commands.scheduler",
     "commands.notify",
+    "commands.status_notices",
 )
 
 
