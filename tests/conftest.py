@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from commands.cli import main
 from storage.store import LedgerStore, open_store
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"  # the spec, beside the repo
+ACCEPTANCE = Path(__file__).parent / "acceptance"  # the project's own acceptance cases
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CORLEDGER_TEST_POSTGRES") else [])
 
 
@@ -96,3 +96,19 @@ def audit(employer: str = "E-1", submitted: str = "2020-06-01", *, audit_id: str
         "audit": audit_id, "kind": kind, "auditor": "ext-1", "auditor_type": auditor_type,
         "started": started, "completed": completed, "overall": overall,
         "elements": {"policy": 90, "hazard_assessment": 80}}, **envelope)
+
+
+# Fixtures that reach a database, a file system, a process or a server: a test using any of
+# them is an integration test; every other test is a pure unit test (`pytest -m unit`).
+_INTEGRATION_FIXTURES = frozenset({
+    "db_url", "store", "cli", "tmp_path", "tmp_path_factory", "monkeypatch", "capfd"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test `unit` or `integration` by the fixtures it uses."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("integration") or fixtures & _INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

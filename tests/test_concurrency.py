@@ -14,8 +14,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage.store import open_store
 from tests.conftest import line, registration
+
+pytestmark = pytest.mark.integration  # a real database, process or server
 
 ROOT = Path(__file__).resolve().parents[1]
 IMPORTERS = 4

@@ -17,6 +17,8 @@ import pytest
 from storage.store import open_store
 from tests.conftest import BACKENDS, Cli, line, registration
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

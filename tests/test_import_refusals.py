@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED, Cli, audit, line, registration
+from tests.conftest import ACCEPTANCE, Cli, audit, line, registration
 
 
 def refused(cli: Cli, lines: list[Any]) -> str:
@@ -98,7 +98,7 @@ def test_every_error_of_the_file_is_reported_not_just_the_first(cli: Cli) -> Non
 
 
 def test_scenario_05_is_refused_naming_line_2_and_overall(cli: Cli) -> None:
-    scenario = json.loads((SHARED / "scenarios" / "05.json").read_text())
+    scenario = json.loads((ACCEPTANCE / "first-05.json").read_text())
     result = cli.import_lines(scenario["events"])
     assert result.exit_code != 0
     assert "line 2: data.overall: must be from 0 to 100, got 130" in result.stderr

@@ -6,11 +6,11 @@ import csv
 import json
 from typing import Any
 
-from tests.conftest import SHARED, Cli, line, registration
+from tests.conftest import ACCEPTANCE, Cli, line, registration
 
 
 def scenario_03_events() -> list[dict[str, Any]]:
-    return json.loads((SHARED / "scenarios" / "03.json").read_text())["events"]
+    return json.loads((ACCEPTANCE / "first-03.json").read_text())["events"]
 
 
 def generic_employer(employer: str = "G-1") -> list[dict[str, Any]]:

@@ -20,8 +20,9 @@ from tests.conftest import Cli, registration
 from tests.test_import_atomicity import kill_import_midway
 from tests.test_store_contract import registered
 
-pytestmark = pytest.mark.skipif(not os.environ.get("CORLEDGER_TEST_POSTGRES"),
-                                reason="CORLEDGER_TEST_POSTGRES names no PostgreSQL server")
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(not os.environ.get("CORLEDGER_TEST_POSTGRES"),
+                                 reason="CORLEDGER_TEST_POSTGRES names no PostgreSQL server")]
 
 ROOT = Path(__file__).resolve().parents[1]
 

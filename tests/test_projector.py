@@ -133,6 +133,8 @@ KILLER = """
 import os, signal, sys
 from storage.store import open_store
 from projections.sql import projector
+
+pytestmark = pytest.mark.integration  # a real database, process or server
 projector.before_commit = lambda slot, position: os.kill(os.getpid(), signal.SIGKILL)
 projector.catch_up(open_store(sys.argv[1]), limit=int(sys.argv[2]))
 """

@@ -24,6 +24,8 @@ from projections.timeline import fold
 from storage.store import LedgerStore, open_store
 from tests.factories import Ledger
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 PARTNERS = ("GENERIC", "BCCSA", "GO2HR", "AMHSA")
 KINDS = ("certification", "maintenance", "recertification", "limited_scope")
 START = date(2016, 1, 4)

@@ -31,6 +31,8 @@ from storage.engine import engine_for
 from storage.store import LedgerStore
 from tests.lapse_helpers import certified, due_in, http_receiver
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2021, 7, 1, 9, 30, tzinfo=UTC)
 

@@ -26,6 +26,8 @@ from storage.store import (
     open_store,
 )
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 NOW = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
