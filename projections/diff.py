@@ -77,7 +77,7 @@ def document(events: Sequence[ev.LedgerEvent], view: View, *, employer: str,
              reference: Sequence[ev.LedgerEvent] = (), year: int | None = None,
              registry: RuleRegistry | None = None) -> dict[str, Any]:
     """The comparable document of ``employer`` in ``view``."""
-    return _Docs(events, reference, employer, year, registry).doc(events, reference, view)
+    return _Docs(events, reference, employer, year, registry).doc(view)
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
@@ -125,29 +125,35 @@ def _related(field: str, other: str) -> bool:
 
 
 class _Docs:
-    """Folds one employer's events in a view, keeping the timeline for its decisions."""
+    """Folds one employer's events in a view, keeping the timeline for its decisions; a
+    diff asks for the same set of events on the same date several times, so each answer is
+    kept for the length of one diff."""
 
     def __init__(self, events: Sequence[ev.LedgerEvent], reference: Sequence[ev.LedgerEvent],
                  employer: str, year: int | None, registry: RuleRegistry | None) -> None:
         self.events, self.reference = list(events), list(reference)
         self.employer, self.year, self.registry = employer, year, registry
+        self._memo: dict[tuple[frozenset[int], date], tuple[dict[str, Any],
+                                                             EmployerTimeline]] = {}
 
-    def timeline(self, events: Sequence[ev.LedgerEvent], as_of: date) -> EmployerTimeline:
-        return fold(events, as_of=as_of, employer=self.employer, registry=self.registry)
+    def at(self, events: Sequence[ev.LedgerEvent], as_of: date,
+           ) -> tuple[dict[str, Any], EmployerTimeline]:
+        """The comparable document and the timeline of these events (the employer's and
+        the reference's, voids not yet applied) on ``as_of``."""
+        key = (frozenset(map(id, events)), as_of)
+        found = self._memo.get(key)
+        if found is None:
+            own = [e for e in events if not e.reference]
+            t = fold(own, as_of=as_of, employer=self.employer, registry=self.registry)
+            inc = None
+            if self.year is not None:
+                inc = incentive(own, [e for e in events if e.reference], year=self.year,
+                                employer=self.employer, registry=self.registry)
+            found = self._memo[key] = (comparable(render(t), inc), t)
+        return found
 
-    def doc(self, events: Sequence[ev.LedgerEvent], reference: Sequence[ev.LedgerEvent],
-            view: View) -> dict[str, Any]:
-        known = _known(events, view.known_at)
-        t = self.timeline(known, view.as_of)
-        return self._doc(t, known, _known(reference, view.known_at))
-
-    def _doc(self, t: EmployerTimeline, known: Sequence[ev.LedgerEvent],
-             reference: Sequence[ev.LedgerEvent]) -> dict[str, Any]:
-        inc = None
-        if self.year is not None:
-            inc = incentive(known, reference, year=self.year, employer=self.employer,
-                            registry=self.registry)
-        return comparable(render(t), inc)
+    def doc(self, view: View) -> dict[str, Any]:
+        return self.at(_known([*self.events, *self.reference], view.known_at), view.as_of)[0]
 
 
 def _known(events: Iterable[ev.LedgerEvent], known_at: datetime | None) -> list[ev.LedgerEvent]:
@@ -178,8 +184,7 @@ def diff(events: Sequence[ev.LedgerEvent], *, employer: str, before: View, after
     """The differing fields of ``employer``'s documents in ``before`` and ``after``, each
     with the events and rules (or the calendar) that made the difference."""
     docs = _Docs(events, reference, employer, year, registry)
-    start = docs.doc(events, reference, before)
-    end = docs.doc(events, reference, after)
+    start, end = docs.doc(before), docs.doc(after)
     changes = compare(start, end)
     legs: list[tuple[str, View, View]] = []
     middle = View(before.as_of, after.known_at)
@@ -220,25 +225,29 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
     poor_ids = {id(e) for e in poor}
     candidates = [e for e in rich if id(e) not in poor_ids]
 
-    def doc_of(events: Sequence[ev.LedgerEvent]) -> tuple[dict[str, Any], EmployerTimeline]:
-        own = [e for e in events if not e.reference]
-        t = docs.timeline(own, as_of)
-        return docs._doc(t, own, [e for e in events if e.reference]), t
-
-    rich_doc, rich_t = doc_of(rich)
-    poor_doc, poor_t = doc_of(poor)
+    rich_doc, rich_t = docs.at(rich, as_of)
+    poor_doc, poor_t = docs.at(poor, as_of)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
+    # First the events without which a field would not have moved; for a field that none
+    # of them moves alone (two events each enough), the events that alone would move it.
     for candidate in candidates:
-        without_doc, without_t = doc_of([e for e in rich if e is not candidate])
-        alone_doc, _ = doc_of([*poor, candidate])
-        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)
-                  or _get(alone_doc, f) != _get(poor_doc, f)]
-        if not fields:
-            continue
-        entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
-        for f in fields:
-            found[f].append(entry)
+        without_doc, without_t = docs.at([e for e in rich if e is not candidate], as_of)
+        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
+        if fields:
+            entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
+            for f in fields:
+                found[f].append(entry)
+    unexplained = [f for f in changed if not found[f]]
+    if unexplained:
+        for candidate in candidates:
+            alone_doc, _ = docs.at([*poor, candidate], as_of)
+            moved = [f for f in unexplained if _get(alone_doc, f) != _get(poor_doc, f)]
+            if moved:
+                without_t = docs.at([e for e in rich if e is not candidate], as_of)[1]
+                entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
+                for f in moved:
+                    found[f].append(entry)
     for entries in found.values():
         if not entries:  # only a combination of the events moves it
             entries.extend({**_event_entry(TRANSACTION, c, rich, rich_t, None, poor_t),
@@ -249,23 +258,17 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
 def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]:
     """Causes of each field that differs between two as-ofs at one known-at."""
     lo, hi = sorted((a.as_of, b.as_of))
-    known = _known(docs.events, a.known_at)
-    reference = _known(docs.reference, a.known_at)
+    known = _known([*docs.events, *docs.reference], a.known_at)
     # A void applies on every as-of alike, so it is never a valid-time cause.
     candidates = [e for e in in_view(known, None) if lo < e.effective <= hi
                   and not isinstance(e, ev.EventVoided) and not e.reference]
 
-    def doc_of(events: Sequence[ev.LedgerEvent], day: date,
-               ) -> tuple[dict[str, Any], EmployerTimeline]:
-        t = docs.timeline(events, day)
-        return docs._doc(t, events, reference), t
-
-    rich_doc, rich_t = doc_of(known, hi)
-    poor_doc, poor_t = doc_of(known, lo)
+    rich_doc, rich_t = docs.at(known, hi)
+    poor_doc, poor_t = docs.at(known, lo)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
     for candidate in candidates:
-        without_doc, without_t = doc_of([e for e in known if e is not candidate], hi)
+        without_doc, without_t = docs.at([e for e in known if e is not candidate], hi)
         fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
         if fields:
             entry = _event_entry(VALID, candidate, known, rich_t, without_t, poor_t)
@@ -274,9 +277,9 @@ def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]
     # The calendar moved a field when it moves without the events in between, or when the
     # events alone (as of the last of them) do not yet give its new value.
     ids = {id(c) for c in candidates}
-    calendar_doc, _ = doc_of([e for e in known if id(e) not in ids], hi)
+    calendar_doc, _ = docs.at([e for e in known if id(e) not in ids], hi)
     last = max([lo, *(c.effective for c in candidates)])
-    still_doc = doc_of(known, last)[0] if last < hi else rich_doc
+    still_doc = docs.at(known, last)[0]
     for f in changed:
         if _get(calendar_doc, f) != _get(poor_doc, f) or \
                 _get(still_doc, f) != _get(rich_doc, f):
