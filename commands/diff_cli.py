@@ -77,7 +77,7 @@ def diff_command(employer: str, before: View, after: View | None, year: int | No
         return
     if not events:
         Console(stderr=True).print(f"{employer}: not registered in this ledger",
-                                   markup=False, highlight=False)
+                                   markup=False, highlight=False, soft_wrap=True)
     _print_diff(console(), result)
 
 
@@ -99,18 +99,19 @@ def _value(value: Any) -> str:
 def _print_diff(out: Console, result: dict[str, Any]) -> None:
     head = (f"{result['employer']}: {_view_text(result['from'])} -> "
             f"{_view_text(result['to'])}")
-    out.print(head, markup=False, highlight=False)
+    out.print(head, markup=False, highlight=False, soft_wrap=True)
     if result["unchanged"]:
         out.print("  unchanged: every field reads the same in both views", highlight=False)
         return
     for change in result["changes"]:
         out.print(f"  {change['field']}: {_value(change['from'])} -> {_value(change['to'])}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
         for cause in change["because"]:
-            out.print(f"    {_cause_text(cause)}", markup=False, highlight=False)
+            out.print(f"    {_cause_text(cause)}", markup=False, highlight=False,
+                      soft_wrap=True)
             for rule in cause["rules"]:
                 out.print(f"      {rule['rule'] or '-'}: {rule['says']}", markup=False,
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
 
 
 def _cause_text(cause: dict[str, Any]) -> str:
@@ -192,12 +193,13 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         return
     out = console()
     out.print(f"{len(entries)} of {touched} employers touched since "
-              f"{document['since']} read differently on {day}", highlight=False)
+              f"{document['since']} read differently on {day}", markup=False,
+              highlight=False, soft_wrap=True)
     for e in entries:
         fields = ", ".join(c["field"] for c in e["changes"])
         out.print(f"  {e['employer']}  {e['partner'] or '-'}  {e['status_before']} -> "
                   f"{e['status_after']}  ({fields}) because {', '.join(e['events'])}",
-                  markup=False, highlight=False)
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def _csv(entries: list[dict[str, Any]], day: date) -> str:

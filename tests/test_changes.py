@@ -228,3 +228,21 @@ def test_changes_lists_the_late_audit_as_json_and_csv(cli: Cli) -> None:
         [("GEN-6", "cancelled", "certified")]
     assert cli.json("changes", "--since", "2016-07-01T00:00:00Z", "--as-of", "2016-07-01",
                     "--partner", "BCCSA")["changed"] == []
+
+
+def test_the_readme_worked_example_is_what_the_commands_print(cli: Cli) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### A worked example: an audit recorded late", 1)[1]
+    blocks = section.split("```")
+    events = [json.loads(x) for x in blocks[1].strip().splitlines()]
+    assert cli.import_lines(events).exit_code == 0
+    shown = [x for x in blocks[3].strip().splitlines()[1:] if "..." not in x]
+    result = cli("diff", "PINE-CREEK", "--from", "2016-07-01@2016-07-01T00:00:00Z", "--to",
+                 "2016-07-01")
+    printed = result.stdout.splitlines()
+    assert shown[:7] == printed[:7]
+    assert all(x in printed for x in shown)
+    csv_block = section.split("```")[5].strip().splitlines()
+    result = cli("changes", "--since", "2016-07-01T00:00:00Z", "--as-of", "2016-07-01",
+                 "--csv")
+    assert result.stdout.splitlines() == csv_block[1:]
