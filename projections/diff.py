@@ -14,11 +14,13 @@ When both move, the path goes first along transaction time (``from.as_of`` as kn
 ``to.known_at``), then along valid time, and each cause carries its label.
 
 Attribution is counterfactual, on the fold: an event recorded (or effective) in between is
-responsible for a field when taking it out of the richer view, or adding it alone to the
-poorer one, changes that field. The rules named are those of the decisions the event brought
-about (the fold's ``because``). When only a combination of events moves a field (no single
-one does), every candidate of that leg is named and the cause says ``jointly``. Pure: no I/O,
-no clock.
+responsible for a field when taking it out of the richer view changes that field; for a
+field that no single removal explains (two events each enough), the events that alone would
+move it from the poorer view. The calendar is responsible when the field moves without the
+events in between, or when those events (as of the last of them) do not yet give its new
+value. The rules named are those of the decisions the event brought about (the fold's
+``because``). When only a combination of events moves a field, every candidate of that leg
+is named and the cause says ``jointly``. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
