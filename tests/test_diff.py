@@ -35,10 +35,25 @@ def test_applying_the_reported_changes_to_the_from_document_gives_the_to_documen
     assert result["before"] == start and result["after"] == end
     assert apply_changes(start, result["changes"]) == end
     assert result["unchanged"] == (start == end)
+    by_id = {e.event_id: e for e in events}
+    # The transaction-time interval: (earlier known-at, later one], None being "now".
+    known = sorted(k for k in (before.known_at, after.known_at) if k is not None)
+    early = known[0] if known else None
+    late = known[1] if len(known) == 2 else None
+    days = sorted((before.as_of, after.as_of))
     for change in result["changes"]:
         assert change["because"], change  # every difference has a cause
-        axes = {cause["time"] for cause in change["because"]}
-        assert axes <= {m for m in result["moved"]}
+        for cause in change["because"]:
+            assert cause["time"] in result["moved"]
+            if cause["event"] is None:
+                assert cause["time"] == "valid" and cause["type"] == "calendar"
+                continue
+            event = by_id[cause["event"]]
+            if cause["time"] == "transaction":  # recorded between the two known-ats
+                assert early is not None and event.recorded_at > early
+                assert late is None or event.recorded_at <= late
+            else:  # effective between the two as-of dates
+                assert days[0] < event.effective <= days[1]
 
 
 @settings(max_examples=40, deadline=None)
