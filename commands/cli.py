@@ -39,13 +39,13 @@ def init(session: Session, create_database: bool) -> None:
 
     With --create-database, a PostgreSQL database named in the URL that does not exist yet
     is created first (through the server's ``postgres`` database); for SQLite the file is
-    created anyway. The SQL tables registered in ``storage.schema`` (read models, jobs) are
-    created too, so a new database is complete; an existing one is upgraded with Alembic.
+    created anyway. Every SQL table beside the events (read models, jobs, outbox) is created
+    too, so a new database is complete, and it is stamped with the Alembic revision it is at;
+    an existing one is upgraded with ``alembic upgrade head``.
     """
-    from sqlalchemy import text
-
+    from commands.schema import all_tables
     from storage.engine import engine_for
-    from storage.schema import load_tables
+    from storage.schema import bootstrap
     from storage.store import StoreError
     from storage.store import create_database as create_db
 
@@ -57,16 +57,10 @@ def init(session: Session, create_database: bool) -> None:
         if created:
             click.echo("database created")
     store = session.store()
-    metadata = load_tables()
-    if metadata.tables:
-        engine = engine_for(store.url.render_as_string(hide_password=False))
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # concurrent CREATE TABLEs fail there
-                from storage.postgres import SCHEMA_LOCK_KEY
-
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": SCHEMA_LOCK_KEY})
-            metadata.create_all(conn)
+    all_tables()
+    stamped = bootstrap(engine_for(store.url.render_as_string(hide_password=False)))
+    if stamped:
+        click.echo(f"schema at migration {stamped}")
     click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
 
 

@@ -148,7 +148,13 @@ class EmailSettings:
     password: str | None = None
     password_env: str | None = None
     timeout_seconds: float = 30.0
+    allow_plaintext_auth: bool = False
     notices: tuple[str, ...] = DEFAULT_NOTICES
+
+    @property
+    def plaintext_auth(self) -> bool:
+        """Whether a login would send the password in clear (AUTH PLAIN is only base64)."""
+        return bool(self.username) and not (self.starttls or self.ssl)
 
     def recipients(self, partner: str | None) -> tuple[str, ...]:
         """Who hears about a flag of an employer enrolled with ``partner``."""
@@ -327,7 +333,8 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
         )
     if kind == "email":
         _only(doc, {"type", "host", "port", "from", "to", "partners", "starttls", "ssl",
-                    "username", "password_env", "timeout_seconds", "notices"}, where)
+                    "username", "password_env", "timeout_seconds", "allow_plaintext_auth",
+                    "notices"}, where)
         host = _get(doc, "host", str, None, where)
         if not host:
             raise ConfigError(f"{where}host: required for an email sink")
@@ -344,6 +351,7 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
             username=_get(doc, "username", str, None, where),
             password_env=_get(doc, "password_env", str, None, where),
             timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 30.0, where)),
+            allow_plaintext_auth=_get(doc, "allow_plaintext_auth", bool, False, where),
             notices=_notices(doc, where),
         )
     raise ConfigError(f"{where}type: expected jsonl, webhook or email, got {kind!r}")
@@ -436,6 +444,7 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
             starttls=bool(_flag_env(environ, "CORLEDGER_SMTP_STARTTLS")),
             username=environ.get("CORLEDGER_SMTP_USER") or None,
             password=environ.get("CORLEDGER_SMTP_PASSWORD") or None,
+            allow_plaintext_auth=bool(_flag_env(environ, "CORLEDGER_SMTP_ALLOW_PLAINTEXT_AUTH")),
         )
     if environ.get("CORLEDGER_NOTICES"):  # the notices of the sinks set up above
         notices = _notices({"notices": list(_split(environ["CORLEDGER_NOTICES"]))},
@@ -443,12 +452,30 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
         for name in ("jsonl", "webhook", "email"):
             if name in sinks and environ.get(_SINK_ENV[name]):
                 sinks[name] = replace(sinks[name], notices=notices)
+    for sink in sinks.values():
+        _check_transport(sink)
     return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
                   sinks=tuple(sinks.values()))
 
 
 _SINK_ENV = {"jsonl": "CORLEDGER_JSONL_PATH", "webhook": "CORLEDGER_WEBHOOK_URL",
              "email": "CORLEDGER_SMTP_HOST"}
+
+
+def _check_transport(sink: SinkSettings) -> None:
+    """Refuses an SMTP login in clear unless the configuration says it accepts that."""
+    if isinstance(sink, EmailSettings) and sink.plaintext_auth and not sink.allow_plaintext_auth:
+        raise ConfigError(
+            f"sinks.{sink.name}: a username with neither starttls nor ssl would send the "
+            "password in clear; set starttls = true or ssl = true (or, on a trusted network "
+            "only, allow_plaintext_auth = true / CORLEDGER_SMTP_ALLOW_PLAINTEXT_AUTH=1)")
+
+
+def transport_warnings(config: Config) -> list[str]:
+    """What a command that delivers should warn about at start (accepted insecure choices)."""
+    return [f"warning: sink {s.name!r} logs in to {s.host}:{s.port} without TLS "
+            "(allow_plaintext_auth): the password crosses the network in clear"
+            for s in config.sinks if isinstance(s, EmailSettings) and s.plaintext_auth]
 
 
 def _split(text: str) -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from commands.session import console, emit_json
 from commands.status_cli import parse_known_at
+from ledger.codec import format_time_or_none
 from ledger.events import PARTNERS, LedgerEvent
 from projections.incentive import incentive as decide
 from projections.incentive import summarize
@@ -80,8 +81,7 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
     totals = summarize(docs)
     if as_json:
         emit_json({"year": year, "partner": partner,
-                   "known_at": None if known_at is None
-                   else known_at.isoformat().replace("+00:00", "Z"),
+                   "known_at": format_time_or_none(known_at),
                    "decisions": docs, "totals": totals})
         return
     if csv_file is not None:

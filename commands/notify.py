@@ -35,6 +35,7 @@ import logging
 import os
 import smtplib
 import socket
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -66,11 +67,10 @@ from commands.config import (
     SinkSettings,
     WebhookSettings,
 )
-from ledger.codec import event_to_state
+from ledger.codec import event_to_state, format_time
 from ledger.events import EmployerRegistered, LapseRiskFlagged
-from storage.schema import metadata
+from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore
-from storage.tables import ensure_tables, insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ def _naive(moment: datetime) -> datetime:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.replace(tzinfo=UTC).isoformat().replace(
-        "+00:00", "Z")
+    """A time read back from a SQL column (naive UTC) as the ledger writes times."""
+    return None if moment is None else format_time(moment.replace(tzinfo=UTC))
 
 
 # --- sinks ------------------------------------------------------------------------------------
@@ -184,6 +184,17 @@ class JsonlSink(_NamedSink):
             raise DeliveryError(f"{self.settings.path}: {exc}") from exc
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Never follows a redirect: urllib would re-send the bearer token to the new origin as a
+    body-less GET, and a 200 there would mark the notice sent. The 3xx becomes an HTTPError."""
+
+    def redirect_request(self, *_args: Any, **_kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 @dataclass
 class WebhookSink(_NamedSink):
     """POSTs one JSON document per flag; 2xx is success, 4xx (but 408, 429) is permanent."""
@@ -197,9 +208,14 @@ class WebhookSink(_NamedSink):
         request = urllib.request.Request(self.settings.url, data=body, headers=headers,
                                          method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.settings.timeout_seconds) as resp:
+            with _NO_REDIRECTS.open(request, timeout=self.settings.timeout_seconds) as resp:
                 resp.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:  # a failed attempt: retried with backoff, then dead
+                where = exc.headers.get("Location", "?") if exc.headers else "?"
+                raise DeliveryError(f"HTTP {exc.code} {exc.reason}: redirect to {where} not "
+                                    "followed (only a 2xx from the configured URL delivers)"
+                                    ) from exc
             permanent = 400 <= exc.code < 500 and exc.code not in (408, 425, 429)
             raise DeliveryError(f"HTTP {exc.code} {exc.reason}", permanent) from exc
         except (TimeoutError, urllib.error.URLError, OSError) as exc:
@@ -259,10 +275,13 @@ class EmailSink(_NamedSink):
     def deliver(self, payload: Mapping[str, Any]) -> None:
         s = self.settings
         try:
-            smtp_cls = smtplib.SMTP_SSL if s.ssl else smtplib.SMTP
-            with smtp_cls(s.host, s.port, timeout=s.timeout_seconds) as smtp:
+            context = ssl.create_default_context()  # certificate and host name verified
+            smtp: smtplib.SMTP = (
+                smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+                if s.ssl else smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds))
+            with smtp:
                 if s.starttls:
-                    smtp.starttls()
+                    smtp.starttls(context=context)
                 if s.username:
                     smtp.login(s.username, s.password or "")
                 smtp.send_message(self.message(payload))
@@ -292,7 +311,7 @@ def make_sinks(config: Config) -> dict[str, Sink]:
 
 def ensure_outbox(engine: Engine) -> None:
     """Creates the outbox tables when missing (safe when two processes race to do it)."""
-    ensure_tables(engine, TABLES)
+    ensure(engine, TABLES)
 
 
 def flag_payload(position: int, event: LapseRiskFlagged, partner: str | None,

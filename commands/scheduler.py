@@ -51,9 +51,8 @@ from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_
 from commands.scan import ScanResult, scan
 from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
-from storage.schema import metadata
+from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore, open_store
-from storage.tables import ensure_tables, insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def missed_dates(last: date | None, today: date, max_days: int) -> list[date]:
 
 def last_scanned(engine: Engine) -> date | None:
     """The last as-of date the scheduled scan covered, if it ever ran."""
-    ensure_tables(engine, [scan_state_table])
+    ensure(engine, [scan_state_table])
     with engine.connect() as conn:
         value: date | None = conn.execute(
             select(scan_state_table.c.last_as_of)
@@ -96,7 +95,7 @@ def last_scanned(engine: Engine) -> date | None:
 def record_scanned(engine: Engine, through: date, now: datetime) -> None:
     """Moves the last scanned date forward to ``through`` (never back: a slower concurrent
     run cannot undo a faster one)."""
-    ensure_tables(engine, [scan_state_table])
+    ensure(engine, [scan_state_table])
     t = scan_state_table
     stamp = now.astimezone(UTC).replace(tzinfo=None)
     with engine.begin() as conn:
@@ -217,7 +216,7 @@ def build_scheduler(db_url: str, config: Config, config_path: str | None, now: d
     """
     engine = engine_for(db_url)
     jobstore = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
-    ensure_tables(engine, [jobstore.jobs_t])  # before start(): two schedulers may race
+    ensure(engine, [jobstore.jobs_t])  # before start(): two schedulers may race
     zone = config.scan.zone
     scheduler = BackgroundScheduler(
         jobstores={"default": jobstore},

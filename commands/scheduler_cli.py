@@ -15,7 +15,7 @@ from uuid import uuid4
 import click
 import orjson
 
-from commands.config import Config, ConfigError, load_config
+from commands.config import Config, ConfigError, load_config, transport_warnings
 from commands.notify import (
     dispatch,
     make_sinks,
@@ -42,9 +42,12 @@ def _emit(document: Any) -> None:
 
 def _config(path: str | None) -> Config:
     try:
-        return load_config(path, os.environ)
+        config = load_config(path, os.environ)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from exc
+    for warning in transport_warnings(config):
+        click.echo(warning, err=True)
+    return config
 
 
 def _db_url() -> str:

@@ -32,9 +32,8 @@ from commands.notify import RELAY_PAGE, Sink, outbox_table, takes, tracking_tabl
 from projections.diff import View, diff
 from projections.status import render
 from projections.timeline import EmployerTimeline, fold
-from storage.schema import metadata
+from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore
-from storage.tables import ensure_tables, insert_ignore
 
 RELAY_NAME = "status-notices"
 NOTICE_TYPE = "StatusChanged"
@@ -85,7 +84,7 @@ def relay_status_changes(store: LedgerStore, engine: Engine, sinks: Mapping[str,
     if not any(takes(sink, "status") for sink in sinks.values()):
         return 0
     day = as_of or now.astimezone(UTC).date()
-    ensure_tables(engine, (outbox_table, tracking_table, seen_table))
+    ensure(engine, (outbox_table, tracking_table, seen_table))
     with engine.begin() as conn:
         where = tracking_table.c.name == RELAY_NAME
         # Writing the tracking row first takes the lock: two relays take turns.

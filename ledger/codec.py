@@ -43,6 +43,11 @@ def format_time(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def format_time_or_none(value: datetime | None) -> str | None:
+    """:func:`format_time`, passing None through (an optional time in a JSON answer)."""
+    return None if value is None else format_time(value)
+
+
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 

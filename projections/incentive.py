@@ -27,6 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ledger import events as ev
+from ledger.codec import format_time_or_none
 from ledger.rulebooks import Rule, Rulebook, RuleRegistry
 from projections.timeline import (
     AuditRecord,
@@ -497,5 +498,4 @@ def _no_rulebook() -> Rulebook:
     return Rulebook("", date.min, MappingProxyType({}))
 
 
-def _iso_time(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+_iso_time = format_time_or_none

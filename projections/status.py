@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
+from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RuleRegistry
 from projections.timeline import (
@@ -143,7 +144,4 @@ def _certificate(cert: Certificate | None, as_of: date) -> dict[str, Any] | None
             "cycle_year": cert.cycle_year(as_of)}
 
 
-def _iso_time(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat().replace("+00:00", "Z")
+_iso_time = format_time_or_none

@@ -16,7 +16,11 @@ the server when its connection drops.
 
 Connection settings come from the URL ``postgresql://USER:PASSWORD@HOST:PORT/DBNAME``
 (``postgresql+psycopg://`` too), with ``?schema=NAME`` for a schema other than ``public``
-and ``?lock_timeout=SECONDS`` for how long a writer waits for another one (default 600).
+``?lock_timeout=SECONDS`` for how long a writer waits for another one (default 600) and
+``?idle_timeout=SECONDS`` for how long a writer may sit idle inside its transaction before the
+server ends its session and so frees the lock (default 120). Every libpq parameter
+(``sslmode``, ``sslrootcert``, ``application_name``, ...) is passed to every connection, the
+event store's included; any other parameter refuses the URL.
 User and password fall back to libpq's ``PGUSER``/``PGPASSWORD`` (and ``~/.pgpass``).
 """
 
@@ -42,6 +46,8 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from ledger.events import stream_id
+from storage.engine import LedgerURLError, libpq_params
+from storage.schema import SCHEMA_LOCK_KEY
 from storage.store import (
     Appended,
     KnownId,
@@ -59,9 +65,8 @@ from storage.store import (
 
 EVENTS_TABLE = "stored_events"  # as on SQLite, whatever the application's name
 LOCK_TIMEOUT_SECONDS = 600  # a writer waits this long for another one, as on SQLite
+IDLE_TIMEOUT_SECONDS = 120  # a writer idle this long inside its transaction is ended
 CONNECT_TIMEOUT_SECONDS = 10
-# Any fixed 64-bit number: the key of the advisory lock that serialises schema creation.
-SCHEMA_LOCK_KEY = 0x636F726C6564676  # "corledg"
 
 INDEX_TABLES = ("ledger_employers", "ledger_event_ids", "ledger_recorded")
 INDEX_DDL = (
@@ -108,16 +113,44 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
 
 def connection_settings(url: URL) -> dict[str, Any]:
-    """libpq keyword arguments for a ``postgresql://`` URL (password included)."""
-    query = dict(url.query)
+    """libpq keyword arguments for a ``postgresql://`` URL (password included), with every
+    libpq parameter of its query (``sslmode`` and the rest); refuses any other parameter."""
+    try:
+        extra = libpq_params(url)
+    except LedgerURLError as exc:
+        raise StoreError(f"PostgreSQL URL: {exc}") from None
     return {
-        "host": url.host or str(query.get("host") or "localhost"),
+        **extra,
+        "host": url.host or extra.get("host") or "localhost",
         "port": int(url.port or 5432),
         "dbname": url.database or "postgres",
         "user": url.username or os.environ.get("PGUSER") or getpass.getuser(),
         "password": url.password if url.password is not None else os.environ.get(
             "PGPASSWORD", ""),
     }
+
+
+# The connection keywords that the event store's pool is given by name (the rest of the
+# settings, sslmode and the other libpq parameters, are added to its pool's keywords).
+_POOL_NAMED = ("host", "port", "dbname", "user", "password")
+
+
+def _seconds(query: dict[str, Any], key: str, default: int) -> int:
+    """A positive whole number of seconds from the URL's ``?key=``, else ``default``."""
+    text = str(query.get(key, default))
+    if not text.isdigit() or int(text) < 1:
+        raise StoreError(f"{key} must be a whole number of seconds (at least 1), not {text!r}")
+    return int(text)
+
+
+def _ended_for_idling(exc: BaseException) -> bool:
+    """Whether an error (or what it wraps) is the server ending an idle transaction."""
+    while exc is not None:
+        if isinstance(exc, psycopg.errors.IdleInTransactionSessionTimeout) or (
+                "idle-in-transaction timeout" in str(exc)):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 def describe(settings: dict[str, Any], dbname: str | None = None) -> str:
@@ -174,11 +207,8 @@ class PostgresStore(LedgerStore):
         query = dict(url.query)
         self.settings = connection_settings(url)
         self.schema = str(query.get("schema") or "public")
-        try:
-            self.lock_timeout = int(str(query.get("lock_timeout", LOCK_TIMEOUT_SECONDS)))
-        except ValueError:
-            raise StoreError(f"lock_timeout must be a number of seconds, not "
-                             f"{query['lock_timeout']!r}") from None
+        self.lock_timeout = _seconds(query, "lock_timeout", LOCK_TIMEOUT_SECONDS)
+        self.idle_timeout = _seconds(query, "idle_timeout", IDLE_TIMEOUT_SECONDS)
         with _connect(self.settings) as probe:  # a clear error now, rather than a pool timeout
             ready = self._schema_ready(probe)
             self.app = LedgerApplication(env={
@@ -191,8 +221,9 @@ class PostgresStore(LedgerStore):
                 "POSTGRES_SCHEMA": self.schema,
                 "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT_SECONDS),
                 "POSTGRES_LOCK_TIMEOUT": str(self.lock_timeout),
-                # an import parses between statements: it is idle in its transaction
-                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "0",
+                # An import parses between statements, idle in its transaction for moments;
+                # a writer stopped or hung for longer loses its session, and so its lock.
+                "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(self.idle_timeout),
                 # one connection for a CLI command, a few more for a server
                 "POSTGRES_POOL_SIZE": "1",
                 "POSTGRES_MAX_OVERFLOW": "7",
@@ -201,6 +232,10 @@ class PostgresStore(LedgerStore):
                 # EXISTS), which waits for a running import: we create them only when missing.
                 "CREATE_TABLE": "n",
             })
+            # The library's pool knows only host, port, dbname, user and password: give it
+            # the URL's other libpq parameters too, before it opens its first connection.
+            pool = self.app.recorder.datastore.pool  # type: ignore[attr-defined]
+            pool.kwargs.update({k: v for k, v in self.settings.items() if k not in _POOL_NAMED})
             if not ready:
                 self._create_schema(probe)
 
@@ -257,6 +292,19 @@ class PostgresStore(LedgerStore):
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
+        try:
+            with self._locked_writer() as writer:
+                yield writer
+        except (PersistenceError, psycopg.Error) as exc:
+            if not _ended_for_idling(exc):
+                raise
+            raise StoreError(
+                f"PostgreSQL {describe(self.settings)}: the server ended this writer's session "
+                f"after it sat idle inside its transaction for more than {self.idle_timeout} s "
+                "(?idle_timeout=SECONDS in the URL); nothing was written") from None
+
+    @contextmanager
+    def _locked_writer(self) -> Iterator[Writer]:
         with self._connection() as conn, conn.transaction():
             cursor = conn.cursor()
             cursor.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -75,6 +77,18 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return None
 
 
+def is_read_only(path: Path) -> bool:
+    """Whether an existing ledger file cannot be written (read-only media or mount, or
+    permissions): then it is opened read-only and immutable, since SQLite in WAL mode would
+    otherwise try to create its shared-memory file beside it and fail."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def read_only_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` read-only, without locks or a -shm file."""
+    return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
+
+
 class SQLiteStore(LedgerStore):
     """A ledger in one SQLite file (WAL mode), written by one importer at a time."""
 
@@ -92,22 +106,24 @@ class SQLiteStore(LedgerStore):
         except ValueError:
             raise StoreError(f"lock_timeout must be a number of seconds, not "
                              f"{url.query['lock_timeout']!r}") from None
+        self.read_only = is_read_only(path)
         self.app = LedgerApplication(env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(path),
+            "SQLITE_DBNAME": read_only_uri(path) if self.read_only else str(path),
             "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
             "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
-            "CREATE_TABLE": "y",
+            "CREATE_TABLE": "n" if self.read_only else "y",
         })
-        with self._connection() as conn:
-            had_recorded = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'").fetchone()
-            for statement in INDEX_DDL:
-                conn.execute(statement)
-            if not had_recorded:
-                conn.executemany("INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
-                                 recorded_backfill(conn.execute(
-                                     "SELECT originator_version, state FROM stored_events")))
+        if not self.read_only:
+            with self._connection() as conn:
+                had_recorded = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'").fetchone()
+                for statement in INDEX_DDL:
+                    conn.execute(statement)
+                if not had_recorded:  # a ledger made before the index: fill it
+                    conn.executemany("INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
+                                     recorded_backfill(conn.execute(
+                                         "SELECT originator_version, state FROM stored_events")))
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -117,6 +133,10 @@ class SQLiteStore(LedgerStore):
 
     @contextmanager
     def writer(self) -> Iterator[Writer]:
+        if self.read_only:
+            raise StoreError(f"{self.path} is read-only (read-only media, a read-only mount or "
+                             "its permissions): nothing was written; commands that only read "
+                             "still work")
         with self._connection() as conn:
             cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
             conn.execute(f"PRAGMA cache_size = {-WRITER_CACHE_KIB}")
@@ -140,6 +160,12 @@ class SQLiteStore(LedgerStore):
                 finally:
                     writer.close()
                 conn.commit()
+            except sqlite3.OperationalError as exc:
+                if "full" not in str(exc) and "disk I/O" not in str(exc):
+                    raise
+                conn.rollback()
+                raise StoreError(f"{self.path}: the disk is full or failing ({exc}); nothing "
+                                 "was written: free space and import again") from None
             finally:
                 conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
@@ -160,7 +186,22 @@ class SQLiteStore(LedgerStore):
                       " WHERE partner = ?)")
             params.append(partner)
         with self._connection() as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master"
+                                " WHERE name = 'ledger_recorded'").fetchone():
+                # a read-only ledger made before the index: read every event instead
+                return self._touched_by_scan(conn, since, until, partner)
             return sorted(row[0] for row in conn.execute(query, params))
+
+    def _touched_by_scan(self, conn: sqlite3.Connection, since: datetime,
+                         until: datetime | None, partner: str | None) -> list[str]:
+        low, high = recorded_key(since), recorded_key(until) if until else None
+        found = {employer for recorded, employer, _ in recorded_backfill(
+            conn.execute("SELECT originator_version, state FROM stored_events"))
+            if recorded > low and (high is None or recorded <= high)}
+        if partner is not None:
+            found &= {row[0] for row in conn.execute(
+                "SELECT employer FROM ledger_employers WHERE partner = ?", (partner,))}
+        return sorted(found)
 
 
 class SQLiteWriter(Writer):

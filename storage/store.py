@@ -196,6 +196,7 @@ class LedgerStore(ABC):
     """Reads and writes the ledger's events, whatever the backend."""
 
     url: URL
+    read_only: bool = False  # an SQLite file on read-only media: queries work, writers refuse
     app: LedgerApplication
 
     @abstractmethod

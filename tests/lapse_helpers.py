@@ -48,6 +48,7 @@ class Receiver:
 
     fail_first: int = 0
     fail_status: int = 503
+    redirect_to: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
@@ -63,18 +64,27 @@ class Receiver:
 
 
 @contextmanager
-def http_receiver(fail_first: int = 0, fail_status: int = 503) -> Iterator[Receiver]:
-    receiver = Receiver(fail_first, fail_status)
+def http_receiver(fail_first: int = 0, fail_status: int = 503,
+                  redirect_to: str | None = None) -> Iterator[Receiver]:
+    """A loopback receiver; with ``redirect_to`` every request is answered 302 to there."""
+    receiver = Receiver(fail_first, fail_status, redirect_to)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server interface
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else {"method": self.command}
             with receiver.lock:
                 receiver.requests.append(body)
                 receiver.headers.append(dict(self.headers))
                 failing = len(receiver.requests) <= receiver.fail_first
-            self.send_response(receiver.fail_status if failing else 204)
+            if receiver.redirect_to:
+                self.send_response(302)
+                self.send_header("Location", receiver.redirect_to)
+            else:
+                self.send_response(receiver.fail_status if failing else 200)
             self.end_headers()
+
+        do_GET = do_POST  # noqa: N815 - a redirected client would come back with a GET
 
         def log_message(self, *_args: Any) -> None:
             pass

@@ -281,3 +281,74 @@ def test_relay_without_sinks_keeps_its_position(flagged: LedgerStore, db_url: st
     assert relay(flagged, engine, {}, NOW) == 0
     sinks = make_sinks(Config(sinks=(JsonlSettings("file", tmp_path / "f.jsonl"),)))
     assert relay(flagged, engine, sinks, NOW) == 1
+
+
+def test_a_webhook_redirect_is_a_failed_attempt_and_never_leaks_the_token(
+        flagged: LedgerStore, db_url: str) -> None:
+    settings = OutboxSettings(max_attempts=2, backoff_seconds=10)
+    token = ("Authorization", "Bearer s3cret-token")
+    with http_receiver() as elsewhere, http_receiver(redirect_to=None) as hook:
+        hook.redirect_to = elsewhere.url  # another origin (another port)
+        config = Config(outbox=settings, sinks=(WebhookSettings("hook", hook.url,
+                                                                headers=(token,)),))
+        clock = Clock()
+        first = deliver(flagged, db_url, config, clock)
+        assert (first.sent, len(first.retrying)) == ([], 1)
+        clock.advance(10)
+        second = deliver(flagged, db_url, config, clock)
+        assert second.sent == [] and len(hook.requests) == 2
+        assert elsewhere.requests == []  # nothing, and no token, reached the other origin
+    rows = outbox_rows(engine_for(db_url), ["dead"])
+    assert len(rows) == 1 and "redirect" in rows[0]["last_error"]
+    assert outbox_counts(engine_for(db_url)) == {"pending": 0, "sent": 0, "dead": 1}
+
+
+def test_smtp_login_without_tls_is_refused_unless_explicitly_allowed(tmp_path: Path) -> None:
+    env = {"CORLEDGER_SMTP_HOST": "127.0.0.1", "CORLEDGER_SMTP_USER": "flags",
+           "CORLEDGER_SMTP_PASSWORD": "pw", "CORLEDGER_SMTP_TO": "qa@example.org"}
+    with pytest.raises(ConfigError, match="password in clear"):
+        load_config(None, env)
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[sinks.mail]\ntype = "email"\nhost = "127.0.0.1"\n'
+                           'username = "flags"\nto = ["qa@example.org"]\n')
+    with pytest.raises(ConfigError, match="sinks.mail: .*password in clear"):
+        load_config(config_file, {})
+    assert load_config(None, {**env, "CORLEDGER_SMTP_STARTTLS": "1"}).sinks
+
+
+def test_allowed_plaintext_smtp_login_warns_and_delivers(
+        cli: Any, flagged: LedgerStore, db_url: str, tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from tests.lapse_helpers import LOOPBACK, free_port
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticate(_server: Any, _session: Any, _envelope: Any, _mechanism: str,
+                     data: Any) -> AuthResult:
+        logins.append((data.login, data.password))
+        return AuthResult(success=True)
+
+    class Handler:
+        async def handle_DATA(self, *_args: Any) -> str:  # noqa: N802
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname=LOOPBACK, port=port, authenticator=authenticate,
+                            auth_require_tls=False)
+    controller.start()
+    try:
+        config_file = tmp_path / "c.toml"
+        config_file.write_text(
+            f'[sinks.mail]\ntype = "email"\nhost = "{LOOPBACK}"\nport = {port}\n'
+            'username = "flags"\npassword_env = "PW"\nto = ["qa@example.org"]\n'
+            "allow_plaintext_auth = true\n")
+        config = load_config(config_file, {"PW": "pw"})
+        from commands.config import transport_warnings
+
+        assert any("in clear" in w for w in transport_warnings(config))
+        result = deliver(flagged, db_url, config, Clock())
+        assert len(result.sent) == 1 and logins == [(b"flags", b"pw")]
+    finally:
+        controller.stop()

@@ -5,7 +5,9 @@ Runs only when ``CORLEDGER_TEST_POSTGRES`` names a test server (see ``tests/pg.p
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -178,3 +180,86 @@ def test_an_import_killed_while_its_transaction_is_open_leaves_nothing(
         return True
 
     kill_import_midway(url, tmp_path, mid_import)
+
+
+def test_sslmode_require_against_a_server_without_tls_refuses_and_writes_nothing(
+        tmp_path: Path) -> None:
+    """The throwaway test server has no TLS: a URL that requires it must not fall back to
+    plaintext on any connection (the event store's included)."""
+    from tests.conftest import registration
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(registration("E-TLS")) + "\n")
+    for mode in ("require", "verify-full"):
+        result = corledger("--db", with_query(url, sslmode=mode), "import", str(path))
+        assert result.returncode != 0
+        assert "SSL" in result.stderr and "Traceback" not in result.stderr
+    assert sql(url, "SELECT to_regclass('stored_events')") == [(None,)]  # not even a table
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"sslmode": "bogus"}, "sslmode='bogus' is not one of"),
+    ({"foo": "bar"}, "unknown URL parameter ?foo="),
+    ({"schema": "partner-a"}, "schema='partner-a' is not a schema name"),
+    ({"idle_timeout": "0"}, "idle_timeout must be a whole number"),
+])
+def test_a_url_parameter_the_ledger_cannot_honour_is_refused_in_one_line(
+        query: dict[str, str], message: str) -> None:
+    from tests.pg import fresh_database_url
+
+    result = corledger("--db", with_query(fresh_database_url(), **query), "lapses")
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_mixed_case_schema_holds_events_and_read_models_alike(tmp_path: Path) -> None:
+    from tests.conftest import Cli, audit, registration
+    from tests.pg import fresh_database_url
+
+    url = fresh_database_url()
+    cli = Cli(with_query(url, schema="PartnerA"), tmp_path)
+    assert cli.import_lines([registration(), audit()]).exit_code == 0
+    assert cli.json("status", "E-1", "--as-of", "2020-07-01")["status"] == "registered"
+    schemas = {row[0] for row in sql(url, "SELECT DISTINCT table_schema FROM"
+                                          " information_schema.tables WHERE table_schema"
+                                          " NOT IN ('pg_catalog', 'information_schema')")}
+    assert schemas == {"PartnerA"}
+
+
+def test_a_stopped_writer_loses_its_lock_after_the_idle_bound(tmp_path: Path) -> None:
+    """An importer stopped mid-transaction (here: waiting on its input, then SIGSTOP) holds
+    the write lock only for ?idle_timeout= seconds; the next writer then goes through, and
+    the stopped one, resumed, fails with a clear message having written nothing."""
+    from tests.conftest import Cli, registration
+    from tests.pg import fresh_database_url
+
+    url = with_query(fresh_database_url(), idle_timeout="2")
+    cli = Cli(url, tmp_path)
+    assert cli.import_lines([registration("KEEP")]).exit_code == 0
+    child = subprocess.Popen([sys.executable, "-m", "commands.cli", "--db", url, "import", "-"],
+                             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    assert child.stdin is not None
+    child.stdin.write((json.dumps(registration("STOPPED")) + "\n").encode() * 1)
+    child.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not sql(url, "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                       " WHERE c.relname = 'stored_events' AND l.mode = 'ExclusiveLock'"):
+        assert child.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    late = Cli(with_query(url, lock_timeout="30"), tmp_path).import_lines(
+        [registration("NEXT")])
+    assert late.exit_code == 0, late.stderr
+    assert time.monotonic() - started < 20  # the idle bound, not the 600 s lock wait
+    os.kill(child.pid, signal.SIGCONT)
+    child.stdin.close()
+    child.wait(timeout=60)
+    assert child.stderr is not None
+    err = child.stderr.read()
+    assert child.returncode != 0
+    assert b"Traceback" not in err and b"idle" in err.lower()
+    assert open_store(url).employers() == ["KEEP", "NEXT"]

@@ -33,6 +33,8 @@ from projections.status import render
 from projections.timeline import fold
 from storage.store import LedgerStore, open_store
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 DEMO = Path(__file__).resolve().parents[1] / "commands" / "sample" / "demo.jsonl"
 
 
@@ -129,13 +131,10 @@ def test_a_batch_that_fails_before_commit_leaves_nothing(cli: Any, store: Ledger
     assert tables(store) == resumed
 
 
-pytestmark = pytest.mark.integration  # a real database, process or server
-
 KILLER = """
 import os, signal, sys
 from storage.store import open_store
 from projections.sql import projector
-
 projector.before_commit = lambda slot, position: os.kill(os.getpid(), signal.SIGKILL)
 projector.catch_up(open_store(sys.argv[1]), limit=int(sys.argv[2]))
 """

@@ -42,6 +42,7 @@ from projections.sql.read_models import (
     tracking,
 )
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
+from storage.schema import ensure
 from storage.store import LedgerStore, chunks
 from storage.workers import ordered_results, worker_pool
 
@@ -87,13 +88,7 @@ def ensure_schema(engine: Engine) -> None:
     if key in _READY:
         return
     tables = [tracking, *(t for slot in SLOTS for t in slot_tables(slot))]
-    for attempt in range(5):
-        try:
-            tracking.metadata.create_all(engine, tables=tables, checkfirst=True)
-            break
-        except DBAPIError:  # another process created a table between check and create
-            if attempt == 4:
-                raise
+    ensure(engine, tables)
     with engine.begin() as conn:
         have = set(conn.execute(select(tracking.c.name)).scalars())
         for slot in SLOTS:
@@ -225,6 +220,8 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
     is new. Returns None when ``wait`` is False and another writer holds the lock (the live
     slot may then be behind)."""
     engine = engine_of(store)
+    if store.read_only:  # nothing can be written: the read models serve only when current
+        return _current_slot(engine, store)
     ensure_schema(engine)
     while True:
         with engine.connect() as conn:
@@ -237,6 +234,16 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
             return None
         except LostRace:
             continue  # someone else applied that batch: look again
+
+
+def _current_slot(engine: Engine, store: LedgerStore) -> str | None:
+    """The live slot when it exists and is at the head of the log, else None."""
+    try:
+        with engine.connect() as conn:
+            slot, position = live_slot(conn)
+    except DBAPIError:  # no read-model tables in this ledger
+        return None
+    return slot if position >= store.position() else None
 
 
 # --- rebuilding --------------------------------------------------------------------------------

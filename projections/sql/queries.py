@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import Row, and_, or_, select, union
 
 from ledger.rulebooks import RULES
-from projections.lapses import level_for
+from projections.lapses import lapses, level_for
 from projections.sql.projector import catch_up, engine_of
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
@@ -49,7 +49,9 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
                            ) -> list[dict[str, Any]]:
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
     gives them, soonest due first), from one range query over the lapse index."""
-    slot = catch_up(store) or ""
+    slot = catch_up(store)
+    if slot is None:  # a read-only ledger whose read models are behind: fold every stream
+        return lapses((store.stream(e) for e in store.employers()), as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
         ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
@@ -118,7 +120,9 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
               ) -> list[dict[str, Any]]:
     """Every registered employer's status on ``as_of`` (optionally one partner's), by
     employer: the regulator's list. Employers not yet registered on that date are left out."""
-    slot = catch_up(store) or ""
+    slot = catch_up(store)
+    if slot is None:  # a read-only ledger whose read models are behind: fold every stream
+        return _roll_by_folding(store, as_of, partner)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[0]
         query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
@@ -132,6 +136,24 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
              "certificate_expires": _iso(r.cert_expires), "next_audit": r.next_kind,
              "next_due": _iso(r.next_due), "flags": r.flags.split(",") if r.flags else []}
             for r in rows]
+
+
+def _roll_by_folding(store: LedgerStore, as_of: date, partner: str | None
+                     ) -> list[dict[str, Any]]:
+    """The roll computed from the events themselves (no read models)."""
+    rows = []
+    for employer in store.employers():
+        doc = render(fold(store.stream(employer), as_of=as_of, employer=employer))
+        if doc["status"] == "unregistered" or (partner is not None and doc["partner"] != partner):
+            continue
+        cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
+        rows.append({"employer": employer, "partner": doc["partner"],
+                     "program": doc["program"], "status": doc["status"],
+                     "certificate_issued": cert.get("issued"),
+                     "certificate_expires": cert.get("expires"),
+                     "next_audit": nxt.get("kind"), "next_due": nxt.get("due"),
+                     "flags": doc["flags"]})
+    return rows
 
 
 def _iso(day: date | None) -> str | None:

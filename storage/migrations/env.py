@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from alembic import context
 from sqlalchemy import create_engine, pool
 
-from alembic import context
+from commands.schema import all_tables
 from storage.engine import sqlalchemy_url
-from storage.schema import load_tables
 from storage.store import DEFAULT_DB
 
-metadata = load_tables()  # every registered table module, imported
+metadata = all_tables()  # every table beside the events
 DB_URL = context.get_x_argument(as_dictionary=True).get("db") or os.environ.get(
     "CORLEDGER_DB") or DEFAULT_DB
 
