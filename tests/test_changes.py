@@ -246,3 +246,25 @@ def test_the_readme_worked_example_is_what_the_commands_print(cli: Cli) -> None:
     result = cli("changes", "--since", "2016-07-01T00:00:00Z", "--as-of", "2016-07-01",
                  "--csv")
     assert result.stdout.splitlines() == csv_block[1:]
+
+
+def test_a_sqlite_ledger_without_the_index_answers_by_reading_its_events(
+    tmp_path: Path
+) -> None:
+    """What a read-only ledger made before the index does (it cannot be given one)."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    rnd = random.Random(7)
+    streams = {f"E-{i}": random_history(rnd, f"E-{i}") for i in range(8)}
+    store = open_store(url)
+    try:
+        import_events(store, [e for events in streams.values() for e in events])
+        windows = [(moment(START + timedelta(days=n)), moment(START + timedelta(days=n + m)))
+                   for n, m in ((0, 30), (200, 400), (700, 2000))]
+        indexed = [store.touched(a, b) for a, b in windows] + [
+            store.touched(windows[0][0], None, "BCCSA")]
+        _drop_recorded_index(url)
+        scanned = [store.touched(a, b) for a, b in windows] + [
+            store.touched(windows[0][0], None, "BCCSA")]
+    finally:
+        store.close()
+    assert scanned == indexed and any(indexed)
