@@ -3,7 +3,8 @@ with the events (or the calendar) behind the change; retried and dead-lettered l
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
 from storage.store import LedgerStore
 from tests.conftest import Cli, line
-from tests.lapse_helpers import certified, http_receiver
+from tests.lapse_helpers import certified, due_in, http_receiver
 
 QA = date(2020, 6, 15)  # GENERIC: maintenance 1 due 2021-06-15, lapsing on 2021-06-16
 WINTER = date(2021, 1, 1)
@@ -83,8 +84,6 @@ def test_a_lapse_by_the_calendar_is_announced_when_its_day_comes(
     assert relay(store, db_url, config, date(2021, 6, 15)) == 0  # still in force
     assert relay(store, db_url, config, date(2021, 6, 16)) == 1  # no event: the calendar
     assert len(deliver(db_url, config).sent) == 1
-    import json
-
     [body] = [json.loads(x) for x in out.read_text().splitlines()]
     assert (body["from"], body["to"], body["as_of"]) == ("certified", "cancelled",
                                                          "2021-06-16")
@@ -149,3 +148,19 @@ def test_the_notices_a_sink_gets_are_configured(tmp_path: Path) -> None:
     path.write_text('[sinks.a]\ntype = "jsonl"\npath = "a.jsonl"\nnotices = ["clearance"]\n')
     with pytest.raises(ConfigError, match=r"sinks\.a\.notices: expected a non-empty list"):
         load_config(path, {})
+
+
+def test_outbox_deliver_relays_and_delivers_status_notices(cli: Cli, tmp_path: Path) -> None:
+    today = datetime.now(UTC).date()
+    cli.import_lines(certified("E-1", due_in(100, today)))
+    out = tmp_path / "status.jsonl"
+    config = tmp_path / "corledger.toml"
+    config.write_text(f'[sinks.file]\ntype = "jsonl"\npath = "{out}"\nnotices = ["status"]\n')
+    first = cli.json("outbox", "--deliver", "--config", str(config))
+    assert (first["enqueued"], first["sent"]) == (0, 0)  # the first run only records
+    cli.import_lines([revocation("E-1", (today - timedelta(days=1)).isoformat())])
+    second = cli.json("outbox", "--deliver", "--config", str(config))
+    assert (second["enqueued"], second["sent"]) == (1, 1)
+    [body] = [json.loads(x) for x in out.read_text().splitlines()]
+    assert (body["employer"], body["from"], body["to"]) == ("E-1", "certified", "revoked")
+    assert cli.json("outbox", "--deliver", "--config", str(config))["enqueued"] == 0
