@@ -268,3 +268,21 @@ def test_a_sqlite_ledger_without_the_index_answers_by_reading_its_events(
     finally:
         store.close()
     assert scanned == indexed and any(indexed)
+
+
+def test_diff_with_a_year_puts_the_incentive_decision_in_both_documents(cli: Cli) -> None:
+    cli.import_lines(late_audit_lines())
+    doc = cli.json("diff", "GEN-6", "--from", "2016-07-01@2016-07-01T00:00:00Z", "--to",
+                   "2016-07-01", "--year", "2016")
+    assert doc["year"] == 2016
+    assert doc["before"]["incentive"]["state"] == doc["after"]["incentive"]["state"] == \
+        "not_applicable"  # GENERIC has no incentive scheme: nothing differs there
+    assert not any(c["field"].startswith("incentive") for c in doc["changes"])
+
+
+def test_diff_of_an_employer_the_ledger_does_not_know_says_so(cli: Cli) -> None:
+    cli.import_lines(late_audit_lines())
+    result = cli("diff", "NOBODY", "--from", "2016-07-01")
+    assert result.exit_code == 0
+    assert "NOBODY: not registered in this ledger" in result.stderr
+    assert "unchanged" in result.stdout
