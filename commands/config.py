@@ -21,6 +21,13 @@ File format (every table and key is optional)::
     dispatch_every_seconds = 60  # how often the scheduler retries pending deliveries
     lease_seconds = 300          # a claimed row is retried after this if its worker died
 
+    [serve]                      # corledger serve (the HTTP service)
+    host = "127.0.0.1"
+    port = 8080
+    workers = 2
+    max_body_bytes = 67108864    # a larger POST /v1/events gets 413
+    access_log = "-"             # "-" for stderr, else a file (one JSON object a line)
+
     [sinks.flags-file]
     type = "jsonl"
     path = "/var/lib/corledger/lapse-flags.jsonl"
@@ -59,7 +66,9 @@ Environment variables (each overrides the file):
 - ``CORLEDGER_SMTP_HOST`` a sink named ``email``, with ``CORLEDGER_SMTP_PORT``,
   ``CORLEDGER_SMTP_FROM``, ``CORLEDGER_SMTP_TO`` (comma-separated),
   ``CORLEDGER_SMTP_USER``, ``CORLEDGER_SMTP_PASSWORD``, ``CORLEDGER_SMTP_STARTTLS``
-  (``1``/``0``) and ``CORLEDGER_SMTP_TO_<PARTNER>`` per partner (e.g. ``..._TO_BCCSA``).
+  (``1``/``0``) and ``CORLEDGER_SMTP_TO_<PARTNER>`` per partner (e.g. ``..._TO_BCCSA``);
+- ``CORLEDGER_SERVE_HOST``, ``CORLEDGER_SERVE_PORT``, ``CORLEDGER_SERVE_WORKERS``,
+  ``CORLEDGER_SERVE_MAX_BODY_BYTES``, ``CORLEDGER_SERVE_ACCESS_LOG``.
 """
 
 from __future__ import annotations
@@ -168,12 +177,30 @@ SinkSettings = JsonlSettings | WebhookSettings | EmailSettings
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """Where ``corledger serve`` listens, with how many workers, and what it accepts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    max_body_bytes: int = 64 * 1024 * 1024
+    access_log: str = "-"  # "-": stderr; else a file path
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the scan, the scheduler and the dispatcher are configured with."""
 
     scan: ScanSettings = field(default_factory=ScanSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     sinks: tuple[SinkSettings, ...] = ()
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+
+def configured_zone(environ: Mapping[str, str]) -> ZoneInfo:
+    """The one time zone of "today" for every command: ``$CORLEDGER_TIMEZONE``, else the
+    config file's ``scan.timezone`` (``$CORLEDGER_CONFIG``), else UTC."""
+    return load_config(None, environ).scan.zone
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
@@ -188,12 +215,13 @@ def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:
             raise ConfigError(f"{file}: no such config file") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML ({exc})") from None
-    _only(document, {"scan", "outbox", "sinks"}, "")
+    _only(document, {"scan", "outbox", "sinks", "serve"}, "")
     config = Config(
         scan=_scan(_table(document, "scan")),
         outbox=_outbox(_table(document, "outbox")),
         sinks=tuple(_sink(name, _table(_table(document, "sinks"), name, "sinks."))
                     for name in _table(document, "sinks")),
+        serve=_serve(_table(document, "serve")),
     )
     return _from_environ(config, environ)
 
@@ -295,6 +323,26 @@ def _check_outbox(settings: OutboxSettings) -> OutboxSettings:
     _positive(settings.backoff_seconds, "outbox.backoff_seconds", 0)
     _positive(settings.dispatch_every_seconds, "outbox.dispatch_every_seconds")
     _positive(settings.lease_seconds, "outbox.lease_seconds")
+    return settings
+
+
+def _serve(doc: Mapping[str, Any]) -> ServeSettings:
+    _only(doc, {"host", "port", "workers", "max_body_bytes", "access_log"}, "serve.")
+    d = ServeSettings()
+    return _check_serve(ServeSettings(
+        host=_get(doc, "host", str, d.host, "serve."),
+        port=_get(doc, "port", int, d.port, "serve."),
+        workers=_get(doc, "workers", int, d.workers, "serve."),
+        max_body_bytes=_get(doc, "max_body_bytes", int, d.max_body_bytes, "serve."),
+        access_log=_get(doc, "access_log", str, d.access_log, "serve."),
+    ))
+
+
+def _check_serve(settings: ServeSettings) -> ServeSettings:
+    if not 0 <= settings.port <= 65535:
+        raise ConfigError(f"serve.port: must be from 0 to 65535, got {settings.port!r}")
+    _positive(settings.workers, "serve.workers")
+    _positive(settings.max_body_bytes, "serve.max_body_bytes")
     return settings
 
 
@@ -454,8 +502,19 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
                 sinks[name] = replace(sinks[name], notices=notices)
     for sink in sinks.values():
         _check_transport(sink)
+    serve = config.serve
+    if environ.get("CORLEDGER_SERVE_HOST"):
+        serve = replace(serve, host=environ["CORLEDGER_SERVE_HOST"])
+    if environ.get("CORLEDGER_SERVE_ACCESS_LOG"):
+        serve = replace(serve, access_log=environ["CORLEDGER_SERVE_ACCESS_LOG"])
+    for key, attr in (("CORLEDGER_SERVE_PORT", "port"), ("CORLEDGER_SERVE_WORKERS", "workers"),
+                      ("CORLEDGER_SERVE_MAX_BODY_BYTES", "max_body_bytes")):
+        value = _int_env(environ, key)
+        if value is not None:
+            serving: dict[str, Any] = {attr: value}
+            serve = replace(serve, **serving)
     return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
-                  sinks=tuple(sinks.values()))
+                  sinks=tuple(sinks.values()), serve=_check_serve(serve))
 
 
 _SINK_ENV = {"jsonl": "CORLEDGER_JSONL_PATH", "webhook": "CORLEDGER_WEBHOOK_URL",

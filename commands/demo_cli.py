@@ -26,7 +26,7 @@ def demo(session: Session) -> None:
     sample = resources.files("commands") / "sample" / "demo.jsonl"
     with sample.open("rb") as stream:
         result = run_import(session, store, stream, None, "sample ledger")
-    today = session.now().date()
+    today = session.today()
     out = console()
     out.print(f"Imported the sample ledger into {store.url.render_as_string(hide_password=True)}"
               f": {result.added} events added, {result.skipped} already there.")

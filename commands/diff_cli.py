@@ -6,7 +6,8 @@ the employers that events recorded in the interval touched (:meth:`LedgerStore.t
 range scan of the ``ledger_recorded`` index): an employer nothing was recorded for cannot
 read differently at one as-of date as known at two times.
 
-A view is ``AS_OF[@KNOWN_AT]``: a date (empty: today), and optionally a transaction time as
+A view is ``AS_OF[@KNOWN_AT]``: a date (empty: today, in the configured time zone), and
+optionally a transaction time as
 ``status --known-at`` takes it (a bare date is the end of that UTC day; none: everything
 recorded). The clock is read here, at the edge.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -34,9 +35,10 @@ def _session() -> Any:
     return click.get_current_context().obj
 
 
-def _now() -> datetime:
-    session = _session()
-    return session.now() if hasattr(session, "now") else datetime.now(UTC)
+def _today() -> date:
+    """Today in the configured time zone (see the README's "Today")."""
+    today: date = _session().today()
+    return today
 
 
 def parse_view(_ctx: click.Context | None, param: click.Parameter | None,
@@ -50,7 +52,7 @@ def parse_view(_ctx: click.Context | None, param: click.Parameter | None,
     if "@" in value and known_at is None:
         raise click.BadParameter(f"{value!r}: nothing after '@' (give a known-at time, or "
                                  "leave out the '@')", param=param)
-    return View(as_of or _now().date(), known_at)
+    return View(as_of or _today(), known_at)
 
 
 @click.command("diff")
@@ -67,7 +69,7 @@ def diff_command(employer: str, before: View, after: View | None, year: int | No
     """What differs in EMPLOYER's status between two views, and the events and rules (or
     the calendar) behind each difference."""
     store = _session().store()
-    after = after or View(_now().date(), None)
+    after = after or View(_today(), None)
     events = store.stream(employer)
     reference = store.reference() if year is not None else []
     result = diff(events, employer=employer, before=before, after=after,
@@ -180,7 +182,7 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
     if until is not None and until < since:
         raise click.BadParameter(f"--until {until.isoformat()} is before --since "
                                  f"{since.isoformat()}", param_hint="'--until'")
-    day = as_of or _now().date()
+    day = as_of or _today()
     touched, entries = changed_employers(_session().store(), since, until, day, partner)
     document = {"since": View(day, since).label()["known_at"],
                 "until": View(day, until).label()["known_at"], "as_of": day.isoformat(),

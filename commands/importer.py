@@ -233,7 +233,9 @@ class Importer:
             return None
         type_name = line.type_name
         employer = line.employer
-        if _REFERENCE[type_name]:
+        if _REFERENCE[type_name] or employer is None:  # reference data, or a void of it
+            if type_name == "EventVoided" and not self._void_target_ok(line, known, None):
+                return None
             self._reference_version += 1
             version = self._reference_version
         else:
@@ -284,7 +286,7 @@ class Importer:
                          line.effective, line.recorded)
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
-                        employer: str) -> bool:
+                        employer: str | None) -> bool:
         target = _target(line)
         found = known.get(target)
         if found is None:
@@ -293,7 +295,7 @@ class Importer:
         if found[1] != employer:
             self._error(line.number, "data.target",
                         f"event {target!r} belongs to {found[1] or 'the reference data'}, "
-                        f"not {employer}")
+                        f"not {employer or 'the reference data'}")
             return False
         return True
 

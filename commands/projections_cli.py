@@ -82,16 +82,18 @@ def _progress_document(p: Progress) -> dict[str, Any]:
 
 
 @click.command()
-@click.option("--as-of", callback=parse_date, required=True, metavar="DATE",
-              help="the date of the roll call")
+@click.option("--as-of", callback=parse_date, metavar="DATE",
+              help="the date of the roll call (default: today)")
 @click.option("--partner", metavar="P", help="only the employers of this partner")
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
               metavar="FILE", help="write CSV to FILE (- for stdout)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def roll(as_of: date, partner: str | None, csv_file: str | None, as_json: bool) -> None:
+def roll(as_of: date | None, partner: str | None, csv_file: str | None,
+         as_json: bool) -> None:
     """Every registered employer's status on a date: the regulator's list."""
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
+    as_of = as_of or _session().today()
     rows = roll_call(_session().store(), as_of, partner)
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
@@ -108,12 +110,17 @@ def roll(as_of: date, partner: str | None, csv_file: str | None, as_json: bool) 
     stderr.print(f"{len(rows)} employers on {as_of}")
 
 
+def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
+    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's."""
+    writer = csv.DictWriter(stream, fieldnames=ROLL_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({**r, "flags": " ".join(r["flags"])})
+
+
 def _write_csv(rows: list[dict[str, Any]], target: str) -> None:
     def write(stream: Any) -> None:
-        writer = csv.DictWriter(stream, fieldnames=ROLL_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**r, "flags": " ".join(r["flags"])})
+        write_roll_csv(rows, stream)
 
     if target == "-":
         write(sys.stdout)

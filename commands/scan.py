@@ -5,13 +5,14 @@ is due within the window (or missed); each entry becomes a flag on the employer'
 ``effective`` = the as-of date, ``recorded_at`` = the scan's clock reading and
 ``data`` = ``{due, level, reasons}``.
 
-Uniqueness: a flag's sender id is deterministic, ``lapse:<employer>:<due>:<level>``, and its
-content hash depends only on that id. Inside one exclusive :meth:`LedgerStore.writer`
-transaction the scan asks ``known_ids`` for the candidates and appends only the new ones; if
-two scanners still race (another process committed between our read and our append), the
-``ledger_event_ids`` primary key fails the loser's transaction, which is retried once and
-then finds the flags and adds nothing. So the store, not only the check, guarantees at most
-one flag per (employer, due date, level).
+Uniqueness ("never twice for the same employer, due date and level", for every
+``LapseRiskFlagged`` in the ledger whoever wrote it and under whatever id): inside one
+:meth:`LedgerStore.writer` transaction, which excludes every other writer (an import, another
+scan), the scan reads the flags already in the candidates' streams and skips any candidate
+whose (employer, due date, level) one of them holds; the rest are appended under the
+deterministic id ``lapse:<employer>:<due>:<level>``, whose content hash depends only on
+that id. Should two scanners still race, the ``ledger_event_ids`` primary key fails the
+loser's transaction, which is retried once and then finds the flags and adds nothing.
 
 Pure parts (:func:`flag_candidates`) take their dates as arguments; :func:`scan` takes the
 clock reading ``now``; nothing here reads the clock.
@@ -27,7 +28,7 @@ from typing import Any
 
 from commands.appending import Draft, append_new
 from commands.importer import content_hash
-from ledger.events import LedgerEvent
+from ledger.events import LapseRiskFlagged, LedgerEvent
 from projections.lapses import lapse_entry
 from projections.timeline import fold
 from storage.store import WRITE_CONFLICTS, LedgerStore
@@ -59,6 +60,11 @@ class Candidate:
     @property
     def event_id(self) -> str:
         return flag_id(self.entry["employer"], self.entry["due"], self.entry["level"])
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(employer, due date, level): what "never twice" is about."""
+        return (self.entry["employer"], self.entry["due"], self.entry["level"])
 
     def draft(self) -> Draft:
         return Draft(
@@ -146,7 +152,19 @@ def _append(store: LedgerStore, candidates: list[Candidate], now: datetime,
             result: ScanResult) -> None:
     by_id = {c.event_id: c for c in candidates}
     with store.writer() as writer:
-        appended = append_new(writer, [c.draft() for c in candidates],
+        # No other writer can commit until this block ends: the flags read now are all
+        # the flags there are.
+        held = flag_keys(store, {c.key[0] for c in candidates})
+        fresh = [c for c in candidates if c.key not in held]
+        appended = append_new(writer, [c.draft() for c in fresh],
                               recorded_at=now, appended_at=now)
     result.flagged = [by_id[e.event_id] for e in appended.added if e.event_id is not None]
-    result.existing = [by_id[d.event_id] for d in appended.existing]
+    result.existing = [c for c in candidates if c.key in held] + \
+        [by_id[d.event_id] for d in appended.existing]
+
+
+def flag_keys(store: LedgerStore, employers: Iterable[str]) -> set[tuple[str, str, str]]:
+    """(employer, due date, level) of every ``LapseRiskFlagged`` in these employers'
+    streams, whatever its id and whoever wrote it."""
+    return {(employer, e.due.isoformat(), e.level) for employer in sorted(employers)
+            for e in store.stream(employer) if isinstance(e, LapseRiskFlagged)}

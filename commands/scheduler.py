@@ -49,6 +49,7 @@ from sqlalchemy.engine import make_url
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
+from commands.session import today_in
 from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
 from storage.schema import ensure, insert_ignore, metadata
@@ -149,7 +150,9 @@ def deliver(store: LedgerStore, engine: Engine, config: Config,
     """Relays new flags and status changes into the outbox, then delivers every due row."""
     sinks = make_sinks(config)
     enqueued = relay(store, engine, sinks, clock())
-    enqueued += relay_status_changes(store, engine, sinks, clock())
+    now = clock()
+    enqueued += relay_status_changes(store, engine, sinks, now,
+                                     today_in(now, config.scan.zone))
     result = dispatch(engine, sinks, config.outbox, clock, worker_name(uuid4().hex[:8]))
     return enqueued, result
 
@@ -176,7 +179,7 @@ def scan_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     db_url = real_url(db_url)
     config = load_config(config_path, os.environ)
     now = _clock()
-    today = now.astimezone(config.scan.zone).date()
+    today = today_in(now, config.scan.zone)
     store = open_store(db_url)
     try:
         engine = engine_for(db_url)

@@ -26,7 +26,7 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
-from commands.session import console
+from commands.session import console, today_in
 from commands.status_cli import parse_date
 from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
@@ -84,7 +84,7 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     config = _config(config_path)
     session = _session()
     now: datetime = session.now()
-    today = now.astimezone(config.scan.zone).date()
+    today = today_in(now, config.scan.zone)  # the zone every command's "today" uses
     as_of = as_of or today
     if as_of > today:
         raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
@@ -154,7 +154,7 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     if deliver:
         sinks = make_sinks(config)
         summary["enqueued"] = relay(store, engine, sinks, session.now()) + \
-            relay_status_changes(store, engine, sinks, session.now())
+            relay_status_changes(store, engine, sinks, session.now(), session.today())
         result = dispatch(engine, sinks, config.outbox,
                           session.now,
                           worker_name(uuid4().hex[:8]))

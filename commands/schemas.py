@@ -227,6 +227,15 @@ class CaseData(DataSchema):
     case = Text(required=True)
 
 
+class InvestigationOpenedData(CaseData):
+    incident_date = IsoDate(allow_none=True)
+
+
+class AuditWaiverGrantedData(DataSchema):
+    waiver = Text(required=True)
+    authority = Text(required=True)
+
+
 YEAR = {"minimum": 1900, "maximum": 2200}
 
 
@@ -282,8 +291,9 @@ DATA_SCHEMAS: dict[str, Schema] = {
     "ReviewClosed": ReviewClosedData(),
     "CertificationRevoked": CertificationRevokedData(),
     "ViolationRecorded": ViolationRecordedData(),
-    "InvestigationOpened": CaseData(),
+    "InvestigationOpened": InvestigationOpenedData(),
     "InvestigationClosed": CaseData(),
+    "AuditWaiverGranted": AuditWaiverGrantedData(),
     "BaseRateSet": BaseRateSetData(),
     "PayrollReported": PayrollReportedData(),
     "PremiumPaid": PremiumPaidData(),
@@ -316,7 +326,8 @@ class EnvelopeSchema(Schema):
             return
         if cls.reference and envelope.get("employer") is not None:
             raise ValidationError("reference data has no employer", "employer")
-        if not cls.reference and envelope.get("employer") is None:
+        if not cls.reference and not cls.employer_optional \
+                and envelope.get("employer") is None:
             raise ValidationError("Missing data for required field.", "employer")
 
 

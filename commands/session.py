@@ -5,14 +5,16 @@ Command modules import from here, never from :mod:`commands.cli`, which imports 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import IO, Any
 
 import click
 import orjson
 from rich.console import Console
 
+from commands.config import ConfigError, configured_zone
 from commands.importer import Importer, ImportRefused, ImportResult
 from storage.store import LedgerStore, StoreError, open_store
 
@@ -38,10 +40,23 @@ class Session:
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
+    def today(self) -> date:
+        """Today in the configured time zone: every command's default as-of date."""
+        try:
+            zone = configured_zone(os.environ)
+        except ConfigError as exc:
+            raise click.ClickException(f"configuration: {exc}") from exc
+        return today_in(self.now(), zone)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def today_in(now: datetime, zone: tzinfo) -> date:
+    """The calendar date of the moment ``now`` in ``zone`` (the one way "today" is read)."""
+    return now.astimezone(zone).date()
 
 
 def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -4,7 +4,8 @@
 with the event log first; ``status --known-at`` and ``explain`` fold the employer's stream,
 since the read models hold only what is known now.
 
-The clock is read here, at the edge: ``--as-of`` defaults to today's UTC date. ``--known-at``
+The clock is read here, at the edge: ``--as-of`` defaults to today in the configured time
+zone (:meth:`commands.session.Session.today`, as every command). ``--known-at``
 takes an ISO date-time; without an offset it is UTC, and a bare date means the end of that
 UTC day (everything recorded on that date is known).
 """
@@ -28,9 +29,8 @@ def _session() -> Any:
 
 
 def _today() -> date:
-    session = _session()
-    now = session.now() if hasattr(session, "now") else datetime.now(UTC)
-    return now.astimezone(UTC).date()
+    today: date = _session().today()
+    return today
 
 
 def parse_date(_ctx: click.Context | None, param: click.Parameter | None,

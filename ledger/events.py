@@ -58,6 +58,7 @@ class LedgerEvent(DomainEvent):
 
     class_version: ClassVar[int] = 1
     reference: ClassVar[bool] = False  # reference data has no employer
+    employer_optional: ClassVar[bool] = False  # may be sent with or without an employer
 
     @classmethod
     def type_name(cls) -> str:
@@ -200,11 +201,38 @@ class ViolationRecorded(LedgerEvent):
 
 
 class InvestigationOpened(LedgerEvent):
+    """An investigation that defers the incentive decision of its incident's year.
+
+    v2 (2026-11-29) adds ``incident_date`` (None: the event's ``effective`` date).
+    """
+
+    class_version: ClassVar[int] = 2
+
     case: str
+    incident_date: date | None = None
+
+    @property
+    def incident_on(self) -> date:
+        """The day of the incident under investigation (default: the opening date)."""
+        return self.incident_date or self.effective
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> dict[str, Any]:
+        """v1 rows have no ``incident_date``: the incident is taken as on ``effective``."""
+        return {**state, "v": 2, "data": {**state["data"], "incident_date": None}}
 
 
 class InvestigationClosed(LedgerEvent):
     case: str
+
+
+class AuditWaiverGranted(LedgerEvent):
+    """WorkSafeBC's 2020 audit waiver for a certificate due for recertification (v2,
+    2026-11-29); ``effective`` is the approval date. WorkSafeBC's rule ``audit-waiver``
+    (ledger/rulebooks/worksafebc.py) decides whether it counts."""
+
+    waiver: str
+    authority: str
 
 
 # --- money ------------------------------------------------------------------------------------
@@ -243,7 +271,13 @@ class IncentivePaid(LedgerEvent):
 
 
 class EventVoided(LedgerEvent):
-    """A correction: from its ``recorded_at`` on, the target event no longer counts."""
+    """A correction: from its ``recorded_at`` on, the target event no longer counts.
+
+    Without an employer it voids reference data (a ``BaseRateSet``) and lives in the
+    reference stream.
+    """
+
+    employer_optional: ClassVar[bool] = True
 
     target: str
     reason: str
@@ -264,6 +298,7 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         ScopeChanged, ProgramChanged, InternalAuditorQualified, InternalAuditorLeft,
         AuditNoticeFiled, AuditSubmitted, QADecided, SeriousIncidentReported, ReviewClosed,
         CertificationRevoked, ViolationRecorded, InvestigationOpened, InvestigationClosed,
-        BaseRateSet, PayrollReported, PremiumPaid, IncentivePaid, EventVoided, LapseRiskFlagged,
+        AuditWaiverGranted, BaseRateSet, PayrollReported, PremiumPaid, IncentivePaid,
+        EventVoided, LapseRiskFlagged,
     )
 }

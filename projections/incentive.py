@@ -330,8 +330,11 @@ class _Decider:
         return waiting[-1] if waiting else None
 
     def open_holds(self, holds: Sequence[Review]) -> list[Review]:
-        """Reviews or investigations opened by Dec 31 of Y with no close known."""
-        return [r for r in holds if r.opened <= self.year_end and r.closed is None]
+        """Reviews opened by Dec 31 of Y, and investigations of an incident in Y (its
+        ``incident_date``, else the day it opened), with no close known."""
+        return [r for r in holds if r.closed is None and (
+            r.event.incident_on.year == self.year
+            if isinstance(r.event, ev.InvestigationOpened) else r.opened <= self.year_end)]
 
     def exceptions(self, lines: list[_CuLine]) -> bool:
         """Notes every exception that makes Y ineligible; True when there is one."""
@@ -434,7 +437,8 @@ class _Decider:
         return rows
 
     def amount(self, lines: list[_CuLine]) -> dict[str, Any]:
-        """amount = max(10% x base premiums in scope, min($1,000, 75% x premiums paid))."""
+        """amount = max(10% x base premiums in scope, min($1,000, 75% x every premium paid
+        for Y, whatever the CU))."""
         rate_rule, floor_rule = self.rb.rule("incentive-rate"), self.rb.rule("incentive-floor")
         rate = Decimal(str(rate_rule["rate"]))
         scoped = [line for line in lines if line.in_scope]
@@ -450,7 +454,7 @@ class _Decider:
                       f"{money(line.base_premium or ZERO)}", rate_rule, line.rate)
         base = sum((line.base_premium or ZERO for line in scoped), ZERO)
         formula = rate * base
-        paid = sum((line.premiums_paid for line in scoped), ZERO)
+        paid = sum((line.premiums_paid for line in lines), ZERO)  # every CU (second set)
         cap, share = Decimal(str(floor_rule["cap"])), Decimal(str(floor_rule["premium_share"]))
         floor = min(cap, share * paid)
         self.note(f"formula: {rate * 100:.0f}% of base premiums {money(base)} = "

@@ -43,7 +43,9 @@ def lapse_entry(t: EmployerTimeline, within: int = 90) -> dict[str, Any] | None:
     if t.current_certificate is not None and req is not None and req.due is not None:
         due = nxt["due"] if nxt is not None and nxt["kind"] == "limited_scope" else req.due
         days_left = (due - as_of).days
-        if req.held:
+        if req.held:  # listed within the window back from its due, not after (second set)
+            if (as_of - req.due).days > within:
+                return None
             return {**base, "due": req.due.isoformat(), "days_left": (req.due - as_of).days,
                     "level": "critical", "reasons": _add(reasons, "qa_pending")}
         if days_left < 0 and req.grace_end is not None and as_of <= req.grace_end:
@@ -62,8 +64,10 @@ def lapse_entry(t: EmployerTimeline, within: int = 90) -> dict[str, Any] | None:
     if t.current_certificate is None and t.misses and t.certificates \
             and t.certificates[-1].ended in ("cancelled", "expired"):
         miss = t.misses[-1]
-        due = miss.requirement.due
-        if due is not None and 0 < (as_of - due).days <= within:
+        due, last_day = miss.requirement.due, miss.requirement.last_day
+        # listed while the last day it could have been submitted (grace included) is at
+        # most `within` days back; days_left stays counted from due (second set)
+        if due is not None and last_day is not None and 0 < (as_of - last_day).days <= within:
             return {**base, "due": due.isoformat(), "days_left": (due - as_of).days,
                     "level": "missed", "reasons": reasons}
     return None

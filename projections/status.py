@@ -20,6 +20,7 @@ from projections.timeline import (
     Certificate,
     Decision,
     EmployerTimeline,
+    could_meet_requirement,
     fold,
     next_audit,
 )
@@ -88,7 +89,8 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.review_open_on(on):
         raised.add("under_review")
-    if any(a.counts and a.qa_outcome is None for a in t.audits.values()):
+    if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
+           for a in t.audits.values()):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -126,15 +128,22 @@ def headcount_exceeds_program(t: EmployerTimeline) -> bool:
 
 
 def because(t: EmployerTimeline) -> list[Decision]:
-    """The decisions behind the current answer: registration, then the current cycle (from
-    the submission of the audit that earned the latest certificate)."""
+    """The decisions behind the current answer: the registration that stands, then the
+    current cycle (from the submission of the audit that earned the latest certificate).
+    Events before that registration (a voided one's, before a re-registration) are left
+    out: they decided nothing."""
     if not t.decisions:
         return []
-    since = t.registration.registered if t.registration else t.as_of
+    if t.registration is None:
+        return [t.decisions[0]]
+    since = t.registration.registered
     if t.certificates:
         since = t.certificates[-1].submitted
-    first, rest = t.decisions[0], t.decisions[1:]
-    return [first, *(d for d in rest if d.on >= since)]
+    reg = t.registration.event
+    first = next((d for d in t.decisions if d.event is reg), t.decisions[0])
+    registered = t.registration.registered
+    return [first, *(d for d in t.decisions if d is not first and d.on >= since
+                     and (d.event is None or d.event.effective >= registered))]
 
 
 def _certificate(cert: Certificate | None, as_of: date) -> dict[str, Any] | None:

@@ -22,13 +22,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger import events as ev
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
-from ledger.rulebooks.base import EITHER, INTERNAL
+from ledger.rulebooks.base import INTERNAL
+from projections.voids import in_view
 
 ONE_DAY = timedelta(days=1)
 CERTIFYING = ("certification", "recertification")
@@ -141,13 +142,16 @@ class Certificate:
     ended: str | None = None  # cancelled / expired / revoked / renewed
     ended_on: date | None = None  # the first day it was no longer in force
     maintenance: list[str] = field(default_factory=list)
+    first_cycle_year: int = 1  # 3 for a 2020 audit waiver's one-year certificate
 
     def in_force_on(self, day: date) -> bool:
         return self.issued <= day and (self.ended_on is None or day < self.ended_on)
 
     def cycle_year(self, day: date) -> int:
-        """1 in the first year, 2 from the first anniversary, 3 from the second."""
-        return 1 + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day)
+        """1 in the first year, 2 from the first anniversary, 3 from the second (a waiver's
+        certificate continues the cycle it extends: 3)."""
+        return min(3, self.first_cycle_year
+                   + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day))
 
 
 @dataclass
@@ -353,24 +357,6 @@ class EmployerTimeline:
 # --- selecting the events in view ------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def in_view(
-    events: Iterable[ev.LedgerEvent], known_at: datetime | None
-) -> list[ev.LedgerEvent]:
-    """The events known at ``known_at`` with the voids known by then applied (all as-of
-    dates alike). A void that is itself voided no longer counts."""
-    limit = _aware(known_at) if known_at is not None else None
-    known = [e for e in events if limit is None or _aware(e.recorded_at) <= limit]
-    voids = [e for e in known if isinstance(e, ev.EventVoided)]
-    void_targets = {v.target for v in voids}
-    active = [v for v in voids if v.event_id is None or v.event_id not in void_targets]
-    voided = {v.target for v in active}
-    return [e for e in known if e.event_id is None or e.event_id not in voided]
-
-
 def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
     """A total order that depends only on the event's content, never on append order."""
     content = json.dumps(event.data(), sort_keys=True, default=str)
@@ -558,11 +544,12 @@ class _Folder:
             return
         req = self.t.requirement
         if self.cert is not None and req is not None:
+            due = date(e.effective.year, 12, 31)  # the change's year, no grace
             self.t.requirement = Requirement(
-                "certification", e.effective, rule, due=req.due, grace_end=req.grace_end,
-                window_start=e.effective, scope_change=True)
+                "certification", e.effective, rule, due=due, window_start=e.effective,
+                scope_change=True)
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
-                                   f"required, due by {req.due}", rule, e)
+                                   f"required, due by {due} (no grace)", rule, e)
         else:
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
                                    "required", rule, e)
@@ -616,6 +603,54 @@ class _Folder:
             if inv.case == e.case and inv.closed is None:
                 inv.closed = e.effective
 
+    def _on_AuditWaiverGranted(self, e: ev.AuditWaiverGranted) -> None:
+        """The 2020 audit waiver: a one-year certificate from the original expiry date, or
+        a decision saying why it does not count."""
+        rb = self.rb(e.effective)
+        rule = rb.rule("audit-waiver") if rb.has("audit-waiver") else next(
+            iter(self.t.registry.versions("audit-waiver")), None)
+        why = self._waiver_refused(e, rb)
+        if why is not None:
+            self.note(e.effective, f"audit waiver {e.waiver} does not count: {why}", rule, e)
+            return
+        assert rule is not None and self.cert is not None
+        old = self.cert
+        expires = add_years(old.expires, int(rule["years"]))
+        old.ended, old.ended_on = "renewed", old.expires
+        self.t.certificates.append(Certificate(
+            old.expires, expires, old.audit, old.submitted, e.effective, old.scope,
+            first_cycle_year=3))
+        self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "
+                               f"certificate from {old.expires}, expires {expires}; the next "
+                               f"audit is a recertification due by {expires}", rule, e)
+        req = self.t.requirement
+        self.t.requirement = Requirement("recertification", e.effective, rule, due=expires,
+                                         window_start=req.window_start if req else None)
+
+    def _waiver_refused(self, e: ev.AuditWaiverGranted, rb: Rulebook) -> str | None:
+        """Why a waiver does not count (None: it counts)."""
+        partners = sorted({p for r in self.t.registry.versions("audit-waiver")
+                           for p in r.partners})
+        if self.t.partner not in partners:
+            return (f"the 2020 audit waiver is WorkSafeBC's, for {' and '.join(partners)} "
+                    f"employers, not {self.t.partner}")
+        if not rb.has("audit-waiver"):
+            first = self.t.registry.versions("audit-waiver", self.t.partner)[0]
+            return f"granted {e.effective}, before the waiver came into force on {first.since}"
+        rule = rb.rule("audit-waiver")
+        last = self.t.certificates[-1] if self.t.certificates else None
+        if last is None or last.ended not in (None, "expired"):
+            return "no certificate in force that is due for recertification"
+        last_day = date.fromisoformat(rule["expires_by"])
+        if last.expires > last_day:
+            return f"the certificate expires {last.expires}, after {last_day}"
+        if e.effective > last.expires:
+            return f"granted {e.effective}, after the certificate expired on {last.expires}"
+        req = self.t.requirement
+        if req is None or req.kind != "recertification":
+            return "the certificate is not due for recertification"
+        return None
+
     def _on_ViolationRecorded(self, e: ev.ViolationRecorded) -> None:
         self.t.violations.append(e)
 
@@ -659,10 +694,10 @@ class _Folder:
             if not (judged_kind == counts_as or {judged_kind, counts_as} <= set(CERTIFYING)):
                 return self._not_counted(a, f"a student audit counts only as a {counts_as} "
                                             "audit", student_rule)
-        size = rb.size_class(self.t.headcount_on(day))
+        size = rb.size_class(self.t.headcount_on(a.started))  # the size when it started
         needed, auditor_rule = rb.auditor_required(judged_kind, self.t.program or "",
                                                    size, self.t.after_revocation)
-        if needed != EITHER and a.auditor_type != needed:
+        if not rb.auditor_counts(needed, auditor_rule, a.auditor_type):
             return self._not_counted(a, f"an {a.auditor_type} auditor where an {needed} one "
                                         f"is needed", auditor_rule)
         if a.auditor_type == INTERNAL and student_rule is None \
@@ -715,11 +750,12 @@ class _Folder:
         if days is None:
             return
         if notice is None:
-            self.note(a.submitted, f"no notice of audit {a.audit} on file (advisory)", rule,
-                      a.event)
+            self.note(a.submitted, f"no notice of audit {a.audit} on file: the notice is "
+                                   "late; the audit is not voided, QA decides", rule, a.event)
         elif notice.effective > a.started - timedelta(days=int(days)):
             self.note(a.submitted, f"notice of audit {a.audit} filed {notice.effective}, "
-                                   f"less than {days} days before its start (advisory)",
+                                   f"less than {days} days before its start {a.started}: the "
+                                   "notice is late; the audit is not voided, QA decides",
                       rule, a.event)
 
     def _limited_scope_original(self, e: ev.AuditSubmitted) -> AuditRecord | None:
@@ -824,8 +860,9 @@ class _Folder:
             self._open_maintenance(cert, 2, a.completed, day)
         else:
             rule = rb.rule("recertification-due")
-            self.t.requirement = Requirement("recertification", day, rule, due=cert.expires,
-                                             window_start=day)
+            self.t.requirement = Requirement(
+                "recertification", day, rule, window_start=day,
+                due=rb.recertification_due(cert.expires, a.completed))
 
     def _issue(self, a: AuditRecord, issued: date, day: date) -> None:
         rb = self.rb(day)
@@ -865,6 +902,13 @@ def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
         return None
     auditor, _ = rb.auditor_required(req.kind, t.program or "", size, t.after_revocation)
     return {"kind": req.kind, "due": req.due, "auditor": auditor}
+
+
+def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
+    """Whether a submitted audit could meet the next required audit (a limited-scope
+    re-audit: whether the audit it repairs could): only such an audit sets ``qa_pending``."""
+    original = t.audits.get(audit.repairs) if audit.repairs is not None else audit
+    return original is not None and _live_for(t, original)
 
 
 def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:

@@ -88,7 +88,7 @@ def test_worked_example_of_seed_004() -> None:
     assert doc["paid"] == [] and doc["difference"] == "8000.00"
     for rule in ("first-certification-cutoff", "incentive-payroll", "incentive-rate",
                  "incentive-floor", "incentive-payable"):
-        assert f"BCCSA-2000.{rule}" in rules(doc)
+        assert f"WSBC-2000.{rule}" in rules(doc)
 
 
 def small_formula(premiums: str) -> dict[str, Any]:
@@ -147,14 +147,14 @@ def test_a_cu_outside_the_audit_scope_earns_nothing() -> None:
     payroll(led, "2000000.00")
     payroll(led, "1000000.00", cu=CU2)
     premium(led, "500.00")
-    premium(led, "90000.00", cu=CU2)  # out of scope: not in the floor either
+    premium(led, "90000.00", cu=CU2)  # out of scope: earns nothing, but counts in the floor
     doc = decide(led, rates((CU, 2023, "4.00"), (CU2, 2023, "5.00")))
     assert doc["state"] == "eligible" and doc["amount"] == "8000.00"
     out = next(row for row in doc["by_cu"] if row["cu"] == CU2)
     assert out["in_scope"] is False and out["amount"] == "0.00"
     assert out["base_premium"] == "50000.00"
-    assert doc["floor"] == "375.00"
-    assert "BCCSA-2000.incentive-scope" in rules(doc)
+    assert doc["floor"] == "1000.00"
+    assert "WSBC-2000.incentive-scope" in rules(doc)
 
 
 def test_audit_scope_defaults_to_every_cu_of_the_employer() -> None:
@@ -184,7 +184,7 @@ def test_latest_recorded_base_rate_wins_as_known() -> None:
 def test_a_cu_in_scope_without_a_base_rate_defers() -> None:
     doc = decide(worked_example(), rates((CU, 2022, "4.00")))
     assert doc["state"] == "deferred" and doc["amount"] is None
-    assert "BCCSA-2000.incentive-base-rate" in rules(doc)
+    assert "WSBC-2000.incentive-base-rate" in rules(doc)
 
 
 def test_another_jurisdictions_rate_does_not_count() -> None:
@@ -203,7 +203,7 @@ def test_first_certification_counts_when_submitted_by_nov_30(submitted: str,
     payroll(led, "2000000.00")
     doc = decide(led)
     assert doc["state"] == state
-    assert "BCCSA-2000.first-certification-cutoff" in rules(doc)
+    assert "WSBC-2000.first-certification-cutoff" in rules(doc)
 
 
 def test_no_certificate_in_the_year_is_ineligible() -> None:
@@ -277,7 +277,7 @@ def test_payroll_must_be_reported_by_its_deadline(reported: str, deadline: str |
     payroll(led, "2000000.00", reported=reported, deadline=deadline)
     doc = decide(led)
     assert doc["state"] == state
-    assert "BCCSA-2000.incentive-payroll" in rules(doc)
+    assert "WSBC-2000.incentive-payroll" in rules(doc)
 
 
 def test_late_payroll_for_an_out_of_scope_cu_still_makes_the_year_ineligible() -> None:
@@ -334,7 +334,7 @@ def test_a_certificate_revoked_during_the_year_is_ineligible() -> None:
     doc = decide(led, rates((CU, 2024, "4.00")), year=2024)
     assert doc["state"] == "ineligible"
     assert "revoked on 2024-11-01" in says(doc)
-    assert "BCCSA-2000.incentive-exceptions" in rules(doc)
+    assert "WSBC-2000.incentive-exceptions" in rules(doc)
 
 
 def test_a_certificate_cancelled_during_the_year_is_ineligible() -> None:
@@ -371,6 +371,28 @@ def test_a_closed_investigation_lets_the_decision_be_made() -> None:
 def test_an_investigation_opened_after_the_year_does_not_defer_it() -> None:
     led = worked_example()
     led.add(ev.InvestigationOpened, "2024-01-10", case="C-2")
+    assert decide(led)["state"] == "eligible"
+
+
+def test_an_investigation_defers_the_year_of_its_incident() -> None:
+    led = worked_example()  # certified 2023
+    led.add(ev.InvestigationOpened, "2024-01-10", case="C-3", incident_date=d("2023-12-31"))
+    assert decide(led)["state"] == "deferred"
+    led.add(ev.InvestigationClosed, "2024-03-01", case="C-3")
+    assert decide(led)["state"] == "eligible"
+
+
+def test_an_investigation_of_an_incident_after_the_year_does_not_defer_it() -> None:
+    led = worked_example()
+    led.add(ev.InvestigationOpened, "2023-12-20", case="C-4", incident_date=d("2024-01-01"))
+    assert decide(led)["state"] == "eligible"
+
+
+def test_a_review_closed_with_a_revocation_next_year_leaves_the_year_to_its_own_events(
+        ) -> None:
+    led = worked_example()
+    led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="fall")
+    led.add(ev.ReviewClosed, "2024-03-01", outcome="revoked")
     assert decide(led)["state"] == "eligible"
 
 
@@ -433,7 +455,7 @@ def test_go2hr_follows_the_worksafebc_incentive() -> None:
     payroll(led, "2000000.00")
     doc = decide(led)
     assert (doc["state"], doc["amount"]) == ("eligible", "8000.00")
-    assert "GO2HR-2000.incentive-rate" in rules(doc)
+    assert "WSBC-2000.incentive-rate" in rules(doc)
 
 
 def amhsa(accepted: str = "2023-06-20") -> Ledger:
@@ -477,3 +499,15 @@ def test_an_unregistered_employer_is_not_applicable() -> None:
     doc = incentive([], [], year=2023, employer="NOBODY")
     assert doc["state"] == "not_applicable" and doc["partner"] is None
     assert "not registered" in says(doc)
+
+
+def test_the_floor_counts_every_premium_paid_for_the_year_whatever_the_cu() -> None:
+    """Second set: min($1,000, 75% x premiums paid for Y) over every CU (seed 004: "what the
+    employer has paid in premiums for the incentive year")."""
+    led = certified(cus=(CU, CU2), audit_cus=(CU,))
+    payroll(led, "1000.00")  # formula: 1,000 x 4.00 / 100 x 10% = 4.00
+    premium(led, "100.00")
+    premium(led, "900.00", cu=CU2)  # out of the audit's scope
+    doc = decide(led, rates((CU, 2023, "4.00")))
+    assert doc["floor"] == "750.00" and doc["amount"] == "750.00"
+    assert doc["minimum_applied"] is True

@@ -52,6 +52,7 @@ step = st.one_of(
     st.tuples(st.just("scope"), st.sampled_from([None, True, False]), st.integers(0, 200)),
     st.tuples(st.just("program"), st.sampled_from(["COR", "SECOR"]), st.integers(0, 200)),
     st.tuples(st.just("void"), st.integers(1, 30)),
+    st.tuples(st.just("waiver"), st.integers(0, 400)),
 )
 
 
@@ -116,9 +117,15 @@ def histories(draw: st.DrawFn, employer: str = "E-1") -> list[ev.LedgerEvent]:
         elif kind == "program":
             day += timedelta(days=item[2])
             ledger.add(ev.ProgramChanged, day.isoformat(), program=item[1])
+        elif kind == "waiver":
+            day += timedelta(days=item[1])
+            ledger.add(ev.AuditWaiverGranted, day.isoformat(), waiver="W", authority="WSBC")
         elif kind == "void" and len(ledger.events) > 1:
-            target = ledger.events[1 + item[1] % (len(ledger.events) - 1)]
-            if target.event_id and not isinstance(target, ev.EventVoided):
+            # voids of voids too: an even draw after a void extends the chain
+            last = ledger.events[-1]
+            target = last if isinstance(last, ev.EventVoided) and item[1] % 2 == 0 \
+                else ledger.events[1 + item[1] % (len(ledger.events) - 1)]
+            if target.event_id:
                 ledger.add(ev.EventVoided, day.isoformat(), target=target.event_id,
                            reason="sent in error")
     return ledger.events

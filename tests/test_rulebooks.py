@@ -10,10 +10,12 @@ import pytest
 
 from ledger.rulebooks import RULES, Rule, add_years, rulebook_for
 from ledger.rulebooks.base import EITHER, EXTERNAL, INTERNAL
+from ledger.rulebooks.sources import Source
 from projections.status import status
 from tests.factories import Ledger
 
 PARTNERS = ("GENERIC", "BCCSA", "GO2HR", "AMHSA")
+TEST = Source("a test's own rule")
 D = Decimal
 GOOD = {"policy": D(90), "hazard_assessment": D(85)}
 
@@ -30,9 +32,10 @@ def test_every_partner_has_the_rules_the_fold_needs() -> None:
 
 def test_every_rule_has_a_versioned_id_and_a_source() -> None:
     for rule in RULES.all():
-        assert re.fullmatch(r"[A-Z0-9]+-\d{4}\.[a-z-]+", rule.id)
-        assert rule.source and rule.says
-        assert rule.key == f"{rule.partner}.{rule.name}"
+        assert re.fullmatch(r"[A-Z0-9]+-\d{4}(-\d{2}-\d{2})?\.[a-z-]+", rule.id)
+        assert rule.source and rule.says and rule.partners
+        assert rule.key == f"{rule.issuer}.{rule.name}"
+        assert rule.id.split("-", 1)[1].startswith(str(rule.since.year))
 
 
 def test_open_questions_are_decided_with_a_reason_in_every_rulebook() -> None:
@@ -43,7 +46,7 @@ def test_open_questions_are_decided_with_a_reason_in_every_rulebook() -> None:
 
 
 def test_lookup_by_date_uses_the_rule_version_in_force_then() -> None:
-    stricter = Rule("BCCSA", "pass-mark", date(2030, 1, 1), "test", "85% overall, 50% each",
+    stricter = Rule("BCCSA-2030.pass-mark", date(2030, 1, 1), TEST, "85% overall, 50% each",
                     {"overall": 85, "element_min": 50})
     registry = RULES.with_rules(stricter)
     before = registry.rulebook_for("BCCSA", date(2029, 12, 31))
@@ -55,7 +58,7 @@ def test_lookup_by_date_uses_the_rule_version_in_force_then() -> None:
 
 
 def test_replaying_a_past_date_judges_an_audit_by_the_rules_in_force_then() -> None:
-    registry = RULES.with_rules(Rule("GENERIC", "pass-mark", date(2030, 1, 1), "test",
+    registry = RULES.with_rules(Rule("GENERIC-2030.pass-mark", date(2030, 1, 1), TEST,
                                      "85% overall", {"overall": 85}))
     old, new = Ledger("OLD"), Ledger("NEW")
     for ledger, year in ((old, 2029), (new, 2031)):
@@ -69,9 +72,26 @@ def test_replaying_a_past_date_judges_an_audit_by_the_rules_in_force_then() -> N
     assert any(b["rule"] == "GENERIC-2030.pass-mark" for b in late["because"])
 
 
-def test_a_second_version_in_the_same_year_is_refused() -> None:
-    with pytest.raises(ValueError):
-        RULES.with_rules(Rule("BCCSA", "pass-mark", date(2000, 6, 1), "test", "x"))
+def test_a_rule_id_is_defined_once() -> None:
+    with pytest.raises(ValueError, match="defined once"):
+        RULES.with_rules(Rule("BCCSA-2000.pass-mark", date(2000, 6, 1), TEST, "x"))
+
+
+def test_a_rule_id_must_carry_the_year_or_day_it_came_into_force() -> None:
+    with pytest.raises(ValueError, match="year or day"):
+        Rule("BCCSA-2001.pass-mark", date(2000, 6, 1), TEST, "x")
+    with pytest.raises(ValueError, match="not a rule id"):
+        Rule("BCCSA.pass-mark", date(2000, 6, 1), TEST, "x")
+
+
+def test_a_second_version_in_one_year_is_in_force_from_its_day() -> None:
+    july = Rule("GENERIC-2030-07-01.pass-mark", date(2030, 7, 1), TEST, "90% overall",
+                {"overall": 90})
+    registry = RULES.with_rules(
+        Rule("GENERIC-2030.pass-mark", date(2030, 1, 1), TEST, "85%", {"overall": 85}), july)
+    assert registry.rulebook_for("GENERIC", date(2030, 6, 30)).rule("pass-mark").id == \
+        "GENERIC-2030.pass-mark"
+    assert registry.rulebook_for("GENERIC", date(2030, 7, 1)).rule("pass-mark") is july
 
 
 def test_dates_before_the_first_version_use_the_first_version() -> None:
@@ -152,9 +172,9 @@ def test_one_year_after_feb_29_is_feb_28() -> None:
     ("BCCSA", "certification", "COR", None, EXTERNAL),
     ("BCCSA", "maintenance", "COR", "large", EITHER),
     ("GO2HR", "certification", "SECOR", None, INTERNAL),
-    ("GO2HR", "maintenance", "SECOR", None, EITHER),
+    ("GO2HR", "maintenance", "SECOR", None, INTERNAL),
     ("AMHSA", "certification", "SECOR", None, INTERNAL),
-    ("AMHSA", "maintenance", "SECOR", None, EITHER),
+    ("AMHSA", "maintenance", "SECOR", None, INTERNAL),
 ])
 def test_who_audits(partner: str, kind: str, program: str, size: str | None,
                     needed: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from commands import scan as scan_module
 from commands.scan import flag_candidates, flag_id, scan
 from ledger.events import LapseRiskFlagged
 from storage.sqlite import SQLiteWriter
@@ -99,6 +100,9 @@ def test_the_primary_key_refuses_a_flag_the_check_missed(
         return {} if calls["n"] == 1 else real(self, ids)
 
     monkeypatch.setattr(SQLiteWriter, "known_ids", stale_first)
+    real_keys = scan_module.flag_keys
+    monkeypatch.setattr(scan_module, "flag_keys", lambda store, employers: set()
+                        if calls["n"] == 0 else real_keys(store, employers))
     result = scan(ledger, [date(2021, 5, 20)], 90, NOW)
     assert result.retried and result.flagged == [] and len(result.existing) == 1
     assert len(flags(ledger)) == 1
@@ -109,6 +113,7 @@ def test_a_second_integrity_error_is_not_swallowed(
     sqlite_only(db_url)
     scan(ledger, [date(2021, 5, 20)], 90, NOW)
     monkeypatch.setattr(SQLiteWriter, "known_ids", lambda self, ids: {})
+    monkeypatch.setattr(scan_module, "flag_keys", lambda store, employers: set())
     with pytest.raises(WRITE_CONFLICTS):
         scan(ledger, [date(2021, 5, 20)], 90, NOW)
     assert len(flags(ledger)) == 1
@@ -147,3 +152,50 @@ def test_scan_refuses_a_future_date_and_reads_the_window(cli: Any, ledger: Ledge
 
 def test_scan_of_an_empty_ledger(cli: Any) -> None:
     assert cli.json("scan", "--as-of", "2021-05-20")["flagged"] == []
+
+
+def imported_flag(cli: Any, event_id: str = "partner-flag-1") -> None:
+    """A flag for E-1's due date and level ``critical``, written by someone else."""
+    flag = {"id": event_id, "type": "LapseRiskFlagged", "employer": "E-1",
+            "effective": "2021-05-18", "recorded_at": "2021-05-18T08:00:00Z",
+            "by": "partner system",
+            "data": {"due": "2021-06-15", "level": "critical", "reasons": []}}
+    assert cli.import_lines([flag]).exit_code == 0
+
+
+def test_a_flag_imported_under_another_id_is_not_written_twice(
+        cli: Any, ledger: LedgerStore) -> None:
+    imported_flag(cli)
+    result = cli.json("scan", "--as-of", "2021-05-20")
+    assert result["flagged"] == [] and result["existing"] == 1
+    assert [(f.event_id, f.level) for f in flags(ledger)] == [("partner-flag-1", "critical")]
+    later = cli.json("scan", "--as-of", "2021-06-16")  # a new level is a new flag
+    assert [f["level"] for f in later["flagged"]] == ["missed"]
+
+
+def test_racing_scans_never_write_a_twin_of_a_flag_under_another_id(
+        cli: Any, ledger: LedgerStore, db_url: str) -> None:
+    from storage.store import open_store
+
+    imported_flag(cli)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def one() -> None:
+        store = open_store(db_url)
+        try:
+            barrier.wait()
+            scan(store, [date(2021, 5, 20), date(2021, 4, 20)], 90, NOW)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    keys = [(f.due, f.level) for f in flags(ledger)]
+    assert sorted(keys) == [(date(2021, 6, 15), "critical"), (date(2021, 6, 15), "warning")]

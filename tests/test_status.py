@@ -63,7 +63,7 @@ def test_scenario_02_a_missed_maintenance_audit_cancels_the_day_after_the_annive
     assert cancelled["status"] == "cancelled"
     assert cancelled["next_audit"] == {"kind": "certification", "due": None,
                                        "auditor": "external"}
-    assert cancelled["because"][-1]["rule"] == "GENERIC-2000.missed-audit"
+    assert cancelled["because"][-1]["rule"] == "COR-2000.missed-audit"
     assert st(ledger, "2016-06-20")["status"] == "cancelled"
 
 
@@ -179,7 +179,7 @@ def test_recertification_submitted_on_expiry_and_accepted_later_is_continuous() 
     renewed = st(ledger, "2018-08-01")
     assert renewed["certificate"] == {"issued": "2018-06-15", "expires": "2021-06-15",
                                       "cycle_year": 1}
-    assert any(b["rule"] == "GENERIC-2000.renewal-continuity" for b in renewed["because"])
+    assert any(b["rule"] == "COR-2000.renewal-continuity" for b in renewed["because"])
     assert renewed["next_audit"]["due"] == "2019-06-15"
 
 
@@ -346,7 +346,7 @@ def test_an_internal_audit_needs_a_qualified_internal_auditor() -> None:
     ledger.qa("2022-05-05", "A1")
     doc = st(ledger, "2022-06-01")
     assert doc["status"] == "registered"
-    assert any(b["rule"] == "BCCSA-2000.internal-auditor" for b in doc["because"])
+    assert any(b["rule"] == "COR-2000.internal-auditor" for b in doc["because"])
 
 
 def test_bccsa_student_audits_never_count() -> None:
@@ -368,7 +368,7 @@ def test_go2hr_student_audit_is_the_certification_audit() -> None:
     doc = st(ledger, "2022-06-01")
     assert doc["status"] == "certified" and doc["size_class"] is None
     assert doc["next_audit"] == {"kind": "maintenance", "due": "2023-12-31",
-                                 "auditor": "either"}
+                                 "auditor": "internal"}  # every go2HR SECOR audit
 
 
 def test_go2hr_secor_external_certification_audit_does_not_count() -> None:
@@ -393,7 +393,7 @@ def test_amhsa_maintenance_due_one_year_after_the_last_audit_completed() -> None
     ledger = amhsa_certified()
     doc = st(ledger, "2021-07-01")
     assert doc["next_audit"] == {"kind": "maintenance", "due": "2022-05-10",
-                                 "auditor": "either"}
+                                 "auditor": "internal"}  # seed 003: internal audits
     assert st(ledger, "2022-05-10")["status"] == "certified"
     assert st(ledger, "2022-05-11")["status"] == "cancelled"
 
@@ -485,9 +485,11 @@ def test_scope_change_pending_until_the_partner_decides() -> None:
                certification_audit_required=True)
     doc = st(ledger, "2015-10-01")
     assert "scope_change_pending" not in doc["flags"]
-    assert doc["next_audit"] == {"kind": "certification", "due": "2016-06-15",
+    # second set: due by Dec 31 of the change's year, no grace; cancelled the day after
+    assert doc["next_audit"] == {"kind": "certification", "due": "2015-12-31",
                                  "auditor": "external"}
-    assert st(ledger, "2016-06-16")["status"] == "cancelled"
+    assert st(ledger, "2015-12-31")["status"] == "certified"
+    assert st(ledger, "2016-01-01")["status"] == "cancelled"
 
 
 # --- both time axes and corrections ---------------------------------------------------------------
@@ -530,7 +532,7 @@ def test_because_names_the_events_and_rules_of_the_current_cycle() -> None:
     doc = st(ledger, "2015-07-01")
     rules = [b["rule"] for b in doc["because"]]
     assert rules[0] == "GENERIC-2000.programs"
-    assert "GENERIC-2000.pass-mark" in rules and "GENERIC-2000.validity" in rules
+    assert "GENERIC-2000.pass-mark" in rules and "COR-2000.validity" in rules
     assert all(set(b) == {"event", "type", "effective", "rule", "says"} for b in doc["because"])
 
 

@@ -42,7 +42,8 @@ def histories(draw: st.DrawFn) -> list[ev.LedgerEvent]:
     for _ in range(draw(st.integers(0, 12))):
         n = len(events) + 1
         choice = draw(st.sampled_from(("audit", "audit", "qa", "qa", "auditor", "left",
-                                       "headcount", "incident", "closed", "revoked", "void")))
+                                       "headcount", "incident", "closed", "revoked", "void",
+                                       "void", "waiver")))
         when = draw(day)
         if choice == "audit":
             completed = when - timedelta(days=draw(st.integers(0, 30)))
@@ -71,11 +72,15 @@ def histories(draw: st.DrawFn) -> list[ev.LedgerEvent]:
         elif choice == "closed":
             event = _make(ev.ReviewClosed, n, when, draw(delay),
                           outcome=draw(st.sampled_from(("certificate_stands", "revoked"))))
+        elif choice == "waiver":
+            event = _make(ev.AuditWaiverGranted, n, when, draw(delay), waiver="W",
+                          authority="WorkSafeBC")
         elif choice == "revoked":
             event = _make(ev.CertificationRevoked, n, when, draw(delay), authority="x",
                           reason="y")
-        else:
-            target = draw(st.integers(1, len(events)))
+        else:  # a void; after a void, often a void of it (chains of any length)
+            chain = isinstance(events[-1], ev.EventVoided) and draw(st.booleans())
+            target = n - 1 if chain else draw(st.integers(1, len(events)))
             event = _make(ev.EventVoided, n, when, draw(delay), target=f"E{target}",
                           reason="correction")
         events.append(event)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.rulebooks import amhsa, bccsa, generic, go2hr
+from ledger.rulebooks import amhsa, bccsa, cycle, generic, go2hr, worksafebc
 from ledger.rulebooks.base import (
     EITHER,
     EXTERNAL,
@@ -23,7 +23,8 @@ from ledger.rulebooks.base import (
     add_years,
 )
 
-RULES = RuleRegistry([*generic.RULES, *bccsa.RULES, *go2hr.RULES, *amhsa.RULES])
+RULES = RuleRegistry([*cycle.RULES, *generic.RULES, *bccsa.RULES, *go2hr.RULES,
+                      *amhsa.RULES, *worksafebc.RULES])
 
 
 def rulebook_for(partner: str, on: date, registry: RuleRegistry | None = None) -> Rulebook:

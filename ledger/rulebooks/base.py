@@ -1,11 +1,16 @@
 """Rules as data: a versioned :class:`Rule` record, the :class:`Rulebook` in force on a date,
 and the registry that looks rulebooks up by partner and date.
 
-A rule's public id is ``{PARTNER}-{YYYY}.{name}`` (for example ``BCCSA-2000.pass-mark``): the
-year is that of the version's ``since`` date, so one rule has at most one version a year.
+A rule version is written once, under its public id ``{ISSUER}-{YYYY}.{name}`` (BCCSA's
+pass mark of 2000 is ``BCCSA-2000`` then ``.pass-mark``), so grepping ``ledger/`` for an id
+finds the one place that defines it (this text never spells a real id whole). The issuer is
+a partner, ``COR`` (the cycle every partner shares) or ``WSBC`` (WorkSafeBC's rules for its
+BC partners). A version is in force from its ``since`` day (not year): a second version in
+one year writes its day in the id (``{ISSUER}-{YYYY-MM-DD}.{name}``).
 ``rulebook_for(partner, on)`` picks, for every rule name, the latest version in force on
-``on``; replaying a past date therefore uses the rules in force then. For dates before a
-rule's first version the first version applies (the ledger knows no older rules).
+``on``; replaying a past date therefore uses the rules in force then. A rule whose first
+version is dated :data:`V1` also governs earlier dates (the ledger knows no older rules); a
+rule introduced later (the 2020 audit waiver) does not exist before its first day.
 
 The small pure functions here read the rules' parameters; the partner modules hold the data.
 """
@@ -13,12 +18,15 @@ The small pure functions here read the rules' parameters; the partner modules ho
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+
+from ledger.rulebooks.sources import Source
 
 # The v1 rulebooks' version date: the sources give no earlier version, so v1 governs all the
 # history the ledger holds (see base docstring: earlier dates fall back to the first version).
@@ -27,29 +35,54 @@ V1 = date(2000, 1, 1)
 EITHER, INTERNAL, EXTERNAL = "either", "internal", "external"
 
 
+_ID = re.compile(r"(?P<issuer>[A-Z0-9]+)-(?P<day>\d{4}(?:-\d{2}-\d{2})?)\.(?P<name>[a-z0-9-]+)")
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One version of one rule of a partner's rulebook: what it says, its data, its source."""
+    """One version of one rule: its public id, the day it came into force, what it says,
+    its data, its sources, and the partners whose rulebooks hold it (default: the issuer)."""
 
-    partner: str
-    name: str
+    id: str
     since: date
-    source: str
+    sources: Source | tuple[Source, ...]
     says: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    partners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        match = _ID.fullmatch(self.id)
+        if match is None:
+            raise ValueError(f"{self.id!r} is not a rule id: ISSUER-YYYY.name (or "
+                             "ISSUER-YYYY-MM-DD.name)")
+        day = match["day"]
+        if day != str(self.since.year) and day != self.since.isoformat():
+            raise ValueError(f"{self.id}: the id's date must be the year or day of {self.since}")
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        if isinstance(self.sources, Source):
+            object.__setattr__(self, "sources", (self.sources,))
+        if not self.partners:
+            object.__setattr__(self, "partners", (match["issuer"],))
 
     @property
-    def id(self) -> str:
-        """The public, versioned id used in outputs, e.g. ``BCCSA-2000.pass-mark``."""
-        return f"{self.partner}-{self.since.year}.{self.name}"
+    def issuer(self) -> str:
+        """Who made the rule: a partner, ``COR`` (every partner) or ``WSBC``."""
+        return self.id.split("-", 1)[0]
+
+    @property
+    def name(self) -> str:
+        """The rule's name within a rulebook, e.g. ``pass-mark``."""
+        return self.id.split(".", 1)[1]
 
     @property
     def key(self) -> str:
         """The unversioned id, e.g. ``BCCSA.pass-mark``."""
-        return f"{self.partner}.{self.name}"
+        return f"{self.issuer}.{self.name}"
+
+    @property
+    def source(self) -> str:
+        """The sources by title, for people (``BCCSA COR FAQ; WorkSafeBC: ...``)."""
+        return "; ".join(s.title for s in self.sources)  # type: ignore[union-attr]
 
     def __getitem__(self, param: str) -> Any:
         return self.params[param]
@@ -141,6 +174,13 @@ class Rulebook:
                 return by[key], rule
         return EITHER, rule
 
+    @staticmethod
+    def auditor_counts(needed: str, rule: Rule, auditor_type: str) -> bool:
+        """Whether an ``auditor_type`` auditor meets a need for ``needed`` under ``rule``
+        (an external auditor may stand in for an internal one where the rule says so)."""
+        return needed in (EITHER, auditor_type) or auditor_type in rule.params.get(
+            "stand_in", ())
+
     def internal_auditor_expected(self, kind: str, program: str) -> bool:
         """Whether the partner expects the employer's own internal auditor for ``kind``
         (raises no_internal_auditor when none is qualified), even where one may stand in."""
@@ -197,6 +237,13 @@ class Rulebook:
     def expires(self, issued: date) -> date:
         return add_years(issued, int(self.rule("validity")["years"]))
 
+    def recertification_due(self, expires: date, last_completed: date) -> date:
+        """The expiry; AMHSA (audits within a year of the last one): the earlier of the
+        expiry and one year after the last audit's completion."""
+        if self.rule("maintenance-due")["basis"] == "last-audit-completion":
+            return min(expires, add_years(last_completed, 1))
+        return expires
+
     def maintenance_due(
         self, issued: date, number: int, last_completed: date | None
     ) -> MaintenanceDue:
@@ -240,63 +287,6 @@ def _pct(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
 
 
-def cycle_rules(partner: str, since: date = V1) -> list[Rule]:
-    """The rules DOMAIN.md's "The cycle" gives every partner, under ``partner``'s name."""
-    dom = "DOMAIN.md (The cycle)"
-    return [
-        Rule(partner, "validity", since, "000_b3d96182a0622eb7.txt",
-             "a certificate is issued on the QA acceptance date and is valid 3 years",
-             {"years": 3}),
-        Rule(partner, "recertification-due", since, "000_b3d96182a0622eb7.txt",
-             "a recertification audit must be submitted by the certificate's expiry date; "
-             "otherwise it is expired from the day after (no grace: the grace the sources "
-             "give is for maintenance submissions only)"),
-        Rule(partner, "renewal-continuity", since, dom,
-             "a renewal accepted after the old expiry, for an audit submitted on time, is "
-             "issued on the old expiry date so the cycle stays continuous"),
-        Rule(partner, "qa", since, "004_57bb53264669f1f0.txt",
-             "an audit counts only once the partner's QA accepts it; one submitted on time "
-             "and still in QA at the due date keeps the certificate (qa_pending); a rejection "
-             "after the due date ends it from the rejection date"),
-        Rule(partner, "missed-audit", since, "000_b3d96182a0622eb7.txt",
-             "a maintenance audit not submitted by its due date (and grace) cancels the "
-             "certificate the day after; the next audit is a certification audit"),
-        Rule(partner, "revocation", since, "003_9119c7477a17270a.txt",
-             "a revocation ends the certificate at once; the next certification audit must "
-             "be by an external auditor", {"next_auditor": EXTERNAL}),
-        Rule(partner, "review", since, "003_9119c7477a17270a.txt",
-             "a serious incident or fatality opens a review of the certificate until it "
-             "closes (flag under_review)"),
-        Rule(partner, "scope-change", since, "004_57bb53264669f1f0.txt",
-             "a change of scope needs the partner's decision on a certification audit "
-             "(flag scope_change_pending until decided); when one is required it replaces "
-             "the next audit, due by that audit's due date (the sources give no other "
-             "deadline), and a pass issues a new certificate"),
-        Rule(partner, "internal-auditor", since, "004_57bb53264669f1f0.txt",
-             "an internal audit counts only when its auditor is a qualified internal auditor "
-             "of the employer when the audit started (InternalAuditorQualified not followed "
-             "by InternalAuditorLeft by the start date; decided: one who leaves mid-audit "
-             "has conducted it qualified)"),
-        Rule(partner, "audit-kinds", since, "DOMAIN.md (Words)",
-             "certification and recertification audits are interchangeable as the audit "
-             "that issues a certificate: the kind the sender gives is a label, the ledger's "
-             "state decides which audit is due"),
-        Rule(partner, "size-class-basis", since, "DOMAIN.md (Precise rules)",
-             "open question decided: size class and program limit follow the latest "
-             "headcount effective by the as-of date, not the 12-month average (normal "
-             "operating mode). Reason: NOM (seed 004) governs when an audit may be held and "
-             "its interview sample, not the program; employees_at_audit is kept but does "
-             "not reclassify the employer"),
-        Rule(partner, "secor-growth", since, "DOMAIN.md (Precise rules)",
-             "open question decided: a SECOR employer that grows past its limit mid-cycle "
-             "keeps its certificate, cycle and SECOR audit requirements until a "
-             "ProgramChanged event; it gets flag headcount_exceeds_program and the lapse "
-             "reason of the same name. Reason: the program stands until ProgramChanged "
-             "(Precise rules); no source cancels a certificate for growth, they ask the "
-             "employer to notify the partner and plan the transition (seeds 001, 004)"),
-    ]
-
-
 # --- the registry -----------------------------------------------------------------------------
 
 
@@ -305,15 +295,21 @@ class RuleRegistry:
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules: dict[str, dict[str, list[Rule]]] = {}
+        self._ids: dict[str, Rule] = {}
         for rule in rules:
             self.add(rule)
 
     def add(self, rule: Rule) -> None:
-        versions = self._rules.setdefault(rule.partner, {}).setdefault(rule.name, [])
-        if any(v.since.year == rule.since.year for v in versions):
-            raise ValueError(f"{rule.id}: one version of a rule per year")
-        versions.append(rule)
-        versions.sort(key=lambda r: r.since)
+        if rule.id in self._ids:
+            raise ValueError(f"{rule.id}: a rule id is defined once")
+        for partner in rule.partners:
+            versions = self._rules.setdefault(partner, {}).setdefault(rule.name, [])
+            if any(v.since == rule.since for v in versions):
+                raise ValueError(f"{rule.id}: {partner} already has a version of "
+                                 f"{rule.name} from {rule.since}")
+            versions.append(rule)
+            versions.sort(key=lambda r: r.since)
+        self._ids[rule.id] = rule
 
     def with_rules(self, *rules: Rule) -> RuleRegistry:
         """A copy with further rule versions (tests use it to add a future version)."""
@@ -326,10 +322,12 @@ class RuleRegistry:
         return sorted(self._rules)
 
     def all(self) -> list[Rule]:
-        return [r for by_name in self._rules.values() for vs in by_name.values() for r in vs]
+        """Every rule version, each once, in the order they were added."""
+        return list(self._ids.values())
 
     def rulebook_for(self, partner: str, on: date) -> Rulebook:
-        """The rules of ``partner`` in force on ``on`` (the first version for earlier dates)."""
+        """The rules of ``partner`` in force on ``on`` (a V1 rule's first version for
+        earlier dates; a rule introduced later is absent before its first day)."""
         try:
             by_name = self._rules[partner]
         except KeyError:
@@ -337,12 +335,23 @@ class RuleRegistry:
         chosen: dict[str, Rule] = {}
         for name, versions in by_name.items():
             in_force = [v for v in versions if v.since <= on]
-            chosen[name] = in_force[-1] if in_force else versions[0]
+            if in_force:
+                chosen[name] = in_force[-1]
+            elif versions[0].since == V1:
+                chosen[name] = versions[0]
         return Rulebook(partner, on, MappingProxyType(chosen))
 
     def find(self, rule_id: str) -> Rule | None:
-        """A rule version by its public id (``BCCSA-2000.pass-mark``)."""
-        for rule in self.all():
-            if rule.id == rule_id:
-                return rule
-        return None
+        """A rule version by its public id (``{ISSUER}-{YYYY}.{name}``)."""
+        return self._ids.get(rule_id)
+
+    def versions(self, name: str, partner: str | None = None) -> list[Rule]:
+        """Every version of the rule ``name`` (of ``partner``, or any), oldest first: what a
+        decision cites when the rule is not in force for the employer (yet, or at all)."""
+        found = {r.id: r for p, by_name in self._rules.items()
+                 if partner is None or p == partner for r in by_name.get(name, [])}
+        return sorted(found.values(), key=lambda r: (r.since, r.id))
+
+    def since_dates(self, partner: str) -> list[date]:
+        """The days on which a version of one of ``partner``'s rules came into force."""
+        return sorted({r.since for vs in self._rules.get(partner, {}).values() for r in vs})

@@ -1,45 +1,45 @@
-"""GO2HR: COR and SECOR for BC tourism and hospitality (seed 002 and go2hr.ca).
+"""GO2HR: COR and SECOR for BC tourism and hospitality (go2HR's SECOR steps, seed 002).
 
 Maintenance timing follows BCCSA (the WorkSafeBC calendar year). The student audit of the
-trained internal auditor is the initial SECOR certification audit.
+trained internal auditor is the initial SECOR certification audit. The WorkSafeBC incentive
+and the 2020 audit waiver are in :mod:`ledger.rulebooks.worksafebc`.
 """
 
 from __future__ import annotations
 
-from ledger.rulebooks.base import EITHER, EXTERNAL, INTERNAL, V1, Rule, cycle_rules
-from ledger.rulebooks.bccsa import worksafebc_incentive_rules
+from ledger.rulebooks.base import EITHER, EXTERNAL, INTERNAL, V1, Rule
+from ledger.rulebooks.sources import BCCSA_FAQ, DECIDED_2026, GO2HR_SECOR
 
-PARTNER = "GO2HR"
-S002 = "002_95a31b97c5774447.txt"
-SITE = "go2hr.ca"
+S002 = GO2HR_SECOR
+SITE = GO2HR_SECOR
 
 RULES: list[Rule] = [
-    *cycle_rules(PARTNER),
-    Rule(PARTNER, "programs", V1, f"{S002}; {SITE}", "SECOR below 20 FTE, COR from 20",
+    Rule("GO2HR-2000.programs", V1, S002, "SECOR below 20 FTE, COR from 20",
          {"limits": {"SECOR": 19}}),
-    Rule(PARTNER, "certification-auditor", V1, S002,
+    Rule("GO2HR-2000.certification-auditor", V1, S002,
          "SECOR: the trained internal auditor; COR: an external auditor",
          {"SECOR": INTERNAL, "COR": EXTERNAL}),
-    Rule(PARTNER, "maintenance-auditor", V1, S002,
-         "maintenance audits: the trained internal auditor is expected (SECOR); decided: an "
-         "external auditor may stand in, since DOMAIN.md fixes the auditor for certification "
-         "audits only and WorkSafeBC's partners allow it (seed 004)",
-         {"SECOR": EITHER, "COR": EITHER, "expected": {"SECOR": INTERNAL}}),
-    Rule(PARTNER, "maintenance-due", V1, f"{SITE}; worksafebc.com",
+    Rule("GO2HR-2000.maintenance-auditor", V1, (S002, DECIDED_2026),
+         "SECOR: every audit is by the trained internal auditor, so maintenance audits are "
+         "internal; decided: an external auditor standing in still counts (WorkSafeBC's "
+         "partners allow it, seed 004); COR: either",
+         {"SECOR": INTERNAL, "COR": EITHER, "stand_in": (EXTERNAL,),
+          "expected": {"SECOR": INTERNAL}}),
+    Rule("GO2HR-2000.maintenance-due", V1, (SITE, BCCSA_FAQ),
          "as BCCSA: completed by Dec 31 of each of the two calendar years after the year of "
          "issue; 45 days' grace for the submission",
          {"basis": "calendar-year", "grace_days": 45}),
-    Rule(PARTNER, "pass-mark", V1, SITE, "80% overall and at least 50% in every element",
+    Rule("GO2HR-2000.pass-mark", V1, SITE, "80% overall and at least 50% in every element",
          {"overall": 80, "element_min": 50}),
-    Rule(PARTNER, "failed-audit", V1, SITE, "a failed audit is repaired by a full re-audit"),
-    Rule(PARTNER, "student-audit", V1, S002,
+    Rule("GO2HR-2000.failed-audit", V1, SITE, "a failed audit is repaired by a full re-audit"),
+    Rule("GO2HR-2000.student-audit", V1, S002,
          "the student audit of the trained internal auditor is the initial certification "
          "audit; decided: its auditor need not be qualified yet (the student audit is what "
          "qualifies them), and it counts for certification only",
          {"counts_as": "certification"}),
-    Rule(PARTNER, "audit-notice", V1, S002,
-         "notice of audit activity at least 2 weeks before the audit starts; decided: "
-         "advisory, since QA reviews the audit's procedure and its acceptance stands",
+    Rule("GO2HR-2000.audit-notice", V1, (S002, DECIDED_2026),
+         "notice of audit activity at least 2 weeks before the audit starts; a notice filed "
+         "late or not at all does not void the audit (QA decides), and the audit's decision "
+         "says so",
          {"days": 14}),
-    *worksafebc_incentive_rules(PARTNER, f"{S002}; worksafebc.com"),
 ]

@@ -65,7 +65,9 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
             # in grace: grace_end = due + grace, so due lies within the longest grace before
             and_(t.c.due.between(as_of - timedelta(days=longest_grace_days()),
                                  as_of - timedelta(days=1)), t.c.grace_end >= as_of),
-            and_(t.c.miss_due >= back, t.c.miss_due < as_of),
+            # missed: listed while its last day (grace end, else due) is within `within` back
+            and_(t.c.miss_due >= back - timedelta(days=longest_grace_days()),
+                 t.c.miss_due < as_of),
         ]
         rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
@@ -84,6 +86,8 @@ def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | 
     base = {"employer": row.employer, "partner": row.partner, "status": row.status}
     reasons: list[str] = orjson.loads(row.reasons)
     if row.kind == "held":
+        if (as_of - row.due).days > within:
+            return None
         return {**base, "due": row.due.isoformat(), "days_left": (row.due - as_of).days,
                 "level": "critical", "reasons": _add(reasons, "qa_pending")}
     if row.kind == "due":
@@ -101,7 +105,9 @@ def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | 
         if 0 <= days_left <= within:
             return {**base, "due": row.due.isoformat(), "days_left": days_left,
                     "level": level_for(days_left), "reasons": reasons}
-    if row.miss_due is not None and 0 < (as_of - row.miss_due).days <= within:
+    miss_last = row.grace_end if row.kind in ("missed", "limited") and row.grace_end \
+        else row.miss_due
+    if row.miss_due is not None and 0 < (as_of - miss_last).days <= within:
         return {**base, "due": row.miss_due.isoformat(),
                 "days_left": (row.miss_due - as_of).days, "level": "missed",
                 "reasons": reasons}

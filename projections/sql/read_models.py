@@ -101,7 +101,7 @@ def _lapse_table(slot: str) -> Table:
         Column("status", String(16), nullable=False),
         Column("kind", String(8), nullable=False),  # held / due / limited / missed
         Column("due", Date, nullable=True),  # held, due, limited: the due date listed
-        Column("grace_end", Date, nullable=True),  # due: the last day of grace
+        Column("grace_end", Date, nullable=True),  # the last day of grace (of a miss too)
         Column("miss_due", Date, nullable=True),  # the missed requirement's due date
         Column("reasons", String(256), nullable=False),  # JSON list
         Index(f"ix_{name}_due", "due"),
@@ -218,9 +218,9 @@ def cached(registry: RuleRegistry) -> CachedRegistry:
 @cache
 def _calendar_dates(partner: str, registry: RuleRegistry) -> tuple[tuple[date, ...], bool]:
     """A partner's rule version dates, and whether a program limit holds all year (AMHSA)."""
-    versions = sorted({r.since for r in registry.all() if r.partner == partner})
+    versions = registry.since_dates(partner)
     all_year = any(r.name == "programs" and r.params.get("all_year") for r in registry.all()
-                   if r.partner == partner)
+                   if partner in r.partners)
     return tuple(versions), all_year
 
 
@@ -258,14 +258,15 @@ def lapse_facts(t: EmployerTimeline, document: dict[str, Any]) -> LapseFacts | N
             return LapseFacts("held", req.due, None, None, _reasons(t, document))
         due = limited_due if nxt is not None and nxt["kind"] == "limited_scope" else req.due
         return LapseFacts("due", due, req.grace_end, None, _reasons(t, document))
-    miss_due = None
+    miss_due = miss_last = None  # a missed requirement's due and its last day (grace)
     if not current and t.misses and t.certificates \
             and t.certificates[-1].ended in ("cancelled", "expired"):
         miss_due = t.misses[-1].requirement.due
+        miss_last = t.misses[-1].requirement.grace_end
     if limited_due is not None:
-        return LapseFacts("limited", limited_due, None, miss_due, _reasons(t, document))
+        return LapseFacts("limited", limited_due, miss_last, miss_due, _reasons(t, document))
     if miss_due is not None:
-        return LapseFacts("missed", None, None, miss_due, _reasons(t, document))
+        return LapseFacts("missed", None, miss_last, miss_due, _reasons(t, document))
     return None
 
 
@@ -320,7 +321,7 @@ def employer_rows(
         for cert in timeline.certificates:
             if cert.issued not in anniversaries:
                 anniversaries.add(cert.issued)
-                for years in (1, 2):
+                for years in (0, 1, 2):  # 0: a waiver's certificate starts in the future
                     if add_years(cert.issued, years) > day:
                         add(add_years(cert.issued, years))
         for audit in timeline.audits.values():

@@ -1,0 +1,64 @@
+"""Which events a set of voids leaves out: void chains of any length, as known at a time.
+
+DOMAIN.md (Corrections; Precise rules, second set, "Void chains"): a void counts from its
+``recorded_at``; a void that is itself voided no longer counts, so its target counts again;
+a chain of any length resolves the same way. :func:`voided_ids` is the one place that
+resolves chains; :func:`in_view` applies it to the events known at a time. The status fold,
+the incentive decision and the SQL read models all select their events through
+:func:`in_view`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from ledger import events as ev
+
+
+def voided_ids(voids: Iterable[tuple[str | None, str]]) -> set[str]:
+    """The ids that no longer count, given the known voids as ``(void id, target)`` pairs.
+
+    An event is void when some void of it counts; a void counts unless it is itself void.
+    Resolved without recursion (a chain may be long); a cycle, which import cannot produce
+    (a void names an event already in the ledger), resolves its members as counting.
+    """
+    voiders: dict[str, list[str | None]] = {}
+    for void_id, target in voids:
+        voiders.setdefault(target, []).append(void_id)
+    counts: dict[str, bool] = {}  # event id -> it still counts
+
+    def resolved(event_id: str) -> bool:
+        stack = [event_id]
+        on_stack = {event_id}
+        while stack:
+            top = stack[-1]
+            pending = [v for v in voiders.get(top, ()) if v is not None and v not in counts]
+            fresh = [v for v in pending if v not in on_stack]
+            if fresh:
+                stack.extend(fresh)
+                on_stack.update(fresh)
+                continue
+            stack.pop()
+            on_stack.discard(top)
+            counts[top] = not any(v is None or counts.get(v, True)
+                                  for v in voiders.get(top, ()))
+        return counts[event_id]
+
+    return {target for target in voiders if not resolved(target)}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def in_view(events: Iterable[ev.LedgerEvent], known_at: datetime | None,
+            ) -> list[ev.LedgerEvent]:
+    """The events known at ``known_at`` (all when None) without those the voids known by
+    then leave out (for every as-of date alike)."""
+    limit = _aware(known_at) if known_at is not None else None
+    known = [e for e in events if limit is None or _aware(e.recorded_at) <= limit]
+    voided = voided_ids((e.event_id, e.target) for e in known if isinstance(e, ev.EventVoided))
+    if not voided:
+        return known
+    return [e for e in known if e.event_id is None or e.event_id not in voided]

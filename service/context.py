@@ -1,0 +1,71 @@
+"""What a request handler asks of the running service: the store, the caller, the clock.
+
+Views (the JSON API's and the pages') use these and nothing else to reach the ledger, so the
+store is opened once per process and the clock is read in one place.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from flask import current_app, g
+
+from commands.config import ServeSettings
+from service.auth import PUBLIC, Principal
+from storage.store import LedgerStore, open_store
+
+
+@dataclass
+class ServiceState:
+    """One per app: the database URL, the clock and the lazily opened store."""
+
+    db_url: str
+    clock: Callable[[], datetime]
+    settings: ServeSettings
+    _store: LedgerStore | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def store(self) -> LedgerStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.db_url)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def state() -> ServiceState:
+    """The running app's :class:`ServiceState`."""
+    return current_app.extensions["corledger"]  # type: ignore[no-any-return]
+
+
+def store() -> LedgerStore:
+    """The ledger this service answers from."""
+    return state().store()
+
+
+def db_url() -> str:
+    """The ledger's database URL, password included (never print it)."""
+    return state().db_url
+
+
+def principal() -> Principal:
+    """Who is asking (the public when no token was given)."""
+    return getattr(g, "principal", PUBLIC)
+
+
+def now() -> datetime:
+    """The service's clock reading, UTC."""
+    return state().clock().astimezone(UTC)
+
+
+def today() -> date:
+    """Today's date in UTC: the default ``as_of``."""
+    return now().date()
