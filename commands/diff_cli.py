@@ -149,6 +149,20 @@ def changed_employers(store: Any, since: datetime, until: datetime | None, as_of
     return len(touched), entries
 
 
+def changes_document(store: Any, since: datetime, until: datetime | None, as_of: date,
+                     partner: str | None = None) -> dict[str, Any]:
+    """The ``changes --json`` document (and ``GET /v1/changes``)."""
+    touched, entries = changed_employers(store, since, until, as_of, partner)
+    return {"since": View(as_of, since).label()["known_at"],
+            "until": View(as_of, until).label()["known_at"], "as_of": as_of.isoformat(),
+            "partner": partner, "touched": touched, "changed": entries}
+
+
+def changes_csv(entries: list[dict[str, Any]], day: date) -> str:
+    """The ``changes --csv`` text: one row per employer that changed."""
+    return _csv(entries, day)
+
+
 def _entry(employer: str, result: dict[str, Any]) -> dict[str, Any]:
     """One employer of ``changes``: the before, the after, the changes and their events."""
     causes: list[str] = []
@@ -183,10 +197,9 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         raise click.BadParameter(f"--until {until.isoformat()} is before --since "
                                  f"{since.isoformat()}", param_hint="'--until'")
     day = as_of or _today()
-    touched, entries = changed_employers(_session().store(), since, until, day, partner)
-    document = {"since": View(day, since).label()["known_at"],
-                "until": View(day, until).label()["known_at"], "as_of": day.isoformat(),
-                "partner": partner, "touched": touched, "changed": entries}
+    document = changes_document(_session().store(), since, until, day, partner)
+    entries = document["changed"]
+    touched = document["touched"]
     if as_json:
         emit_json(document)
         return
