@@ -21,10 +21,17 @@ from commands.config import (
 )
 from commands.notify import EmailSink, dispatch, make_sinks, outbox_counts, outbox_rows
 from commands.status_notices import relay_status_changes
+from ledger.rulebooks import RULES
 from storage.engine import engine_for
 from storage.store import LedgerStore
 from tests.conftest import Cli, line
 from tests.lapse_helpers import certified, due_in, http_receiver
+
+
+def rule_id(name: str, on: date = date(2020, 1, 1)) -> str:
+    """The id of a GENERIC rule in force on ``on``, as the registry names it."""
+    return RULES.rulebook_for("GENERIC", on).rule(name).id
+
 
 QA = date(2020, 6, 15)  # GENERIC: maintenance 1 due 2021-06-15, lapsing on 2021-06-16
 WINTER = date(2021, 1, 1)
@@ -68,7 +75,7 @@ def test_a_revocation_is_announced_once_to_the_sinks_that_want_status_notices(
         assert hook.headers[-1]["Idempotency-Key"] == body["id"]
         assert [(c["time"], c["event"]) for c in body["because"]] == \
             [("transaction", "E-1-revoked")]
-        assert body["because"][0]["rules"][0]["rule"] == "GENERIC-2000.revocation"
+        assert body["because"][0]["rules"][0]["rule"] == rule_id("revocation")
     assert not lapse_file.exists()  # a lapse-only sink hears nothing of status changes
     [row] = outbox_rows(engine_for(db_url), ["sent"])
     assert (row["type"], row["event_id"], row["level"]) == ("StatusChanged", body["id"], None)
@@ -90,7 +97,7 @@ def test_a_lapse_by_the_calendar_is_announced_when_its_day_comes(
     [cause] = body["because"]
     assert (cause["time"], cause["type"], cause["effective"]) == ("valid", "calendar",
                                                                   "2021-06-16")
-    assert cause["rules"][0]["rule"] == "GENERIC-2000.missed-audit"
+    assert cause["rules"][0]["rule"] == rule_id("missed-audit")
 
 
 def test_a_refused_status_notice_is_dead_lettered(
