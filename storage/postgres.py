@@ -79,8 +79,10 @@ INDEX_DDL = (
     # keyed by transaction time first (byte order, as on SQLite): a range scan answers
     # "which employers did events recorded between two times touch?"
     "CREATE TABLE IF NOT EXISTS {schema}.ledger_recorded ("
-    " recorded TEXT COLLATE \"C\" NOT NULL, employer TEXT NOT NULL, version INTEGER NOT NULL,"
-    " PRIMARY KEY (recorded, employer, version))",
+    " recorded TEXT COLLATE \"C\" NOT NULL, stream_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, PRIMARY KEY (recorded, stream_id, version))",
+    "CREATE INDEX IF NOT EXISTS ledger_employers_stream ON {schema}.ledger_employers"
+    " (stream_id)",
 )
 
 
@@ -267,7 +269,8 @@ class PostgresStore(LedgerStore):
                 conn.execute(sql.SQL(statement).format(schema=schema))  # type: ignore[arg-type]
             if not had_recorded:  # a ledger made before the index: fill it from the events
                 with conn.transaction(), conn.cursor() as cursor:
-                    cursor.execute(sql.SQL("SELECT originator_version, state FROM {}.{}")
+                    cursor.execute(sql.SQL("SELECT originator_id, originator_version, state"
+                                           " FROM {}.{}")
                                    .format(schema, sql.Identifier(EVENTS_TABLE)))
                     rows = list(recorded_backfill(cursor.fetchall()))
                     with cursor.copy(sql.SQL("COPY {}.ledger_recorded FROM STDIN")
@@ -329,15 +332,16 @@ class PostgresStore(LedgerStore):
     def touched(self, since: datetime, until: datetime | None = None,
                 partner: str | None = None) -> list[str]:
         schema = sql.Identifier(self.schema)
-        query = sql.SQL("SELECT DISTINCT r.employer FROM {}.ledger_recorded r"
-                        " WHERE r.recorded > %s").format(schema)
+        query = sql.SQL("SELECT e.employer FROM {}.ledger_employers e WHERE e.stream_id IN"
+                        " (SELECT r.stream_id FROM {}.ledger_recorded r"
+                        " WHERE r.recorded > %s").format(schema, schema)
         params: list[Any] = [recorded_key(since)]
         if until is not None:
             query += sql.SQL(" AND r.recorded <= %s")
             params.append(recorded_key(until))
+        query += sql.SQL(")")
         if partner is not None:
-            query += sql.SQL(" AND r.employer IN (SELECT employer FROM {}.ledger_employers"
-                             " WHERE partner = %s)").format(schema)
+            query += sql.SQL(" AND e.partner = %s")
             params.append(partner)
         with self._connection() as conn:
             rows = conn.execute(query, params).fetchall()
@@ -395,7 +399,7 @@ class PostgresWriter(Writer):
                     " FROM STDIN").format(self.names["ledger_event_ids"])) as copy:
                 for row in ids:
                     copy.write_row(row)
-        with self.cursor.copy(sql.SQL("COPY {} (recorded, employer, version) FROM STDIN")
+        with self.cursor.copy(sql.SQL("COPY {} (recorded, stream_id, version) FROM STDIN")
                               .format(self.names["ledger_recorded"])) as copy:
             for item in recorded_rows(rows):
                 copy.write_row(item)

@@ -39,8 +39,11 @@ LOCK_TIMEOUT_SECONDS = 600
 # Keyed by transaction time first: "employers touched between two times" is a range scan.
 RECORDED_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_recorded ("
-    " recorded TEXT NOT NULL, employer TEXT NOT NULL, version INTEGER NOT NULL,"
-    " PRIMARY KEY (recorded, employer, version)) WITHOUT ROWID")
+    " recorded TEXT NOT NULL, stream_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " PRIMARY KEY (recorded, stream_id, version)) WITHOUT ROWID")
+# the touched streams are named through ledger_employers
+EMPLOYER_STREAM_DDL = ("CREATE INDEX IF NOT EXISTS ledger_employers_stream"
+                       " ON ledger_employers (stream_id)")
 
 INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_employers ("
@@ -52,6 +55,7 @@ INDEX_DDL = (
     " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
     " stream_id TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID",
     RECORDED_DDL,
+    EMPLOYER_STREAM_DDL,
 )
 
 # Page cache of the writer's connection while a write transaction runs (KiB, as SQLite's
@@ -123,7 +127,8 @@ class SQLiteStore(LedgerStore):
                 if not had_recorded:  # a ledger made before the index: fill it
                     conn.executemany("INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
                                      recorded_backfill(conn.execute(
-                                         "SELECT originator_version, state FROM stored_events")))
+                                         "SELECT originator_id, originator_version, state"
+                                         " FROM stored_events")))
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -176,14 +181,15 @@ class SQLiteStore(LedgerStore):
 
     def touched(self, since: datetime, until: datetime | None = None,
                 partner: str | None = None) -> list[str]:
-        query = "SELECT DISTINCT r.employer FROM ledger_recorded r WHERE r.recorded > ?"
+        query = ("SELECT e.employer FROM ledger_employers e WHERE e.stream_id IN"
+                 " (SELECT r.stream_id FROM ledger_recorded r WHERE r.recorded > ?")
         params: list[Any] = [recorded_key(since)]
         if until is not None:
             query += " AND r.recorded <= ?"
             params.append(recorded_key(until))
+        query += ")"
         if partner is not None:
-            query += (" AND r.employer IN (SELECT employer FROM ledger_employers"
-                      " WHERE partner = ?)")
+            query += " AND e.partner = ?"
             params.append(partner)
         with self._connection() as conn:
             if not conn.execute("SELECT 1 FROM sqlite_master"
@@ -195,13 +201,12 @@ class SQLiteStore(LedgerStore):
     def _touched_by_scan(self, conn: sqlite3.Connection, since: datetime,
                          until: datetime | None, partner: str | None) -> list[str]:
         low, high = recorded_key(since), recorded_key(until) if until else None
-        found = {employer for recorded, employer, _ in recorded_backfill(
-            conn.execute("SELECT originator_version, state FROM stored_events"))
+        streams = {stream for recorded, stream, _ in recorded_backfill(conn.execute(
+            "SELECT originator_id, originator_version, state FROM stored_events"))
             if recorded > low and (high is None or recorded <= high)}
-        if partner is not None:
-            found &= {row[0] for row in conn.execute(
-                "SELECT employer FROM ledger_employers WHERE partner = ?", (partner,))}
-        return sorted(found)
+        return sorted(employer for employer, stream, owner in conn.execute(
+            "SELECT employer, stream_id, partner FROM ledger_employers")
+            if stream in streams and (partner is None or owner == partner))
 
 
 class SQLiteWriter(Writer):

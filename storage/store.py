@@ -9,10 +9,12 @@ in the same transaction as the events they index:
   last line of defence when two imports race);
 - ``ledger_employers``: each registered employer, its stream and first registration date,
   which answers "is this employer registered?" without replaying its stream;
-- ``ledger_recorded``: each employer event's transaction time (``recorded_at``) and employer,
+- ``ledger_recorded``: each employer event's transaction time (``recorded_at``) and stream,
   keyed by time first, which answers "which employers did events recorded between two times
-  touch?" (:meth:`LedgerStore.touched`, for ``corledger changes``) with one range scan.
-  A ledger made before this index gets it filled from its events when first opened.
+  touch?" (:meth:`LedgerStore.touched`, for ``corledger changes``) with one range scan, the
+  streams named through ``ledger_employers`` (the stream id, not the employer's name, so any
+  name a stream may carry is stored safely). A ledger made before this index gets it filled
+  from its events when first opened.
 
 A whole import runs in one write transaction (:meth:`LedgerStore.writer`): it commits at the
 end or not at all, so a killed import leaves nothing behind.
@@ -148,17 +150,18 @@ def recorded_key(moment: datetime) -> str:
 
 
 def recorded_rows(rows: Sequence[StoredRow]) -> list[tuple[str, str, int]]:
-    """The ``ledger_recorded`` rows (recorded, employer, version) of employer events."""
-    return [(r.recorded, r.employer, r.version) for r in rows if r.employer is not None]
+    """The ``ledger_recorded`` rows (recorded, stream, version) of employer events."""
+    return [(r.recorded, r.stream, r.version) for r in rows if r.employer is not None]
 
 
 def recorded_backfill(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str, int]]:
-    """``ledger_recorded`` rows from stored events ``(version, state)``, for a ledger made
-    before the index: the state's JSON carries the employer and ``recorded_at``."""
-    for version, state in rows:
+    """``ledger_recorded`` rows from stored events ``(stream, version, state)``, for a ledger
+    made before the index: the state's JSON carries the employer and ``recorded_at``."""
+    for stream, version, state in rows:
         data = orjson.loads(bytes(state))
         if data.get("employer") is not None:
-            yield (recorded_key(parse_time(data["recorded_at"])), data["employer"], version)
+            hex_id = stream.hex if isinstance(stream, UUID) else UUID(str(stream)).hex
+            yield (recorded_key(parse_time(data["recorded_at"])), hex_id, version)
 
 
 def stored_row(item: Appended | StoredRow) -> StoredRow:
