@@ -7,14 +7,12 @@ here; they import what they share from :mod:`commands.session`, never from this 
 from __future__ import annotations
 
 import importlib
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
 
-from commands.session import DB_HELP, Session, console, db_option, emit_json, run_import, stderr
+from commands.session import DB_HELP, Session, console, db_option, emit_json, stderr
 from ledger.codec import event_to_state
 from storage.store import DEFAULT_DB
 
@@ -64,29 +62,6 @@ def init(session: Session, create_database: bool) -> None:
     click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
 
 
-@main.command("import")
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-@click.pass_obj
-def import_(session: Session, file: str, as_json: bool) -> None:
-    """Validate and append a JSONL file of events, whole or not at all (- for stdin)."""
-    store = session.store()
-    if file == "-":
-        result = run_import(session, store, sys.stdin.buffer, None, "stdin")
-    else:
-        path = Path(file)
-        if not path.exists():
-            raise click.ClickException(f"{file}: no such file")
-        with path.open("rb") as stream:
-            result = run_import(session, store, stream, path.stat().st_size, file)
-    if as_json:
-        emit_json({"file": file, "added": result.added, "skipped": result.skipped,
-                   "lines": result.lines})
-    else:
-        click.echo(f"{file}: {result.added} events added, {result.skipped} skipped "
-                   f"(already in the ledger), {result.lines} lines read")
-
-
 @main.command()
 @click.argument("employer")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -125,7 +100,8 @@ def _register_optional_commands() -> None:
     """Adds the query commands that live in their own modules."""
     for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
                         "commands.projections_cli", "commands.scheduler_cli",
-                        "commands.rules_cli", "service.cli", "commands.diff_cli"):
+                        "commands.rules_cli", "service.cli", "commands.import_cli",
+                        "commands.diff_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -8,7 +8,8 @@ import click
 from rich import box
 from rich.table import Table
 
-from commands.session import Session, console, run_import
+from commands.import_cli import run_import
+from commands.session import Session, console
 from projections.status import status
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",

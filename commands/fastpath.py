@@ -11,10 +11,9 @@ with the same typed values.
 from __future__ import annotations
 
 import dataclasses
-import re
 import typing
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from types import NoneType, UnionType
@@ -24,29 +23,36 @@ import orjson
 from marshmallow import Schema, fields, missing, validate
 
 from commands.schemas import (
-    _DATE,
-    _DATETIME,
-    _MONEY,
     DATA_SCHEMAS,
+    DATE,
     ENVELOPE,
+    MONEY_TEXT,
+    RFC3339,
     AwareTime,
+    EmployerId,
     IsoDate,
     MoneyField,
     ScoreField,
     StrictBool,
     StrictInt,
     Text,
+    text_problem,
 )
 from ledger.codec import CODECS, format_time
-from ledger.events import EVENT_TYPES, MONEY, SCORE, type_hints
+from ledger.events import EMPLOYER_ID, EVENT_TYPES, MONEY, SCORE, type_hints
 
 _FAIL = object()  # a converter's "cannot prove this valid"
+_DATE_MATCH = DATE.fullmatch
+_TIME_MATCH = RFC3339.fullmatch
+_MONEY_MATCH = MONEY_TEXT.fullmatch
+_EMPLOYER_MATCH = EMPLOYER_ID.fullmatch
+HEAD_CACHE = 4096
 Converter = Callable[[Any], Any]
 
 
 @lru_cache(maxsize=65536)
 def _date(value: str) -> Any:
-    if not _DATE.match(value):
+    if not _DATE_MATCH(value):
         return _FAIL
     try:
         return date.fromisoformat(value)
@@ -60,17 +66,26 @@ def _iso_date(value: Any) -> Any:
 
 @lru_cache(maxsize=4096)
 def _aware_time(value: str) -> Any:
-    if not _DATETIME.match(value):
+    if not _TIME_MATCH(value):
         return _FAIL
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):
         return _FAIL
-    return _FAIL if parsed.tzinfo is None else AwareTime().deserialize(value)
 
 
 def _money(value: Any) -> Any:
-    return Decimal(value) if type(value) is str and _MONEY.match(value) else _FAIL
+    return Decimal(value) if type(value) is str and _MONEY_MATCH(value) else _FAIL
+
+
+@lru_cache(maxsize=HEAD_CACHE)
+def _employer_ok(value: str) -> bool:
+    """Whether an employer id is well formed (cached: a file names each employer often)."""
+    return _EMPLOYER_MATCH(value) is not None
+
+
+def _employer(value: Any) -> Any:
+    return value if type(value) is str and _EMPLOYER_MATCH(value) else _FAIL
 
 
 def _score(value: Any) -> Any:
@@ -86,9 +101,10 @@ def _bool(value: Any) -> Any:
     return value if type(value) is bool else _FAIL
 
 
-def _text(max_length: int, choices: frozenset[str] | None) -> Converter:
+def _text(max_length: int, single_line: bool, choices: frozenset[str] | None) -> Converter:
     def convert(value: Any) -> Any:
-        if type(value) is not str or not value.strip() or len(value) > max_length:
+        if type(value) is not str or len(value) > max_length \
+                or text_problem(value, single_line) is not None:
             return _FAIL
         if choices is not None and value not in choices:
             return _FAIL
@@ -136,6 +152,8 @@ def compile_field(field: fields.Field) -> Converter | None:
         return None
     if isinstance(field, IsoDate):
         return _iso_date
+    if isinstance(field, EmployerId):
+        return _employer
     if isinstance(field, AwareTime):
         return lambda v: _aware_time(v) if type(v) is str else _FAIL
     if isinstance(field, MoneyField):
@@ -147,7 +165,7 @@ def compile_field(field: fields.Field) -> Converter | None:
     if isinstance(field, StrictInt):
         return _int(field.minimum, field.maximum)
     if isinstance(field, Text):
-        return _text(field.max_length, _one_of(field))
+        return _text(field.max_length, field.single_line, _one_of(field))
     if isinstance(field, fields.List):
         inner = compile_field(field.inner)
         return _list(inner) if inner is not None else None
@@ -260,7 +278,6 @@ def fast_load(obj: Any) -> dict[str, Any] | None:
 # ``encode_state(event)`` of the event marshmallow's path builds from the same line.
 
 _MISSING = object()
-_MONEY_MATCH = re.compile(r"\d{1,15}(?:\.\d{1,2})?\Z").match  # _MONEY without its "$\n"
 
 
 def _kind(field: fields.Field) -> tuple[str, Any] | None:
@@ -278,14 +295,14 @@ def _kind(field: fields.Field) -> tuple[str, Any] | None:
     if isinstance(field, StrictInt):
         return "int", (field.minimum, field.maximum)
     if isinstance(field, Text):
-        return "text", (field.max_length, _one_of(field))
+        return "text", ((field.max_length, field.single_line), _one_of(field))
     if isinstance(field, fields.List) and isinstance(field.inner, Text) \
             and not field.inner.validators:
-        return "texts", field.inner.max_length
+        return "texts", (field.inner.max_length, field.inner.single_line)
     if isinstance(field, fields.Dict) and isinstance(field.key_field, Text) \
             and not field.key_field.validators and isinstance(field.value_field, ScoreField) \
             and not field.value_field.validators:
-        return "scores", field.key_field.max_length
+        return "scores", (field.key_field.max_length, field.key_field.single_line)
     return None
 
 
@@ -298,8 +315,11 @@ def _hint_matches(kind: str, hint: Any) -> bool:
         rest = [a for a in typing.get_args(hint) if a is not NoneType]
         return len(rest) == 1 and _hint_matches(kind, rest[0])
     if origin is typing.Annotated:
-        base, tag = typing.get_args(hint)[:2]
-        return (kind, tag) in (("money", MONEY), ("score", SCORE))
+        base, *tags = typing.get_args(hint)
+        if MONEY in tags or SCORE in tags:
+            return (kind, MONEY if MONEY in tags else SCORE) in (("money", MONEY),
+                                                                 ("score", SCORE))
+        return _hint_matches(kind, base)  # a constraint marker: stored as its base type
     if origin is tuple:
         return kind == "texts" and typing.get_args(hint) == (str, ...)
     if origin is dict:
@@ -314,8 +334,14 @@ def _optional(hint: Any) -> bool:
         and NoneType in typing.get_args(hint)
 
 
-def _text_check(var: str, max_length: int) -> str:
-    return f"type({var}) is not str or len({var}) > {max_length} or not {var}.strip()"
+def _text_check(var: str, limits: tuple[int, bool]) -> str:
+    """A condition true when ``var`` is not a valid text: printable ASCII with something
+    visible passes at once; anything else is decided by :func:`commands.schemas.text_problem`,
+    the rule marshmallow's ``Text`` applies."""
+    max_length, single_line = limits
+    return (f"type({var}) is not str or len({var}) > {max_length} or not ({var}.isascii()"
+            f" and {var}.isprintable() and {var} and not {var}.isspace())"
+            f" and _text_problem({var}, {single_line!r}) is not None")
 
 
 def _check_lines(var: str, kind: str, param: Any, consts: dict[str, Any]) -> list[str]:
@@ -325,7 +351,8 @@ def _check_lines(var: str, kind: str, param: Any, consts: dict[str, Any]) -> lis
         if choices is not None:
             name = f"_C{len(consts)}"
             consts[name] = choices
-            if all(type(c) is str and c.strip() and len(c) <= max_length for c in choices):
+            if all(type(c) is str and len(c) <= max_length[0]
+                   and text_problem(c, max_length[1]) is None for c in choices):
                 return [f"if type({var}) is not str or {var} not in {name}: return None"]
             return [f"if {_text_check(var, max_length)} or {var} not in {name}: return None"]
         return [f"if {_text_check(var, max_length)}: return None"]
@@ -419,11 +446,12 @@ def _data_lines(type_name: str, consts: dict[str, Any]) -> list[str] | None:
     return body
 
 
-def _envelope_limits() -> tuple[int, int, int] | None:
-    """(id, employer, by) max lengths, if the envelope schema is the one the generated code
-    checks (:func:`compile_line`); None turns the direct path off."""
+def _envelope_limits() -> tuple[tuple[int, bool], tuple[int, bool]] | None:
+    """The (max length, single line) limits of ``id`` and ``by``, if the envelope schema is
+    the one the generated code checks (:func:`compile_line`); None turns the direct path
+    off."""
     f = ENVELOPE.fields
-    expected = {"id": (Text, False), "type": (Text, False), "employer": (Text, True),
+    expected = {"id": (Text, False), "type": (Text, False), "employer": (EmployerId, True),
                 "effective": (IsoDate, False), "recorded_at": (AwareTime, True),
                 "by": (Text, True), "data": (fields.Dict, False)}
     if set(f) != set(expected):
@@ -437,7 +465,8 @@ def _envelope_limits() -> tuple[int, int, int] | None:
             return None
     if f["id"].required or not f["effective"].required or not f["data"].required:
         return None
-    return f["id"].max_length, f["employer"].max_length, f["by"].max_length
+    id_field, by_field = typing.cast(Text, f["id"]), typing.cast(Text, f["by"])
+    return (id_field.max_length, id_field.single_line), (by_field.max_length, by_field.single_line)
 
 
 _LIMITS = _envelope_limits()
@@ -451,7 +480,7 @@ def compile_line(type_name: str) -> LineEncoder | None:
     marshmallow."""
     if _LIMITS is None:
         return None
-    id_max, employer_max, by_max = _LIMITS
+    id_max, by_max = _LIMITS
     consts: dict[str, Any] = {}
     data_lines = _data_lines(type_name, consts)
     if data_lines is None:
@@ -462,7 +491,7 @@ def compile_line(type_name: str) -> LineEncoder | None:
                     "if employer is not None: return None"]
     else:
         employer = ['employer = obj.get("employer")',
-                    f"if {_text_check('employer', employer_max)}: return None"]
+                    "if type(employer) is not str or not _employer_ok(employer): return None"]
     body = [
         "if not _ENVELOPE_KEYS.issuperset(obj): return None",
         'event_id = obj.get("id", _MISSING)',
@@ -477,7 +506,8 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "    recorded_text = now_text",
         "elif type(recorded) is not str: return None",
         # YYYY-MM-DDTHH:MM:SSZ, the form a UTC time is stored in: kept as it is once it parses
-        'elif len(recorded) == 20 and recorded[4::3] == "--T::Z":',
+        # (ASCII, so its digits are ASCII digits once fromisoformat has read them)
+        'elif len(recorded) == 20 and recorded[4::3] == "--T::Z" and recorded.isascii():',
         "    try:",
         "        recorded_at = _fromisoformat(recorded)",
         "    except ValueError:",
@@ -503,6 +533,8 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "_ENVELOPE_KEYS": frozenset(ENVELOPE.fields), "_MISSING": _MISSING, "_FAIL": _FAIL,
         "_date": _date, "_aware_time": _aware_time, "_format_time": format_time,
         "_fromisoformat": datetime.fromisoformat, "_MONEY_MATCH": _MONEY_MATCH,
+        "_employer_ok": _employer_ok,
+        "_text_problem": text_problem,
         "Decimal": Decimal, "_dumps": orjson.dumps, **consts}
     exec(compile(source, f"<fastpath line_{type_name}>", "exec"), namespace)  # noqa: S102
     function: LineEncoder = namespace[f"line_{type_name}"]

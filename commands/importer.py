@@ -11,10 +11,11 @@ and a bounded cache of stream heads are all that is held.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import IO, Any, NamedTuple, TypeVar
 
@@ -25,6 +26,7 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
+from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
 
@@ -32,8 +34,9 @@ T = TypeVar("T")
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
-MAX_ERRORS = 20
+MAX_ERRORS = 20  # a refusal names at most this many errors
 HEAD_CACHE_SIZE = 4096
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte order mark, which some editors put at the start
 
 
 @dataclass(frozen=True)
@@ -49,19 +52,24 @@ class LineError:
 
 
 class ImportRefused(Exception):
-    """The file was refused whole; nothing from it was written."""
+    """The file was refused whole; nothing from it was written. At most :data:`MAX_ERRORS`
+    errors are kept; ``truncated`` says there were more."""
 
     def __init__(self, errors: list[LineError], truncated: bool = False) -> None:
-        self.errors = errors
-        self.truncated = truncated
+        self.errors = errors[:MAX_ERRORS]
+        self.truncated = truncated or len(errors) > MAX_ERRORS
         super().__init__("; ".join(str(e) for e in errors[:3]))
 
 
 @dataclass
 class ImportResult:
-    added: int = 0
+    added: int = 0  # with a dry run: would be added
     skipped: int = 0
     lines: int = 0
+
+
+class _DryRunDone(Exception):
+    """Raised inside the write transaction of a dry run, so that it rolls back."""
 
 
 class _Line(NamedTuple):
@@ -105,6 +113,8 @@ def read_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None,
                     on_bytes(len(raw))
             yield number, LineError(number, "line", f"longer than {MAX_LINE_BYTES} bytes")
             continue
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         if raw.strip():
             yield number, raw
 
@@ -116,12 +126,20 @@ class Importer:
     store: LedgerStore
     now: datetime
     batch_size: int = BATCH_SIZE
+    dry_run: bool = False  # check every line against the ledger, then write nothing
     on_bytes: Callable[[int], None] | None = None
     errors: list[LineError] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
 
     def run(self, stream: IO[bytes]) -> ImportResult:
-        """Imports the whole stream, or raises :class:`ImportRefused` having written nothing."""
+        """Imports the whole stream, or raises :class:`ImportRefused` having written nothing.
+        A dry run checks the same and raises the same, but rolls back what it appended."""
+        try:
+            return self._run(stream)
+        except _DryRunDone:
+            return self.result
+
+    def _run(self, stream: IO[bytes]) -> ImportResult:
         self._now_text = format_time(self.now)
         with self.store.writer() as writer:
             # employer -> [version, registered_on]: a bounded cache of stream heads, LRU
@@ -153,6 +171,8 @@ class Importer:
             self._flush(writer, pending)
             if errors:
                 raise ImportRefused(errors)
+            if self.dry_run:
+                raise _DryRunDone
         return self.result
 
     def _parsed(self, source: Iterator[tuple[int, bytes | LineError]],
@@ -200,8 +220,34 @@ class Importer:
                 batch.append(item)
                 if line.event_id is not None:
                     known[line.event_id] = (line.content_hash, line.employer)
+                if line.type_name == "EventVoided" and line.employer is not None:
+                    writer.append(batch)  # what the void may change must be in the ledger
+                    self.result.added += len(batch)
+                    batch = []
+                    self._recount_registration(writer, line.employer)
         writer.append(batch)
         self.result.added += len(batch)
+
+    def _recount_registration(self, writer: Writer, employer: str) -> None:
+        """After a void: the employer's registration date as the ledger now counts it, the
+        earliest registration not voided (void chains resolved), or None when none counts."""
+        registrations: list[tuple[str | None, str]] = []
+        voids: list[tuple[str | None, str]] = []
+        for topic, state in writer.registration_events(employer):
+            row = orjson.loads(state)
+            if topic == "EmployerRegistered":
+                registrations.append((row["id"], row["effective"]))
+            else:
+                voids.append((row["id"], row["data"]["target"]))
+        voided = voided_ids(voids)
+        counted = [effective for event_id, effective in registrations if event_id not in voided]
+        registered_on = min(counted) if counted else None
+        head = self._last_head  # the void's employer's: the void is the last line admitted
+        assert head is not None and self._last_employer == employer
+        if head[1] != registered_on:
+            head[1] = registered_on
+            writer.set_registered_on(
+                employer, None if registered_on is None else date.fromisoformat(registered_on))
 
     def _load_heads(self, writer: Writer, employers: set[str | None]) -> None:
         missing = {e for e in employers if e is not None and e not in self._heads}
@@ -251,6 +297,17 @@ class Importer:
                                 "it in the ledger or earlier in this file)")
                     return None
                 registered_on = line.effective
+            elif head[1] is None:  # every registration of it was voided
+                if registration:
+                    registered_on = line.effective
+                elif type_name == "EventVoided":  # which may bring a registration back
+                    registered_on = None
+                else:
+                    self._error(line.number, "employer",
+                                f"{employer!r} is not registered: its registration was "
+                                "voided, and no EmployerRegistered for it follows (in the "
+                                "ledger or earlier in this file)")
+                    return None
             elif line.effective < head[1]:
                 if not registration:
                     self._error(line.number, "effective",
@@ -311,19 +368,28 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     """One line on its own: valid (a :class:`_Line`, in stored form when the fast path took
     it), or the errors that refuse it. ``now`` is the import's clock (UTC), ``now_text`` it
     as stored."""
-    if type(raw) is LineError:
+    if isinstance(raw, LineError):
         return [raw]
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         return [LineError(number, "line", f"not valid JSON ({exc})")]
+    try:
+        canonical = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes
+        return [LineError(number, _deep_field(obj), "is nested too deeply")]
+    twice = key_given_twice(raw, canonical)
+    if twice is not None:
+        return [LineError(number, twice, "is given twice in one JSON object (a reader "
+                          "taking the first value would see another event)")]
+    digest = hashlib.sha256(canonical).hexdigest()
     fast = fast_line(obj, now_text)
     if fast is not None:
         type_name, event_id, employer, effective, recorded_at, state = fast
         if recorded_at is not None and recorded_at > now:
             return [_future(number, obj, now)]
-        return _Line(number, type_name, event_id, employer, effective, content_hash(obj),
-                     state, None, recorded_key(recorded_at or now))
+        return _Line(number, type_name, event_id, employer, effective, digest, state, None,
+                     recorded_key(recorded_at or now))
     try:
         envelope = fast_load(obj) or load_event(obj)
     except ValidationError as exc:
@@ -332,8 +398,80 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     if recorded_at is not None and recorded_at > now:
         return [_future(number, obj, now)]
     return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
-                 envelope["effective"].isoformat(), content_hash(obj), None, envelope,
+                 envelope["effective"].isoformat(), digest, None, envelope,
                  recorded_key(recorded_at or now))
+
+
+class _Twice(dict):  # type: ignore[type-arg]
+    """A JSON object in which ``key`` was given more than once."""
+
+    key: str
+
+
+def _keep_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    twice = None
+    for key, value in pairs:
+        if key in out and twice is None:
+            twice = key
+        out[key] = value
+    if twice is None:
+        return out
+    marked = _Twice(out)
+    marked.key = twice
+    return marked
+
+
+def key_given_twice(raw: bytes, canonical: bytes) -> str | None:
+    """The path of a key given twice in one object of the line ``raw``, or None, at the
+    import's speed; ``canonical`` is orjson's sorted form of what it read from ``raw``.
+
+    orjson keeps the last of a key given twice. Each key has one ``:`` after it and the only
+    other ``:`` are inside strings, which the canonical form writes as they were read unless
+    an escape was used: so equal counts and no backslash prove there is no duplicate key, and
+    only a line that fails that test is parsed again, slowly, to look.
+    """
+    if b"\\" in raw or raw.count(b":") != canonical.count(b":"):
+        return duplicate_key(raw)
+    return None
+
+
+def duplicate_key(raw: bytes) -> str | None:
+    """The path (``data.amount``) of the first key given twice in one object of a JSON line,
+    or None. Slow (the standard library's parser): only for lines that may have one."""
+    try:
+        value = json.loads(raw, object_pairs_hook=_keep_twice)
+    except RecursionError:
+        return "line"  # deeper than can be checked: refused, naming the line
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if type(item) is _Twice:
+            return _joined(path, item.key)
+        if isinstance(item, dict):
+            stack.extend((v, _joined(path, str(k))) for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((v, _joined(path, str(i))) for i, v in reversed(list(enumerate(item))))
+    return None
+
+
+def _joined(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _deep_field(obj: Any) -> str:
+    """The field holding a value too deep to write: a top-level key, or ``data.``'s."""
+    if not isinstance(obj, dict):
+        return "line"
+    for key, value in obj.items():
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            if key == "data" and isinstance(value, dict):
+                inner = _deep_field(value)
+                return "data" if inner == "line" else _joined("data", inner)
+            return str(key)
+    return "line"
 
 
 def _future(number: int, obj: dict[str, Any], now: datetime) -> LineError:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from commands.catchup import catching_up
 from commands.session import console, db_option, emit_json
 from commands.status_cli import parse_date
 from projections.sql.projector import Progress, progress, rebuild
@@ -75,10 +76,15 @@ def status_command(as_json: bool) -> None:
         return
     click.echo(f"slot {now.slot}: position {now.position}, head {now.head}, lag {now.lag} "
                f"event{'s' if now.lag != 1 else ''}")
+    for failure in now.failed:
+        stderr.print(f"employer {failure.employer} could not be projected ({failure.error}): "
+                     "its status is folded on demand; its lapse and roll rows are its last "
+                     "good ones", highlight=False, markup=False)
 
 
 def _progress_document(p: Progress) -> dict[str, Any]:
-    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag}
+    return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag,
+            "failed": [{"employer": f.employer, "error": f.error} for f in p.failed]}
 
 
 @click.command()
@@ -94,7 +100,8 @@ def roll(as_of: date | None, partner: str | None, csv_file: str | None,
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
     as_of = as_of or _session().today()
-    rows = roll_call(_session().store(), as_of, partner)
+    with catching_up(stderr) as report:
+        rows = roll_call(_session().store(), as_of, partner, on_progress=report)
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
         return

@@ -3,41 +3,75 @@
 Strict on purpose: a regulator's record should not depend on guesses. Unknown fields, wrong
 JSON types (a number for money, a string for a score, ``1`` for ``true``), dates that are not
 ``YYYY-MM-DD`` or do not exist, and values outside their enumerations are refused, and every
-refusal names its field (``data.overall``).
+refusal names its field (``data.overall``). The ``data`` schemas are derived from the event
+classes of :mod:`ledger.events`, where each event's fields are declared once.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import reprlib
+import typing
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from types import NoneType, UnionType
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from ledger.events import (
-    AUDIT_KINDS,
-    AUDITOR_TYPES,
+    EMPLOYER_ID,
     EVENT_TYPES,
-    PARTNERS,
-    PROGRAMS,
-    QA_OUTCOMES,
-    REVIEW_OUTCOMES,
-    SCOPE_CHANGES,
+    MONEY,
+    SCORE,
+    Choice,
+    LedgerEvent,
+    Range,
+    TextRule,
+    type_hints,
 )
 
-LAPSE_LEVELS = ("missed", "critical", "warning", "notice")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MONEY = re.compile(r"^\d{1,15}(\.\d{1,2})?$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# The shapes the boundary accepts, each defined once and used by marshmallow's fields and by
+# the fast path (:mod:`commands.fastpath`); always ``fullmatch``ed, ASCII digits only.
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MONEY_TEXT = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
+"""Money: a non-negative amount with exactly two decimal places, nothing around it."""
+RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
+"""A ``recorded_at``: RFC 3339 with ``T``, seconds, at most 6 fraction digits and an offset."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab, newline
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every control character
+_VISIBLE = frozenset("LNPS")  # Unicode categories that put ink on the page
+
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60
+
+
+def shown(value: Any) -> str:
+    """A value as an error message quotes it: short, and safe however deep it is nested."""
+    return _short.repr(value)
+
+
+def text_problem(value: str, single_line: bool = False) -> str | None:
+    """Why a text is refused, or None: control characters (tab and newline are allowed unless
+    ``single_line``), or nothing visible in it (empty, blank, only zero-width characters)."""
+    bad = (_LINE_CONTROL if single_line else _CONTROL).search(value)
+    if bad is not None:
+        return (f"must not contain the control character U+{ord(bad.group()):04X}"
+                f" (at character {bad.start() + 1})")
+    if not any(unicodedata.category(c)[0] in _VISIBLE for c in value):
+        return "must contain a visible character (it is empty, blank or invisible)"
+    return None
 
 
 class IsoDate(fields.Field):
     """A calendar date written ``YYYY-MM-DD`` that exists (2020-02-30 does not)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> date:
-        if not isinstance(value, str) or not _DATE.match(value):
-            raise ValidationError(f"must be a date written YYYY-MM-DD, got {value!r}")
+        if not isinstance(value, str) or not DATE.fullmatch(value):
+            raise ValidationError(f"must be a date written YYYY-MM-DD, got {shown(value)}")
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -45,31 +79,38 @@ class IsoDate(fields.Field):
 
 
 class AwareTime(fields.Field):
-    """An ISO 8601 date-time with an offset (``Z`` or ``+hh:mm``), converted to UTC."""
+    """An RFC 3339 date-time with an offset (``Z`` or ``+hh:mm``), converted to UTC."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> datetime:
-        if not isinstance(value, str) or not _DATETIME.match(value):
+        if not isinstance(value, str) or not RFC3339.fullmatch(value):
+            if isinstance(value, str) and RFC3339.fullmatch(value + "Z"):
+                raise ValidationError(f"{value!r} has no offset: add Z for UTC")
             raise ValidationError(
-                f"must be an ISO date-time with offset, like 2021-06-11T15:02:00Z; got {value!r}")
+                "must be an RFC 3339 date-time with offset, like 2021-06-11T15:02:00Z; "
+                f"got {shown(value)}")
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError(f"{value!r} is not a date-time that exists") from None
-        if parsed.tzinfo is None:
-            raise ValidationError(f"{value!r} has no offset: add Z for UTC")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                f"{value!r} is outside the years 1 to 9999 in UTC") from None
 
 
 class MoneyField(fields.Field):
-    """Dollars as a decimal string with at most two places (``"8000.00"``), never a float."""
+    """Dollars as a decimal string with exactly two places (``"8000.00"``), never a float."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Decimal:
         if not isinstance(value, str):
             raise ValidationError(
-                f'must be a decimal string such as "8000.00", not {type(value).__name__} {value!r}')
-        if not _MONEY.match(value):
+                f'must be a decimal string such as "8000.00", not {type(value).__name__} '
+                f"{shown(value)}")
+        if not MONEY_TEXT.fullmatch(value):
             raise ValidationError(
-                f'must be a non-negative amount with at most two decimal places, got {value!r}')
+                "must be a non-negative amount with exactly two decimal places and nothing "
+                f'around it, such as "8000.00"; got {shown(value)}')
         return Decimal(value)
 
 
@@ -78,13 +119,13 @@ class ScoreField(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise ValidationError(f"must be a number from 0 to 100, got {value!r}")
+            raise ValidationError(f"must be a number from 0 to 100, got {shown(value)}")
         try:
             score = Decimal(str(value))
         except InvalidOperation:
-            raise ValidationError(f"must be a number from 0 to 100, got {value!r}") from None
+            raise ValidationError(f"must be a number from 0 to 100, got {shown(value)}") from None
         if not score.is_finite() or not 0 <= score <= 100:
-            raise ValidationError(f"must be from 0 to 100, got {value}")
+            raise ValidationError(f"must be from 0 to 100, got {shown(value)}")
         return score
 
 
@@ -97,11 +138,11 @@ class StrictInt(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValidationError(f"must be a whole number, got {value!r}")
+            raise ValidationError(f"must be a whole number, got {shown(value)}")
         if self.minimum is not None and value < self.minimum:
-            raise ValidationError(f"must be at least {self.minimum}, got {value}")
+            raise ValidationError(f"must be at least {self.minimum}, got {shown(value)}")
         if self.maximum is not None and value > self.maximum:
-            raise ValidationError(f"must be at most {self.maximum}, got {value}")
+            raise ValidationError(f"must be at most {self.maximum}, got {shown(value)}")
         return value
 
 
@@ -110,34 +151,40 @@ class StrictBool(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValidationError(f"must be true or false, got {value!r}")
+            raise ValidationError(f"must be true or false, got {shown(value)}")
         return value
 
 
 class Text(fields.Field):
-    """A non-empty JSON string."""
+    """A JSON string with something visible in it and no control characters."""
 
-    def __init__(self, *, max_length: int = 10_000, **kw: Any):
+    def __init__(self, *, max_length: int = 10_000, single_line: bool = False, **kw: Any):
         super().__init__(**kw)
         self.max_length = max_length
+        self.single_line = single_line
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
         if not isinstance(value, str):
-            raise ValidationError(f"must be a string, got {value!r}")
-        if not value.strip():
-            raise ValidationError("must not be empty")
+            raise ValidationError(f"must be a string, got {shown(value)}")
         if len(value) > self.max_length:
             raise ValidationError(f"must be at most {self.max_length} characters")
+        problem = text_problem(value, self.single_line)
+        if problem is not None:
+            raise ValidationError(problem)
         return value
 
 
-def one_of(choices: tuple[str, ...], **kw: Any) -> Text:
-    return Text(validate=validate.OneOf(choices, error="must be one of {choices}; got {input}"),
-                **kw)
+class EmployerId(fields.Field):
+    """An employer id as :data:`ledger.events.EMPLOYER_ID` spells it."""
 
-
-def text_list(**kw: Any) -> fields.List:
-    return fields.List(Text(), **kw)
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a string, got {shown(value)}")
+        if not EMPLOYER_ID.fullmatch(value):
+            raise ValidationError(
+                "must be 1 to 64 ASCII letters, digits, '.', '_' or '-', starting and ending "
+                f"with a letter or digit (like BC-1104729); got {shown(value)}")
+        return value
 
 
 class DataSchema(Schema):
@@ -147,160 +194,63 @@ class DataSchema(Schema):
         unknown = RAISE
 
 
-class EmployerRegisteredData(DataSchema):
-    name = Text(required=True)
-    partner = one_of(PARTNERS, required=True)
-    program = one_of(PROGRAMS, required=True)
-    classification_units = text_list(required=True)
-    headcount = StrictInt(minimum=0, allow_none=True)
+def _field_for(hint: Any, has_default: bool) -> fields.Field:
+    """The marshmallow field of one event-class field, from its type hint and markers.
+
+    ``X | None`` allows null; a field with a default in the class may be left out (the class
+    fills it in); any other field is required.
+    """
+    optional = typing.get_origin(hint) in (typing.Union, UnionType) \
+        and NoneType in typing.get_args(hint)
+    kw: dict[str, Any] = {"required": not (optional or has_default)}
+    if optional:
+        kw["allow_none"] = True
+        (hint,) = [a for a in typing.get_args(hint) if a is not NoneType]
+    return _value_field(hint, kw)
 
 
-class HeadcountReportedData(DataSchema):
-    headcount = StrictInt(minimum=0, required=True)
+def _value_field(hint: Any, kw: dict[str, Any]) -> fields.Field:
+    markers: tuple[Any, ...] = ()
+    if typing.get_origin(hint) is typing.Annotated:
+        hint, *extra = typing.get_args(hint)
+        markers = tuple(extra)
+    if MONEY in markers:
+        return MoneyField(**kw)
+    if SCORE in markers:
+        return ScoreField(**kw)
+    if hint is str:
+        rule = next((m for m in markers if isinstance(m, TextRule)), TextRule())
+        choice = next((m for m in markers if isinstance(m, Choice)), None)
+        if choice is not None:
+            kw["validate"] = validate.OneOf(choice.choices,
+                                            error="must be one of {choices}; got {input}")
+        return Text(max_length=rule.max_length, single_line=rule.single_line, **kw)
+    if hint is bool:
+        return StrictBool(**kw)
+    if hint is int:
+        bounds = next((m for m in markers if isinstance(m, Range)), Range())
+        return StrictInt(minimum=bounds.minimum, maximum=bounds.maximum, **kw)
+    if hint is date:
+        return IsoDate(**kw)
+    origin = typing.get_origin(hint)
+    if origin is tuple and typing.get_args(hint)[1:] == (...,):
+        return fields.List(_value_field(typing.get_args(hint)[0], {}), **kw)
+    if origin is dict:
+        key, value = typing.get_args(hint)
+        return fields.Dict(keys=_value_field(key, {}), values=_value_field(value, {}), **kw)
+    raise TypeError(f"no boundary field for the event field type {hint!r}")
 
 
-class CUData(DataSchema):
-    cu = Text(required=True)
+def data_schema(cls: type[LedgerEvent]) -> Schema:
+    """The ``data`` schema of an event type, derived from the class's fields (declared once,
+    in :mod:`ledger.events`)."""
+    hints = type_hints(cls)
+    declared = {f.name: _field_for(hints[f.name], f.default is not dataclasses.MISSING)
+                for f in cls.data_fields()}
+    return DataSchema.from_dict(declared, name=f"{cls.__name__}Data")()
 
 
-class ScopeChangedData(DataSchema):
-    change = one_of(SCOPE_CHANGES, required=True)
-    detail = Text(allow_none=True)
-    certification_audit_required = StrictBool(allow_none=True, load_default=None)
-
-
-class ProgramChangedData(DataSchema):
-    program = one_of(PROGRAMS, required=True)
-    reason = Text(allow_none=True)
-
-
-class AuditorData(DataSchema):
-    auditor = Text(required=True)
-
-
-class AuditNoticeFiledData(DataSchema):
-    audit = Text(required=True)
-    planned_start = IsoDate(required=True)
-    team = StrictBool()
-
-
-class AuditSubmittedData(DataSchema):
-    audit = Text(required=True)
-    kind = one_of(AUDIT_KINDS, required=True)
-    auditor = Text(required=True)
-    auditor_type = one_of(AUDITOR_TYPES, required=True)
-    started = IsoDate(required=True)
-    completed = IsoDate(required=True)
-    overall = ScoreField(required=True)
-    elements = fields.Dict(keys=Text(), values=ScoreField(), required=True)
-    student = StrictBool()
-    employees_at_audit = StrictInt(minimum=0, allow_none=True)
-    classification_units = text_list(allow_none=True)
-
-
-class QADecidedData(DataSchema):
-    audit = Text(required=True)
-    outcome = one_of(QA_OUTCOMES, required=True)
-    reasons = text_list(allow_none=True)
-
-
-class SeriousIncidentReportedData(DataSchema):
-    fatality = StrictBool(required=True)
-    description = Text(required=True)
-
-
-class ReviewClosedData(DataSchema):
-    outcome = one_of(REVIEW_OUTCOMES, required=True)
-
-
-class CertificationRevokedData(DataSchema):
-    authority = Text(required=True)
-    reason = Text(required=True)
-
-
-class ViolationRecordedData(DataSchema):
-    kind = Text(required=True)
-    penalty = StrictBool(required=True)
-
-
-class CaseData(DataSchema):
-    case = Text(required=True)
-
-
-class InvestigationOpenedData(CaseData):
-    incident_date = IsoDate(allow_none=True)
-
-
-class AuditWaiverGrantedData(DataSchema):
-    waiver = Text(required=True)
-    authority = Text(required=True)
-
-
-YEAR = {"minimum": 1900, "maximum": 2200}
-
-
-class BaseRateSetData(DataSchema):
-    jurisdiction = Text(required=True)
-    cu = Text(required=True)
-    year = StrictInt(required=True, **YEAR)
-    base_rate = MoneyField(required=True)
-
-
-class PayrollReportedData(DataSchema):
-    year = StrictInt(required=True, **YEAR)
-    cu = Text(required=True)
-    assessable_payroll = MoneyField(required=True)
-    deadline = IsoDate(allow_none=True)
-
-
-class PremiumPaidData(DataSchema):
-    year = StrictInt(required=True, **YEAR)
-    cu = Text(required=True)
-    amount = MoneyField(required=True)
-
-
-class IncentivePaidData(DataSchema):
-    year = StrictInt(required=True, **YEAR)
-    amount = MoneyField(required=True)
-
-
-class EventVoidedData(DataSchema):
-    target = Text(required=True, max_length=128)
-    reason = Text(required=True)
-
-
-class LapseRiskFlaggedData(DataSchema):
-    due = IsoDate(required=True)
-    level = one_of(LAPSE_LEVELS, required=True)
-    reasons = text_list(required=True)
-
-
-DATA_SCHEMAS: dict[str, Schema] = {
-    "EmployerRegistered": EmployerRegisteredData(),
-    "HeadcountReported": HeadcountReportedData(),
-    "ClassificationUnitAdded": CUData(),
-    "ClassificationUnitRemoved": CUData(),
-    "ScopeChanged": ScopeChangedData(),
-    "ProgramChanged": ProgramChangedData(),
-    "InternalAuditorQualified": AuditorData(),
-    "InternalAuditorLeft": AuditorData(),
-    "AuditNoticeFiled": AuditNoticeFiledData(),
-    "AuditSubmitted": AuditSubmittedData(),
-    "QADecided": QADecidedData(),
-    "SeriousIncidentReported": SeriousIncidentReportedData(),
-    "ReviewClosed": ReviewClosedData(),
-    "CertificationRevoked": CertificationRevokedData(),
-    "ViolationRecorded": ViolationRecordedData(),
-    "InvestigationOpened": InvestigationOpenedData(),
-    "InvestigationClosed": CaseData(),
-    "AuditWaiverGranted": AuditWaiverGrantedData(),
-    "BaseRateSet": BaseRateSetData(),
-    "PayrollReported": PayrollReportedData(),
-    "PremiumPaid": PremiumPaidData(),
-    "IncentivePaid": IncentivePaidData(),
-    "EventVoided": EventVoidedData(),
-    "LapseRiskFlagged": LapseRiskFlaggedData(),
-}
+DATA_SCHEMAS: dict[str, Schema] = {name: data_schema(cls) for name, cls in EVENT_TYPES.items()}
 assert set(DATA_SCHEMAS) == set(EVENT_TYPES), "every event type needs a data schema"
 
 
@@ -310,13 +260,13 @@ class EnvelopeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = Text(max_length=128)
+    id = Text(max_length=128, single_line=True)
     type = Text(required=True, validate=validate.OneOf(
         tuple(EVENT_TYPES), error="unknown event type {input!r} (see INTERCHANGE.md v1)"))
-    employer = Text(max_length=128, allow_none=True)
+    employer = EmployerId(allow_none=True)
     effective = IsoDate(required=True)
     recorded_at = AwareTime(allow_none=True)
-    by = Text(allow_none=True, max_length=256)
+    by = Text(allow_none=True, max_length=256, single_line=True)
     data = fields.Dict(required=True)
 
     @validates_schema

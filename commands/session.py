@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
-from typing import IO, Any
+from typing import Any
 
 import click
 import orjson
 from rich.console import Console
 
 from commands.config import ConfigError, configured_zone
-from commands.importer import Importer, ImportRefused, ImportResult
 from storage.store import LedgerStore, StoreError, open_store
 
 stderr = Console(stderr=True)
@@ -78,38 +77,6 @@ def db_option(command: click.Command) -> click.Command:
 def emit_json(document: Any) -> None:
     """Prints one JSON document on stdout, and nothing else."""
     click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
-
-
-def run_import(session: Session, store: LedgerStore, stream: IO[bytes],
-                   size: int | None, label: str) -> ImportResult:
-    importer = Importer(store, now=session.now())
-    try:
-        if stderr.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TimeRemainingColumn,
-                TransferSpeedColumn,
-            )
-
-            with Progress("[progress.description]{task.description}", BarColumn(),
-                          DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                          console=stderr, transient=True) as progress:
-                task = progress.add_task(f"importing {label}", total=size)
-                importer.on_bytes = lambda n: progress.advance(task, n)
-                return importer.run(stream)
-        return importer.run(stream)
-    except StoreError as exc:
-        raise click.ClickException(f"{label}: not imported: {exc}") from exc
-    except ImportRefused as refused:
-        lines = [f"{label}: refused, nothing was imported:"]
-        lines += [f"  {error}" for error in refused.errors]
-        if refused.truncated:
-            lines.append(f"  (stopped after {len(refused.errors)} errors)")
-        raise click.ClickException("\n".join(lines)) from refused
-
-
 
 
 def console() -> Console:

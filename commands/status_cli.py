@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from commands.catchup import catching_up
 from commands.explain import explain as explain_renderable
 from commands.session import console, emit_json
 from projections.sql.queries import lapses_from_read_model, status_from_read_model
@@ -81,7 +82,9 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
            as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
     if known_at is None:
-        doc = status_from_read_model(_session().store(), employer, as_of or _today())
+        with catching_up() as report:
+            doc = status_from_read_model(_session().store(), employer, as_of or _today(),
+                                         on_progress=report)
     else:
         doc = render(_timeline(employer, as_of, known_at))
     if as_json:
@@ -120,7 +123,9 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None) -> Non
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def lapses(as_of: date | None, within: int, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
-    entries = lapses_from_read_model(_session().store(), as_of or _today(), within)
+    with catching_up() as report:
+        entries = lapses_from_read_model(_session().store(), as_of or _today(), within,
+                                         on_progress=report)
     if as_json:
         emit_json(entries)
         return

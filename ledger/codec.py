@@ -48,6 +48,7 @@ def format_time_or_none(value: datetime | None) -> str | None:
     return None if value is None else format_time(value)
 
 
+@lru_cache(maxsize=4096)  # a stream holds few distinct times: its imports' append times
 def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
@@ -141,17 +142,18 @@ def state_to_event(topic: str, originator_id: UUID, version: int, state: dict[st
                    ) -> LedgerEvent:
     codec = CODECS[topic]
     state = upcast(codec.cls, state)
-    return codec.cls(
-        originator_id=originator_id,
-        originator_version=version,
-        timestamp=parse_time(state["appended_at"]),
-        event_id=state["id"],
-        employer=state["employer"],
-        effective=date.fromisoformat(state["effective"]),
-        recorded_at=parse_time(state["recorded_at"]),
-        by=state["by"],
+    fields: dict[str, Any] = {  # the event classes are dataclasses mypy cannot see through
+        "originator_id": originator_id,
+        "originator_version": version,
+        "timestamp": parse_time(state["appended_at"]),
+        "event_id": state["id"],
+        "employer": state["employer"],
+        "effective": date.fromisoformat(state["effective"]),
+        "recorded_at": parse_time(state["recorded_at"]),
+        "by": state["by"],
         **codec.decode(state["data"]),
-    )
+    }
+    return codec.cls(**fields)
 
 
 def decode_state(topic: str, originator_id: UUID, version: int, raw: bytes) -> LedgerEvent:
@@ -163,14 +165,8 @@ def new_event(type_name: str, *, employer: str | None, version: int, effective: 
               by: str | None = None, **data: Any) -> LedgerEvent:
     """Builds a typed event for an employer's stream (or the reference stream)."""
     cls = EVENT_TYPES[type_name]
-    return cls(
-        originator_id=stream_id(employer),
-        originator_version=version,
-        timestamp=appended_at,
-        event_id=event_id,
-        employer=employer,
-        effective=effective,
-        recorded_at=recorded_at,
-        by=by,
-        **data,
-    )
+    fields: dict[str, Any] = {
+        "originator_id": stream_id(employer), "originator_version": version,
+        "timestamp": appended_at, "event_id": event_id, "employer": employer,
+        "effective": effective, "recorded_at": recorded_at, "by": by, **data}
+    return cls(**fields)

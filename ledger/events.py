@@ -9,7 +9,9 @@ scores as ``Decimal``). ``timestamp`` (from eventsourcing) is the ledger's own a
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -25,6 +27,7 @@ AUDITOR_TYPES = ("internal", "external")
 QA_OUTCOMES = ("accepted", "rejected")
 REVIEW_OUTCOMES = ("certificate_stands", "revoked")
 SCOPE_CHANGES = ("merger", "acquisition", "account_number", "other")
+LAPSE_LEVELS = ("missed", "critical", "warning", "notice")
 
 MONEY = "money"
 SCORE = "score"
@@ -32,6 +35,60 @@ Money = Annotated[Decimal, MONEY]
 """An amount of dollars: a decimal string with two places in JSON, never a float."""
 Score = Annotated[Decimal, SCORE]
 """An audit score from 0 to 100: a JSON number, held as Decimal so 79.99 never rounds up."""
+
+
+
+# --- what a field accepts ---------------------------------------------------------------
+#
+# Each event's fields are declared once, below, as typed class attributes; these markers in
+# ``Annotated`` say what the boundary accepts beyond the type. ``commands.schemas`` derives
+# the marshmallow schemas (and so the import's fast path) from them; the codec ignores them.
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The text must be one of these values."""
+
+    choices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Range:
+    """The whole number must lie within these bounds (None: unbounded)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """Limits of a text: its length, and whether tabs and line breaks may appear in it."""
+
+    max_length: int = 10_000
+    single_line: bool = False
+
+
+Count = Annotated[int, Range(minimum=0)]
+"""A number of people: a whole number, zero or more."""
+Year = Annotated[int, Range(1900, 2200)]
+"""A calendar (payroll, incentive) year."""
+EventRef = Annotated[str, TextRule(max_length=128, single_line=True)]
+"""A sender's event ``id``, as another event names it (a void's ``target``)."""
+Partner = Annotated[str, Choice(PARTNERS)]
+Program = Annotated[str, Choice(PROGRAMS)]
+AuditKind = Annotated[str, Choice(AUDIT_KINDS)]
+AuditorType = Annotated[str, Choice(AUDITOR_TYPES)]
+QAOutcome = Annotated[str, Choice(QA_OUTCOMES)]
+ReviewOutcome = Annotated[str, Choice(REVIEW_OUTCOMES)]
+ScopeChange = Annotated[str, Choice(SCOPE_CHANGES)]
+LapseLevel = Annotated[str, Choice(LAPSE_LEVELS)]
+
+EMPLOYER_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?", re.ASCII)
+"""An employer id: 1 to 64 ASCII letters, digits, ``.``, ``_`` and ``-``, starting and
+ending with a letter or digit (``BC-1104729``, ``AB-0043120``, ``GEN-PV3``). Nothing else,
+so no lookalike (Cyrillic letters, Unicode hyphens, invisible or trailing spaces) can open a
+second stream for the same employer. Ids starting with ``@`` are the ledger's own
+(:data:`REFERENCE_STREAM`); the pattern cannot produce them. Use ``fullmatch``."""
 
 STREAM_NAMESPACE = uuid5(NAMESPACE_URL, "https://corledger/streams")
 REFERENCE_STREAM = "@reference"  # the stream of reference data (base rates)
@@ -104,16 +161,16 @@ class EmployerRegistered(LedgerEvent):
     """Enrolment with a certifying partner; the partner picks the rulebook."""
 
     name: str
-    partner: str
-    program: str
+    partner: Partner
+    program: Program
     classification_units: tuple[str, ...]
-    headcount: int | None = None
+    headcount: Count | None = None
 
 
 class HeadcountReported(LedgerEvent):
     """Employees as the partner counts them (part-time, seasonal, subcontractors included)."""
 
-    headcount: int
+    headcount: Count
 
 
 class ClassificationUnitAdded(LedgerEvent):
@@ -127,13 +184,13 @@ class ClassificationUnitRemoved(LedgerEvent):
 class ScopeChanged(LedgerEvent):
     """A merger, acquisition or account change; the partner decides on a new audit."""
 
-    change: str
-    certification_audit_required: bool | None
+    change: ScopeChange
+    certification_audit_required: bool | None = None
     detail: str | None = None
 
 
 class ProgramChanged(LedgerEvent):
-    program: str
+    program: Program
     reason: str | None = None
 
 
@@ -158,15 +215,15 @@ class AuditSubmitted(LedgerEvent):
     """An audit handed to the partner; ``effective`` is the submission date."""
 
     audit: str
-    kind: str
+    kind: AuditKind
     auditor: str
-    auditor_type: str
+    auditor_type: AuditorType
     started: date
     completed: date
     overall: Score
     elements: dict[str, Score]
     student: bool = False
-    employees_at_audit: int | None = None
+    employees_at_audit: Count | None = None
     classification_units: tuple[str, ...] | None = None
 
 
@@ -174,7 +231,7 @@ class QADecided(LedgerEvent):
     """The partner's quality-assurance review of an audit; ``effective`` is the decision date."""
 
     audit: str
-    outcome: str
+    outcome: QAOutcome
     reasons: tuple[str, ...] | None = None
 
 
@@ -187,7 +244,7 @@ class SeriousIncidentReported(LedgerEvent):
 
 
 class ReviewClosed(LedgerEvent):
-    outcome: str
+    outcome: ReviewOutcome
 
 
 class CertificationRevoked(LedgerEvent):
@@ -245,25 +302,25 @@ class BaseRateSet(LedgerEvent):
 
     jurisdiction: str
     cu: str
-    year: int
+    year: Year
     base_rate: Money
 
 
 class PayrollReported(LedgerEvent):
-    year: int
+    year: Year
     cu: str
     assessable_payroll: Money
     deadline: date | None = None
 
 
 class PremiumPaid(LedgerEvent):
-    year: int
+    year: Year
     cu: str
     amount: Money
 
 
 class IncentivePaid(LedgerEvent):
-    year: int
+    year: Year
     amount: Money
 
 
@@ -279,7 +336,7 @@ class EventVoided(LedgerEvent):
 
     employer_optional: ClassVar[bool] = True
 
-    target: str
+    target: EventRef
     reason: str
 
 
@@ -287,7 +344,7 @@ class LapseRiskFlagged(LedgerEvent):
     """Written by the scheduled lapse scan, at most once per employer, due date and level."""
 
     due: date
-    level: str
+    level: LapseLevel
     reasons: tuple[str, ...]
 
 

@@ -1,33 +1,167 @@
 """Lapse risk: employers whose next required audit falls due within a window, or was missed.
 
-``lapse_entry(timeline, within)`` gives one employer's ``lapses --json`` entry (or None);
-``lapses(streams, as_of, within)`` folds every stream and lists them soonest due first.
-Levels: ``missed`` (the certificate lapsed for a due date at most ``within`` days back),
-``critical`` (due within 30 days, in grace, or held past its due by QA), ``warning`` (within
-60), ``notice`` (later, within the window). Pure: no I/O, no clock.
+One decision, in two pure steps, used by ``lapses`` (the CLI, folding on demand), the read
+models' lapse index and the scan:
+
+- :func:`lapse_facts` reads a folded timeline on its as-of date: which case applies
+  (``held``, ``due``, ``limited``, ``missed``), the due date(s), the grace end and the reasons.
+  The read models store these facts per interval of valid time.
+- :func:`lapse_decision` turns facts, an as-of date and a window into the ``lapses --json``
+  entry (or None). Levels come from the ``lapse-risk`` rule: ``missed`` (the certificate
+  lapsed for a due date at most ``within`` days back), ``critical`` (due within its
+  ``critical_days``, in grace, or held past its due by QA), ``warning`` (within
+  ``warning_days``), ``notice`` (later, within the window). :class:`LapseWindow` holds the
+  date ranges it lists, from which the SQL pre-filter is derived.
+
+``lapse_entry(timeline, within)`` is both steps; ``lapses(streams, as_of, within)`` folds every
+stream and lists them soonest due first. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ledger.events import LedgerEvent
-from ledger.rulebooks import RuleRegistry
+from ledger.rulebooks import RULES, Rule, RuleRegistry
 from projections.status import flags
 from projections.timeline import CERTIFYING, EmployerTimeline, fold, next_audit
 
-CRITICAL_DAYS, WARNING_DAYS = 30, 60
+LAPSED = ("cancelled", "expired")
 
 
-def level_for(days_left: int) -> str:
-    """``critical`` (<= 30 days), ``warning`` (<= 60), else ``notice``."""
-    if days_left <= CRITICAL_DAYS:
+@dataclass(frozen=True)
+class LapseFacts:
+    """What a timeline says about lapse risk on its as-of date, apart from the window."""
+
+    kind: str  # held / due / limited / missed
+    due: date | None  # held, due, limited: the due date listed
+    grace_end: date | None  # the last day of grace (due; of a miss for missed, limited)
+    miss_due: date | None  # the missed requirement's due date
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LapseWindow:
+    """The due dates ``lapses --as-of AS_OF --within WITHIN`` lists, as date ranges."""
+
+    as_of: date
+    within: int
+
+    @property
+    def upcoming(self) -> tuple[date, date]:
+        """Due dates listed as coming up: from as-of to ``within`` days on."""
+        return self.as_of, self.as_of + timedelta(days=self.within)
+
+    @property
+    def missed(self) -> tuple[date, date]:
+        """Last days (grace end, else due) of a miss listed as missed: at most ``within``
+        days back, before as-of."""
+        return self.as_of - timedelta(days=self.within), self.as_of - timedelta(days=1)
+
+    def missed_dues(self, longest_grace_days: int) -> tuple[date, date]:
+        """The due dates a listed miss can have (its last day is at most the longest grace
+        after its due)."""
+        first, last = self.missed
+        return first - timedelta(days=longest_grace_days), last
+
+    def held_listed(self, due: date) -> bool:
+        """A held requirement is listed until ``within`` days after its due date."""
+        return (self.as_of - due).days <= self.within
+
+    def in_grace(self, longest_grace_days: int) -> tuple[date, date]:
+        """Due dates that can still be in grace on as-of (none is longer than
+        ``longest_grace_days``); whether one is depends on its own grace end."""
+        return self.as_of - timedelta(days=longest_grace_days), self.as_of - timedelta(days=1)
+
+    def days_left(self, due: date) -> int:
+        return (due - self.as_of).days
+
+    @staticmethod
+    def holds(day: date, bounds: tuple[date, date]) -> bool:
+        return bounds[0] <= day <= bounds[1]
+
+
+def longest_grace_days(registry: RuleRegistry = RULES) -> int:
+    """The longest submission grace any rulebook version grants, in days."""
+    return max((int(rule.params.get("grace_days", 0)) for rule in registry.all()), default=0)
+
+
+def level_for(days_left: int, rule: Rule) -> str:
+    """``critical``, ``warning`` or ``notice`` for a due date ``days_left`` days away, by the
+    ``lapse-risk`` rule's thresholds."""
+    if days_left <= int(rule["critical_days"]):
         return "critical"
-    if days_left <= WARNING_DAYS:
+    if days_left <= int(rule["warning_days"]):
         return "warning"
     return "notice"
+
+
+def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
+                ) -> LapseFacts | None:
+    """The lapse facts of a timeline on its as-of date (None: never listed, whatever the
+    window). ``raised``: the timeline's flags, when the caller has them already."""
+    if t.registration is None:
+        return None
+    reasons = tuple(risk_reasons(t, raised))
+    req = t.requirement
+    current = t.current_certificate is not None
+    nxt = next_audit(t)
+    limited = nxt is not None and nxt["kind"] == "limited_scope"
+    limited_due: date | None = nxt["due"] if nxt is not None and limited else None
+    if current and req is not None and req.due is not None:
+        if req.held:
+            return LapseFacts("held", req.due, None, None, reasons)
+        return LapseFacts("due", limited_due if limited else req.due, req.grace_end, None,
+                          reasons)
+    miss_due = miss_last = None  # a missed requirement's due and its grace end
+    if not current and t.misses and t.certificates and t.certificates[-1].ended in LAPSED:
+        miss_due = t.misses[-1].requirement.due
+        miss_last = t.misses[-1].requirement.grace_end
+    if limited_due is not None:
+        return LapseFacts("limited", limited_due, miss_last, miss_due, reasons)
+    if miss_due is not None:
+        return LapseFacts("missed", None, miss_last, miss_due, reasons)
+    return None
+
+
+def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
+                   employer: str, partner: str, status: str) -> dict[str, Any] | None:
+    """The ``lapses --json`` entry the facts give in ``window`` (None: not listed); ``rule``
+    is the partner's ``lapse-risk`` rule in force on as-of."""
+    if facts is None:
+        return None
+    base = {"employer": employer, "partner": partner, "status": status}
+    reasons = list(facts.reasons)
+    if facts.kind == "held" and facts.due is not None:
+        if not window.held_listed(facts.due):  # listed within the window back from its due
+            return None
+        return {**base, "due": facts.due.isoformat(), "days_left": window.days_left(facts.due),
+                "level": "critical", "reasons": _add(reasons, "qa_pending")}
+    if facts.kind in ("due", "limited") and facts.due is not None:
+        days_left = window.days_left(facts.due)
+        if facts.kind == "due" and days_left < 0 and facts.grace_end is not None \
+                and window.as_of <= facts.grace_end:
+            return {**base, "due": facts.due.isoformat(), "days_left": days_left,
+                    "level": "critical", "reasons": _add(reasons, "in_grace"),
+                    "grace_end": facts.grace_end.isoformat()}
+        if window.holds(facts.due, window.upcoming):
+            return {**base, "due": facts.due.isoformat(), "days_left": days_left,
+                    "level": level_for(days_left, rule), "reasons": reasons}
+        if facts.kind == "due":
+            return None
+    # a miss is listed while its last day (grace end, else due) is within the window back;
+    # days_left stays counted from its due (second set)
+    miss_last = facts.grace_end if facts.kind in ("missed", "limited") and facts.grace_end \
+        else facts.miss_due
+    if facts.miss_due is not None and miss_last is not None \
+            and window.holds(miss_last, window.missed):
+        return {**base, "due": facts.miss_due.isoformat(),
+                "days_left": window.days_left(facts.miss_due), "level": "missed",
+                "reasons": reasons}
+    return None
 
 
 def lapse_entry(t: EmployerTimeline, within: int = 90) -> dict[str, Any] | None:
@@ -35,49 +169,17 @@ def lapse_entry(t: EmployerTimeline, within: int = 90) -> dict[str, Any] | None:
     missed within ``within`` days."""
     if t.registration is None:
         return None
-    as_of = t.as_of
-    base = {"employer": t.employer, "partner": t.registration.partner, "status": t.status}
-    reasons = risk_reasons(t)
-    nxt = next_audit(t)
-    req = t.requirement
-    if t.current_certificate is not None and req is not None and req.due is not None:
-        due = nxt["due"] if nxt is not None and nxt["kind"] == "limited_scope" else req.due
-        days_left = (due - as_of).days
-        if req.held:  # listed within the window back from its due, not after (second set)
-            if (as_of - req.due).days > within:
-                return None
-            return {**base, "due": req.due.isoformat(), "days_left": (req.due - as_of).days,
-                    "level": "critical", "reasons": _add(reasons, "qa_pending")}
-        if days_left < 0 and req.grace_end is not None and as_of <= req.grace_end:
-            return {**base, "due": due.isoformat(), "days_left": days_left,
-                    "level": "critical", "reasons": _add(reasons, "in_grace"),
-                    "grace_end": req.grace_end.isoformat()}
-        if 0 <= days_left <= within:
-            return {**base, "due": due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-        return None
-    if nxt is not None and nxt["kind"] == "limited_scope" and nxt["due"] is not None:
-        days_left = (nxt["due"] - as_of).days
-        if 0 <= days_left <= within:
-            return {**base, "due": nxt["due"].isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-    if t.current_certificate is None and t.misses and t.certificates \
-            and t.certificates[-1].ended in ("cancelled", "expired"):
-        miss = t.misses[-1]
-        due, last_day = miss.requirement.due, miss.requirement.last_day
-        # listed while the last day it could have been submitted (grace included) is at
-        # most `within` days back; days_left stays counted from due (second set)
-        if due is not None and last_day is not None and 0 < (as_of - last_day).days <= within:
-            return {**base, "due": due.isoformat(), "days_left": (due - as_of).days,
-                    "level": "missed", "reasons": reasons}
-    return None
+    return lapse_decision(lapse_facts(t), LapseWindow(t.as_of, within),
+                          t.rulebook().rule("lapse-risk"), employer=t.employer,
+                          partner=t.registration.partner, status=t.status)
 
 
-def risk_reasons(t: EmployerTimeline) -> list[str]:
+def risk_reasons(t: EmployerTimeline, raised: Sequence[str] | None = None) -> list[str]:
     """What adds risk (DOMAIN "Lapse risk"): a missing internal auditor where one is needed,
     headcount over the program's limit, an open review, a limited-scope window closing, a
     QA rejection of an audit towards the current requirement."""
-    raised = flags(t)
+    if raised is None:
+        raised = flags(t)
     reasons = []
     if "no_internal_auditor" in raised:
         reasons.append("no_internal_auditor")

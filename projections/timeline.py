@@ -19,8 +19,10 @@ append order, so the same events recorded in any order give the same timeline.
 
 from __future__ import annotations
 
+import heapq
 import json
-from collections.abc import Iterable, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -125,6 +127,11 @@ class AuditRecord:
         return self.qa_outcome == "accepted"
 
     @property
+    def window_closes_on(self) -> date | None:
+        """The first day after its limited-scope window (a change point), if it has one."""
+        return self.limited_scope_until + ONE_DAY if self.limited_scope_until else None
+
+    @property
     def certifying(self) -> bool:
         return self.kind in CERTIFYING
 
@@ -151,7 +158,14 @@ class Certificate:
         """1 in the first year, 2 from the first anniversary, 3 from the second (a waiver's
         certificate continues the cycle it extends: 3)."""
         return min(3, self.first_cycle_year
-                   + sum(1 for k in (1, 2) if add_years(self.issued, k) <= day))
+                   + sum(1 for k in self.ANNIVERSARIES if add_years(self.issued, k) <= day))
+
+    ANNIVERSARIES = (1, 2)
+
+    def change_days(self) -> tuple[date, ...]:
+        """The days it may change the status document: its issue date (a waiver's
+        certificate starts in the future) and the anniversaries that move ``cycle_year``."""
+        return (self.issued, *(add_years(self.issued, k) for k in self.ANNIVERSARIES))
 
 
 @dataclass
@@ -229,6 +243,9 @@ class EmployerTimeline:
     after_revocation: bool = False
     decisions: list[Decision] = field(default_factory=list)
     events: list[ev.LedgerEvent] = field(default_factory=list)  # in view, in fold order
+    # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
+    # the questions about open windows do not re-scan every audit of a long history.
+    windowed: dict[str, None] = field(default_factory=dict)
 
     # --- facts on the as-of date ------------------------------------------------------------
 
@@ -241,9 +258,16 @@ class EmployerTimeline:
         return self.registry.rulebook_for(self.registration.partner, on or self.as_of)
 
     def headcount_on(self, day: date) -> int | None:
-        """The latest headcount effective on or before ``day``."""
-        known = [h for d, h in self.headcounts if d <= day]
-        return known[-1] if known else None
+        """The latest headcount effective on or before ``day`` (``headcounts`` is in date
+        order, so this is a binary search)."""
+        at = bisect_right(self.headcounts, day, key=_day_of)
+        return self.headcounts[at - 1][1] if at else None
+
+    def headcounts_between(self, start: date, end: date) -> list[int]:
+        """The headcounts reported effective from ``start`` to ``end``, inclusive."""
+        lo = bisect_left(self.headcounts, start, key=_day_of)
+        hi = bisect_right(self.headcounts, end, key=_day_of)
+        return [h for _, h in self.headcounts[lo:hi]]
 
     def size_class(self) -> str | None:
         if self.registration is None:
@@ -281,12 +305,19 @@ class EmployerTimeline:
     def open_limited_scope(self, day: date | None = None) -> AuditRecord | None:
         """The failed audit whose limited-scope window is open on ``day`` (default as-of)."""
         day = day or self.as_of
-        for audit in reversed(list(self.audits.values())):
+        for audit in self.windowed_audits():
             if (audit.limited_scope_until is not None and audit.repaired_by is None
                     and audit.used_for is None and audit.qa_outcome != "rejected"
                     and audit.submitted <= day <= audit.limited_scope_until):
                 return audit
         return None
+
+    def windowed_audits(self) -> Iterable[AuditRecord]:
+        """The audits whose limited-scope window was opened, latest first."""
+        for audit_id in reversed(self.windowed):
+            audit = self.audits.get(audit_id)
+            if audit is not None and audit.limited_scope_until is not None:
+                yield audit
 
     # --- questions for the incentive module --------------------------------------------------
 
@@ -359,9 +390,29 @@ class EmployerTimeline:
 
 def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
     """A total order that depends only on the event's content, never on append order."""
-    content = json.dumps(event.data(), sort_keys=True, default=str)
-    return (event.effective, _PRECEDENCE.get(event.type_name(), 10), event.event_id or "",
-            event.type_name() + content)
+    return (*_cheap_order(event), _content_order(event))
+
+
+def _cheap_order(event: ev.LedgerEvent) -> tuple[date, int, str]:
+    return (event.effective, _PRECEDENCE.get(event.type_name(), 10), event.event_id or "")
+
+
+def _content_order(event: ev.LedgerEvent) -> str:
+    return event.type_name() + json.dumps(event.data(), sort_keys=True, default=str)
+
+
+def in_fold_order(events: Iterable[ev.LedgerEvent]) -> list[ev.LedgerEvent]:
+    """The events sorted by :func:`fold_order`, rendering an event's content for the order
+    only where the cheap part of the key (date, precedence, sender id) ties."""
+    ordered = sorted(events, key=_cheap_order)
+    keys = [_cheap_order(e) for e in ordered]
+    start = 0
+    for end in range(1, len(ordered) + 1):
+        if end == len(ordered) or keys[end] != keys[start]:
+            if end - start > 1:
+                ordered[start:end] = sorted(ordered[start:end], key=_content_order)
+            start = end
+    return ordered
 
 
 def fold(
@@ -373,25 +424,51 @@ def fold(
     registry: RuleRegistry | None = None,
 ) -> EmployerTimeline:
     """Replay one employer's events as of ``as_of``, as known at ``known_at``."""
-    view = sorted((e for e in in_view(events, known_at)
-                   if e.effective <= as_of and not e.reference), key=fold_order)
+    view = in_fold_order(e for e in in_view(events, known_at)
+                         if e.effective <= as_of and not e.reference)
     name = employer or next((e.employer for e in view if e.employer), "")
-    folder = _Folder(EmployerTimeline(name or "", as_of, known_at, registry or RULES))
+    engine = Fold(name or "", registry, known_at=known_at)
     for event in view:
-        folder.apply(event)
-    folder.advance(as_of)
-    return folder.t
+        engine.apply(event)
+    engine.advance_to(as_of)
+    return engine.timeline
 
 
 # --- the fold -------------------------------------------------------------------------------------
 
 
-class _Folder:
-    """Applies events in fold order, and the calendar's deadlines between them."""
+class UnknownEventType(TypeError):
+    """An event type the fold has no handler for: a new type must be added to HANDLERS."""
 
-    def __init__(self, timeline: EmployerTimeline) -> None:
-        self.t = timeline
+
+class Fold:
+    """The fold engine: applies one employer's events in fold order, and the calendar's
+    deadlines between them, to an :class:`EmployerTimeline`.
+
+    ``apply(event)`` takes the next event (in :func:`fold_order`; a step back in valid time
+    is refused), ``advance_to(day)`` applies the deadlines up to ``day`` and makes ``day``
+    the timeline's as-of date, and ``next_change_after(day)`` says when the answer on ``day``
+    can next change without a new event. Each event costs constant work: the audits that can
+    meet the open requirement and the open limited-scope windows are indexed, never
+    re-scanned.
+    """
+
+    def __init__(self, employer: str, registry: RuleRegistry | None = None, *,
+                 known_at: datetime | None = None) -> None:
+        self.t = EmployerTimeline(employer, date.min, known_at, registry or RULES)
         self._closed_windows: set[str] = set()  # limited-scope windows whose close was applied
+        self._last_day = date.min  # the effective date of the last event applied
+        # The audits that can meet the open requirement (``_for`` is that requirement).
+        self._for: Requirement | None = None
+        self._meeting: list[AuditRecord] = []
+        self._repairs_of: dict[str, dict[str, None]] = {}  # original audit -> its repairs
+        self._calendar: list[date] = []  # a heap: future days the answer may change on
+        self._year_starts = False  # a program limit that counts every headcount of the year
+
+    @property
+    def timeline(self) -> EmployerTimeline:
+        """What the fold has learned so far, as of the last ``advance_to`` day."""
+        return self.t
 
     # helpers -----------------------------------------------------------------------------------
 
@@ -409,24 +486,53 @@ class _Folder:
 
     # the calendar --------------------------------------------------------------------------------
 
-    def advance(self, to: date) -> None:
-        """Apply every deadline that takes effect on or before ``to``."""
+    def advance_to(self, day: date) -> None:
+        """Apply every deadline that takes effect on or before ``day``; the timeline then
+        answers as of ``day``."""
         while True:
             moments = self._deadlines()
-            if not moments or min(moments) > to:
-                return
-            self._deadline(min(moments))
+            if not moments or moments[0] > day:
+                break
+            self._deadline(moments[0])
+        self.t.as_of = day
+
+    def next_change_after(self, day: date) -> date | None:
+        """The first day after ``day`` on which the timeline's answer may change with no new
+        event (None: never). Each point is marked where its rule takes effect: a deadline
+        (due date and grace, :attr:`Requirement.lapse_on`; a held requirement's window),
+        a certificate's issue date and anniversaries (:meth:`Certificate.change_days`), a
+        limited-scope window's close (:attr:`AuditRecord.window_closes_on`), a rule version
+        coming into force and, where a program limit counts the whole year, the next
+        January 1."""
+        calendar = self._calendar
+        while calendar and calendar[0] <= day:
+            heapq.heappop(calendar)
+        moments = [d for d in self._deadlines() if d > day]
+        if self.t.requirement is not None and self.t.requirement.held:
+            # a held certificate's pending audits stop being pending as their windows close
+            moments += [close for a in self._candidates(None)
+                        if (close := a.window_closes_on) is not None and close > day]
+        if calendar:
+            moments.append(calendar[0])
+        return min(moments, default=None)
+
+    def _mark(self, *days: date | None) -> None:
+        """Note days on which the answer may change (see :meth:`next_change_after`)."""
+        for day in days:
+            if day is not None and day > self._last_day:
+                heapq.heappush(self._calendar, day)
 
     def _deadlines(self) -> list[date]:
-        moments: list[date] = []
         req = self.t.requirement
-        if self.cert is not None and req is not None and req.lapse_on and not req.held:
-            moments.append(req.lapse_on)
-        if self.cert is not None and req is not None and req.held:
-            original = self._held_by_window()
-            if original is not None and original.limited_scope_until is not None:
-                moments.append(original.limited_scope_until + ONE_DAY)
-        return moments
+        if req is None or self.cert is None:
+            return []
+        if not req.held:
+            lapse_on = req.lapse_on
+            return [lapse_on] if lapse_on else []
+        original = self._held_by_window()
+        if original is not None and original.limited_scope_until is not None:
+            return [original.limited_scope_until + ONE_DAY]
+        return []
 
     def _deadline(self, day: date) -> None:
         req = self.t.requirement
@@ -472,24 +578,42 @@ class _Folder:
 
     # events -----------------------------------------------------------------------------------
 
-    def apply(self, event: ev.LedgerEvent) -> None:
-        self.advance(event.effective)
+    def apply(self, event: ev.LedgerEvent) -> bool:
+        """Fold in the next event (events come in :func:`fold_order`). False when the event
+        cannot change the answer (the status fold reads nothing from its type)."""
+        handler = HANDLERS.get(event.type_name())
+        if handler is None:
+            raise UnknownEventType(f"the fold has no handler for event type "
+                                   f"{event.type_name()!r}: add it to HANDLERS")
+        if event.effective < self._last_day:
+            raise ValueError(f"event {event.event_id} ({event.effective}) comes before the "
+                             f"last one folded ({self._last_day}): apply events in fold order")
+        self.advance_to(event.effective)
+        self._last_day = event.effective
         self.t.events.append(event)
         if isinstance(event, ev.EmployerRegistered):
             self._registered(event)
-            return
-        if self.t.registration is None:
+        elif self.t.registration is None:
             self.note(event.effective, "before registration: not counted", None, event)
-            return
-        handler = getattr(self, "_on_" + event.type_name(), None)
-        if handler is not None:
-            handler(event)
-        self.settle(event.effective)
+            return True
+        else:
+            handler(self, event)
+            self.settle(event.effective)
+        if self._year_starts:
+            self._mark(date(event.effective.year + 1, 1, 1))
+        return handler is not Fold._not_for_status
+
+    def _not_for_status(self, e: ev.LedgerEvent) -> None:
+        """Events the status fold reads no fact from: money (the incentive module reads
+        it), corrections (:func:`in_view` applies them) and the scan's own flags."""
 
     def _registered(self, e: ev.EmployerRegistered) -> None:
         if self.t.registration is not None:
             self.note(e.effective, "a second registration: the first one stands", None, e)
             return
+        partner = self.t.registry
+        self._year_starts = partner.limit_counts_whole_year(e.partner)
+        self._mark(*partner.since_dates(e.partner))
         self.t.registration = Registration(e.name, e.partner, e.program,
                                            tuple(e.classification_units), e.effective, e)
         self.t.program = e.program
@@ -555,7 +679,22 @@ class _Folder:
                                    "required", rule, e)
 
     def _on_AuditSubmitted(self, e: ev.AuditSubmitted) -> None:
-        self.t.audits[e.audit] = self._judge(e)
+        audits = self.t.audits
+        replaced = e.audit in audits
+        audit = audits[e.audit] = self._judge(e)
+        if audit.repairs is not None:
+            self._repairs_of.setdefault(audit.repairs, {})[audit.audit] = None
+        if replaced:  # a second submission under the same id takes the first one's place
+            self._for = None
+            self.t.windowed = {a.audit: None for a in audits.values()
+                               if a.limited_scope_until is not None}
+        else:
+            if audit.limited_scope_until is not None:
+                self.t.windowed[audit.audit] = None
+            req = self.t.requirement
+            if req is not None and req is self._for and can_meet(req, audit):
+                self._meeting.append(audit)
+        self._mark(audit.window_closes_on)
 
     def _on_QADecided(self, e: ev.QADecided) -> None:
         audit = self.t.audits.get(e.audit)
@@ -617,9 +756,10 @@ class _Folder:
         old = self.cert
         expires = add_years(old.expires, int(rule["years"]))
         old.ended, old.ended_on = "renewed", old.expires
-        self.t.certificates.append(Certificate(
-            old.expires, expires, old.audit, old.submitted, e.effective, old.scope,
-            first_cycle_year=3))
+        waived = Certificate(old.expires, expires, old.audit, old.submitted, e.effective,
+                             old.scope, first_cycle_year=3)
+        self.t.certificates.append(waived)
+        self._mark(*waived.change_days())
         self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "
                                f"certificate from {old.expires}, expires {expires}; the next "
                                f"audit is a recertification due by {expires}", rule, e)
@@ -759,7 +899,7 @@ class _Folder:
                       rule, a.event)
 
     def _limited_scope_original(self, e: ev.AuditSubmitted) -> AuditRecord | None:
-        for audit in reversed(list(self.t.audits.values())):
+        for audit in self.t.windowed_audits():
             if (audit.limited_scope_until is not None and audit.repaired_by is None
                     and audit.qa_outcome != "rejected" and audit.used_for is None
                     and audit.completed <= e.completed <= audit.limited_scope_until):
@@ -780,28 +920,16 @@ class _Folder:
 
     # requirements -----------------------------------------------------------------------------
 
-    def _matches(self, req: Requirement, a: AuditRecord) -> bool:
-        if not a.counts or a.repairs is not None or a.used_for is not None:
-            return False
-        if req.kind in CERTIFYING:
-            if not a.certifying or a.submitted < req.opened:
-                return False
-        elif req.kind == "maintenance" and a.kind != "maintenance":
-            return False
-        measured = a.completed if req.measured_on == "completed" else a.submitted
-        if req.window_start is not None and (
-                measured < req.window_start
-                or (measured == req.window_start and not req.start_inclusive)):
-            return False
-        late = req.due is not None and (
-            measured > req.due or a.submitted > (req.last_day or req.due))
-        return not late
-
     def _candidates(self, day: date | None) -> list[AuditRecord]:
+        """The audits that can meet the open requirement (submitted by ``day``), in
+        submission order: indexed when the requirement opens, extended as audits arrive."""
         req = self.t.requirement
         if req is None:
             return []
-        return [a for a in self.t.audits.values() if self._matches(req, a)
+        if req is not self._for:
+            self._for = req
+            self._meeting = [a for a in self.t.audits.values() if can_meet(req, a)]
+        return [a for a in self._meeting if can_meet(req, a)
                 and (day is None or a.submitted <= day)]
 
     def _pending(self, a: AuditRecord, day: date) -> bool:
@@ -814,7 +942,9 @@ class _Folder:
             return False  # satisfied, not pending
         if a.limited_scope_until is None:
             return False
-        repairs = [r for r in self.t.audits.values() if r.repairs == a.audit and r.counts]
+        audits = self.t.audits
+        repairs = [r for r in (audits.get(i) for i in self._repairs_of.get(a.audit, ()))
+                   if r is not None and r.repairs == a.audit and r.counts]
         return day <= a.limited_scope_until or any(r.qa_outcome is None for r in repairs)
 
     def settle(self, day: date) -> None:
@@ -873,6 +1003,7 @@ class _Folder:
         self.t.after_revocation = False
         self.note(day, f"certificate issued {issued}, expires {expires} (audit {a.audit})",
                   rb.rule("validity"), a.qa_event)
+        self._mark(*cert.change_days())
         self._open_maintenance(cert, 1, a.completed, day)
 
     def _open_maintenance(self, cert: Certificate, number: int, last_completed: date,
@@ -914,6 +1045,61 @@ def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
 def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:
     """Whether a failed audit can still meet the current requirement (so its repair is the
     next audit)."""
-    folder = _Folder(t)
     req = t.requirement
-    return req is not None and folder._matches(req, original)
+    return req is not None and can_meet(req, original)
+
+
+def can_meet(req: Requirement, a: AuditRecord) -> bool:
+    """Whether audit ``a`` counts towards requirement ``req``: it counts, is not a repair nor
+    used already, is of the right kind and falls in the requirement's window on time."""
+    if not a.counts or a.repairs is not None or a.used_for is not None:
+        return False
+    if req.kind in CERTIFYING:
+        if not a.certifying or a.submitted < req.opened:
+            return False
+    elif req.kind == "maintenance" and a.kind != "maintenance":
+        return False
+    measured = a.completed if req.measured_on == "completed" else a.submitted
+    if req.window_start is not None and (
+            measured < req.window_start
+            or (measured == req.window_start and not req.start_inclusive)):
+        return False
+    late = req.due is not None and (
+        measured > req.due or a.submitted > (req.last_day or req.due))
+    return not late
+
+
+def _day_of(entry: tuple[date, int]) -> date:
+    return entry[0]
+
+
+_Handler = Callable[[Fold, Any], None]
+
+HANDLERS: dict[str, _Handler] = {
+    "EmployerRegistered": Fold._registered,
+    "HeadcountReported": Fold._on_HeadcountReported,
+    "ClassificationUnitAdded": Fold._on_ClassificationUnitAdded,
+    "ClassificationUnitRemoved": Fold._on_ClassificationUnitRemoved,
+    "ScopeChanged": Fold._on_ScopeChanged,
+    "ProgramChanged": Fold._on_ProgramChanged,
+    "InternalAuditorQualified": Fold._on_InternalAuditorQualified,
+    "InternalAuditorLeft": Fold._on_InternalAuditorLeft,
+    "AuditNoticeFiled": Fold._on_AuditNoticeFiled,
+    "AuditSubmitted": Fold._on_AuditSubmitted,
+    "QADecided": Fold._on_QADecided,
+    "SeriousIncidentReported": Fold._on_SeriousIncidentReported,
+    "ReviewClosed": Fold._on_ReviewClosed,
+    "CertificationRevoked": Fold._on_CertificationRevoked,
+    "ViolationRecorded": Fold._on_ViolationRecorded,
+    "InvestigationOpened": Fold._on_InvestigationOpened,
+    "InvestigationClosed": Fold._on_InvestigationClosed,
+    "AuditWaiverGranted": Fold._on_AuditWaiverGranted,
+    "BaseRateSet": Fold._not_for_status,
+    "PayrollReported": Fold._not_for_status,
+    "PremiumPaid": Fold._not_for_status,
+    "IncentivePaid": Fold._not_for_status,
+    "EventVoided": Fold._not_for_status,
+    "LapseRiskFlagged": Fold._not_for_status,
+}
+"""Event type -> the fold's handler: every type in :data:`ledger.events.EVENT_TYPES`, so a
+new type fails loudly (:class:`UnknownEventType`) until it is given one here."""

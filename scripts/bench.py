@@ -16,9 +16,11 @@ What is measured, each beside its physical baseline where it has one:
 (d) ``lapses`` over all employers (:func:`projections.sql.queries.lapses_from_read_model`), seconds.
 (e) peak RSS of the import at two file sizes: each import runs in a child process that
     reports its own ``ru_maxrss``.
+(g) one employer's ``status --known-at`` at 1k, 10k and 50k events, in process, and its slope
+    (:func:`measure_long_history`; ``--long-history`` runs only this).
 (f) all of it on PostgreSQL when ``--db postgresql://...`` is given (a fresh database per
     import, created and dropped here; the baselines stay on SQLite, the physical floor).
-(g) ``changes --since`` (issue 15), seconds, for a day, a week and a month of recorded events
+(h) ``changes --since`` (issue 15), seconds, for a day, a week and a month of recorded events
     before 2023-12-01T00:00Z, as of that date (the generator's histories are busiest then: a
     month holds about 0.9% of the events; they thin out after March 2024), with
     how many employers the ``ledger_recorded`` index says were touched and how many changed;
@@ -295,14 +297,14 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     return out
 
 
-# --- (g) changes and its brute-force baseline -----------------------------------------------------
+# --- (h) changes and its brute-force baseline -----------------------------------------------------
 
 REPORT_AT = datetime(2023, 12, 1, tzinfo=UTC)  # "what changed since the last report"
 CHANGE_WINDOWS = {"day": 1, "week": 7, "month": 30}
 
 
 def measure_changes(url: str, samples: int, seed: int) -> dict[str, Any]:
-    """(g) on the store a URL names."""
+    """(h) on the store a URL names."""
     from commands.diff_cli import changed_employers
     from projections.diff import View, document
     from storage.store import open_store
@@ -340,6 +342,60 @@ def measure_changes(url: str, samples: int, seed: int) -> dict[str, Any]:
                 per * len(employers) / max(out[f"changes_s_{name}"], 1e-9), 1)
     finally:
         store.close()
+
+
+LONG_HISTORY = (1_000, 10_000, 50_000)
+
+
+def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
+                         runs: int = 3) -> dict[str, Any]:
+    """(g) ``status --known-at`` in process for one employer with 1k, 10k and 50k events
+    (:mod:`scripts.long_history`): read the stream from a SQLite store, fold, render; the
+    median of ``runs`` (wall and CPU: on a shared machine the CPU time is the steadier
+    figure). ``long_ratio`` = time at the largest / time at the smallest (linear:
+    about the ratio of sizes, 50); ``long_slope_ms_per_1k`` the least-squares slope."""
+    from commands.importer import Importer
+    from projections.status import render
+    from projections.timeline import fold
+    from scripts.long_history import EMPLOYER, lines
+    from storage.store import open_store
+
+    out: dict[str, Any] = {}
+    times: dict[int, float] = {}
+    known_at = datetime(2026, 1, 1, 23, 59, tzinfo=UTC)
+    for size in sizes:
+        db = cache / "work" / f"long-{size}.db"
+        if not db.exists():
+            log(f"one employer with {size} events: generating and importing")
+            source = cache / f"long-{size}.jsonl"
+            source.write_text("".join(json.dumps(line) + "\n" for line in lines(size)))
+            tmp = db.with_suffix(".tmp")
+            _fresh_sqlite(tmp)
+            store = open_store(f"sqlite:///{tmp}")
+            with open(source, "rb") as stream:
+                Importer(store, now=datetime.now(UTC)).run(stream)
+            store.close()
+            tmp.rename(db)
+        store = open_store(f"sqlite:///{db}")
+        samples, cpu = [], []
+        for _ in range(runs):
+            t0, c0 = time.perf_counter(), time.process_time()
+            render(fold(store.stream(EMPLOYER), as_of=date(2025, 12, 31), known_at=known_at,
+                        employer=EMPLOYER))
+            samples.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        store.close()
+        times[size] = statistics.median(samples)
+        out[f"long_{size}_s"] = round(times[size], 4)
+        out[f"long_{size}_cpu_s"] = round(statistics.median(cpu), 4)
+        log(f"  status --known-at, {size} events: {times[size]:.3f} s "
+            f"({statistics.median(cpu):.3f} s CPU)")
+    xs, ys = list(times), [times[x] for x in times]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    slope = (sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+             / sum((x - mean_x) ** 2 for x in xs))
+    out["long_ratio"] = round(times[sizes[-1]] / times[sizes[0]], 1)
+    out["long_slope_ms_per_1k"] = round(slope * 1e6, 2)
     return out
 
 
@@ -393,6 +449,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         out["import_events_per_s_small"] = round(imp_small["events"] / imp_small["wall_s"])
         if not args.skip_reads:
             out.update(measure_reads(url, args.status_samples, args.seed))
+            out.update(measure_long_history(cache))
         if not args.skip_changes:
             out.update(measure_changes(url, args.changes_samples, args.seed))
     finally:
@@ -417,8 +474,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changes-samples", type=int, default=2000,
                         help="employers folded for the brute-force changes baseline")
     parser.add_argument("--changes-only", metavar="URL",
-                        help="only (g), on an existing ledger (e.g. one kept with --keep)")
+                        help="only (h), on an existing ledger (e.g. one kept with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--long-history", action="store_true",
+                        help="only (g): one employer's status --known-at at 1k/10k/50k events")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -427,8 +486,13 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
         return
     started = datetime.now(UTC)
-    out = (measure_changes(args.changes_only, args.changes_samples, args.seed)
-           if args.changes_only else run(args))
+    if args.long_history:
+        (Path(args.cache) / "work").mkdir(parents=True, exist_ok=True)
+        out = measure_long_history(Path(args.cache))
+    elif args.changes_only:
+        out = measure_changes(args.changes_only, args.changes_samples, args.seed)
+    else:
+        out = run(args)
     out["started"] = started.isoformat(timespec="seconds")
     out["elapsed_s"] = round((datetime.now(UTC) - started) / timedelta(seconds=1), 1)
     if args.json:

@@ -60,6 +60,8 @@ from storage.store import (
     recorded_backfill,
     recorded_key,
     recorded_rows,
+    registered_on_from_column,
+    registered_on_to_column,
     stored_row,
 )
 
@@ -371,7 +373,7 @@ class PostgresWriter(Writer):
             "  WHERE s.originator_id = e.stream_id::uuid) AS version"
             " FROM {ledger_employers} e WHERE e.employer = ANY(%s)", (list(employers),))
         return {row["employer"]: StreamHead(row["employer"], row["version"] or 0,
-                                            date.fromisoformat(row["registered_on"]))
+                                            registered_on_from_column(row["registered_on"]))
                 for row in rows}
 
     def reference_version(self) -> int:
@@ -409,5 +411,18 @@ class PostgresWriter(Writer):
             self.cursor.executemany(sql.SQL(
                 "INSERT INTO {} AS t VALUES (%s, %s, %s, %s) ON CONFLICT (employer) DO UPDATE"
                 " SET registered_on = excluded.registered_on"
-                " WHERE excluded.registered_on < t.registered_on").format(
+                " WHERE excluded.registered_on < t.registered_on"
+                " OR t.registered_on = ''").format(
                 self.names["ledger_employers"]), registrations)
+
+    def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
+        rows = self._rows(
+            "SELECT topic, state FROM {stored_events} WHERE originator_id = %s"
+            " AND topic IN ('EmployerRegistered', 'EventVoided') ORDER BY originator_version",
+            (stream_id(employer),))
+        return [(row["topic"], bytes(row["state"])) for row in rows]
+
+    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+        self.cursor.execute(sql.SQL("UPDATE {} SET registered_on = %s WHERE employer = %s")
+                            .format(self.names["ledger_employers"]),
+                            (registered_on_to_column(registered_on), employer))

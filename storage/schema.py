@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 metadata = MetaData()
@@ -56,14 +57,20 @@ def bootstrap(engine: Engine) -> str | None:
     config = Config()
     config.set_main_option("script_location", MIGRATIONS)
     script = ScriptDirectory.from_config(config)
-    with engine.begin() as conn:
-        context = MigrationContext.configure(conn)
-        if context.get_current_revision() is not None:
-            return None
-        head = script.get_current_head()
-        assert head is not None, "the migrations have a head revision"
-        context.stamp(script, head)
-        return head
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # one stamper at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": SCHEMA_LOCK_KEY})
+            context = MigrationContext.configure(conn)
+            if context.get_current_revision() is not None:
+                return None
+            head = script.get_current_head()
+            assert head is not None, "the migrations have a head revision"
+            context.stamp(script, head)
+            return head
+    except IntegrityError:  # another process stamped it between our look and our write
+        return None
 
 
 def insert_ignore(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],

@@ -11,12 +11,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
-from ledger.events import stream_id
+from ledger.codec import decode_state
+from ledger.events import LedgerEvent, stream_id
 from storage.store import (
     Appended,
     KnownId,
@@ -30,6 +32,8 @@ from storage.store import (
     recorded_backfill,
     recorded_key,
     recorded_rows,
+    registered_on_from_column,
+    registered_on_to_column,
     stored_row,
 )
 
@@ -208,6 +212,18 @@ class SQLiteStore(LedgerStore):
             "SELECT employer, stream_id, partner FROM ledger_employers")
             if stream in streams and (partner is None or owner == partner))
 
+    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
+        """One stream in one statement, decoded straight from its rows: the library's
+        per-row ``StoredEvent`` and UUID parsing cost as much as decoding the events."""
+        datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        with datastore.transaction(commit=False) as cursor:  # a reader, as the library's
+            cursor.execute("SELECT originator_version, topic, state FROM stored_events"
+                           " WHERE originator_id = ? ORDER BY originator_version",
+                           (originator_id.hex,))
+            rows = cursor.fetchall()
+        return [decode_state(topic, originator_id, version, bytes(state))
+                for version, topic, state in rows]
+
 
 class SQLiteWriter(Writer):
     """One write transaction.
@@ -254,7 +270,7 @@ class SQLiteWriter(Writer):
                 list(part))
             for employer, registered_on, version in rows:
                 found[employer] = StreamHead(employer, version or 0,
-                                             date.fromisoformat(registered_on))
+                                             registered_on_from_column(registered_on))
         return found
 
     def reference_version(self) -> int:
@@ -300,5 +316,19 @@ class SQLiteWriter(Writer):
             self.conn.executemany(
                 "INSERT INTO ledger_employers VALUES (?,?,?,?) ON CONFLICT(employer) DO UPDATE"
                 " SET registered_on = excluded.registered_on"
-                " WHERE excluded.registered_on < ledger_employers.registered_on",
+                " WHERE excluded.registered_on < ledger_employers.registered_on"
+                " OR ledger_employers.registered_on = ''",
                 registrations)
+
+    def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
+        self.settle()
+        rows = self.conn.execute(
+            "SELECT topic, state FROM stored_events WHERE originator_id = ?"
+            " AND topic IN ('EmployerRegistered', 'EventVoided') ORDER BY originator_version",
+            (stream_id(employer).hex,))
+        return [(topic, bytes(state)) for topic, state in rows]
+
+    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+        self.settle()
+        self.conn.execute("UPDATE ledger_employers SET registered_on = ? WHERE employer = ?",
+                          (registered_on_to_column(registered_on), employer))

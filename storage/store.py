@@ -7,8 +7,10 @@ in the same transaction as the events they index:
 - ``ledger_event_ids``: the sender's event ``id`` -> content hash and stream, which makes
   import idempotent and refuses a reused id with different content (the primary key is the
   last line of defence when two imports race);
-- ``ledger_employers``: each registered employer, its stream and first registration date,
-  which answers "is this employer registered?" without replaying its stream;
+- ``ledger_employers``: each registered employer, its stream and the date of its earliest
+  registration that still counts (a voided ``EmployerRegistered`` does not; ``''`` when none
+  does), which answers "is this employer registered, since when?" without replaying its
+  stream;
 - ``ledger_recorded``: each employer event's transaction time (``recorded_at``) and stream,
   keyed by time first, which answers "which employers did events recorded between two times
   touch?" (:meth:`LedgerStore.touched`, for ``corledger changes``) with one range scan, the
@@ -30,7 +32,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 import orjson
@@ -103,7 +105,7 @@ class StreamHead:
 
     employer: str
     version: int
-    registered_on: date | None
+    registered_on: date | None  # None: every registration of it was voided
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,17 @@ class Writer(ABC):
     def append(self, batch: Sequence[Appended | StoredRow]) -> None:
         """Appends the events (typed, or already in stored form) and their index rows."""
 
+    @abstractmethod
+    def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
+        """The (topic, stored state) of the employer's ``EmployerRegistered`` and
+        ``EventVoided`` events appended so far, in stream order: what decides whether, and
+        since when, it is registered once voids are counted."""
+
+    @abstractmethod
+    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+        """Records the employer's registration date after a void changed it (None: no
+        registration of it counts any more)."""
+
 
 class LedgerStore(ABC):
     """Reads and writes the ledger's events, whatever the backend."""
@@ -221,9 +234,23 @@ class LedgerStore(ABC):
         """An employer's events in append order (empty when never registered)."""
         return self._stream(stream_id(employer))
 
+    _reference: tuple[LedgerEvent, ...] = ()
+
     def reference(self) -> list[LedgerEvent]:
-        """The reference data (base rates), in append order."""
-        return self._stream(stream_id(None))
+        """The reference data (base rates), in append order. Read once per store object and
+        then kept by its stream position: a later call reads only the events appended since
+        (events are never changed), after one indexed look-up of the stream's head."""
+        originator_id = stream_id(None)
+        recorder = self.app.recorder
+        head = recorder.select_events(originator_id, desc=True, limit=1)
+        version = head[0].originator_version if head else 0
+        cached = self._reference if version >= len(self._reference) else ()
+        if version > len(cached):
+            mapper = self.app.mapper
+            cached += tuple(cast(LedgerEvent, mapper.to_domain_event(s)) for s in
+                            recorder.select_events(originator_id, gt=len(cached)))
+            self._reference = cached
+        return list(cached)
 
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         return list(self.app.events.get(originator_id))  # type: ignore[arg-type]
@@ -232,7 +259,7 @@ class LedgerStore(ABC):
         """Events in global append order after position ``after``, at most ``limit``."""
         rows = self.app.recorder.select_notifications(after, limit, inclusive_of_start=False)
         mapper = self.app.mapper
-        return [(n.id, mapper.to_domain_event(n)) for n in rows]
+        return [(n.id, cast(LedgerEvent, mapper.to_domain_event(n))) for n in rows]
 
     def position(self) -> int:
         """The position of the last appended event (0 when empty)."""
@@ -293,3 +320,15 @@ def chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
     """Slices of at most ``size`` items, to keep SQL ``IN`` lists within driver limits."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+NOT_REGISTERED = ""
+"""``ledger_employers.registered_on`` of an employer none of whose registrations counts."""
+
+
+def registered_on_from_column(value: str) -> date | None:
+    return None if value == NOT_REGISTERED else date.fromisoformat(value)
+
+
+def registered_on_to_column(value: date | None) -> str:
+    return NOT_REGISTERED if value is None else value.isoformat()

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from ledger.codec import event_to_state, state_to_event
-from ledger.events import EVENT_TYPES, MONEY, LedgerEvent, stream_id, type_hints
+from ledger.events import EVENT_TYPES, MONEY, SCORE, LedgerEvent, stream_id, type_hints
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 # v1 is the first set of types; v2 (2026-11-29) adds AuditWaiverGranted and
@@ -33,7 +33,12 @@ def sample_value(hint: Any) -> Any:
     if origin in (typing.Union, UnionType):
         return sample_value(next(a for a in typing.get_args(hint) if a is not NoneType))
     if origin is typing.Annotated:
-        return Decimal("8000.00") if typing.get_args(hint)[1] == MONEY else Decimal("86.5")
+        base, *markers = typing.get_args(hint)
+        if MONEY in markers:
+            return Decimal("8000.00")
+        if SCORE in markers:
+            return Decimal("86.5")
+        return sample_value(base)  # a boundary constraint: stored as its base type
     if origin is tuple:
         return ("721002", "G100")
     if origin is dict:

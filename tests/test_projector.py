@@ -131,6 +131,8 @@ def test_a_batch_that_fails_before_commit_leaves_nothing(cli: Any, store: Ledger
     assert tables(store) == resumed
 
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 KILLER = """
 import os, signal, sys
 from storage.store import open_store

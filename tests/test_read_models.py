@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -52,6 +53,8 @@ step = st.one_of(
     st.tuples(st.just("scope"), st.sampled_from([None, True, False]), st.integers(0, 200)),
     st.tuples(st.just("program"), st.sampled_from(["COR", "SECOR"]), st.integers(0, 200)),
     st.tuples(st.just("void"), st.integers(1, 30)),
+    # events the status fold reads nothing from: the read model skips rendering for them
+    st.tuples(st.just("payroll"), st.integers(0, 400)),
     st.tuples(st.just("waiver"), st.integers(0, 400)),
 )
 
@@ -92,6 +95,10 @@ def histories(draw: st.DrawFn, employer: str = "E-1") -> list[ev.LedgerEvent]:
             _, which, outcome, gap = item
             day += timedelta(days=gap)
             ledger.qa(day.isoformat(), audits[-1 - which % len(audits)], outcome)
+        elif kind == "payroll":
+            day += timedelta(days=item[1])
+            ledger.add(ev.PayrollReported, day.isoformat(), year=day.year - 1, cu="G100",
+                       assessable_payroll=Decimal("100000.00"))
         elif kind == "headcount":
             day += timedelta(days=item[2])
             ledger.add(ev.HeadcountReported, day.isoformat(), headcount=item[1])

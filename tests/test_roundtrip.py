@@ -12,10 +12,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.codec import decode_state, encode_state
-from ledger.events import EVENT_TYPES, MONEY, SCORE, LedgerEvent, stream_id, type_hints
+from ledger.events import (
+    EMPLOYER_ID,
+    EVENT_TYPES,
+    MONEY,
+    SCORE,
+    Choice,
+    LedgerEvent,
+    Range,
+    stream_id,
+    type_hints,
+)
 from storage.store import Appended, LedgerStore
 
 text = st.text(min_size=1, max_size=12)
+employer_ids = st.from_regex(EMPLOYER_ID, fullmatch=True)
 dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
 times = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1),
                      timezones=st.just(UTC))
@@ -29,8 +40,15 @@ def strategy(hint: Any) -> st.SearchStrategy[Any]:
         (inner,) = [a for a in typing.get_args(hint) if a is not NoneType]
         return st.none() | strategy(inner)
     if origin is typing.Annotated:
-        tag = typing.get_args(hint)[1]
-        return {MONEY: money, SCORE: scores}[tag]
+        base, *markers = typing.get_args(hint)
+        for marker in markers:
+            if marker in (MONEY, SCORE):
+                return {MONEY: money, SCORE: scores}[marker]
+            if isinstance(marker, Choice):
+                return st.sampled_from(marker.choices)
+            if isinstance(marker, Range):
+                return st.integers(marker.minimum or 0, marker.maximum or 10**6)
+        return strategy(base)
     if origin is tuple:
         return st.lists(text, max_size=3).map(tuple)
     if origin is dict:
@@ -43,7 +61,7 @@ def strategy(hint: Any) -> st.SearchStrategy[Any]:
 def events(draw: st.DrawFn, cls: type[LedgerEvent] | None = None) -> LedgerEvent:
     cls = cls or draw(st.sampled_from(list(EVENT_TYPES.values())))
     hints = type_hints(cls)
-    employer = None if cls.reference else draw(text)
+    employer = None if cls.reference else draw(employer_ids)
     return cls(originator_id=stream_id(employer), originator_version=draw(st.integers(1, 10**6)),
                timestamp=draw(times), event_id=draw(st.none() | text), employer=employer,
                effective=draw(dates), recorded_at=draw(times), by=draw(st.none() | text),

@@ -12,7 +12,8 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from commands.session import Session, run_import
+from commands.import_cli import run_import
+from commands.session import Session
 from service.app import create_app
 from service.tokens import create_token
 from storage.engine import engine_for

@@ -341,6 +341,13 @@ class RuleRegistry:
                 chosen[name] = versions[0]
         return Rulebook(partner, on, MappingProxyType(chosen))
 
+    def limit_counts_whole_year(self, partner: str) -> bool:
+        """Whether any version of ``partner``'s program limit counts every headcount of the
+        year (AMHSA, :meth:`Rulebook.limit_applies_all_year`): then January 1 can change a
+        status, as the reports of the year before stop counting."""
+        return any(r.params.get("all_year")
+                   for r in self._rules.get(partner, {}).get("programs", []))
+
     def find(self, rule_id: str) -> Rule | None:
         """A rule version by its public id (``{ISSUER}-{YYYY}.{name}``)."""
         return self._ids.get(rule_id)
@@ -353,5 +360,6 @@ class RuleRegistry:
         return sorted(found.values(), key=lambda r: (r.since, r.id))
 
     def since_dates(self, partner: str) -> list[date]:
-        """The days on which a version of one of ``partner``'s rules came into force."""
+        """The days on which a version of one of ``partner``'s rules came into force: on
+        each of them a status may change with no new event."""
         return sorted({r.since for vs in self._rules.get(partner, {}).values() for r in vs})

@@ -71,4 +71,11 @@ RULES: list[Rule] = [
          "reason of the same name. Reason: the program stands until ProgramChanged; no "
          "source cancels a certificate for growth, they ask the employer to notify the "
          "partner and plan the transition (seeds 001, 004)", {}, EVERY),
+    Rule("COR-2000.lapse-risk", V1, DECIDED,
+         "an employer is at lapse risk when its next required audit falls due within the "
+         "window asked for: critical within 30 days, in grace, or held past its due date "
+         "by QA (until the window's length after it), warning within 60, notice later; "
+         "missed while the last day of the audit it lapsed for (grace included) is at most "
+         "the window's length back",
+         {"critical_days": 30, "warning_days": 60}, EVERY),
 ]

@@ -23,6 +23,7 @@ transaction as its final catch-up, so queries answer throughout.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -38,6 +39,7 @@ from projections.sql.read_models import (
     SLOTS,
     EmployerRows,
     employer_rows,
+    failed,
     slot_tables,
     tracking,
 )
@@ -45,6 +47,8 @@ from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from storage.schema import ensure
 from storage.store import LedgerStore, chunks
 from storage.workers import ordered_results, worker_pool
+
+log = logging.getLogger(__name__)
 
 BATCH_EVENTS = 20_000  # notifications per catch-up transaction
 REBUILD_EMPLOYERS = 500  # employers folded per rebuild write
@@ -66,6 +70,7 @@ class Progress:
     slot: str
     position: int
     head: int
+    failed: tuple[Failure, ...] = ()  # employers whose fold failed (their rows are stale)
 
     @property
     def lag(self) -> int:
@@ -87,7 +92,7 @@ def ensure_schema(engine: Engine) -> None:
     key = str(engine.url)
     if key in _READY:
         return
-    tables = [tracking, *(t for slot in SLOTS for t in slot_tables(slot))]
+    tables = [tracking, failed, *(t for slot in SLOTS for t in slot_tables(slot))]
     ensure(engine, tables)
     with engine.begin() as conn:
         have = set(conn.execute(select(tracking.c.name)).scalars())
@@ -115,7 +120,8 @@ def progress(store: LedgerStore) -> Progress:
     ensure_schema(engine)
     with engine.connect() as conn:
         slot, position = live_slot(conn)
-    return Progress(slot, position, store.position())
+        failing = tuple(failures(conn, slot))
+    return Progress(slot, position, store.position(), failing)
 
 
 @contextmanager
@@ -162,27 +168,75 @@ def _advance(conn: Connection, slot: str, last: int, new: int) -> None:
 # --- writing rows ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Failure:
+    """An employer whose stream could not be folded, and why."""
+
+    employer: str
+    error: str
+
+
+@dataclass
+class Folded:
+    """The rows of the employers that folded, and the employers that did not."""
+
+    rows: list[EmployerRows]
+    failures: list[Failure]
+
+
 def fold_employers(
     store: LedgerStore, employers: Iterable[str], registry: RuleRegistry = RULES
-) -> list[EmployerRows]:
-    """Each employer's rows, folded over its whole stream as known now."""
-    return [employer_rows(e, store.stream(e), registry) for e in employers]
+) -> Folded:
+    """Each employer's rows, folded over its whole stream as known now. One stream that
+    cannot be folded (a bug, a stream too big for memory) is reported, not raised: the
+    others still get their rows."""
+    out = Folded([], [])
+    for employer in employers:
+        try:
+            out.rows.append(employer_rows(employer, store.stream(employer), registry))
+        except Exception as exc:  # noqa: BLE001 - any failure of one stream is reported
+            log.error("read models: employer %s could not be projected: %r", employer, exc)
+            out.failures.append(Failure(employer, f"{type(exc).__name__}: {exc}"[:1000]))
+    return out
 
 
-def write_rows(conn: Connection, slot: str, folded: Sequence[EmployerRows], log_position: int,
+def write_rows(conn: Connection, slot: str, folded: Folded, log_position: int,
                replace: bool = True) -> None:
-    """Replaces these employers' rows in the slot's tables (batched, no per-row trips)."""
+    """Replaces the folded employers' rows in the slot's tables (batched, no per-row trips)
+    and records which employers failed (their last good rows stay)."""
     status_table, lapse_table = slot_tables(slot)
+    names = [r.employer for r in folded.rows]
     if replace:
-        names = [r.employer for r in folded]
         for part in chunks(names):
             conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
             conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
-    status_rows = [row for r in folded for row in r.status_rows(log_position)]
-    lapse_rows = [row for r in folded for row in r.lapse_rows()]
-    for table, rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
-        for part in chunks(rows, INSERT_CHUNK):
+    record_failures(conn, slot, names, folded.failures, log_position)
+    rows = folded.rows
+    status_rows = [row for r in rows for row in r.status_rows(log_position)]
+    lapse_rows = [row for r in rows for row in r.lapse_rows()]
+    for table, table_rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
+        for part in chunks(table_rows, INSERT_CHUNK):
             conn.execute(insert(table), list(part))
+
+
+def record_failures(conn: Connection, slot: str, folded: Sequence[str],
+                    failures: Sequence[Failure], log_position: int) -> None:
+    """Clears the failure marks of employers that folded, and marks those that failed."""
+    marked = [*folded, *(f.employer for f in failures)]
+    for part in chunks(marked):
+        conn.execute(delete(failed).where(failed.c.slot == slot, failed.c.employer.in_(part)))
+    if failures:
+        conn.execute(insert(failed), [{"slot": slot, "employer": f.employer,
+                                       "position": log_position, "error": f.error}
+                                      for f in failures])
+
+
+def failures(conn: Connection, slot: str, employer: str | None = None) -> list[Failure]:
+    """The employers (or this employer) whose last fold into ``slot`` failed."""
+    query = select(failed.c.employer, failed.c.error).where(failed.c.slot == slot)
+    if employer is not None:
+        query = query.where(failed.c.employer == employer)
+    return [Failure(r.employer, r.error) for r in conn.execute(query.order_by(failed.c.employer))]
 
 
 # --- catching up -------------------------------------------------------------------------------
@@ -192,44 +246,69 @@ before_commit: Callable[[str, int], None] | None = None
 
 
 def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = BATCH_EVENTS,
-                  wait: bool = True, registry: RuleRegistry = RULES) -> int:
+                  wait: bool = True, registry: RuleRegistry = RULES,
+                  employers: int | None = None) -> int:
     """Applies the next batch of at most ``limit`` events to a slot (default: the live one)
-    in one transaction; returns how many events it applied (0: the slot was at the head)."""
+    in one transaction; returns how many events it applied (0: the slot was at the head).
+
+    With ``employers``, the batch reads on, ``limit`` events at a time, while it touches
+    fewer employers than that: each employer it touches is re-folded once over its whole
+    stream, so a long stream appended in many pages is folded once, not once a page."""
     engine = engine_of(store)
     ensure_schema(engine)
     if slot is None:
         with engine.connect() as conn:
             slot, _ = live_slot(conn)
     with _locked(engine, slot, wait) as (conn, last):
-        notes = store.notifications(after=last, limit=limit)
-        if not notes:
+        new, applied = last, 0
+        touched: set[str] = set()
+        while True:
+            notes = store.notifications(after=new, limit=limit)
+            if not notes:
+                break
+            new, applied = notes[-1][0], applied + len(notes)
+            touched.update(event.employer for _, event in notes if event.employer)
+            if employers is None or len(notes) < limit or len(touched) >= employers:
+                break
+        if not applied:
             return 0
-        new = notes[-1][0]
-        touched = sorted({event.employer for _, event in notes if event.employer})
-        folded = fold_employers(store, touched, registry)
+        folded = fold_employers(store, sorted(touched), registry)
         write_rows(conn, slot, folded, new)
         _advance(conn, slot, last, new)
         if before_commit is not None:
             before_commit(slot, new)
-        return len(notes)
+        return applied
+
+
+OnProgress = Callable[[int, int], None]
+"""Told (events applied, events to apply) before and after each batch of a catch-up."""
 
 
 def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS,
-             registry: RuleRegistry = RULES) -> str | None:
+             registry: RuleRegistry = RULES, on_progress: OnProgress | None = None
+             ) -> str | None:
     """Brings the live slot to the head of the log and returns its name; cheap when nothing
     is new. Returns None when ``wait`` is False and another writer holds the lock (the live
-    slot may then be behind)."""
+    slot may then be behind). ``on_progress`` hears how far a catch-up has come, so the
+    caller never waits in silence."""
     engine = engine_of(store)
     if store.read_only:  # nothing can be written: the read models serve only when current
         return _current_slot(engine, store)
     ensure_schema(engine)
+    start: int | None = None
     while True:
         with engine.connect() as conn:
             slot, position = live_slot(conn)
-        if position >= store.position():
+        head = store.position()
+        if start is None:
+            start = position
+        if on_progress is not None and head > start:
+            on_progress(min(position, head) - start, head - start)
+        if position >= head:
             return slot
         try:
-            project_batch(store, slot, limit=limit, wait=wait, registry=registry)
+            project_batch(store, slot, limit=limit, wait=wait, registry=registry,
+                          employers=REBUILD_EMPLOYERS)
         except Busy:
             return None
         except LostRace:
@@ -249,8 +328,11 @@ def _current_slot(engine: Engine, store: LedgerStore) -> str | None:
 # --- rebuilding --------------------------------------------------------------------------------
 
 
-def _fold_part(url: str, employers: Sequence[str], log_position: int
-               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+Part = tuple[list[dict[str, Any]], list[dict[str, Any]], list[Failure]]
+"""A slice of employers folded: status rows, lapse rows, and the employers that failed."""
+
+
+def _fold_part(url: str, employers: Sequence[str], log_position: int) -> Part:
     """A rebuild worker: folds a slice of employers in its own process and returns rows."""
     from storage.store import open_store
 
@@ -258,8 +340,8 @@ def _fold_part(url: str, employers: Sequence[str], log_position: int
     if store is None:
         store = _WORKER_STORES[url] = open_store(url)
     folded = fold_employers(store, employers)
-    return ([row for r in folded for row in r.status_rows(log_position)],
-            [row for r in folded for row in r.lapse_rows()])
+    return ([row for r in folded.rows for row in r.status_rows(log_position)],
+            [row for r in folded.rows for row in r.lapse_rows()], folded.failures)
 
 
 _WORKER_STORES: dict[str, LedgerStore] = {}
@@ -267,23 +349,24 @@ PARALLEL_FROM = 2_000  # employers: below this, forking workers costs more than 
 
 
 def _folded_parts(store: LedgerStore, employers: Sequence[str], head: int, workers: int,
-                  registry: RuleRegistry) -> Iterator[tuple[int, list[Any], list[Any]]]:
-    """(employers done, status rows, lapse rows) per slice, folded in ``workers``
-    processes when there are enough employers (the fold is CPU-bound Python)."""
+                  registry: RuleRegistry) -> Iterator[tuple[int, Part]]:
+    """(employers done, their part) per slice, folded in ``workers`` processes when there
+    are enough employers (the fold is CPU-bound Python)."""
     parts = list(chunks(employers, REBUILD_EMPLOYERS))
     if workers <= 1 or len(employers) < PARALLEL_FROM or registry is not RULES:
         for part in parts:
             folded = fold_employers(store, part, registry)
-            yield (len(part), [row for r in folded for row in r.status_rows(head)],
-                   [row for r in folded for row in r.lapse_rows()])
+            yield (len(part), ([row for r in folded.rows for row in r.status_rows(head)],
+                               [row for r in folded.rows for row in r.lapse_rows()],
+                               folded.failures))
         return
     url = store.url.render_as_string(hide_password=False)
     with worker_pool(workers) as pool:
         # Bounded: the rows of at most two parts per worker are held at once.
         results = ordered_results(pool, _fold_part, ((url, part, head) for part in parts),
                                   in_flight=2 * workers)
-        for part, (status_rows, lapse_rows) in zip(parts, results, strict=True):
-            yield len(part), status_rows, lapse_rows
+        for part, result in zip(parts, results, strict=True):
+            yield len(part), result
 
 
 def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | None = None,
@@ -302,6 +385,8 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     tables = slot_tables(target)
     tracking.metadata.drop_all(engine, tables=list(tables), checkfirst=True)
     tracking.metadata.create_all(engine, tables=list(tables))
+    with engine.begin() as conn:
+        conn.execute(delete(failed).where(failed.c.slot == target))
     head = store.position()
     employers = store.employers()
     total = len(employers)
@@ -309,13 +394,14 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
         on_progress(0, total)
     done = 0
     status_table, lapse_table = tables
-    for count, status_rows, lapse_rows in _folded_parts(
+    for count, (status_rows, lapse_rows, failing) in _folded_parts(
             store, employers, head, workers or os.cpu_count() or 1, registry):
         with engine.begin() as conn:
             _check_token(conn, target, token)
             for table, rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
                 for piece in chunks(rows, INSERT_CHUNK):
                     conn.execute(insert(table), list(piece))
+            record_failures(conn, target, (), failing, head)
         done += count
         if on_progress is not None:
             on_progress(done, total)
@@ -336,7 +422,9 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
         _check_token(conn, target, token)
         conn.execute(update(tracking).values(live=tracking.c.name == target))
         conn.execute(update(tracking).where(tracking.c.name == target).values(token=None))
-    return Progress(target, last, store.position())
+    with engine.connect() as conn:
+        failed_now = tuple(failures(conn, target))
+    return Progress(target, last, store.position(), failed_now)
 
 
 def _check_token(conn: Connection, slot: str, token: str) -> None:

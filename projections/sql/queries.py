@@ -8,31 +8,41 @@ the tests hold them equal over random histories, dates and windows.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import cache
+from datetime import date
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
 from sqlalchemy import Row, and_, or_, select, union
 
-from ledger.rulebooks import RULES
-from projections.lapses import lapses, level_for
-from projections.sql.projector import catch_up, engine_of
+from ledger.rulebooks import RULES, Rule
+from projections.lapses import (
+    LapseFacts,
+    LapseWindow,
+    lapse_decision,
+    lapses,
+    longest_grace_days,
+)
+from projections.sql.projector import OnProgress, catch_up, engine_of, failures
 from projections.sql.read_models import slot_tables
 from projections.status import render, unregistered
 from projections.timeline import fold
 from storage.store import LedgerStore
 
 
-def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> dict[str, Any]:
+def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
+                           on_progress: OnProgress | None = None) -> dict[str, Any]:
     """The ``status --json`` document of ``employer`` on ``as_of``, as known now.
 
-    When another projector holds the lock and the read models are behind, it folds the
-    employer's stream instead of waiting (same answer, one stream's cost)."""
-    slot = catch_up(store, wait=False)
+    When another projector holds the lock and the read models are behind, or the
+    employer's last projection failed, it folds the employer's stream instead (same answer,
+    one stream's cost)."""
+    slot = catch_up(store, wait=False, on_progress=on_progress)
     if slot is None:
         return render(fold(store.stream(employer), as_of=as_of, employer=employer))
     with engine_of(store).connect() as conn:
+        if not store.read_only and failures(conn, slot, employer):  # its rows are stale
+            return render(fold(store.stream(employer), as_of=as_of, employer=employer))
         table = slot_tables(slot)[0]
         row = conn.execute(
             select(table.c.document, table.c.valid_to)
@@ -45,29 +55,28 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date) -> di
     return document
 
 
-def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
-                           ) -> list[dict[str, Any]]:
+def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90, *,
+                           on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
-    gives them, soonest due first), from one range query over the lapse index."""
-    slot = catch_up(store)
+    gives them, soonest due first), from one range query over the lapse index: the rows are
+    pre-filtered by the window's date ranges, then :func:`lapse_decision` decides each."""
+    slot = catch_up(store, on_progress=on_progress)
     if slot is None:  # a read-only ledger whose read models are behind: fold every stream
         return lapses((store.stream(e) for e in store.employers()), as_of, within)
+    window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
-        ahead, back = as_of + timedelta(days=within), as_of - timedelta(days=within)
         in_force = and_(t.c.valid_from <= as_of,
                         or_(t.c.valid_to.is_(None), t.c.valid_to > as_of))
         # One indexed, date-bounded branch per way of being listed, so the query reads the
         # rows near as-of rather than every later row in the ledger's history.
         branches = [
             and_(t.c.kind == "held", or_(t.c.valid_to.is_(None), t.c.valid_to > as_of)),
-            t.c.due.between(as_of, ahead),
+            t.c.due.between(*window.upcoming),
             # in grace: grace_end = due + grace, so due lies within the longest grace before
-            and_(t.c.due.between(as_of - timedelta(days=longest_grace_days()),
-                                 as_of - timedelta(days=1)), t.c.grace_end >= as_of),
-            # missed: listed while its last day (grace end, else due) is within `within` back
-            and_(t.c.miss_due >= back - timedelta(days=longest_grace_days()),
-                 t.c.miss_due < as_of),
+            and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),
+            # missed: listed while its last day (grace end, else due) is within the window
+            t.c.miss_due.between(*window.missed_dues(_longest_grace())),
         ]
         rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
@@ -75,58 +84,32 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90
 
 
 @cache
-def longest_grace_days() -> int:
-    """The longest submission grace any rulebook version grants, in days."""
-    return max((int(rule.params.get("grace_days", 0)) for rule in RULES.all()), default=0)
+def _longest_grace() -> int:
+    return longest_grace_days(RULES)
 
 
 def lapse_entry_of(row: Row[Any], as_of: date, within: int) -> dict[str, Any] | None:
-    """One lapse-index row's entry on ``as_of`` (the cases of
-    :func:`projections.lapses.lapse_entry`, with the row's facts for the fold's)."""
-    base = {"employer": row.employer, "partner": row.partner, "status": row.status}
-    reasons: list[str] = orjson.loads(row.reasons)
-    if row.kind == "held":
-        if (as_of - row.due).days > within:
-            return None
-        return {**base, "due": row.due.isoformat(), "days_left": (row.due - as_of).days,
-                "level": "critical", "reasons": _add(reasons, "qa_pending")}
-    if row.kind == "due":
-        days_left = (row.due - as_of).days
-        if days_left < 0 and row.grace_end is not None and as_of <= row.grace_end:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": "critical", "reasons": _add(reasons, "in_grace"),
-                    "grace_end": row.grace_end.isoformat()}
-        if 0 <= days_left <= within:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-        return None
-    if row.kind == "limited":
-        days_left = (row.due - as_of).days
-        if 0 <= days_left <= within:
-            return {**base, "due": row.due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left), "reasons": reasons}
-    miss_last = row.grace_end if row.kind in ("missed", "limited") and row.grace_end \
-        else row.miss_due
-    if row.miss_due is not None and 0 < (as_of - miss_last).days <= within:
-        return {**base, "due": row.miss_due.isoformat(),
-                "days_left": (row.miss_due - as_of).days, "level": "missed",
-                "reasons": reasons}
-    return None
+    """One lapse-index row's entry on ``as_of``: its facts, decided as the fold's are."""
+    facts = LapseFacts(row.kind, row.due, row.grace_end, row.miss_due,
+                       tuple(orjson.loads(row.reasons)))
+    return lapse_decision(facts, LapseWindow(as_of, within), _lapse_rule(row.partner, as_of),
+                          employer=row.employer, partner=row.partner, status=row.status)
 
 
-def _add(reasons: list[str], reason: str) -> list[str]:
-    return [reason, *(r for r in reasons if r != reason)]
+@lru_cache(maxsize=1024)
+def _lapse_rule(partner: str, on: date) -> Rule:
+    return RULES.rulebook_for(partner, on).rule("lapse-risk")
 
 
 ROLL_FIELDS = ("employer", "partner", "program", "status", "certificate_issued",
                "certificate_expires", "next_audit", "next_due", "flags")
 
 
-def roll_call(store: LedgerStore, as_of: date, partner: str | None = None
-              ) -> list[dict[str, Any]]:
+def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
+              on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """Every registered employer's status on ``as_of`` (optionally one partner's), by
     employer: the regulator's list. Employers not yet registered on that date are left out."""
-    slot = catch_up(store)
+    slot = catch_up(store, on_progress=on_progress)
     if slot is None:  # a read-only ledger whose read models are behind: fold every stream
         return _roll_by_folding(store, as_of, partner)
     with engine_of(store).connect() as conn:

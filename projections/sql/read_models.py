@@ -9,9 +9,10 @@ run of identical documents: a row holds for valid time ``[valid_from, valid_to)`
 (``valid_to`` NULL: from then on). The document is stored rendered (without its per-query
 ``as_of``), beside indexed columns for the cross-employer queries (``roll``).
 
-The lapse index holds, for the same intervals, what :func:`projections.lapses.lapse_entry`
-needs besides the as-of date and the window: which case applies (``held``, ``due``,
-``limited``, ``missed``), the due date(s), the grace end and the reasons. ``lapses --as-of D
+The lapse index holds, for the same intervals, the :class:`projections.lapses.LapseFacts`
+(which case applies, ``held``, ``due``, ``limited`` or ``missed``, the due date(s), the grace
+end and the reasons): :func:`projections.lapses.lapse_decision` needs only those, the as-of
+date and the window. ``lapses --as-of D
 --within N`` is then a range query over it (see :mod:`projections.sql.queries`).
 
 Every table exists twice, in slots ``a`` and ``b``: queries read the live slot while
@@ -21,7 +22,6 @@ Everything here answers "as known now" only; ``--known-at`` queries fold the str
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -42,16 +42,10 @@ from sqlalchemy import (
 )
 
 from ledger import events as ev
-from ledger.rulebooks import RULES, Rulebook, RuleRegistry, add_years
-from projections.lapses import _qa_rejected
+from ledger.rulebooks import RULES, Rulebook, RuleRegistry
+from projections.lapses import LapseFacts, lapse_facts
 from projections.status import render
-from projections.timeline import (
-    ONE_DAY,
-    EmployerTimeline,
-    _Folder,
-    fold_order,
-    in_view,
-)
+from projections.timeline import Fold, in_fold_order, in_view
 from storage.schema import metadata
 
 SLOTS = ("a", "b")
@@ -111,6 +105,16 @@ def _lapse_table(slot: str) -> Table:
     )
 
 
+failed = Table(
+    "rm_failed", metadata,
+    Column("slot", String(32), primary_key=True),
+    Column("employer", String(128), primary_key=True),
+    Column("position", BigInteger, nullable=False),  # the event log when the fold failed
+    Column("error", Text, nullable=False),
+)
+"""Employers whose stream could not be folded into a slot: their rows there are the last
+good ones, and a status query folds their stream on demand instead."""
+
 STATUS = {slot: _status_table(slot) for slot in SLOTS}
 LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
 
@@ -121,17 +125,6 @@ def slot_tables(slot: str) -> tuple[Table, Table]:
 
 
 # --- rows of one employer ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LapseFacts:
-    """What one interval tells :func:`lapse_entry` apart from the as-of date and window."""
-
-    kind: str  # held / due / limited / missed
-    due: date | None
-    grace_end: date | None
-    miss_due: date | None
-    reasons: tuple[str, ...]
 
 
 @dataclass
@@ -215,126 +208,39 @@ def cached(registry: RuleRegistry) -> CachedRegistry:
     return registry if isinstance(registry, CachedRegistry) else CachedRegistry(registry)
 
 
-@cache
-def _calendar_dates(partner: str, registry: RuleRegistry) -> tuple[tuple[date, ...], bool]:
-    """A partner's rule version dates, and whether a program limit holds all year (AMHSA)."""
-    versions = registry.since_dates(partner)
-    all_year = any(r.name == "programs" and r.params.get("all_year") for r in registry.all()
-                   if partner in r.partners)
-    return tuple(versions), all_year
-
-
-# risk_reasons() derives these reasons from the flags, in this order, then "qa_rejected".
-_FLAG_REASONS = (("no_internal_auditor", "no_internal_auditor"),
-                 ("headcount_exceeds_program", "headcount_exceeds_program"),
-                 ("under_review", "under_review"),
-                 ("limited_scope_window_open", "limited_scope_window_closing"))
-
-
-def _reasons(t: EmployerTimeline, document: dict[str, Any]) -> tuple[str, ...]:
-    """:func:`projections.lapses.risk_reasons`, reading the flags off the rendered document
-    rather than computing them a second time."""
-    raised = document["flags"]
-    reasons = [reason for flag, reason in _FLAG_REASONS if flag in raised]
-    if _qa_rejected(t):
-        reasons.append("qa_rejected")
-    return tuple(reasons)
-
-
-def lapse_facts(t: EmployerTimeline, document: dict[str, Any]) -> LapseFacts | None:
-    """The lapse-index facts of a timeline on its as-of date (``document`` is its rendered
-    status), mirroring :func:`projections.lapses.lapse_entry` case by case (None: never
-    listed whatever the date and window)."""
-    if t.registration is None:
-        return None
-    req = t.requirement
-    current = document["certificate"] is not None
-    nxt = document["next_audit"]
-    limited_due = (date.fromisoformat(nxt["due"])
-                   if nxt is not None and nxt["kind"] == "limited_scope" and nxt["due"]
-                   else None)
-    if current and req is not None and req.due is not None:
-        if req.held:
-            return LapseFacts("held", req.due, None, None, _reasons(t, document))
-        due = limited_due if nxt is not None and nxt["kind"] == "limited_scope" else req.due
-        return LapseFacts("due", due, req.grace_end, None, _reasons(t, document))
-    miss_due = miss_last = None  # a missed requirement's due and its last day (grace)
-    if not current and t.misses and t.certificates \
-            and t.certificates[-1].ended in ("cancelled", "expired"):
-        miss_due = t.misses[-1].requirement.due
-        miss_last = t.misses[-1].requirement.grace_end
-    if limited_due is not None:
-        return LapseFacts("limited", limited_due, miss_last, miss_due, _reasons(t, document))
-    if miss_due is not None:
-        return LapseFacts("missed", None, miss_last, miss_due, _reasons(t, document))
-    return None
-
-
 def employer_rows(
     employer: str, events: Iterable[ev.LedgerEvent], registry: RuleRegistry = RULES
 ) -> EmployerRows:
-    """Folds an employer's whole stream (known now) once, rendering the status document at
-    each change point and keeping one interval per run of identical documents."""
-    view = sorted((e for e in in_view(events, None) if not e.reference), key=fold_order)
-    registry = cached(registry)
-    timeline = EmployerTimeline(employer, date.min, None, registry)
-    folder = _Folder(timeline)
-    points = sorted({e.effective for e in view})
-    seen = set(points)
-    heapq.heapify(points)
+    """Folds an employer's whole stream (known now) once, rendering the status document on
+    each day an event that can change it takes effect and each day the fold says its answer
+    may change (:meth:`Fold.next_change_after`), keeping one interval per run of identical
+    documents."""
+    view = in_fold_order(e for e in in_view(events, None) if not e.reference)
+    engine = Fold(employer, cached(registry))
+    timeline = engine.timeline
     intervals: list[Interval] = []
     index, count = 0, len(view)
-    calendar_added = False
-    all_year = False
-    anniversaries: set[date] = set()
-    windows: set[str] = set()
-
-    def add(day: date | None) -> None:
-        if day is not None and day not in seen:
-            seen.add(day)
-            heapq.heappush(points, day)
-
-    while points:
-        day = heapq.heappop(points)
+    day: date | None = view[0].effective if view else None
+    change: date | None = None
+    while day is not None:
         version = None
+        moved = day == change  # a day the fold named: the calendar may change the answer
         while index < count and view[index].effective <= day:
             event = view[index]
-            folder.apply(event)
-            if event.effective == day:
-                version = event.originator_version
+            moved = engine.apply(event) or moved
+            version = event.originator_version
             index += 1
-        folder.advance(day)
-        timeline.as_of = day
-        if timeline.registration is None:
-            continue
-        if not calendar_added:
-            calendar_added = True
-            versions, all_year = _calendar_dates(timeline.registration.partner, registry)
-            for since in versions:
-                if since > day:
-                    add(since)
-        if all_year and version is not None:
-            add(date(day.year + 1, 1, 1))
-        deadlines = folder._deadlines()
-        if deadlines:
-            add(min(deadlines))
-        for cert in timeline.certificates:
-            if cert.issued not in anniversaries:
-                anniversaries.add(cert.issued)
-                for years in (0, 1, 2):  # 0: a waiver's certificate starts in the future
-                    if add_years(cert.issued, years) > day:
-                        add(add_years(cert.issued, years))
-        for audit in timeline.audits.values():
-            if audit.limited_scope_until is not None and audit.audit not in windows:
-                windows.add(audit.audit)
-                if audit.limited_scope_until + ONE_DAY > day:
-                    add(audit.limited_scope_until + ONE_DAY)
-        document = render(timeline)
-        document["as_of"] = None
-        facts = lapse_facts(timeline, document)
-        if intervals and intervals[-1].document == document and intervals[-1].lapse == facts:
-            continue
-        if intervals:
-            intervals[-1].valid_to = day
-        intervals.append(Interval(day, None, document, facts, version))
+        engine.advance_to(day)
+        upcoming = view[index].effective if index < count else None
+        change = engine.next_change_after(day)
+        if moved and timeline.registration is not None:
+            document = render(timeline)
+            document["as_of"] = None
+            facts = lapse_facts(timeline, document["flags"])
+            if not (intervals and intervals[-1].document == document
+                    and intervals[-1].lapse == facts):
+                if intervals:
+                    intervals[-1].valid_to = day
+                intervals.append(Interval(day, None, document, facts, version))
+        day = min((d for d in (upcoming, change) if d is not None), default=None)
     return EmployerRows(employer, intervals)
