@@ -51,10 +51,11 @@ def random_history(rnd: random.Random, employer: str) -> list[ev.LedgerEvent]:
                           outcome=rnd.choice(("accepted", "accepted", "rejected")))
         elif kind == "revoked":
             event = _make(ev.CertificationRevoked, n, when, delay, authority="x", reason="y")
-        else:
+        elif len(events) > 1:  # never the registration: the import refuses what follows
             event = _make(ev.EventVoided, n, when, delay,
-                          target=f"E{rnd.randint(2, len(events)) if len(events) > 1 else 1}",
-                          reason="correction")
+                          target=f"E{rnd.randint(2, len(events))}", reason="correction")
+        else:
+            continue
         events.append(event)
     return renamed(events, employer)
 
