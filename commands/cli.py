@@ -12,12 +12,16 @@ from typing import Any
 
 import click
 
+from commands.csvout import force_option, write_csv
+from commands.errors import LedgerGroup
 from commands.session import DB_HELP, Session, console, db_option, emit_json, stderr
+from commands.status_cli import check_employer
+from commands.terminal import styled, visible
 from ledger.codec import event_to_state
 from storage.store import DEFAULT_DB
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="URL", envvar="CORLEDGER_DB", default=None, help=DB_HELP)
 @click.version_option(package_name="corledger")
 @click.pass_context
@@ -54,38 +58,57 @@ def init(session: Session, create_database: bool) -> None:
             raise click.ClickException(str(exc)) from exc
         if created:
             click.echo("database created")
-    store = session.store()
+    store = session.store(create=True)
     all_tables()
     stamped = bootstrap(engine_for(store.url.render_as_string(hide_password=False)))
     if stamped:
         click.echo(f"schema at migration {stamped}")
-    click.echo(f"ledger ready at {store.url.render_as_string(hide_password=True)}")
+    click.echo(visible(f"ledger ready at {store.url.render_as_string(hide_password=True)}"))
+
+
+HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "data")
 
 
 @main.command()
-@click.argument("employer")
+@click.argument("employer", callback=check_employer)
+@click.option("--csv", "csv_file", metavar="FILE",
+              help="write one row per event as CSV to FILE (- for stdout)")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.pass_obj
-def history(session: Session, employer: str, as_json: bool) -> None:
+def history(session: Session, employer: str, csv_file: str | None, force: bool,
+            as_json: bool) -> None:
     """Every event of an employer, in the order the ledger received them, with both times."""
+    if csv_file is not None and as_json:
+        raise click.UsageError("choose one of --csv and --json")
     events = session.store().stream(employer)
     rows = [{"position": e.originator_version, "type": type(e).__name__, **event_to_state(e)}
             for e in events]
     if as_json:
         emit_json({"employer": employer, "events": rows})
         return
+    if csv_file is not None:
+        write_csv(csv_file, HISTORY_COLUMNS, ({**row, "data": _details(row["data"])}
+                                             for row in rows), force)
+        if csv_file != "-":
+            stderr.print(styled(f"{csv_file}: {len(rows)} events written"))
+        return
     if not rows:
-        stderr.print(f"{employer}: no events in this ledger (never registered)")
+        stderr.print(styled(f"{employer}: no events in this ledger (never registered)"))
         return
     out = console()
-    out.print(f"[bold]History of {employer}[/]: {len(rows)} events, in the order received")
+    out.print(styled((f"History of {employer}", "bold"),
+                     f": {len(rows)} events, in the order received"))
     for row in rows:
         recorded = row["recorded_at"][:19] + "Z"
-        out.print(f"[bold]{row['position']:>4}[/]  {row['effective']}  [cyan]{row['type']}[/]"
-                  f"  id={row['id'] or '-'}  recorded {recorded}  by {row['by'] or '-'}",
-                  highlight=False)
-        details = "  ".join(f"{k}={_plain(v)}" for k, v in row["data"].items() if v is not None)
-        out.print(f"      [dim]{details}[/]", highlight=False)
+        out.print(styled((f"{row['position']:>4}", "bold"), f"  {row['effective']}  ",
+                         (row["type"], "cyan"), f"  id={row['id'] or '-'}  recorded "
+                         f"{recorded}  by {row['by'] or '-'}"))
+        out.print(styled(("      " + _details(row["data"]), "dim")))
+
+
+def _details(data: dict[str, Any]) -> str:
+    return "  ".join(f"{k}={_plain(v)}" for k, v in data.items() if v is not None)
 
 
 def _plain(value: Any) -> str:

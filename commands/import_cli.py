@@ -101,7 +101,7 @@ def run_import(session: Session, store: LedgerStore, stream: IO[bytes], size: in
 
 def _opened(session: Session, label: str) -> LedgerStore:
     try:
-        return session.store()
+        return session.store(create=True)
     except click.ClickException as exc:
         raise Refusal(label, [], store_error=exc.message) from exc
 

@@ -8,21 +8,18 @@ An employer the ledger has never registered is answered, not refused: state
 
 from __future__ import annotations
 
-import csv
-import io
-import sys
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from commands.session import console, emit_json
-from commands.status_cli import parse_known_at
+from commands.csvout import force_option, render, write_csv
+from commands.session import console, emit_json, stderr
+from commands.status_cli import check_employer, parse_known_at, partner_option
+from commands.terminal import LiteralConsole, styled
 from ledger.codec import format_time_or_none
-from ledger.events import PARTNERS, LedgerEvent
+from ledger.events import LedgerEvent
 from projections.incentive import incentive as decide
 from projections.incentive import summarize
 
@@ -40,14 +37,22 @@ def _store() -> Any:
     return click.get_current_context().obj.store()
 
 
+def _asked_on(known_at: datetime | None) -> date:
+    """The date the question is asked: today, or the day of an earlier --known-at replay."""
+    today: date = click.get_current_context().obj.today()
+    if known_at is not None:
+        return min(known_at.astimezone(UTC).date(), today)
+    return today
+
+
 def _decision(employer: str, reference: list[LedgerEvent], year: int,
               known_at: datetime | None) -> dict[str, Any]:
     return decide(_store().stream(employer), reference, year=year, employer=employer,
-                  known_at=known_at)
+                  known_at=known_at, asked_on=_asked_on(known_at))
 
 
 @click.command()
-@click.argument("employer")
+@click.argument("employer", callback=check_employer)
 @year_option
 @known_at_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -58,19 +63,20 @@ def incentive(employer: str, year: int, known_at: datetime | None, as_json: bool
         emit_json(doc)
         return
     if doc["partner"] is None:
-        Console(stderr=True).print(f"{employer}: not registered in this ledger")
+        stderr.print(styled(f"{employer}: not registered in this ledger"))
     _print_decision(doc)
 
 
 @click.command()
 @year_option
-@click.option("--partner", type=click.Choice(PARTNERS), help="only this partner's employers")
+@partner_option
 @known_at_option
 @click.option("--csv", "csv_file", metavar="FILE",
               help="write one row per employer as CSV to FILE (- for stdout)")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def incentives(year: int, partner: str | None, known_at: datetime | None,
-               csv_file: str | None, as_json: bool) -> None:
+               csv_file: str | None, force: bool, as_json: bool) -> None:
     """Every employer's incentive decision for a year (the payment run), with totals."""
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
@@ -85,13 +91,10 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
                    "decisions": docs, "totals": totals})
         return
     if csv_file is not None:
-        text = _csv(docs)
-        if csv_file == "-":
-            sys.stdout.write(text)
-            return
-        Path(csv_file).write_text(text, encoding="utf-8")
-        click.echo(f"{csv_file}: {len(docs)} employers written", err=True)
-        _print_totals(Console(stderr=True), totals)
+        write_csv(csv_file, CSV_COLUMNS, docs, force)
+        if csv_file != "-":
+            stderr.print(styled(f"{csv_file}: {len(docs)} employers written"))
+            _print_totals(stderr, totals)
         return
     out = console()
     table = Table("employer", "partner", "state", "amount", "payable", "minimum",
@@ -106,33 +109,31 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
     _print_totals(out, totals)
 
 
-def _csv(docs: list[dict[str, Any]]) -> str:
-    """One row per employer, money as two-place strings, empty cells for nulls."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for doc in docs:
-        writer.writerow(["" if doc[c] is None else str(doc[c]).lower()
-                         if isinstance(doc[c], bool) else doc[c] for c in CSV_COLUMNS])
-    return buffer.getvalue()
+def incentives_csv(docs: list[dict[str, Any]]) -> str:
+    """The payment run as CSV, one row per employer (the CLI's columns, the one CSV writer):
+    what the HTTP API serves too."""
+    return render(CSV_COLUMNS, docs)
 
 
-def _print_totals(out: Console, totals: dict[str, Any]) -> None:
+def _print_totals(out: LiteralConsole, totals: dict[str, Any]) -> None:
     states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
-    out.print(f"{totals['employers']} employers: {states}; amount {totals['amount']}, "
-              f"paid {totals['paid']}, difference {totals['difference']}", highlight=False)
+    out.print(styled(f"{totals['employers']} employers: {states}; amount {totals['amount']}, "
+                     f"paid {totals['paid']}, difference {totals['difference']}"))
 
 
 def _print_decision(doc: dict[str, Any]) -> None:
     out = console()
-    head = f"[bold]{doc['employer']}[/] {doc['year']}: [bold]{doc['state']}[/]"
+    head = ""
     if doc["amount"] is not None:
         head += f", {doc['amount']} payable in {doc['payable_in']}"
         if doc["minimum_applied"]:
             head += " (the minimum)"
     if doc["discount_percent"] is not None:
         head += f", PIR discount {doc['discount_percent']}%"
-    out.print(head, highlight=False)
+    out.print(styled((doc["employer"], "bold"), f" {doc['year']}: ", (doc["state"], "bold"),
+                     head))
+    for item in doc.get("outstanding", []):
+        out.print(styled(f"  outstanding: {item}"))
     if doc["by_cu"]:
         table = Table("CU", "in scope", "payroll", "base rate", "base premium",
                       "premiums paid", "amount")
@@ -143,11 +144,10 @@ def _print_decision(doc: dict[str, Any]) -> None:
                           row["amount"] or "-")
         out.print(table)
     if doc["paid"]:
-        out.print(f"  paid {doc['paid_total']} in {len(doc['paid'])} payment(s); "
-                  f"difference {doc['difference'] or '-'}", highlight=False)
+        out.print(styled(f"  paid {doc['paid_total']} in {len(doc['paid'])} payment(s); "
+                         f"difference {doc['difference'] or '-'}"))
     for b in doc["because"]:
-        out.print(f"  [dim]{b['effective']} {b['rule'] or '-'}: {b['says']}[/]",
-                  highlight=False)
+        out.print(styled((f"  {b['effective']} {b['rule'] or '-'}: {b['says']}", "dim")))
 
 
 COMMANDS = [incentive, incentives]

@@ -3,22 +3,23 @@ and the regulator's roll call, answered from them."""
 
 from __future__ import annotations
 
-import csv
-import sys
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime
 from typing import Any
 
 import click
-from rich.console import Console
+from rich.text import Text
 
 from commands.catchup import catching_up
-from commands.session import console, db_option, emit_json
-from commands.status_cli import parse_date
+from commands.csvout import force_option, write_csv
+from commands.csvout import render as render_csv
+from commands.names import registered_names
+from commands.session import console, db_option, emit_json, stderr
+from commands.status_cli import check_reach, known_at_option, parse_date, partner_option
+from commands.terminal import STATUS_STYLE, roll_table, styled
+from ledger.codec import format_time_or_none
 from projections.sql.projector import Progress, progress, rebuild
 from projections.sql.queries import ROLL_FIELDS, roll_call
-
-stderr = Console(stderr=True)
+from projections.status import status
 
 
 def _session() -> Any:
@@ -90,50 +91,85 @@ def _progress_document(p: Progress) -> dict[str, Any]:
 @click.command()
 @click.option("--as-of", callback=parse_date, metavar="DATE",
               help="the date of the roll call (default: today)")
-@click.option("--partner", metavar="P", help="only the employers of this partner")
+@partner_option
+@known_at_option
 @click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
               metavar="FILE", help="write CSV to FILE (- for stdout)")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def roll(as_of: date | None, partner: str | None, csv_file: str | None,
-         as_json: bool) -> None:
-    """Every registered employer's status on a date: the regulator's list."""
+def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv_file: str | None,
+         force: bool, as_json: bool) -> None:
+    """Every registered employer's status on a date: the regulator's list.
+
+    With --known-at the list is replayed as the ledger knew it then (each employer's events
+    folded, as a regulator checks a list published that day); without it, it is answered
+    from the read models.
+    """
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
     as_of = as_of or _session().today()
-    with catching_up(stderr) as report:
-        rows = roll_call(_session().store(), as_of, partner, on_progress=report)
+    check_reach(as_of)
+    store = _session().store()
+    if known_at is None:
+        with catching_up(stderr) as report:
+            rows = roll_call(store, as_of, partner, on_progress=report)
+    else:
+        rows = _roll_as_known(store, as_of, partner, known_at)
+    names = registered_names(store) if rows else {}
+    rows = [{"employer": r["employer"], "name": names.get(r["employer"]),
+             **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
     if as_json:
-        emit_json({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
+        emit_json({"as_of": as_of.isoformat(), "partner": partner,
+                   "known_at": format_time_or_none(known_at), "employers": rows})
         return
     if csv_file:
-        _write_csv(rows, csv_file)
+        write_csv(csv_file, (*ROLL_FIELDS, "name"), rows, force)
+        if csv_file != "-":
+            stderr.print(styled(f"{csv_file}: {len(rows)} employers written"))
         return
     out = console()
+    view = f" as known at {format_time_or_none(known_at)}" if known_at else ""
+    who = f" of {partner}" if partner else ""
+    out.print(styled((f"Roll call on {as_of}{view}: {len(rows)} registered employers{who}",
+                      "bold")))
+    table = roll_table(("employer", "partner", "status", "expires", "next due",
+                        "name, flags"))
     for r in rows:
-        cert = (f"{r['certificate_issued']} to {r['certificate_expires']}"
-                if r["certificate_issued"] else "-")
-        out.print(f"{r['employer']}  {r['partner']}  {r['program']}  {r['status']}  "
-                  f"certificate {cert}  next due {r['next_due'] or '-'}", highlight=False)
-    stderr.print(f"{len(rows)} employers on {as_of}")
+        table.add_row(r["employer"], f"{r['partner']} {r['program']}",
+                      styled((r["status"], STATUS_STYLE.get(r["status"], ""))),
+                      r["certificate_expires"] or "-", r["next_due"] or "-",
+                      _name_and_flags(r["name"], r["flags"]))
+    if rows:
+        out.print(table)
+
+
+def _name_and_flags(name: str | None, flags: list[str]) -> Text:
+    return styled(name or "", ("\n" + " ".join(flags), "yellow") if flags else None)
 
 
 def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
-    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's."""
-    writer = csv.DictWriter(stream, fieldnames=ROLL_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({**r, "flags": " ".join(r["flags"])})
+    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's,
+    through the one CSV writer (formula cells neutralised)."""
+    stream.write(render_csv(ROLL_FIELDS, rows))
 
 
-def _write_csv(rows: list[dict[str, Any]], target: str) -> None:
-    def write(stream: Any) -> None:
-        write_roll_csv(rows, stream)
-
-    if target == "-":
-        write(sys.stdout)
-        return
-    with Path(target).open("w", newline="") as stream:
-        write(stream)
+def _roll_as_known(store: Any, as_of: date, partner: str | None,
+                   known_at: datetime) -> list[dict[str, Any]]:
+    """The roll call folded from each employer's events as known at ``known_at``."""
+    rows = []
+    for employer in store.employers():
+        doc = status(store.stream(employer), as_of=as_of, known_at=known_at,
+                     employer=employer)
+        if doc["status"] == "unregistered" or (partner and doc["partner"] != partner):
+            continue
+        cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
+        rows.append({"employer": employer, "partner": doc["partner"],
+                     "program": doc["program"], "status": doc["status"],
+                     "certificate_issued": cert.get("issued"),
+                     "certificate_expires": cert.get("expires"),
+                     "next_audit": nxt.get("kind"), "next_due": nxt.get("due"),
+                     "flags": doc["flags"]})
+    return rows
 
 
 COMMANDS = [projections_group, roll]

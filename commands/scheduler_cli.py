@@ -13,7 +13,6 @@ from typing import Any
 from uuid import uuid4
 
 import click
-import orjson
 
 from commands.config import Config, ConfigError, load_config, transport_warnings
 from commands.notify import (
@@ -26,9 +25,10 @@ from commands.notify import (
     worker_name,
 )
 from commands.scan import scan as run_scan
-from commands.session import console, today_in
-from commands.status_cli import parse_date
+from commands.session import console, emit_json, stderr, today_in
+from commands.status_cli import MAX_WITHIN_DAYS, check_reach, parse_date
 from commands.status_notices import relay_status_changes
+from commands.terminal import styled
 from storage.engine import engine_for
 
 
@@ -37,7 +37,7 @@ def _session() -> Any:
 
 
 def _emit(document: Any) -> None:
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+    emit_json(document)
 
 
 def _config(path: str | None) -> Config:
@@ -69,7 +69,8 @@ config_option = click.option(
 @click.command()
 @click.option("--as-of", callback=parse_date, metavar="DATE",
               help="the date to scan for (default: today in the configured time zone)")
-@click.option("--within", type=click.IntRange(min=0), default=None, metavar="DAYS",
+@click.option("--within", type=click.IntRange(0, MAX_WITHIN_DAYS), default=None,
+              metavar="DAYS",
               help="how many days ahead (and back, for missed ones) [default: config, 90]")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -89,8 +90,9 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     if as_of > today:
         raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
                                  "scan saw, not a forecast", param_hint="--as-of")
-    result = run_scan(session.store(), [as_of], within if within is not None
-                      else config.scan.within, now)
+    window = within if within is not None else config.scan.within
+    check_reach(as_of, window)
+    result = run_scan(session.store(), [as_of], window, now)
     if as_json:
         _emit(result.to_json())
         return
@@ -124,6 +126,11 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
     from commands.scheduler import build_scheduler, run_until_stopped
 
     config = _config(config_path)
+    if not config.sinks:
+        stderr.print(styled(("warning:", "bold yellow"), " no notification sink is configured: "
+                            "lapse flags will be recorded but nobody will be told. Add a "
+                            "[sinks.NAME] table to the configuration, or set CORLEDGER_JSONL_PATH,"
+                            " CORLEDGER_WEBHOOK_URL or CORLEDGER_SMTP_HOST"))
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -143,7 +150,11 @@ def scheduler_run(config_path: str | None, every: float | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
            as_json: bool) -> None:
-    """Notifications of lapse flags that are pending (or, with --failed, dead)."""
+    """Notifications of lapse flags that are pending (or, with --failed, dead).
+
+    With --deliver the exit code is 1 when a delivery was dead-lettered in this run, so a
+    cron job notices that a partner was not told.
+    """
     config = _config(config_path)
     session = _session()
     store = session.store()
@@ -163,6 +174,7 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     rows = outbox_rows(engine, [status])
     if as_json:
         _emit({"status": status, "counts": outbox_counts(engine), **summary, "rows": rows})
+        _fail_on_dead(summary)
         return
     out = console()
     if summary:
@@ -177,6 +189,16 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     counts = outbox_counts(engine)
     out.print(f"{counts['pending']} pending, {counts['sent']} sent, {counts['dead']} dead",
               highlight=False)
+    _fail_on_dead(summary)
+
+
+def _fail_on_dead(summary: dict[str, Any]) -> None:
+    """Exit 1 when this run dead-lettered a delivery (after printing the outbox)."""
+    dead = summary.get("dead", 0)
+    if dead:
+        stderr.print(styled(f"{dead} deliver{'y was' if dead == 1 else 'ies were'} "
+                            "dead-lettered: see `corledger outbox --failed`"))
+        raise SystemExit(1)
 
 
 COMMANDS = [scan, scheduler_group, outbox]

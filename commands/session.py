@@ -12,12 +12,12 @@ from typing import Any
 
 import click
 import orjson
-from rich.console import Console
 
 from commands.config import ConfigError, configured_zone
+from commands.terminal import LiteralConsole, json_safe
 from storage.store import LedgerStore, StoreError, open_store
 
-stderr = Console(stderr=True)
+stderr = LiteralConsole(stderr=True)
 
 
 class Session:
@@ -28,10 +28,13 @@ class Session:
         self.clock = clock
         self._store: LedgerStore | None = None
 
-    def store(self) -> LedgerStore:
+    def store(self, create: bool = False) -> LedgerStore:
+        """The opened ledger; unless ``create``, one that does not exist yet is refused, so a
+        mistyped path or a cron job in the wrong directory gets an error, not "unregistered".
+        Only ``init``, ``import`` and ``demo`` create a ledger."""
         if self._store is None:
             try:
-                self._store = open_store(self.db_url)
+                self._store = open_store(self.db_url, create=create)
             except StoreError as exc:
                 raise click.ClickException(str(exc)) from exc
         return self._store
@@ -75,11 +78,17 @@ def db_option(command: click.Command) -> click.Command:
 
 
 def emit_json(document: Any) -> None:
-    """Prints one JSON document on stdout, and nothing else."""
-    click.echo(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+    """Prints one JSON document on stdout, and nothing else. orjson escapes C0 controls; the
+    other characters that could act on a terminal (DEL, C1, bidi controls) are escaped too,
+    as ``\\u009b``: the same JSON value, never a raw control on the reader's screen."""
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()
+    click.echo(json_safe(text))
 
 
-def console() -> Console:
-    """A console for stdout; a pipe or file has no width to respect, so tables aren't cut."""
-    out = Console()
-    return out if out.is_terminal else Console(width=120)
+def console() -> LiteralConsole:
+    """The console for stdout (see :mod:`commands.terminal`: data is printed literally); a
+    pipe or file has no width to respect (unless $COLUMNS gives one), so tables aren't cut."""
+    out = LiteralConsole()
+    if out.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return out
+    return LiteralConsole(width=120)

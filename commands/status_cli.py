@@ -12,14 +12,21 @@ UTC day (everything recorded on that date is known).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import click
 
 from commands.catchup import catching_up
-from commands.explain import explain as explain_renderable
-from commands.session import console, emit_json
+from commands.csvout import force_option, write_csv
+from commands.explain import account, render_account
+from commands.names import name_in, registered_names
+from commands.session import console, emit_json, stderr
+from commands.terminal import styled
+from ledger.codec import format_time_or_none
+from ledger.events import PARTNERS, LedgerEvent
+from ledger.ids import EMPLOYER_ID
+from projections.lapses import lapses as fold_lapses
 from projections.sql.queries import lapses_from_read_model, status_from_read_model
 from projections.status import render
 from projections.timeline import fold
@@ -59,83 +66,176 @@ def parse_known_at(_ctx: click.Context | None, param: click.Parameter | None,
         raise click.BadParameter(
             f"{value!r} is not an ISO date-time (e.g. 2016-07-01T00:00:00Z)", param=param
         ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise click.BadParameter(f"{value!r} falls outside years 1 to 9999 in UTC",
+                                 param=param) from None
 
 
 as_of_option = click.option("--as-of", callback=parse_date, metavar="DATE",
                             help="the date the status is for (default: today)")
 known_at_option = click.option("--known-at", callback=parse_known_at, metavar="DATETIME",
                                help="only what the ledger knew at this time")
+partner_option = click.option("--partner", type=click.Choice(PARTNERS, case_sensitive=False),
+                              metavar="PARTNER",
+                              help=f"only this partner's employers ({', '.join(PARTNERS)})")
+# The widest lapse window: ten years either side is more than any rulebook looks ahead.
+MAX_WITHIN_DAYS = 3653
+# How far a query may reach beyond its as-of date and window (grace periods, cycles).
+_REACH = timedelta(days=4 * 366)
 
 
-def _timeline(employer: str, as_of: date | None, known_at: datetime | None) -> Any:
-    events = _session().store().stream(employer)
-    return fold(events, as_of=as_of or _today(), known_at=known_at, employer=employer)
+def check_employer(_ctx: click.Context | None, param: click.Parameter | None,
+                   value: str) -> str:
+    """An EMPLOYER argument in the one id format; anything else is refused, not answered
+    ``unregistered`` (a leading space or a lookalike letter would name no one)."""
+    if not EMPLOYER_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not an employer id: 1 to 64 ASCII letters, digits, '.', '_' or "
+            "'-', starting and ending with a letter or digit", param=param)
+    return value
+
+
+def check_reach(as_of: date, within: int = 0) -> None:
+    """Refuses an as-of date whose window (and what a fold looks at around it) leaves the
+    calendar's years 1 to 9999, with a message rather than an overflow."""
+    try:
+        as_of - timedelta(days=within) - _REACH
+        as_of + timedelta(days=within) + _REACH
+    except OverflowError:
+        raise click.ClickException(
+            f"--as-of {as_of} with a window of {within} days reaches outside years 1 to 9999;"
+            f" use a date from {date.min + _REACH + timedelta(days=within)} to "
+            f"{date.max - _REACH - timedelta(days=within)}") from None
+
+
+def employer_argument(command: Any) -> Any:
+    """The EMPLOYER argument, checked by :func:`check_employer`."""
+    return click.argument("employer", callback=check_employer)(command)
+
+
+def _as_of(as_of: date | None, within: int = 0) -> date:
+    day = as_of or _today()
+    check_reach(day, within)
+    return day
+
+
+def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
+              events: list[LedgerEvent] | None = None) -> Any:
+    if events is None:
+        events = _session().store().stream(employer)
+    return fold(events, as_of=_as_of(as_of), known_at=known_at, employer=employer)
 
 
 @click.command()
-@click.argument("employer")
+@employer_argument
 @as_of_option
 @known_at_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def status(employer: str, as_of: date | None, known_at: datetime | None,
            as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
+    store = _session().store()
     if known_at is None:
         with catching_up() as report:
-            doc = status_from_read_model(_session().store(), employer, as_of or _today(),
-                                         on_progress=report)
+            doc = status_from_read_model(store, employer, _as_of(as_of), on_progress=report)
     else:
         doc = render(_timeline(employer, as_of, known_at))
     if as_json:
         emit_json(doc)
         return
     out = console()
-    out.print(f"[bold]{doc['employer']}[/]: [bold]{doc['status']}[/] on {doc['as_of']}",
-              highlight=False)
+    name = name_in(store.stream(employer)) if doc["partner"] else None
+    view = (f" (as the ledger knew it at {doc['known_at']}: later records are not counted)"
+            if doc["known_at"] else "")
+    out.print(styled((doc["employer"], "bold"), f" ({name})" if name else None, ": ",
+                     (doc["status"], "bold"), f" on {doc['as_of']}", view))
     if doc["certificate"]:
         c = doc["certificate"]
-        out.print(f"  certificate issued {c['issued']}, expires {c['expires']}, "
-                  f"cycle year {c['cycle_year']}", highlight=False)
+        out.print(styled(f"  certificate issued {c['issued']}, expires {c['expires']}, "
+                         f"cycle year {c['cycle_year']}"))
     if doc["next_audit"]:
         n = doc["next_audit"]
-        out.print(f"  next audit: {n['kind']}, due {n['due'] or '-'}, auditor {n['auditor']}",
-                  highlight=False)
+        out.print(styled(f"  next audit: {n['kind']}, due {n['due'] or '-'}, "
+                         f"auditor {n['auditor']}"))
     if doc["flags"]:
-        out.print(f"  flags: {', '.join(doc['flags'])}", highlight=False)
+        out.print(styled(f"  flags: {', '.join(doc['flags'])}"))
     for b in doc["because"][-3:]:
-        out.print(f"  [dim]{b['effective']} {b['rule']}: {b['says']}[/]", highlight=False)
+        out.print(styled((f"  {b['effective']} {b['rule']}: {b['says']}", "dim")))
 
 
 @click.command()
-@click.argument("employer")
+@employer_argument
 @as_of_option
 @known_at_option
-def explain(employer: str, as_of: date | None, known_at: datetime | None) -> None:
-    """The status of EMPLOYER and the events and rules behind it, to read."""
-    console().print(explain_renderable(_timeline(employer, as_of, known_at)))
+@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
+def explain(employer: str, as_of: date | None, known_at: datetime | None,
+            as_json: bool) -> None:
+    """The status of EMPLOYER and everything behind it: flags, certificates, audits, voids,
+    revocations and every decision with its rule, to read (or as JSON)."""
+    events = _session().store().stream(employer)
+    document = account(_timeline(employer, as_of, known_at, events), events)
+    if as_json:
+        emit_json(document)
+        return
+    console().print(render_account(document))
+
+
+LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "level",
+                 "reasons", "grace_end")
 
 
 @click.command()
 @as_of_option
-@click.option("--within", type=click.IntRange(min=0), default=90, show_default=True,
-              metavar="DAYS", help="how many days ahead (and back, for missed ones)")
+@click.option("--within", type=click.IntRange(0, MAX_WITHIN_DAYS), default=90,
+              show_default=True, metavar="DAYS",
+              help="how many days ahead (and back, for missed ones)")
+@partner_option
+@known_at_option
+@click.option("--csv", "csv_file", metavar="FILE",
+              help="write one row per employer as CSV to FILE (- for stdout)")
+@force_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def lapses(as_of: date | None, within: int, as_json: bool) -> None:
+def lapses(as_of: date | None, within: int, partner: str | None, known_at: datetime | None,
+           csv_file: str | None, force: bool, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
-    with catching_up() as report:
-        entries = lapses_from_read_model(_session().store(), as_of or _today(), within,
-                                         on_progress=report)
+    if csv_file is not None and as_json:
+        raise click.UsageError("choose one of --csv and --json")
+    day = _as_of(as_of, within)
+    store = _session().store()
+    if known_at is None:
+        with catching_up() as report:
+            entries = lapses_from_read_model(store, day, within, on_progress=report)
+    else:
+        entries = fold_lapses((store.stream(e) for e in store.employers()), day, within,
+                              known_at)
+    if partner is not None:
+        entries = [e for e in entries if e["partner"] == partner]
     if as_json:
         emit_json(entries)
         return
+    names = registered_names(store) if entries else {}
+    if csv_file is not None:
+        write_csv(csv_file, LAPSE_COLUMNS,
+                  ({**e, "name": names.get(e["employer"])} for e in entries), force)
+        if csv_file != "-":
+            stderr.print(styled(f"{csv_file}: {len(entries)} employers written"))
+        return
     out = console()
-    if not entries:
-        out.print("no employer is due or missed within the window")
+    view = f", as known at {format_time_or_none(known_at)}" if known_at else ""
+    out.print(styled((f"Due or missed within {within} days of {day}{view}: "
+                      f"{len(entries)} employers", "bold")))
     for e in entries:
         extra = f" ({', '.join(e['reasons'])})" if e["reasons"] else ""
-        out.print(f"{e['level']:>8}  {e['employer']}  {e['partner']}  {e['status']}  due "
-                  f"{e['due']}  {e['days_left']:+d} days{extra}", highlight=False)
+        out.print(styled((f"{e['level']:>8}", LEVEL_STYLE.get(e["level"], "")),
+                         f"  {e['employer']} ", (names.get(e["employer"], ""), "dim"),
+                         f"  {e['partner']}  {e['status']}  due {e['due']}  "
+                         f"{e['days_left']:+d} days{extra}"))
+
+
+LEVEL_STYLE = {"missed": "bold red", "critical": "red", "warning": "yellow", "notice": ""}
 
 
 COMMANDS = [status, explain, lapses]

@@ -41,7 +41,7 @@ from projections.timeline import (
 
 __all__ = ["STATES", "incentive", "money", "summarize"]
 
-STATES = ("eligible", "ineligible", "deferred", "not_applicable")
+STATES = ("eligible", "ineligible", "deferred", "open", "not_applicable")
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -79,9 +79,15 @@ def incentive(
     employer: str,
     known_at: datetime | None = None,
     registry: RuleRegistry | None = None,
+    asked_on: date | None = None,
 ) -> dict[str, Any]:
     """The ``incentive --json`` document of ``employer`` for certification ``year``, from
-    its events and the reference rates as known at ``known_at`` (see the module docstring)."""
+    its events and the reference rates as known at ``known_at`` (see the module docstring).
+
+    ``asked_on`` is the date the question is asked (the command line's today): a decision
+    that cannot be final yet on that date (see :func:`outstanding`) is ``open``, with what is
+    still outstanding, rather than reading as final. Without it the decision is as at the
+    year's end, whatever the date."""
     view = in_view([*events, *reference], known_at)
     own = [e for e in view if not e.reference and (e.employer in (None, employer))]
     rates = [e for e in view if isinstance(e, ev.BaseRateSet)]
@@ -93,15 +99,38 @@ def incentive(
         return d.unregistered()
     scheme = d.rb.rule("incentive")
     if scheme["scheme"] == "worksafebc":
-        return d.worksafebc()
-    if scheme["scheme"] == "pir":
-        return d.pir()
-    return d.not_applicable(scheme)
+        doc = d.worksafebc()
+    elif scheme["scheme"] == "pir":
+        doc = d.pir()
+    else:
+        return d.not_applicable(scheme)
+    pending = outstanding(t, year, asked_on) if asked_on is not None else []
+    if not pending:
+        return doc
+    return d.reopen(doc, pending)
+
+
+def outstanding(t: EmployerTimeline, year: int, asked_on: date) -> list[str]:
+    """What can still change the decision for ``year`` on ``asked_on``: the year itself
+    while it runs (an exception may yet happen in it), and a required audit due in the year
+    that is not accepted while it may still be submitted (up to the end of its grace)."""
+    pending = []
+    year_end = date(year, 12, 31)
+    if asked_on <= year_end:
+        pending.append(f"the year {year} runs until {year_end}")
+    req = t.requirement
+    if (req is not None and req.due is not None and req.due.year == year
+            and req.last_day is not None and asked_on <= req.last_day
+            and t.required_audit_accepted_in(year) is None):
+        pending.append(f"the {req.kind} audit due {req.due} (last day {req.last_day}) is not "
+                       "accepted yet")
+    return pending
 
 
 def summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Totals for a payment run: how many employers in each state, the amount due, what was
-    paid, and the difference (deferred decisions count in neither amount nor difference)."""
+    paid, and the difference (deferred and open decisions count in neither amount nor
+    difference: they are counted apart, in ``by_state``)."""
     by_state = {state: 0 for state in STATES}
     amount = paid = difference = ZERO
     for doc in documents:
@@ -179,7 +208,7 @@ class _Decider:
         if state == "eligible":
             due = Decimal(doc["amount"]) if doc["amount"] is not None else None
         else:
-            due = None if state == "deferred" else ZERO
+            due = None if state in ("deferred", "open") else ZERO
         difference = None if due is None else due - total
         if paid and difference is not None:
             self._note_difference(total, due or ZERO, difference)
@@ -212,6 +241,15 @@ class _Decider:
                   "incentive", reg.event, reg.registered)
 
     # outcomes -------------------------------------------------------------------------------
+
+    def reopen(self, doc: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        """The decision as it stands, marked ``open``: nothing is due or final yet."""
+        rule = self.rb.rule("incentive")
+        self.note(f"not final yet: it stands at {doc['state']} so far, and "
+                  f"{'; '.join(pending)}", rule)
+        reopened = self.document("open", by_cu=doc["by_cu"])
+        reopened["outstanding"] = pending
+        return reopened
 
     def unregistered(self) -> dict[str, Any]:
         known = f" as known at {_iso_time(self.known_at)}" if self.known_at else ""

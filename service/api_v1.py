@@ -7,7 +7,6 @@ disagree. Lists take ``Accept: text/csv`` for CSV.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from datetime import date
@@ -18,9 +17,10 @@ from flask import Response, request, url_for
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
+from commands.csvout import render as render_csv
 from commands.diff_cli import changes_csv, changes_document
 from commands.importer import ImportRefused, LineError
-from commands.incentive_cli import _csv as incentives_csv
+from commands.incentive_cli import incentives_csv
 from commands.projections_cli import write_roll_csv
 from commands.rules_cli import catalogue
 from commands.scan import scan
@@ -272,13 +272,7 @@ def lapses(args: dict[str, Any]) -> Response:
     if wants_csv():
         fields = ("employer", "partner", "status", "due", "days_left", "level", "reasons")
 
-        def write(stream: Any) -> None:
-            writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore",
-                                    lineterminator="\n")
-            writer.writeheader()
-            for e in entries:
-                writer.writerow({**e, "reasons": " ".join(e["reasons"])})
-        return csv_response(write)
+        return csv_response(lambda stream: stream.write(render_csv(fields, entries)))
     return json_response({"as_of": as_of.isoformat(), "within": args["within"],
                           "partner": scope, "lapses": entries})
 

@@ -206,7 +206,7 @@ def create_database(url: URL) -> bool:
 class PostgresStore(LedgerStore):
     """A ledger in a PostgreSQL database, written by one importer at a time."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, create: bool = True) -> None:
         self.url = url
         query = dict(url.query)
         self.settings = connection_settings(url)
@@ -215,6 +215,10 @@ class PostgresStore(LedgerStore):
         self.idle_timeout = _seconds(query, "idle_timeout", IDLE_TIMEOUT_SECONDS)
         with _connect(self.settings) as probe:  # a clear error now, rather than a pool timeout
             ready = self._schema_ready(probe)
+            if not ready and not create:
+                raise StoreError(
+                    f"no ledger in PostgreSQL {describe(self.settings)} (schema "
+                    f"{self.schema!r}): create it with `corledger --db URL init`")
             self.app = LedgerApplication(env={
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": self.settings["dbname"],

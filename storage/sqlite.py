@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
@@ -85,6 +85,15 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return None
 
 
+def missing_ledger(url: URL) -> None:
+    """Refuses an SQLite URL whose file does not exist, naming it and how to create it."""
+    database = url.database
+    if database and database != ":memory:" and not Path(database).exists():
+        raise StoreError(f"no ledger at {Path(database).resolve()}: the file does not exist. "
+                         f"Create it with `corledger --db {url.render_as_string()} init` (or "
+                         "import into it), or give the right --db / $CORLEDGER_DB")
+
+
 def is_read_only(path: Path) -> bool:
     """Whether an existing ledger file cannot be written (read-only media or mount, or
     permissions): then it is opened read-only and immutable, since SQLite in WAL mode would
@@ -107,6 +116,8 @@ class SQLiteStore(LedgerStore):
         path = Path(database)
         if not path.parent.exists():
             raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not an SQLite ledger file")
         self.url = url
         self.path = path
         try:
@@ -115,24 +126,29 @@ class SQLiteStore(LedgerStore):
             raise StoreError(f"lock_timeout must be a number of seconds, not "
                              f"{url.query['lock_timeout']!r}") from None
         self.read_only = is_read_only(path)
-        self.app = LedgerApplication(env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": read_only_uri(path) if self.read_only else str(path),
-            "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
-            "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
-            "CREATE_TABLE": "n" if self.read_only else "y",
-        })
-        if not self.read_only:
-            with self._connection() as conn:
-                had_recorded = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'").fetchone()
-                for statement in INDEX_DDL:
-                    conn.execute(statement)
-                if not had_recorded:  # a ledger made before the index: fill it
-                    conn.executemany("INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
-                                     recorded_backfill(conn.execute(
-                                         "SELECT originator_id, originator_version, state"
-                                         " FROM stored_events")))
+        try:
+            self.app = LedgerApplication(env={
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": read_only_uri(path) if self.read_only else str(path),
+                "SQLITE_LOCK_TIMEOUT": str(self.lock_timeout),
+                "APPLICATION_RECORDER_TOPIC": "storage.sqlite:LedgerSQLiteRecorder",
+                "CREATE_TABLE": "n" if self.read_only else "y",
+            })
+            if not self.read_only:
+                with self._connection() as conn:
+                    had_recorded = conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'"
+                    ).fetchone()
+                    for statement in INDEX_DDL:
+                        conn.execute(statement)
+                    if not had_recorded:  # a ledger made before the index: fill it
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
+                            recorded_backfill(conn.execute(
+                                "SELECT originator_id, originator_version, state"
+                                " FROM stored_events")))
+        except (sqlite3.Error, PersistenceError) as exc:
+            raise StoreError(f"{path} cannot be opened as an SQLite ledger: {exc}") from None
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:

@@ -269,22 +269,27 @@ class LedgerStore(ABC):
         self.app.close()
 
 
-def open_store(url: str | None = None) -> LedgerStore:
+def open_store(url: str | None = None, create: bool = True) -> LedgerStore:
     """Opens (creating the schema on first use) the store a database URL names.
 
     ``url`` defaults to ``$CORLEDGER_DB``, else ``sqlite:///corledger.db``. A
-    ``postgresql://`` (or ``postgresql+psycopg://``) URL selects the server store.
+    ``postgresql://`` (or ``postgresql+psycopg://``) URL selects the server store. With
+    ``create=False`` a ledger that does not exist is refused rather than created: an SQLite
+    file, or the ledger's tables in a PostgreSQL database (a database that does not exist
+    is always refused).
     """
     parsed = _parse(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        from storage.sqlite import SQLiteStore
+        from storage.sqlite import SQLiteStore, missing_ledger
 
+        if not create:
+            missing_ledger(parsed)
         return SQLiteStore(parsed)
     if backend in ("postgresql", "postgres"):
         from storage.postgres import PostgresStore
 
-        return PostgresStore(parsed)
+        return PostgresStore(parsed, create=create)
     raise StoreError(f"unsupported database {backend!r} in {_safe(parsed)!r}: "
                      "use sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
 

@@ -12,6 +12,7 @@ from tests.conftest import ACCEPTANCE, Cli, audit, line, registration
 
 def refused(cli: Cli, lines: list[Any]) -> str:
     """Imports ``lines`` expecting a refusal; returns the error text. Nothing may be written."""
+    cli("init")  # queries refuse a ledger that does not exist yet
     before = cli.json("history", "E-1")["events"]
     result = cli.import_lines(lines)
     assert result.exit_code != 0, result.output

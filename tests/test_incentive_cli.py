@@ -54,6 +54,7 @@ def test_known_at_filters_on_transaction_time(cli: Cli) -> None:
 
 
 def test_an_unregistered_employer_is_answered_not_applicable(cli: Cli) -> None:
+    cli("init")
     result = cli("incentive", "NOBODY", "--year", "2023", "--json")
     assert result.exit_code == 0
     doc = json.loads(result.stdout)
@@ -69,7 +70,7 @@ def test_payment_run_with_totals_and_partner_filter(cli: Cli) -> None:
     run = cli.json("incentives", "--year", "2023")
     assert [d["employer"] for d in run["decisions"]] == ["BC-1", "G-1"]
     assert run["totals"]["by_state"] == {"eligible": 1, "ineligible": 0, "deferred": 0,
-                                         "not_applicable": 1}
+                                         "open": 0, "not_applicable": 1}
     assert run["totals"]["amount"] == "8000.00" and run["totals"]["employers"] == 2
     only = cli.json("incentives", "--year", "2023", "--partner", "GENERIC")
     assert [d["employer"] for d in only["decisions"]] == ["G-1"]

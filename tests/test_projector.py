@@ -141,6 +141,8 @@ projector.before_commit = lambda slot, position: os.kill(os.getpid(), signal.SIG
 projector.catch_up(open_store(sys.argv[1]), limit=int(sys.argv[2]))
 """
 
+pytestmark = pytest.mark.integration  # a real database, process or server
+
 
 def test_a_killed_projector_process_resumes(cli: Any, store: LedgerStore,
                                             db_url: str) -> None:

@@ -151,6 +151,7 @@ def test_scan_refuses_a_future_date_and_reads_the_window(cli: Any, ledger: Ledge
 
 
 def test_scan_of_an_empty_ledger(cli: Any) -> None:
+    assert cli("init").exit_code == 0
     assert cli.json("scan", "--as-of", "2021-05-20")["flagged"] == []
 
 

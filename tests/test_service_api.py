@@ -77,6 +77,7 @@ def test_a_token_with_a_guessed_secret_gets_401(client: FlaskClient,
 
 
 def test_tokens_commands_create_list_and_revoke(cli: Any, db_url: str) -> None:
+    assert cli("init").exit_code == 0  # tokens go into an existing ledger
     made = cli.json("tokens", "create", "--role", "partner", "--partner", "bccsa",
                     "--name", "BCCSA QA desk")
     assert made["token"].startswith("clt_") and made["partner"] == "BCCSA"
@@ -98,6 +99,7 @@ def test_tokens_commands_create_list_and_revoke(cli: Any, db_url: str) -> None:
     (["--role", "regulator", "--name", "x" * 201], "at most 200 characters"),
 ])
 def test_tokens_create_refuses_a_wrong_partner(cli: Any, args: list[str], message: str) -> None:
+    assert cli("init").exit_code == 0
     result = cli("tokens", "create", *args)
     assert result.exit_code != 0 and message in result.output
 

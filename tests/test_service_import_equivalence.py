@@ -40,7 +40,7 @@ def cli_import(db_url: str, body: bytes) -> None:
     """What ``corledger import FILE`` runs, with the test's clock."""
     session = Session(db_url, clock=lambda: LATER)
     try:
-        run_import(session, session.store(), io.BytesIO(body), len(body), "file")
+        run_import(session, session.store(create=True), io.BytesIO(body), len(body), "file")
     finally:
         session.close()
 

@@ -577,6 +577,7 @@ def test_status_command_prints_the_interchange_document(cli: Any) -> None:
 
 
 def test_a_never_registered_employer_is_unregistered_with_exit_0(cli: Any) -> None:
+    assert cli("init").exit_code == 0
     assert cli.json("status", "NOBODY", "--as-of", "2020-01-01")["status"] == "unregistered"
     assert cli("explain", "NOBODY", "--as-of", "2020-01-01").exit_code == 0
 

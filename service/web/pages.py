@@ -7,14 +7,13 @@ folds the stream as of a date as known at a time; the lists read the SQL read mo
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from commands.csvout import render as render_csv
 from ledger import events as ev
 from ledger.codec import event_to_state
 from projections.incentive import incentive, summarize
@@ -148,14 +147,9 @@ def roll(store: LedgerStore, as_of: date, scope: str | None, *, query: str = "",
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
-    """Rows as CSV: one line per row, lists joined with spaces, empty cells for nulls."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([" ".join(v) if isinstance(v := row.get(c), list)
-                         else "" if v is None else v for c in columns])
-    return buffer.getvalue()
+    """Rows as CSV: one line per row, lists joined with spaces, empty cells for nulls, formula
+    cells neutralised (the one CSV writer, :mod:`commands.csvout`)."""
+    return render_csv(columns, rows)
 
 
 # --- lapses and incentives ------------------------------------------------------------------------
