@@ -127,7 +127,7 @@ def _register_optional_commands() -> None:
     for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
                         "commands.projections_cli", "commands.scheduler_cli",
                         "commands.rules_cli", "service.cli", "commands.import_cli",
-                        "commands.tamper_cli"):
+                        "commands.tamper_cli", "commands.diff_cli"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -31,6 +31,8 @@ File format (every table and key is optional)::
     [sinks.flags-file]
     type = "jsonl"
     path = "/var/lib/corledger/lapse-flags.jsonl"
+    notices = ["lapse", "status"]   # which notices it gets (default: ["lapse"]); "status":
+                                    # an employer's status changed (commands.status_notices)
 
     [sinks.partner-hook]
     type = "webhook"
@@ -59,6 +61,8 @@ Environment variables (each overrides the file):
   ``CORLEDGER_OUTBOX_DISPATCH_EVERY_SECONDS``;
 - ``CORLEDGER_JSONL_PATH`` adds (or replaces) a sink named ``jsonl``;
 - ``CORLEDGER_WEBHOOK_URL`` (with ``CORLEDGER_WEBHOOK_TOKEN``) a sink named ``webhook``;
+- ``CORLEDGER_NOTICES`` (e.g. ``lapse,status``): the notices the ``jsonl``, ``webhook`` and
+  ``email`` sinks set up by these variables get (default: ``lapse``);
 - ``CORLEDGER_SMTP_HOST`` a sink named ``email``, with ``CORLEDGER_SMTP_PORT``,
   ``CORLEDGER_SMTP_FROM``, ``CORLEDGER_SMTP_TO`` (comma-separated),
   ``CORLEDGER_SMTP_USER``, ``CORLEDGER_SMTP_PASSWORD``, ``CORLEDGER_SMTP_STARTTLS``
@@ -78,6 +82,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_ENV = "CORLEDGER_CONFIG"
+NOTICE_KINDS = ("lapse", "status")  # lapse-risk flags; status changes
+DEFAULT_NOTICES = ("lapse",)
 
 
 class ConfigError(Exception):
@@ -120,6 +126,7 @@ class JsonlSettings:
 
     name: str
     path: Path
+    notices: tuple[str, ...] = DEFAULT_NOTICES
 
 
 @dataclass(frozen=True)
@@ -131,6 +138,7 @@ class WebhookSettings:
     timeout_seconds: float = 10.0
     headers: tuple[tuple[str, str], ...] = ()
     bearer_token_env: str | None = None
+    notices: tuple[str, ...] = DEFAULT_NOTICES
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ class EmailSettings:
     password_env: str | None = None
     timeout_seconds: float = 30.0
     allow_plaintext_auth: bool = False
+    notices: tuple[str, ...] = DEFAULT_NOTICES
 
     @property
     def plaintext_auth(self) -> bool:
@@ -349,12 +358,14 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
     where = f"sinks.{name}."
     kind = doc.get("type")
     if kind == "jsonl":
-        _only(doc, {"type", "path"}, where)
+        _only(doc, {"type", "path", "notices"}, where)
         if "path" not in doc:
             raise ConfigError(f"{where}path: required for a jsonl sink")
-        return JsonlSettings(name, Path(_get(doc, "path", str, None, where)))
+        return JsonlSettings(name, Path(_get(doc, "path", str, None, where)),
+                             notices=_notices(doc, where))
     if kind == "webhook":
-        _only(doc, {"type", "url", "timeout_seconds", "headers", "bearer_token_env"}, where)
+        _only(doc, {"type", "url", "timeout_seconds", "headers", "bearer_token_env",
+                    "notices"}, where)
         url = _get(doc, "url", str, None, where)
         if not url or not url.startswith(("http://", "https://")):
             raise ConfigError(f"{where}url: required, an http:// or https:// URL")
@@ -366,11 +377,12 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
             timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 10.0, where)),
             headers=tuple(sorted(headers.items())),
             bearer_token_env=_get(doc, "bearer_token_env", str, None, where),
+            notices=_notices(doc, where),
         )
     if kind == "email":
         _only(doc, {"type", "host", "port", "from", "to", "partners", "starttls", "ssl",
-                    "username", "password_env", "timeout_seconds", "allow_plaintext_auth"},
-              where)
+                    "username", "password_env", "timeout_seconds", "allow_plaintext_auth",
+                    "notices"}, where)
         host = _get(doc, "host", str, None, where)
         if not host:
             raise ConfigError(f"{where}host: required for an email sink")
@@ -388,8 +400,19 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
             password_env=_get(doc, "password_env", str, None, where),
             timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 30.0, where)),
             allow_plaintext_auth=_get(doc, "allow_plaintext_auth", bool, False, where),
+            notices=_notices(doc, where),
         )
     raise ConfigError(f"{where}type: expected jsonl, webhook or email, got {kind!r}")
+
+
+def _notices(doc: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    """Which notices a sink gets: a list of ``lapse`` and ``status`` (default: lapse)."""
+    value = doc.get("notices", list(DEFAULT_NOTICES))
+    if not isinstance(value, list) or not value \
+            or not all(isinstance(v, str) and v in NOTICE_KINDS for v in value):
+        raise ConfigError(f"{where}notices: expected a non-empty list of "
+                          f"{' and '.join(repr(k) for k in NOTICE_KINDS)}, got {value!r}")
+    return tuple(dict.fromkeys(value))
 
 
 # --- the environment --------------------------------------------------------------------------
@@ -471,6 +494,12 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
             password=environ.get("CORLEDGER_SMTP_PASSWORD") or None,
             allow_plaintext_auth=bool(_flag_env(environ, "CORLEDGER_SMTP_ALLOW_PLAINTEXT_AUTH")),
         )
+    if environ.get("CORLEDGER_NOTICES"):  # the notices of the sinks set up above
+        notices = _notices({"notices": list(_split(environ["CORLEDGER_NOTICES"]))},
+                           "CORLEDGER_NOTICES: ")
+        for name in ("jsonl", "webhook", "email"):
+            if name in sinks and environ.get(_SINK_ENV[name]):
+                sinks[name] = replace(sinks[name], notices=notices)
     for sink in sinks.values():
         _check_transport(sink)
     serve = config.serve
@@ -486,6 +515,10 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
             serve = replace(serve, **serving)
     return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
                   sinks=tuple(sinks.values()), serve=_check_serve(serve))
+
+
+_SINK_ENV = {"jsonl": "CORLEDGER_JSONL_PATH", "webhook": "CORLEDGER_WEBHOOK_URL",
+             "email": "CORLEDGER_SMTP_HOST"}
 
 
 def _check_transport(sink: SinkSettings) -> None:

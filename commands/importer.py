@@ -27,7 +27,7 @@ from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, stream_id
 from projections.voids import voided_ids
-from storage.store import Appended, LedgerStore, StoredRow, Writer
+from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
 
 T = TypeVar("T")
@@ -87,6 +87,7 @@ class _Line(NamedTuple):
     content_hash: str
     state: bytes | None
     envelope: dict[str, Any] | None
+    recorded: str  # recorded_at (the import's clock when absent) as storage.recorded_key
 
 
 def content_hash(obj: Any) -> str:
@@ -344,7 +345,7 @@ class Importer:
         return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
-                         line.effective)
+                         line.effective, line.recorded)
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
                         employer: str | None) -> bool:
@@ -392,7 +393,8 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         type_name, event_id, employer, effective, recorded_at, state = fast
         if recorded_at is not None and recorded_at > now:
             return [_future(number, obj, now)]
-        return _Line(number, type_name, event_id, employer, effective, digest, state, None)
+        return _Line(number, type_name, event_id, employer, effective, digest, state, None,
+                     recorded_key(recorded_at or now))
     try:
         envelope = fast_load(obj) or load_event(obj)
     except ValidationError as exc:
@@ -401,7 +403,8 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     if recorded_at is not None and recorded_at > now:
         return [_future(number, obj, now)]
     return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
-                 envelope["effective"].isoformat(), digest, None, envelope)
+                 envelope["effective"].isoformat(), digest, None, envelope,
+                 recorded_key(recorded_at or now))
 
 
 class _Twice(dict):  # type: ignore[type-arg]

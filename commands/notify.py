@@ -1,5 +1,8 @@
 """Notifications of new lapse flags: sinks, the outbox, its relay and its dispatcher.
 
+Status-change notices (:mod:`commands.status_notices`) go through the same outbox and
+dispatcher; each sink's ``notices`` setting says which kinds it gets.
+
 Delivery is at least once and tracked, in two steps, both in SQL tables beside the events
 (registered on :data:`storage.schema.metadata`):
 
@@ -141,9 +144,18 @@ class Sink(Protocol):
         """Delivers one flag, or raises :class:`DeliveryError`."""
 
 
+# The notice kind (configuration ``notices``) of each payload type.
+NOTICE_OF_TYPE = {"LapseRiskFlagged": "lapse", "StatusChanged": "status"}
+
+
+def takes(sink: Sink, kind: str) -> bool:
+    """Whether a sink is configured for this kind of notice (``lapse``, ``status``)."""
+    return kind in getattr(getattr(sink, "settings", None), "notices", ())
+
+
 class _NamedSink:
-    """What every sink shares: its name comes from its settings, and it wants every flag
-    unless it says otherwise."""
+    """What every sink shares: its name comes from its settings, and it wants the kinds of
+    notice its settings list (``notices``: lapse flags by default)."""
 
     settings: Any
 
@@ -152,7 +164,7 @@ class _NamedSink:
         return str(self.settings.name)
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
-        return True
+        return NOTICE_OF_TYPE.get(str(payload.get("type"))) in self.settings.notices
 
 
 @dataclass
@@ -217,9 +229,11 @@ class EmailSink(_NamedSink):
     settings: EmailSettings
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
-        return bool(self.settings.recipients(payload.get("partner")))
+        return super().wants(payload) and bool(self.settings.recipients(payload.get("partner")))
 
     def message(self, payload: Mapping[str, Any]) -> EmailMessage:
+        if payload.get("type") == "StatusChanged":
+            return self._status_message(payload)
         data = payload["data"]
         msg = EmailMessage()
         msg["From"] = self.settings.sender
@@ -235,6 +249,27 @@ class EmailSink(_NamedSink):
             f"Seen on:   {payload['effective']}\n"
             f"Reasons:   {reasons}\n"
             f"Flag id:   {payload['id']}\n")
+        return msg
+
+    def _status_message(self, payload: Mapping[str, Any]) -> EmailMessage:
+        """A status-change notice, after WorkSafeBC's clearance alert: who, from what to
+        what, on which date, and the events (or the calendar) and rules behind it."""
+        msg = EmailMessage()
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(self.settings.recipients(payload.get("partner")))
+        msg["Subject"] = (f"[corledger] status changed: {payload['employer']} is now "
+                          f"{payload['to']} (was {payload['from']})")
+        msg["X-Corledger-Notice"] = str(payload["id"])
+        why = [f"  {c['type']} {c['event'] or ''} effective {c['effective']}: "
+               f"{'; '.join(str(r['says']) for r in c['rules']) or '-'}"
+               for c in payload.get("because", [])]
+        msg.set_content(
+            f"Employer:  {payload['employer']} ({payload.get('partner') or 'unknown partner'})\n"
+            f"Status:    {payload['from']} -> {payload['to']}\n"
+            f"As of:     {payload['as_of']}\n"
+            f"Changed:   {', '.join(payload.get('fields', [])) or 'status'}\n"
+            f"Why:\n{chr(10).join(why) or '  (no single event: see corledger diff)'}\n"
+            f"Notice id: {payload['id']}\n")
         return msg
 
     def deliver(self, payload: Mapping[str, Any]) -> None:
@@ -457,10 +492,11 @@ def outbox_rows(engine: Engine, statuses: Sequence[str]) -> list[dict[str, Any]]
     out = []
     for row in rows:
         payload = json.loads(row["payload"])
+        data = payload.get("data") or {}  # a lapse flag's; a status change has none
         out.append({
             "row": row["id"], "event_id": row["event_id"], "sink": row["sink"],
             "employer": row["employer"], "status": row["status"], "attempts": row["attempts"],
-            "level": payload["data"]["level"], "due": payload["data"]["due"],
+            "type": payload.get("type"), "level": data.get("level"), "due": data.get("due"),
             "created_at": _iso(row["created_at"]),
             "next_attempt_at": _iso(row["next_attempt_at"]) if row["status"] == "pending"
             else None,

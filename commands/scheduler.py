@@ -52,6 +52,7 @@ from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_
 from commands.scan import ScanResult, scan
 from commands.session import today_in
 from commands.signing import load_signer, make_checkpoint
+from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
 from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore, open_store
@@ -149,9 +150,12 @@ def _clock() -> datetime:
 
 def deliver(store: LedgerStore, engine: Engine, config: Config,
             clock: Callable[[], datetime]) -> tuple[int, DispatchResult]:
-    """Relays new flags into the outbox, then delivers every due row."""
+    """Relays new flags and status changes into the outbox, then delivers every due row."""
     sinks = make_sinks(config)
     enqueued = relay(store, engine, sinks, clock())
+    now = clock()
+    enqueued += relay_status_changes(store, engine, sinks, now,
+                                     today_in(now, config.scan.zone))
     result = dispatch(engine, sinks, config.outbox, clock, worker_name(uuid4().hex[:8]))
     return enqueued, result
 

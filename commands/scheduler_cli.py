@@ -28,6 +28,7 @@ from commands.notify import (
 from commands.scan import scan as run_scan
 from commands.session import console, emit_json, stderr, today_in
 from commands.status_cli import MAX_WITHIN_DAYS, check_reach, parse_date
+from commands.status_notices import relay_status_changes
 from commands.terminal import styled
 from storage.engine import engine_for
 
@@ -154,7 +155,8 @@ def scheduler_run(config_path: str | None, every: float | None,
 @click.command()
 @click.option("--failed", is_flag=True, help="show dead-lettered deliveries instead")
 @click.option("--deliver", is_flag=True,
-              help="relay new flags and deliver what is due now, then show the outbox")
+              help="relay new flags and status changes and deliver what is due now, then "
+                   "show the outbox")
 @click.option("--requeue", is_flag=True, help="put dead deliveries back in the queue")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
@@ -174,7 +176,8 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
         summary["requeued"] = requeue_dead(engine, session.now())
     if deliver:
         sinks = make_sinks(config)
-        summary["enqueued"] = relay(store, engine, sinks, session.now())
+        summary["enqueued"] = relay(store, engine, sinks, session.now()) + \
+            relay_status_changes(store, engine, sinks, session.now(), session.today())
         result = dispatch(engine, sinks, config.outbox,
                           session.now,
                           worker_name(uuid4().hex[:8]))

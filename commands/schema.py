@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 
 import commands.notify  # noqa: F401  the outbox and its relay's tracking
 import commands.scheduler  # noqa: F401  the scan state and the scheduler's jobs
+import commands.status_notices  # noqa: F401  the statuses last announced
 import projections.sql.read_models  # noqa: F401  the read models and their tracking
 from storage.schema import metadata
 

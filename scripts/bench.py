@@ -25,6 +25,13 @@ What is measured, each beside its physical baseline where it has one:
     ``log_import_ratio`` = mean rate with the log / mean rate without (the bar: >= 0.9).
 (h) ``verify`` over the imported ledger, events/s, against a raw SHA-256 of the same entry
     bytes (each entry hashed as a leaf, already in memory): ``verify_ratio``.
+(h) ``changes --since`` (issue 15), seconds, for a day, a week and a month of recorded events
+    before 2023-12-01T00:00Z, as of that date (the generator's histories are busiest then: a
+    month holds about 0.9% of the events; they thin out after March 2024), with
+    how many employers the ``ledger_recorded`` index says were touched and how many changed;
+    the index query alone, ms; baseline: the brute force ``changes`` avoids, comparing every
+    employer's status at the two times, timed on a random sample of employers and scaled to
+    all of them. ``changes_ratio_<window>`` = brute force / changes (how many times faster).
 
 Generated files are cached under ``--cache`` (default ``/tmp/corbench``), keyed by employers
 and seed. Progress goes to stderr; ``--json`` prints one JSON object on stdout.
@@ -303,6 +310,53 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     return out
 
 
+# --- (h) changes and its brute-force baseline -----------------------------------------------------
+
+REPORT_AT = datetime(2023, 12, 1, tzinfo=UTC)  # "what changed since the last report"
+CHANGE_WINDOWS = {"day": 1, "week": 7, "month": 30}
+
+
+def measure_changes(url: str, samples: int, seed: int) -> dict[str, Any]:
+    """(h) on the store a URL names."""
+    from commands.diff_cli import changed_employers
+    from projections.diff import View, document
+    from storage.store import open_store
+
+    store = open_store(url)
+    out: dict[str, Any] = {}
+    as_of = REPORT_AT.date()
+    try:
+        for name, days in CHANGE_WINDOWS.items():
+            since = REPORT_AT - timedelta(days=days)
+            t0 = time.perf_counter()
+            touched_list = store.touched(since, REPORT_AT)
+            out[f"changes_touched_query_ms_{name}"] = round((time.perf_counter() - t0) * 1000,
+                                                            2)
+            log(f"changes since {since.isoformat()} ({name}): {len(touched_list)} touched")
+            t0 = time.perf_counter()
+            touched, entries = changed_employers(store, since, REPORT_AT, as_of)
+            out[f"changes_s_{name}"] = round(time.perf_counter() - t0, 3)
+            out[f"changes_touched_{name}"] = touched
+            out[f"changes_changed_{name}"] = len(entries)
+        employers = store.employers()
+        sample = random.Random(seed).sample(employers, min(samples, len(employers)))
+        since = REPORT_AT - timedelta(days=CHANGE_WINDOWS["day"])
+        log(f"brute-force baseline: both views of {len(sample)} random employers")
+        t0 = time.perf_counter()
+        for employer in sample:
+            events = store.stream(employer)
+            document(events, View(as_of, since), employer=employer)
+            document(events, View(as_of, REPORT_AT), employer=employer)
+        per = (time.perf_counter() - t0) / len(sample)
+        out["changes_brute_force_ms_per_employer"] = round(per * 1000, 3)
+        out["changes_brute_force_s_estimated"] = round(per * len(employers), 1)
+        for name in CHANGE_WINDOWS:
+            out[f"changes_ratio_{name}"] = round(
+                per * len(employers) / max(out[f"changes_s_{name}"], 1e-9), 1)
+    finally:
+        store.close()
+
+
 LONG_HISTORY = (1_000, 10_000, 50_000)
 
 
@@ -478,6 +532,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                    args.log_runs))
             log("verify against raw SHA-256")
             out.update(measure_verify(url))
+        if not args.skip_changes:
+            out.update(measure_changes(url, args.changes_samples, args.seed))
     finally:
         if not args.keep:
             target.cleanup()
@@ -494,7 +550,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--cache", default=str(CACHE), help="generated files and databases")
     parser.add_argument("--status-samples", type=int, default=2000)
-    parser.add_argument("--skip-reads", action="store_true", help="import figures only")
+    parser.add_argument("--skip-reads", action="store_true",
+                        help="no rebuild, status or lapses figures")
+    parser.add_argument("--skip-changes", action="store_true", help="no changes figures")
+    parser.add_argument("--changes-samples", type=int, default=2000,
+                        help="employers folded for the brute-force changes baseline")
+    parser.add_argument("--changes-only", metavar="URL",
+                        help="only (h), on an existing ledger (e.g. one kept with --keep)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--long-history", action="store_true",
                         help="only (g): one employer's status --known-at at 1k/10k/50k events")
@@ -513,6 +575,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.long_history:
         (Path(args.cache) / "work").mkdir(parents=True, exist_ok=True)
         out = measure_long_history(Path(args.cache))
+    elif args.changes_only:
+        out = measure_changes(args.changes_only, args.changes_samples, args.seed)
     else:
         out = run(args)
     out["started"] = started.isoformat(timespec="seconds")

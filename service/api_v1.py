@@ -18,12 +18,14 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from commands.csvout import render as render_csv
+from commands.diff_cli import changes_csv, changes_document
 from commands.importer import ImportRefused, LineError
 from commands.incentive_cli import incentives_csv
 from commands.projections_cli import write_roll_csv
 from commands.rules_cli import catalogue
 from commands.scan import scan
 from ledger.codec import event_to_state
+from projections.diff import View, diff
 from projections.incentive import incentive as decide
 from projections.incentive import summarize
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
@@ -224,6 +226,25 @@ def employer_incentive(args: dict[str, Any], employer: str) -> Response:
                                 employer=employer, known_at=args.get("known_at")))
 
 
+@employers_blp.route("/<employer>/diff")
+@employers_blp.arguments(params.DiffArgs, location="query")
+@employers_blp.doc(summary="What differs between two views of the status, and why",
+                   description="`from` and `to` are `AS_OF[@KNOWN_AT]`; each differing field "
+                               "names the events and rules, or the calendar, behind it "
+                               "(as `corledger diff --json`).",
+                   security=BEARER, responses=EMPLOYER_RESPONSES)
+def employer_diff(args: dict[str, Any], employer: str) -> Response:
+    readable_employer(store(), principal(), employer)
+    s = store()
+    (from_day, from_at), (to_day, to_at) = args["from_"], args.get("to") or (None, None)
+    year = args.get("year")
+    return json_response(diff(s.stream(employer), employer=employer,
+                              before=View(from_day or today(), from_at),
+                              after=View(to_day or today(), to_at),
+                              reference=s.reference() if year is not None else [],
+                              year=year))
+
+
 # --- lists ------------------------------------------------------------------------------------
 
 LIST_RESPONSES = {"401": {"description": "no token, or an unknown or revoked one"},
@@ -286,6 +307,21 @@ def incentives(args: dict[str, Any]) -> Response:
         "year": year, "partner": partner,
         "known_at": None if known_at is None else known_at.isoformat().replace("+00:00", "Z"),
         "decisions": docs, "totals": summarize(docs)})
+
+
+@lists_blp.route("/changes")
+@lists_blp.arguments(params.ChangesArgs, location="query")
+@lists_blp.doc(summary="Every employer whose status reads differently as known at two times",
+               description="Reads only the employers events recorded in the interval touched "
+                           "(as `corledger changes --json`).",
+               security=BEARER, responses=LIST_RESPONSES)
+def changes(args: dict[str, Any]) -> Response:
+    partner = _partner_filter(args.get("partner"))
+    as_of = args.get("as_of") or today()
+    document = changes_document(store(), args["since"], args.get("until"), as_of, partner)
+    if wants_csv():
+        return Response(changes_csv(document["changed"], as_of), mimetype=CSV_TYPE)
+    return json_response(document)
 
 
 # --- public -----------------------------------------------------------------------------------

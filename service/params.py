@@ -76,3 +76,37 @@ class VerifyArgs(Schema):
 class ScanArgs(Schema):
     as_of = fields.Date()
     within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3660))
+
+
+class ViewArg(fields.Field):
+    """``AS_OF[@KNOWN_AT]``, as ``corledger diff --from`` reads it: ``(as_of, known_at)``,
+    either part None when left out (as-of: today; known-at: everything recorded)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> tuple[date | None, datetime | None]:
+        as_of_text, at, known_text = str(value).partition("@")
+        try:
+            as_of = date.fromisoformat(as_of_text.strip()) if as_of_text.strip() else None
+        except ValueError:
+            raise ValidationError(f"{as_of_text!r} is not a date (YYYY-MM-DD)") from None
+        if at and not known_text.strip():
+            raise ValidationError(f"{value!r}: nothing after '@' (give a known-at time, or "
+                                  "leave out the '@')")
+        known_at = KnownAt()._deserialize(known_text, attr, data) if known_text.strip() \
+            else None
+        return as_of, known_at
+
+
+class DiffArgs(Schema):
+    from_ = ViewArg(required=True, data_key="from",
+                    metadata={"description": "the first view, AS_OF[@KNOWN_AT]"})
+    to = ViewArg(metadata={"description": "the second view (default: today, known now)"})
+    year = fields.Integer(validate=validate.Range(min=1900, max=9999),
+                          metadata={"description": "also compare this year's incentive"})
+
+
+class ChangesArgs(Schema):
+    since = KnownAt(required=True, metadata={"description": "the earlier transaction time"})
+    until = KnownAt(metadata={"description": "the later one (default: everything recorded)"})
+    as_of = fields.Date(metadata={"description": "the date the status is for (default today)"})
+    partner = fields.String(validate=validate.OneOf(PARTNERS))

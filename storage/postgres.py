@@ -30,7 +30,7 @@ import getpass
 import os
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -59,6 +59,9 @@ from storage.store import (
     StoreError,
     StreamHead,
     Writer,
+    recorded_backfill,
+    recorded_key,
+    recorded_rows,
     registered_on_from_column,
     registered_on_to_column,
     stored_row,
@@ -69,7 +72,7 @@ LOCK_TIMEOUT_SECONDS = 600  # a writer waits this long for another one, as on SQ
 IDLE_TIMEOUT_SECONDS = 120  # a writer idle this long inside its transaction is ended
 CONNECT_TIMEOUT_SECONDS = 10
 
-INDEX_TABLES = ("ledger_employers", "ledger_event_ids")
+INDEX_TABLES = ("ledger_employers", "ledger_event_ids", "ledger_recorded")
 INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.ledger_employers ("
     " employer TEXT PRIMARY KEY, stream_id TEXT NOT NULL, partner TEXT NOT NULL,"
@@ -77,6 +80,13 @@ INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS {schema}.ledger_event_ids ("
     " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
     " stream_id TEXT NOT NULL, version INTEGER NOT NULL)",
+    # keyed by transaction time first (byte order, as on SQLite): a range scan answers
+    # "which employers did events recorded between two times touch?"
+    "CREATE TABLE IF NOT EXISTS {schema}.ledger_recorded ("
+    " recorded TEXT COLLATE \"C\" NOT NULL, stream_id TEXT NOT NULL,"
+    " version INTEGER NOT NULL, PRIMARY KEY (recorded, stream_id, version))",
+    "CREATE INDEX IF NOT EXISTS ledger_employers_stream ON {schema}.ledger_employers"
+    " (stream_id)",
 )
 
 
@@ -258,6 +268,9 @@ class PostgresStore(LedgerStore):
                 return
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                 sql.Identifier(self.schema)))
+            row = conn.execute("SELECT to_regclass(quote_ident(%s) || '.ledger_recorded')",
+                               (self.schema,)).fetchone()
+            had_recorded = bool(row and row[0])
             self.app.recorder.create_table()  # type: ignore[attr-defined]
             schema = sql.Identifier(self.schema)
             for statement in INDEX_DDL:
@@ -265,6 +278,16 @@ class PostgresStore(LedgerStore):
             prefix = schema.as_string(conn) + "."
             for statement in log_ddl("postgresql", prefix):
                 conn.execute(statement)  # type: ignore[arg-type]
+            if not had_recorded:  # a ledger made before the index: fill it from the events
+                with conn.transaction(), conn.cursor() as cursor:
+                    cursor.execute(sql.SQL("SELECT originator_id, originator_version, state"
+                                           " FROM {}.{}")
+                                   .format(schema, sql.Identifier(EVENTS_TABLE)))
+                    rows = list(recorded_backfill(cursor.fetchall()))
+                    with cursor.copy(sql.SQL("COPY {}.ledger_recorded FROM STDIN")
+                                     .format(schema)) as copy:
+                        for item in rows:
+                            copy.write_row(item)
         except PersistenceError as exc:
             raise StoreError(f"cannot create the ledger's tables in PostgreSQL "
                              f"{describe(self.settings)}: {exc}") from None
@@ -319,6 +342,23 @@ class PostgresStore(LedgerStore):
                 sql.Identifier(self.schema))).fetchall()
         return [row["employer"] for row in rows]
 
+    def touched(self, since: datetime, until: datetime | None = None,
+                partner: str | None = None) -> list[str]:
+        schema = sql.Identifier(self.schema)
+        query = sql.SQL("SELECT e.employer FROM {}.ledger_employers e WHERE e.stream_id IN"
+                        " (SELECT r.stream_id FROM {}.ledger_recorded r"
+                        " WHERE r.recorded > %s").format(schema, schema)
+        params: list[Any] = [recorded_key(since)]
+        if until is not None:
+            query += sql.SQL(" AND r.recorded <= %s")
+            params.append(recorded_key(until))
+        query += sql.SQL(")")
+        if partner is not None:
+            query += sql.SQL(" AND e.partner = %s")
+            params.append(partner)
+        with self._connection() as conn:
+            rows = conn.execute(query, params).fetchall()
+        return sorted(row["employer"] for row in rows)
     @contextmanager
     def log_db(self) -> Iterator[PostgresDb]:
         with self._connection() as conn:
@@ -427,6 +467,10 @@ class PostgresWriter(Writer):
                     " FROM STDIN").format(self.names["ledger_event_ids"])) as copy:
                 for row in ids:
                     copy.write_row(row)
+        with self.cursor.copy(sql.SQL("COPY {} (recorded, stream_id, version) FROM STDIN")
+                              .format(self.names["ledger_recorded"])) as copy:
+            for item in recorded_rows(rows):
+                copy.write_row(item)
         registrations = [(r.employer, r.stream, r.partner, r.effective)
                          for r in rows if r.partner is not None]
         if registrations:

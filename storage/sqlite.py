@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +30,9 @@ from storage.store import (
     StreamHead,
     Writer,
     chunks,
+    recorded_backfill,
+    recorded_key,
+    recorded_rows,
     registered_on_from_column,
     registered_on_to_column,
     stored_row,
@@ -37,6 +40,15 @@ from storage.store import (
 
 # An import holds the write lock while it runs; another writer waits this long for it.
 LOCK_TIMEOUT_SECONDS = 600
+
+# Keyed by transaction time first: "employers touched between two times" is a range scan.
+RECORDED_DDL = (
+    "CREATE TABLE IF NOT EXISTS ledger_recorded ("
+    " recorded TEXT NOT NULL, stream_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " PRIMARY KEY (recorded, stream_id, version)) WITHOUT ROWID")
+# the touched streams are named through ledger_employers
+EMPLOYER_STREAM_DDL = ("CREATE INDEX IF NOT EXISTS ledger_employers_stream"
+                       " ON ledger_employers (stream_id)")
 
 INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_employers ("
@@ -47,6 +59,8 @@ INDEX_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_event_ids ("
     " event_id TEXT PRIMARY KEY, content_hash TEXT NOT NULL, employer TEXT,"
     " stream_id TEXT NOT NULL, version INTEGER NOT NULL) WITHOUT ROWID",
+    RECORDED_DDL,
+    EMPLOYER_STREAM_DDL,
 )
 
 # Page cache of the writer's connection while a write transaction runs (KiB, as SQLite's
@@ -123,8 +137,17 @@ class SQLiteStore(LedgerStore):
             })
             if not self.read_only:
                 with self._connection() as conn:
+                    had_recorded = conn.execute(
+                        "SELECT 1 FROM sqlite_master WHERE name = 'ledger_recorded'"
+                    ).fetchone()
                     for statement in (*INDEX_DDL, *log_ddl("sqlite")):
                         conn.execute(statement)
+                    if not had_recorded:  # a ledger made before the index: fill it
+                        conn.executemany(
+                            "INSERT OR IGNORE INTO ledger_recorded VALUES (?,?,?)",
+                            recorded_backfill(conn.execute(
+                                "SELECT originator_id, originator_version, state"
+                                " FROM stored_events")))
         except (sqlite3.Error, PersistenceError) as exc:
             raise StoreError(f"{path} cannot be opened as an SQLite ledger: {exc}") from None
 
@@ -177,6 +200,35 @@ class SQLiteStore(LedgerStore):
         with self._connection() as conn:
             rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")
             return [row[0] for row in rows]
+
+    def touched(self, since: datetime, until: datetime | None = None,
+                partner: str | None = None) -> list[str]:
+        query = ("SELECT e.employer FROM ledger_employers e WHERE e.stream_id IN"
+                 " (SELECT r.stream_id FROM ledger_recorded r WHERE r.recorded > ?")
+        params: list[Any] = [recorded_key(since)]
+        if until is not None:
+            query += " AND r.recorded <= ?"
+            params.append(recorded_key(until))
+        query += ")"
+        if partner is not None:
+            query += " AND e.partner = ?"
+            params.append(partner)
+        with self._connection() as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master"
+                                " WHERE name = 'ledger_recorded'").fetchone():
+                # a read-only ledger made before the index: read every event instead
+                return self._touched_by_scan(conn, since, until, partner)
+            return sorted(row[0] for row in conn.execute(query, params))
+
+    def _touched_by_scan(self, conn: sqlite3.Connection, since: datetime,
+                         until: datetime | None, partner: str | None) -> list[str]:
+        low, high = recorded_key(since), recorded_key(until) if until else None
+        streams = {stream for recorded, stream, _ in recorded_backfill(conn.execute(
+            "SELECT originator_id, originator_version, state FROM stored_events"))
+            if recorded > low and (high is None or recorded <= high)}
+        return sorted(employer for employer, stream, owner in conn.execute(
+            "SELECT employer, stream_id, partner FROM ledger_employers")
+            if stream in streams and (partner is None or owner == partner))
 
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         """One stream in one statement, decoded straight from its rows: the library's
@@ -328,6 +380,8 @@ class SQLiteWriter(Writer):
             "INSERT INTO ledger_event_ids VALUES (?,?,?,?,?)",
             [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
              for r in rows if r.event_id is not None])
+        self.conn.executemany("INSERT INTO ledger_recorded VALUES (?,?,?)",
+                              recorded_rows(rows))
         registrations = [(r.employer, r.stream, r.partner, r.effective)
                          for r in rows if r.partner is not None]
         if registrations:

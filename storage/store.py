@@ -10,7 +10,13 @@ in the same transaction as the events they index:
 - ``ledger_employers``: each registered employer, its stream and the date of its earliest
   registration that still counts (a voided ``EmployerRegistered`` does not; ``''`` when none
   does), which answers "is this employer registered, since when?" without replaying its
-  stream.
+  stream;
+- ``ledger_recorded``: each employer event's transaction time (``recorded_at``) and stream,
+  keyed by time first, which answers "which employers did events recorded between two times
+  touch?" (:meth:`LedgerStore.touched`, for ``corledger changes``) with one range scan, the
+  streams named through ``ledger_employers`` (the stream id, not the employer's name, so any
+  name a stream may carry is stored safely). A ledger made before this index gets it filled
+  from its events when first opened.
 
 A whole import runs in one write transaction (:meth:`LedgerStore.writer`): it commits at the
 end or not at all, so a killed import leaves nothing behind.
@@ -21,18 +27,20 @@ from __future__ import annotations
 import os
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
+import orjson
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent, Transcoder
 from sqlalchemy.engine import URL, make_url
 
-from ledger.codec import decode_state, encode_state
+from ledger.codec import decode_state, encode_state, parse_time
 from ledger.events import EmployerRegistered, LedgerEvent, stream_id
 from storage.log import Db, ImportBatch, LogAppender, LogReader
 
@@ -133,6 +141,30 @@ class StoredRow(NamedTuple):
     employer: str | None
     partner: str | None  # set on an EmployerRegistered: it writes a ledger_employers row
     effective: str  # YYYY-MM-DD
+    recorded: str  # recorded_at as :func:`recorded_key`: writes a ledger_recorded row
+
+
+@lru_cache(maxsize=4096)  # an import stamps every line without recorded_at with one time
+def recorded_key(moment: datetime) -> str:
+    """A transaction time as the ``ledger_recorded`` index keeps it: UTC, fixed width
+    (``2020-06-01T09:00:00.000000Z``), so text order is time order on both stores."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def recorded_rows(rows: Sequence[StoredRow]) -> list[tuple[str, str, int]]:
+    """The ``ledger_recorded`` rows (recorded, stream, version) of employer events."""
+    return [(r.recorded, r.stream, r.version) for r in rows if r.employer is not None]
+
+
+def recorded_backfill(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str, int]]:
+    """``ledger_recorded`` rows from stored events ``(stream, version, state)``, for a ledger
+    made before the index: the state's JSON carries the employer and ``recorded_at``."""
+    for stream, version, state in rows:
+        data = orjson.loads(bytes(state))
+        if data.get("employer") is not None:
+            hex_id = stream.hex if isinstance(stream, UUID) else UUID(str(stream)).hex
+            yield (recorded_key(parse_time(data["recorded_at"])), hex_id, version)
 
 
 def stored_row(item: Appended | StoredRow) -> StoredRow:
@@ -143,7 +175,7 @@ def stored_row(item: Appended | StoredRow) -> StoredRow:
                      encode_state(event), event.event_id, item.content_hash,  # type: ignore[union-attr]
                      event.employer,
                      event.partner if isinstance(event, EmployerRegistered) else None,
-                     event.effective.isoformat())
+                     event.effective.isoformat(), recorded_key(event.recorded_at))
 
 
 class Writer(ABC):
@@ -240,6 +272,14 @@ class LedgerStore(ABC):
     def reference(self, tree_size: int | None = None) -> list[LedgerEvent]:
         """The reference data (base rates), in append order (``tree_size``: as in stream)."""
         return self._cut(self._cached_reference(), tree_size)
+
+    @abstractmethod
+    def touched(self, since: datetime, until: datetime | None = None,
+                partner: str | None = None) -> list[str]:
+        """The employers (of ``partner``, if given) with an event recorded after ``since``
+        and at or before ``until`` (None: up to now), sorted: one range scan of the
+        ``ledger_recorded`` index, whatever the size of the ledger."""
+
 
     _reference: tuple[LedgerEvent, ...] = ()
 

@@ -32,15 +32,15 @@ PUBLIC_READ = {role: (200, 200) for role in ("partner", "partner_other", "regula
                                              "operator", "public")}
 EXPECTED: dict[str, dict[str, tuple[int, int]]] = {
     "status": EMPLOYER_READ, "explain": EMPLOYER_READ, "history": EMPLOYER_READ,
-    "incentive": EMPLOYER_READ,
+    "incentive": EMPLOYER_READ, "diff": EMPLOYER_READ,
     "write": {"partner": (200, 422), "partner_other": (200, 422), "regulator": (403, 403),
               "operator": (422, 422), "public": (401, 401)},
-    "lapses": LIST_READ, "roll": LIST_READ, "incentives": LIST_READ,
+    "lapses": LIST_READ, "roll": LIST_READ, "incentives": LIST_READ, "changes": LIST_READ,
     "verify": PUBLIC_READ, "rules": PUBLIC_READ,
     "scan": {"partner": (403, 403), "partner_other": (403, 403), "regulator": (403, 403),
              "operator": (200, 200), "public": (401, 401)},
 }
-LISTS = ("lapses", "roll", "incentives")
+LISTS = ("lapses", "roll", "incentives", "changes")
 
 
 def targets(role: str) -> tuple[str, str]:
@@ -57,6 +57,9 @@ def request_for(endpoint: str, employer: str, cell: int) -> tuple[str, str, byte
         "explain": ("GET", f"/v1/employers/{employer}/explain", None),
         "history": ("GET", f"/v1/employers/{employer}/history", None),
         "incentive": ("GET", f"/v1/employers/{employer}/incentive?year=2021", None),
+        "diff": ("GET", f"/v1/employers/{employer}/diff?from=2021-01-01@2020-06-01"
+                        "&to=2021-01-01", None),
+        "changes": ("GET", "/v1/changes?since=2020-06-01T00:00:00Z&as_of=2021-01-01", None),
         "lapses": ("GET", "/v1/lapses?as_of=2021-05-01&within=365", None),
         "roll": ("GET", "/v1/roll?as_of=2021-01-01", None),
         "incentives": ("GET", "/v1/incentives?year=2021", None),
@@ -82,7 +85,7 @@ def test_tenancy_matrix_has_no_leaks(db_url: str, tmp_path: Path) -> None:
         # what each employer endpoint answers for an id that does not exist
         unknown_404 = {e: http("GET", base + request_for(e, "NO-SUCH", 0)[1],
                                made["regulator"])[2]
-                       for e in ("status", "explain", "history", "incentive")}
+                       for e in ("status", "explain", "history", "incentive", "diff")}
         counter = itertools.count()
         for endpoint, role, which in itertools.product(EXPECTED, ROLES, (0, 1)):
             employer = targets(role)[which]
@@ -112,7 +115,7 @@ def test_tenancy_matrix_has_no_leaks(db_url: str, tmp_path: Path) -> None:
     assert leaks == [], f"{len(leaks)} leaks in {cells} cells:\n" + "\n".join(leaks)
     assert not any(t in server_log for t in made.values()), "a token is in the server's log"
     access = [orjson.loads(x) for x in server_log.splitlines() if x.startswith('{"time"')]
-    assert len(access) == cells + 5  # every request: the health check, the 4 unknown 404s
+    assert len(access) == cells + 6  # every request: the health check, the 5 unknown 404s
 
 
 @pytest.mark.parametrize("endpoint", ["status", "history"])

@@ -1,0 +1,372 @@
+"""What changed between two views of one employer, and why: the pure diff.
+
+A *view* is a valid-time date (``as_of``) and a transaction time (``known_at``; None means
+everything recorded). :func:`diff` compares the status document (and, with a year, the
+incentive decision) in two views field by field, and names for each differing field the
+cause, labelled by the time axis that moved:
+
+- **transaction time** (same as-of, later known-at): the events recorded in between, voids
+  included (with what they voided);
+- **valid time** (same known-at, later as-of): the events effective in between, and the
+  calendar (a due date passing, an expiry, an anniversary).
+
+When both move, the path goes first along transaction time (``from.as_of`` as known at
+``to.known_at``), then along valid time, and each cause carries its label.
+
+Attribution is counterfactual, on the fold: an event recorded (or effective) in between is
+responsible for a field when taking it out of the richer view changes that field; for a
+field that no single removal explains (two events each enough), the events that alone would
+move it from the poorer view. The calendar is responsible when the field moves without the
+events in between, or when those events (as of the last of them) do not yet give its new
+value. The rules named are those of the decisions the event brought about (the fold's
+``because``). When only a combination of events moves a field, every candidate of that leg
+is named and the cause says ``jointly``. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from ledger import events as ev
+from ledger.codec import format_time
+from ledger.rulebooks import RuleRegistry, add_years
+from projections.incentive import incentive
+from projections.status import render
+from projections.timeline import Decision, EmployerTimeline, fold, in_view
+
+__all__ = ["TRANSACTION", "VALID", "View", "apply_changes", "compare", "comparable", "diff",
+           "document"]
+
+TRANSACTION, VALID = "transaction", "valid"
+
+# The fields of the status document that describe the employer (the rest names the view or
+# explains it), and those of the incentive document.
+STATUS_FIELDS = ("partner", "program", "size_class", "status", "certificate", "next_audit",
+                 "flags")
+_INCENTIVE_SKIP = ("employer", "year", "known_at", "because")
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class View:
+    """A point of view on the ledger: a date in valid time, a moment in transaction time."""
+
+    as_of: date
+    known_at: datetime | None = None  # None: everything recorded
+
+    def label(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(),
+                "known_at": format_time(self.known_at) if self.known_at else None}
+
+
+# --- the documents compared ------------------------------------------------------------------
+
+
+def comparable(status_doc: dict[str, Any],
+               incentive_doc: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields a diff compares: the status document's (and the incentive's, under
+    ``incentive``) without those that only name the view or explain it."""
+    doc = {k: status_doc[k] for k in STATUS_FIELDS}
+    if incentive_doc is not None:
+        doc["incentive"] = {k: v for k, v in incentive_doc.items() if k not in _INCENTIVE_SKIP}
+    return doc
+
+
+def document(events: Sequence[ev.LedgerEvent], view: View, *, employer: str,
+             reference: Sequence[ev.LedgerEvent] = (), year: int | None = None,
+             registry: RuleRegistry | None = None) -> dict[str, Any]:
+    """The comparable document of ``employer`` in ``view``."""
+    return _Docs(events, reference, employer, year, registry).doc(view)
+
+
+def compare(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every differing field as ``{"field", "from", "to"}``: a sub-field (``certificate.
+    expires``) when both sides are objects, else the whole field."""
+    out: list[dict[str, Any]] = []
+    for key in [*before, *(k for k in after if k not in before)]:
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            for sub in [*old, *(k for k in new if k not in old)]:
+                if old.get(sub, _ABSENT) != new.get(sub, _ABSENT):
+                    out.append({"field": f"{key}.{sub}", "from": old.get(sub),
+                                "to": new.get(sub)})
+        elif old != new:
+            out.append({"field": key, "from": old, "to": new})
+    return out
+
+
+def apply_changes(doc: dict[str, Any], changes: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """``doc`` with each change's ``to`` value written at its field (a copy)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in doc.items()}
+    for change in changes:
+        key, _, sub = change["field"].partition(".")
+        if sub:
+            out[key][sub] = change["to"]
+        else:
+            out[key] = change["to"]
+    return out
+
+
+def _get(doc: dict[str, Any], field: str) -> Any:
+    key, _, sub = field.partition(".")
+    value = doc.get(key, _ABSENT)
+    if not sub:
+        return value
+    return value.get(sub, _ABSENT) if isinstance(value, dict) else _ABSENT
+
+
+def _related(field: str, other: str) -> bool:
+    """Whether a change of ``other`` is part of a change of ``field`` (or the reverse)."""
+    return field == other or field.startswith(other + ".") or other.startswith(field + ".")
+
+
+# --- folding views ----------------------------------------------------------------------------
+
+
+class _Docs:
+    """Folds one employer's events in a view, keeping the timeline for its decisions; a
+    diff asks for the same set of events on the same date several times, so each answer is
+    kept for the length of one diff."""
+
+    def __init__(self, events: Sequence[ev.LedgerEvent], reference: Sequence[ev.LedgerEvent],
+                 employer: str, year: int | None, registry: RuleRegistry | None) -> None:
+        self.events, self.reference = list(events), list(reference)
+        self.employer, self.year, self.registry = employer, year, registry
+        self._memo: dict[tuple[frozenset[int], date], tuple[dict[str, Any],
+                                                             EmployerTimeline]] = {}
+
+    def at(self, events: Sequence[ev.LedgerEvent], as_of: date,
+           ) -> tuple[dict[str, Any], EmployerTimeline]:
+        """The comparable document and the timeline of these events (the employer's and
+        the reference's, voids not yet applied) on ``as_of``."""
+        key = (frozenset(map(id, events)), as_of)
+        found = self._memo.get(key)
+        if found is None:
+            own = [e for e in events if not e.reference]
+            t = fold(own, as_of=as_of, employer=self.employer, registry=self.registry)
+            inc = None
+            if self.year is not None:
+                inc = incentive(own, [e for e in events if e.reference], year=self.year,
+                                employer=self.employer, registry=self.registry)
+            found = self._memo[key] = (comparable(render(t), inc), t)
+        return found
+
+    def doc(self, view: View) -> dict[str, Any]:
+        return self.at(_known([*self.events, *self.reference], view.known_at), view.as_of)[0]
+
+
+def _known(events: Iterable[ev.LedgerEvent], known_at: datetime | None) -> list[ev.LedgerEvent]:
+    """The events recorded by ``known_at`` (voids not yet applied: the fold applies them)."""
+    if known_at is None:
+        return list(events)
+    limit = _aware(known_at)
+    return [e for e in events if _aware(e.recorded_at) <= limit]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _later(a: datetime | None, b: datetime | None) -> bool:
+    """Whether known-at ``a`` is later than ``b`` (None is the latest)."""
+    if a is None:
+        return b is not None
+    return b is not None and _aware(a) > _aware(b)
+
+
+# --- the diff ----------------------------------------------------------------------------------
+
+
+def diff(events: Sequence[ev.LedgerEvent], *, employer: str, before: View, after: View,
+         reference: Sequence[ev.LedgerEvent] = (), year: int | None = None,
+         registry: RuleRegistry | None = None) -> dict[str, Any]:
+    """The differing fields of ``employer``'s documents in ``before`` and ``after``, each
+    with the events and rules (or the calendar) that made the difference."""
+    docs = _Docs(events, reference, employer, year, registry)
+    start, end = docs.doc(before), docs.doc(after)
+    changes = compare(start, end)
+    legs: list[tuple[str, View, View]] = []
+    middle = View(before.as_of, after.known_at)
+    if before.known_at != after.known_at:
+        legs.append((TRANSACTION, before, middle))
+    if before.as_of != after.as_of:
+        legs.append((VALID, middle, after))
+    causes: list[list[dict[str, Any]]] = [[] for _ in changes]
+    if changes:
+        for axis, lo, hi in legs:
+            attribute = _transaction_leg if axis == TRANSACTION else _valid_leg
+            found = attribute(docs, lo, hi)
+            for i, change in enumerate(changes):
+                for field, entries in found.items():
+                    if _related(change["field"], field):
+                        causes[i].extend(e for e in entries if e not in causes[i])
+    return {
+        "employer": employer,
+        "from": before.label(),
+        "to": after.label(),
+        "year": year,
+        "moved": [axis for axis, _, _ in legs],
+        "unchanged": not changes,
+        "before": start,
+        "after": end,
+        "changes": [{**c, "because": because} for c, because in zip(changes, causes,
+                                                                       strict=True)],
+    }
+
+
+def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]:
+    """Causes of each field that differs between two known-ats at one as-of."""
+    rich_at, poor_at = (a.known_at, b.known_at) if _later(a.known_at, b.known_at) \
+        else (b.known_at, a.known_at)
+    as_of = a.as_of
+    all_events = [*docs.events, *docs.reference]
+    rich, poor = _known(all_events, rich_at), _known(all_events, poor_at)
+    poor_ids = {id(e) for e in poor}
+    candidates = [e for e in rich if id(e) not in poor_ids]
+
+    rich_doc, rich_t = docs.at(rich, as_of)
+    poor_doc, poor_t = docs.at(poor, as_of)
+    changed = [c["field"] for c in compare(poor_doc, rich_doc)]
+    found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
+    # First the events without which a field would not have moved; for a field that none
+    # of them moves alone (two events each enough), the events that alone would move it.
+    for candidate in candidates:
+        without_doc, without_t = docs.at([e for e in rich if e is not candidate], as_of)
+        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
+        if fields:
+            entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
+            for f in fields:
+                found[f].append(entry)
+    unexplained = [f for f in changed if not found[f]]
+    if unexplained:
+        for candidate in candidates:
+            alone_doc, _ = docs.at([*poor, candidate], as_of)
+            moved = [f for f in unexplained if _get(alone_doc, f) != _get(poor_doc, f)]
+            if moved:
+                without_t = docs.at([e for e in rich if e is not candidate], as_of)[1]
+                entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
+                for f in moved:
+                    found[f].append(entry)
+    for entries in found.values():
+        if not entries:  # only a combination of the events moves it
+            entries.extend({**_event_entry(TRANSACTION, c, rich, rich_t, None, poor_t),
+                            "jointly": True} for c in candidates)
+    return found
+
+
+def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]:
+    """Causes of each field that differs between two as-ofs at one known-at."""
+    lo, hi = sorted((a.as_of, b.as_of))
+    known = _known([*docs.events, *docs.reference], a.known_at)
+    # A void applies on every as-of alike, so it is never a valid-time cause.
+    candidates = [e for e in in_view(known, None) if lo < e.effective <= hi
+                  and not isinstance(e, ev.EventVoided) and not e.reference]
+
+    rich_doc, rich_t = docs.at(known, hi)
+    poor_doc, poor_t = docs.at(known, lo)
+    changed = [c["field"] for c in compare(poor_doc, rich_doc)]
+    found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
+    for candidate in candidates:
+        without_doc, without_t = docs.at([e for e in known if e is not candidate], hi)
+        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
+        if fields:
+            entry = _event_entry(VALID, candidate, known, rich_t, without_t, poor_t)
+            for f in fields:
+                found[f].append(entry)
+    # The calendar moved a field when it moves without the events in between, or when the
+    # events alone (as of the last of them) do not yet give its new value.
+    ids = {id(c) for c in candidates}
+    calendar_doc, _ = docs.at([e for e in known if id(e) not in ids], hi)
+    last = max([lo, *(c.effective for c in candidates)])
+    still_doc = docs.at(known, last)[0]
+    for f in changed:
+        if _get(calendar_doc, f) != _get(poor_doc, f) or \
+                _get(still_doc, f) != _get(rich_doc, f):
+            found[f].extend(_calendar_entries(f, rich_t, lo, hi))
+        elif not found[f]:  # only a combination of the events moves it
+            found[f].extend({**_event_entry(VALID, c, known, rich_t, None, poor_t),
+                             "jointly": True} for c in candidates)
+    return found
+
+
+# --- naming causes ------------------------------------------------------------------------------
+
+
+def _event_ref(event: ev.LedgerEvent) -> dict[str, Any]:
+    return {"event": event.event_id, "type": event.type_name(),
+            "effective": event.effective.isoformat(),
+            "recorded_at": format_time(event.recorded_at)}
+
+
+def _key(d: Decision) -> tuple[Any, ...]:
+    return (d.on, d.says, d.rule.id if d.rule else None, id(d.event))
+
+
+def _rules(decisions: Iterable[Decision]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for d in decisions:
+        item = {"rule": d.rule.id if d.rule else None, "on": d.on.isoformat(), "says": d.says}
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _event_entry(axis: str, event: ev.LedgerEvent, pool: Sequence[ev.LedgerEvent],
+                 rich_t: EmployerTimeline, without_t: EmployerTimeline | None,
+                 poor_t: EmployerTimeline) -> dict[str, Any]:
+    """One event named as a cause: what it is, what it voided, and the rules of the
+    decisions it brought about (or, for a void, the decisions it took away)."""
+    entry: dict[str, Any] = {"time": axis, **_event_ref(event), "voided": None}
+    own: list[Decision] = [d for d in rich_t.decisions if d.event is event]
+    if isinstance(event, ev.EventVoided):
+        target = next((e for e in pool if e.event_id == event.target), None)
+        if target is not None:
+            entry["voided"] = _event_ref(target)
+            own = [d for d in poor_t.decisions if d.event is target]
+    if not own and without_t is not None:
+        before = {_key(d) for d in without_t.decisions}
+        own = [d for d in rich_t.decisions if _key(d) not in before]
+    entry["rules"] = _rules(own)
+    return entry
+
+
+# What the calendar did to a field when no dated decision of the fold says so.
+_CALENDAR_RULES: dict[str, str] = {"certificate.cycle_year": "validity",
+                                   "flags": "limited-scope"}
+
+
+def _calendar_entries(field: str, rich_t: EmployerTimeline, lo: date, hi: date,
+                      ) -> list[dict[str, Any]]:
+    """The calendar as a cause: the fold's decisions of no event between the dates (a due
+    date passing, an expiry), or the anniversary that moved the cycle year."""
+    dated = [d for d in rich_t.decisions if d.event is None and lo < d.on <= hi]
+
+    def entry(on: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"time": VALID, "event": None, "type": "calendar", "effective": on,
+                "recorded_at": None, "voided": None, "rules": rules}
+
+    if dated:
+        return [entry(d.on.isoformat(), _rules([d])) for d in dated]
+    cert = rich_t.current_certificate
+    if field.startswith("certificate") and cert is not None:
+        for k in (1, 2):
+            anniversary = add_years(cert.issued, k)
+            if lo < anniversary <= hi:
+                return [entry(anniversary.isoformat(), [{
+                    "rule": _rule_id(rich_t, "validity", anniversary), "on":
+                    anniversary.isoformat(), "says": f"anniversary {k} of the certificate "
+                                                     f"issued {cert.issued} passed"}])]
+    rule = _CALENDAR_RULES.get(field)
+    return [entry(hi.isoformat(), [{
+        "rule": _rule_id(rich_t, rule, hi) if rule else None, "on": hi.isoformat(),
+        "says": f"{field} reads differently on {hi} than on {lo}: the calendar moved on"}])]
+
+
+def _rule_id(t: EmployerTimeline, name: str, on: date) -> str | None:
+    if t.registration is None:
+        return None
+    rb = t.rulebook(on)
+    return rb.rule(name).id if rb.has(name) else None
