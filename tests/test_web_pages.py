@@ -196,6 +196,10 @@ def test_an_event_opens_its_decision_with_rule_version_and_source(
     assert re.search(r"Rule <code>[A-Z0-9]+-\d{4}\.validity</code>, version in force since", panel)
     assert "Source:" in panel
     assert "Receipt" in panel
+    receipt = re.search(r"entry <strong>(\d+)</strong> of the ledger's\s+tamper-evident log, "
+                        r"which holds <strong>(\d+)</strong> entries", panel)
+    assert receipt is not None, "the decision panel carries the event's receipt"
+    assert int(receipt.group(1)) < int(receipt.group(2))
 
 
 def test_the_slider_stops_at_each_recorded_time_and_the_view_is_linkable(

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from commands.csvout import render as render_csv
+from commands.receipts import current_size, receipt
 from ledger import events as ev
 from ledger.codec import event_to_state
 from projections.incentive import incentive, summarize
@@ -86,6 +87,20 @@ def employer_page(stream: Sequence[ev.LedgerEvent], employer: str, as_of: date,
         employer, t.registration.name if t.registration else None, render(t), t,
         layout(t, stream, chosen.key if chosen else None), rows,
         sorted({_aware(e.recorded_at) for e in stream if not e.reference}), chosen, bands(t))
+
+
+def event_receipt(store: LedgerStore, stream: Sequence[ev.LedgerEvent], key: str
+                  ) -> dict[str, Any] | None:
+    """The receipt shown beside a selected event: the log's current tree size and root hash,
+    and the event's index in the log, so that a kept checkpoint of that size (or a later one)
+    with ``corledger proof`` proves the event is the one the page shows."""
+    event = next((e for e in stream if event_key(e) == key), None)
+    if event is None:
+        return None
+    doc = receipt(store, current_size(store), [])
+    with store.log() as log:
+        doc["event_index"] = log.index_of(event.originator_id.hex, event.originator_version)
+    return doc
 
 
 # --- names: for the roll's search and the verification -----------------------------------------

@@ -161,8 +161,10 @@ def employer(employer: str) -> Any:
     as_of, known_at = args.get("as_of") or today(), args.get("known_at")
     ledger = store()
     readable_employer(ledger, principal, employer)
-    page = pages.employer_page(ledger.stream(employer), employer, as_of, known_at,
-                               request.args.get("event"))
+    stream = ledger.stream(employer)
+    page = pages.employer_page(stream, employer, as_of, known_at, request.args.get("event"))
+    receipt = (pages.event_receipt(ledger, stream, page.selected.key)
+               if page.selected is not None else None)
     view: dict[str, Any] = {"as_of": as_of.isoformat()}
     if known_at is not None:
         view["known_at"] = _iso(known_at)
@@ -176,7 +178,7 @@ def employer(employer: str) -> Any:
                            employer=employer, as_of=as_of, known_at=known_at,
                            moments=[_iso(m) for m in page.moments],
                            slider=len(page.moments) if known_at is None else index,
-                           iso=_iso, late_days=LATE_AFTER_DAYS, receipt=None)
+                           iso=_iso, late_days=LATE_AFTER_DAYS, receipt=receipt)
 
 
 def _iso(moment: datetime) -> str:
