@@ -25,7 +25,7 @@ from marshmallow import ValidationError
 from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
-from ledger.events import EVENT_TYPES, stream_id
+from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
@@ -147,6 +147,7 @@ class Importer:
         with self.store.writer() as writer:
             # employer -> [version, registered_on]: a bounded cache of stream heads, LRU
             self._heads: OrderedDict[str, list[Any]] = OrderedDict()
+            self._flags: dict[str, set[tuple[str, str]]] = {}  # (due, level) per employer
             self._last_employer: str | None = None
             self._last_head: list[Any] | None = None
             self._reference_version = writer.reference_version()
@@ -284,6 +285,9 @@ class Importer:
             return None
         type_name = line.type_name
         employer = line.employer
+        if type_name == "LapseRiskFlagged" and employer is not None and \
+                self._flag_taken(line, employer):
+            return None
         if _REFERENCE[type_name] or employer is None:  # reference data, or a void of it
             if type_name == "EventVoided" and not self._void_target_ok(line, known, None):
                 return None
@@ -346,6 +350,26 @@ class Importer:
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
                          line.effective, line.recorded)
+
+    def _flag_taken(self, line: _Line, employer: str) -> bool:
+        """Refuses a lapse flag whose employer, due date and level the ledger (or this file)
+        already holds under any id: a flag is never written twice, whoever writes it. The
+        ledger's flags are read once per employer; the write lock keeps them true."""
+        data = _data(line)
+        key = (str(data["due"]), str(data["level"]))
+        flags = self._flags.get(employer)
+        if flags is None:
+            flags = self._flags[employer] = {
+                (e.due.isoformat(), e.level) for e in self.store.stream(employer)
+                if isinstance(e, LapseRiskFlagged)}
+        if key in flags:
+            self._error(line.number, "data.due",
+                        f"a LapseRiskFlagged for {employer}, due {key[0]}, level {key[1]} is "
+                        "already in the ledger or earlier in this file: a flag is never "
+                        "written twice")
+            return True
+        flags.add(key)
+        return False
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
                         employer: str | None) -> bool:
