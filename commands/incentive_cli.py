@@ -49,7 +49,7 @@ def _asked_on(known_at: datetime | None) -> date:
 def _decision(employer: str, reference: list[LedgerEvent], year: int,
               known_at: datetime | None, tree_size: int | None = None) -> dict[str, Any]:
     return decide(_store().stream(employer, tree_size), reference, year=year,
-                  employer=employer, known_at=known_at)
+                  employer=employer, known_at=known_at, asked_on=_asked_on(known_at))
 
 
 def _size(ledger_at: datetime | None, tree_size: int | None) -> int:
