@@ -8,7 +8,7 @@ An employer the ledger has never registered is answered, not refused: state
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import click
@@ -21,8 +21,8 @@ from commands.status_cli import check_employer, parse_known_at, partner_option
 from commands.terminal import LiteralConsole, styled
 from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
+from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
-from projections.incentive import summarize
 
 CSV_COLUMNS = ("employer", "partner", "state", "amount", "payable_in", "minimum_applied",
                "formula", "floor", "discount_percent", "paid_total", "difference")
@@ -39,11 +39,8 @@ def _store() -> Any:
 
 
 def _asked_on(known_at: datetime | None) -> date:
-    """The date the question is asked: today, or the day of an earlier --known-at replay."""
-    today: date = click.get_current_context().obj.today()
-    if known_at is not None:
-        return min(known_at.astimezone(UTC).date(), today)
-    return today
+    """The day the question is asked (see :func:`projections.incentive.asked_on`)."""
+    return asked_on(click.get_current_context().obj.today(), known_at)
 
 
 def _decision(employer: str, reference: list[LedgerEvent], year: int,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -541,3 +541,11 @@ def _no_rulebook() -> Rulebook:
 
 
 _iso_time = format_time_or_none
+
+
+def asked_on(today: date, known_at: datetime | None) -> date:
+    """The day an incentive question is asked: today, or the day of an earlier ``known_at``
+    replay (a year not yet over on that day reads ``open``)."""
+    if known_at is not None:
+        return min(known_at.astimezone(UTC).date(), today)
+    return today

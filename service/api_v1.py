@@ -26,8 +26,8 @@ from commands.rules_cli import catalogue
 from commands.scan import scan
 from ledger.codec import event_to_state
 from projections.diff import View, diff
+from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
-from projections.incentive import summarize
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
 from projections.status import render
 from projections.timeline import Decision, EmployerTimeline, fold
@@ -223,7 +223,8 @@ def employer_incentive(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
     s = store()
     return json_response(decide(s.stream(employer), s.reference(), year=args["year"],
-                                employer=employer, known_at=args.get("known_at")))
+                                employer=employer, known_at=args.get("known_at"),
+                                asked_on=asked_on(today(), args.get("known_at"))))
 
 
 @employers_blp.route("/<employer>/diff")
@@ -299,8 +300,8 @@ def incentives(args: dict[str, Any]) -> Response:
     s = store()
     reference = s.reference()
     year, known_at = args["year"], args.get("known_at")
-    docs = [decide(s.stream(e), reference, year=year, employer=e, known_at=known_at)
-            for e in employers_of(s, partner)]
+    docs = [decide(s.stream(e), reference, year=year, employer=e, known_at=known_at,
+                   asked_on=asked_on(today(), known_at)) for e in employers_of(s, partner)]
     if wants_csv():
         return Response(incentives_csv(docs), mimetype=CSV_TYPE)
     return json_response({

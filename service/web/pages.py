@@ -177,11 +177,12 @@ def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None
             if scope is None or e["partner"] == scope]
 
 
-def incentives(store: LedgerStore, employers: Iterable[str], year: int
+def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date
                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each employer's incentive decision for ``year`` and the run's totals."""
+    """Each employer's incentive decision for ``year`` as asked ``today``, and the totals."""
     reference = store.reference()
-    docs = [incentive(store.stream(e), reference, year=year, employer=e) for e in employers]
+    docs = [incentive(store.stream(e), reference, year=year, employer=e, asked_on=today)
+            for e in employers]
     docs = [d for d in docs if d["partner"] is not None]
     return docs, summarize(docs)
 

@@ -256,7 +256,7 @@ def incentives() -> Any:
     scope = list_scope(principal)
     year = _args(params.IncentivesArgs(only=("year",), partial=True)).get("year") \
         or today().year - 1
-    docs, totals = pages.incentives(store(), employers_of(store(), scope), year)
+    docs, totals = pages.incentives(store(), employers_of(store(), scope), year, today())
     return render_template("incentives.html", docs=docs, totals=totals, year=year,
                            reasons=pages.reasons)
 
