@@ -358,3 +358,31 @@ def test_verify_refuses_an_unreadable_upload_naming_the_file(client: FlaskClient
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert message in html and "<tr data-employer" not in html
+
+
+def test_the_compare_view_names_what_changed_and_the_late_audit_behind_it(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    """The page's view against the same date as known before the audit was recorded: the
+    status moved in transaction time, because of the audit and its QA decision."""
+    sign_in(client, ledger["partner"])
+    html = client.get(f"/employers/{LATE}?as_of={AS_OF}&compare_as_of={AS_OF}"
+                      f"&compare_known_at={BEFORE_AUDIT_KNOWN}").get_data(as_text=True)
+    section = html[html.index('id="compare"'):html.index('class="alt"')]
+    assert "moving in transaction time" in section
+    row = re.search(r'<th scope="row">status</th>\s*<td>registered</td>\s*<td>certified</td>'
+                    r'(.*?)</tr>', section, re.S)
+    assert row is not None, section
+    assert "BC-LATE-qa" in row.group(1) and "transaction time" in row.group(1)
+    same = client.get(f"/employers/{LATE}?as_of={AS_OF}&compare_as_of={AS_OF}").get_data(
+        as_text=True)
+    assert "Unchanged: every field of the status reads the same." in same
+    bad = client.get(f"/employers/{LATE}?as_of={AS_OF}&compare_as_of=2021-02-30")
+    assert bad.status_code == 400 and "compare_as_of" in bad.get_data(as_text=True)
+
+
+def test_the_compare_view_of_another_partners_employer_is_the_same_404(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    sign_in(client, ledger["partner"])
+    other = client.get(f"/employers/{OTHER}?compare_as_of={AS_OF}")
+    unknown = client.get(f"/employers/NO-SUCH-1?compare_as_of={AS_OF}")
+    assert other.status_code == unknown.status_code == 404

@@ -17,6 +17,7 @@ from commands.csvout import render as render_csv
 from commands.receipts import current_size, receipt
 from ledger import events as ev
 from ledger.codec import event_to_state
+from projections.diff import View, diff
 from projections.incentive import incentive, summarize
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
@@ -87,6 +88,15 @@ def employer_page(stream: Sequence[ev.LedgerEvent], employer: str, as_of: date,
         employer, t.registration.name if t.registration else None, render(t), t,
         layout(t, stream, chosen.key if chosen else None), rows,
         sorted({_aware(e.recorded_at) for e in stream if not e.reference}), chosen, bands(t))
+
+
+def compared(stream: Sequence[ev.LedgerEvent], employer: str, from_as_of: date,
+             from_known_at: datetime | None, as_of: date, known_at: datetime | None
+             ) -> dict[str, Any]:
+    """What changed between another view and the page's (the diff of ``corledger diff``):
+    each differing field with the events, voids, calendar and rules that made it change."""
+    return diff(stream, employer=employer, before=View(from_as_of, from_known_at),
+                after=View(as_of, known_at))
 
 
 def event_receipt(store: LedgerStore, stream: Sequence[ev.LedgerEvent], key: str

@@ -165,6 +165,10 @@ def employer(employer: str) -> Any:
     page = pages.employer_page(stream, employer, as_of, known_at, request.args.get("event"))
     receipt = (pages.event_receipt(ledger, stream, page.selected.key)
                if page.selected is not None else None)
+    compare_args = _compare_args()
+    compared = (pages.compared(stream, employer, compare_args.get("as_of") or as_of,
+                               compare_args.get("known_at"), as_of, known_at)
+                if compare_args else None)
     view: dict[str, Any] = {"as_of": as_of.isoformat()}
     if known_at is not None:
         view["known_at"] = _iso(known_at)
@@ -178,7 +182,21 @@ def employer(employer: str) -> Any:
                            employer=employer, as_of=as_of, known_at=known_at,
                            moments=[_iso(m) for m in page.moments],
                            slider=len(page.moments) if known_at is None else index,
-                           iso=_iso, late_days=LATE_AFTER_DAYS, receipt=receipt)
+                           iso=_iso, late_days=LATE_AFTER_DAYS, receipt=receipt,
+                           compared=compared, compare_args=compare_args)
+
+
+def _compare_args() -> dict[str, Any]:
+    """The other view of the compare section (``compare_as_of``, ``compare_known_at``),
+    read with the same schema as the page's own view."""
+    given = {name.removeprefix("compare_"): value for name, value in request.args.items()
+             if name in ("compare_as_of", "compare_known_at") and value.strip()}
+    try:
+        return params.StatusArgs().load(given)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        problems = "; ".join(f"compare_{field}: {' '.join(map(str, why))}"
+                             for field, why in exc.normalized_messages().items())
+        raise BadRequest(problems) from None
 
 
 def _iso(moment: datetime) -> str:
