@@ -115,7 +115,7 @@ def growing(db_url: str) -> Iterator[tuple[LedgerStore, list[bytes]]]:
 def row(version: int) -> StoredRow:
     state = b'{"v":1,"n":%d}' % version
     return StoredRow("BaseRateSet", stream_id(None).hex, version, state, f"r-{version}",
-                     "h", None, None, "2020-01-01")
+                     "h", None, None, "2020-01-01", "2020-01-01T00:00:00.000000Z")
 
 
 @given(sizes=st.lists(st.integers(1, 300), min_size=1, max_size=3), data=st.data())
