@@ -18,8 +18,7 @@ from commands.status_cli import check_reach, known_at_option, parse_date, partne
 from commands.terminal import STATUS_STYLE, roll_table, styled
 from ledger.codec import format_time_or_none
 from projections.sql.projector import Progress, progress, rebuild
-from projections.sql.queries import ROLL_FIELDS, roll_call
-from projections.status import status
+from projections.sql.queries import ROLL_FIELDS, roll_by_folding, roll_call
 
 
 def _session() -> Any:
@@ -114,7 +113,7 @@ def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv
         with catching_up(stderr) as report:
             rows = roll_call(store, as_of, partner, on_progress=report)
     else:
-        rows = _roll_as_known(store, as_of, partner, known_at)
+        rows = roll_by_folding(store, as_of, partner, known_at)
     names = registered_names(store) if rows else {}
     rows = [{"employer": r["employer"], "name": names.get(r["employer"]),
              **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
@@ -151,25 +150,6 @@ def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
     """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's,
     through the one CSV writer (formula cells neutralised)."""
     stream.write(render_csv(ROLL_FIELDS, rows))
-
-
-def _roll_as_known(store: Any, as_of: date, partner: str | None,
-                   known_at: datetime) -> list[dict[str, Any]]:
-    """The roll call folded from each employer's events as known at ``known_at``."""
-    rows = []
-    for employer in store.employers():
-        doc = status(store.stream(employer), as_of=as_of, known_at=known_at,
-                     employer=employer)
-        if doc["status"] == "unregistered" or (partner and doc["partner"] != partner):
-            continue
-        cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
-        rows.append({"employer": employer, "partner": doc["partner"],
-                     "program": doc["program"], "status": doc["status"],
-                     "certificate_issued": cert.get("issued"),
-                     "certificate_expires": cert.get("expires"),
-                     "next_audit": nxt.get("kind"), "next_due": nxt.get("due"),
-                     "flags": doc["flags"]})
-    return rows
 
 
 COMMANDS = [projections_group, roll]

@@ -8,7 +8,7 @@ the tests hold them equal over random histories, dates and windows.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -111,7 +111,7 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
     employer: the regulator's list. Employers not yet registered on that date are left out."""
     slot = catch_up(store, on_progress=on_progress)
     if slot is None:  # a read-only ledger whose read models are behind: fold every stream
-        return _roll_by_folding(store, as_of, partner)
+        return roll_by_folding(store, as_of, partner)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[0]
         query = select(t.c.employer, t.c.partner, t.c.program, t.c.status, t.c.cert_issued,
@@ -127,12 +127,14 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
             for r in rows]
 
 
-def _roll_by_folding(store: LedgerStore, as_of: date, partner: str | None
-                     ) -> list[dict[str, Any]]:
-    """The roll computed from the events themselves (no read models)."""
+def roll_by_folding(store: LedgerStore, as_of: date, partner: str | None,
+                    known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The roll computed from the events themselves (no read models): for a ``known_at``
+    replay, and for a read-only ledger whose read models are behind."""
     rows = []
     for employer in store.employers():
-        doc = render(fold(store.stream(employer), as_of=as_of, employer=employer))
+        doc = render(fold(store.stream(employer), as_of=as_of, known_at=known_at,
+                          employer=employer))
         if doc["status"] == "unregistered" or (partner is not None and doc["partner"] != partner):
             continue
         cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
