@@ -230,16 +230,10 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
     rich_doc, rich_t = docs.at(rich, as_of)
     poor_doc, poor_t = docs.at(poor, as_of)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
-    found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
     # First the events without which a field would not have moved; for a field that none
     # of them moves alone (two events each enough), the events that alone would move it.
-    for candidate in candidates:
-        without_doc, without_t = docs.at([e for e in rich if e is not candidate], as_of)
-        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
-        if fields:
-            entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
-            for f in fields:
-                found[f].append(entry)
+    found = _removal_causes(docs, TRANSACTION, candidates, rich, as_of, changed, rich_doc,
+                            rich_t, poor_t)
     unexplained = [f for f in changed if not found[f]]
     if unexplained:
         for candidate in candidates:
@@ -257,6 +251,23 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
     return found
 
 
+def _removal_causes(docs: _Docs, axis: str, candidates: Sequence[ev.LedgerEvent],
+                    pool: Sequence[ev.LedgerEvent], as_of: date, changed: list[str],
+                    rich_doc: dict[str, Any], rich_t: EmployerTimeline,
+                    poor_t: EmployerTimeline) -> dict[str, list[dict[str, Any]]]:
+    """Each changed field's causes among ``candidates``: the events without which (taken
+    out of ``pool``, the richer view's events) the field would not read as it does."""
+    found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
+    for candidate in candidates:
+        without_doc, without_t = docs.at([e for e in pool if e is not candidate], as_of)
+        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
+        if fields:
+            entry = _event_entry(axis, candidate, pool, rich_t, without_t, poor_t)
+            for f in fields:
+                found[f].append(entry)
+    return found
+
+
 def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]:
     """Causes of each field that differs between two as-ofs at one known-at."""
     lo, hi = sorted((a.as_of, b.as_of))
@@ -268,14 +279,8 @@ def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]
     rich_doc, rich_t = docs.at(known, hi)
     poor_doc, poor_t = docs.at(known, lo)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
-    found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
-    for candidate in candidates:
-        without_doc, without_t = docs.at([e for e in known if e is not candidate], hi)
-        fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
-        if fields:
-            entry = _event_entry(VALID, candidate, known, rich_t, without_t, poor_t)
-            for f in fields:
-                found[f].append(entry)
+    found = _removal_causes(docs, VALID, candidates, known, hi, changed, rich_doc, rich_t,
+                            poor_t)
     # The calendar moved a field when it moves without the events in between, or when the
     # events alone (as of the last of them) do not yet give its new value.
     ids = {id(c) for c in candidates}
