@@ -6,6 +6,7 @@ store is opened once per process and the clock is read in one place.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,7 +14,8 @@ from datetime import UTC, date, datetime
 
 from flask import current_app, g
 
-from commands.config import ServeSettings
+from commands.config import ServeSettings, configured_zone
+from commands.session import today_in
 from service.auth import PUBLIC, Principal
 from storage.store import LedgerStore, open_store
 
@@ -67,5 +69,6 @@ def now() -> datetime:
 
 
 def today() -> date:
-    """Today's date in UTC: the default ``as_of``."""
-    return now().date()
+    """Today in the configured time zone (``CORLEDGER_TIMEZONE``, as for every command): the
+    default ``as_of``."""
+    return today_in(now(), configured_zone(os.environ))

@@ -4,6 +4,7 @@ UTC), the same for status, lapses, explain, roll, demo and scan."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +68,17 @@ def test_today_in_a_zone_is_the_calendar_date_there() -> None:
 
     assert today_in(CLOCK, ZoneInfo("Asia/Tokyo")) == date(2027, 5, 20)
     assert today_in(CLOCK, UTC) == date(2027, 5, 19)
+
+
+def test_the_service_defaults_to_today_in_the_configured_zone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 2024-03-01T02:00Z it is still Feb 29 in Vancouver: the API agrees with the CLI."""
+    from service.app import create_app
+
+    monkeypatch.setenv("CORLEDGER_TIMEZONE", "America/Vancouver")
+    app = create_app(f"sqlite:///{tmp_path / 'l.db'}",
+                     clock=lambda: datetime(2024, 3, 1, 2, 0, tzinfo=UTC))
+    with app.app_context():
+        from service.context import today
+
+        assert today() == date(2024, 2, 29)
