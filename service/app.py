@@ -68,6 +68,7 @@ def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | Non
     app.before_request(_authenticate)
     app.after_request(_conditional)
     app.after_request(_log_access)
+    app.after_request(_drain_refused_body)
 
     from service import api_v1, docs, health
 
@@ -147,4 +148,24 @@ def _log_access(response: Response) -> Response:
             "bytes_in": request.content_length, "bytes_out": response.content_length,
         }
         access_log.info(orjson.dumps(entry).decode())
+    return response
+
+
+#: How much of an over-limit body is read and thrown away before the 413 is sent.
+DRAIN_CAP = 64 << 20
+
+
+def _drain_refused_body(response: Response) -> Response:
+    """After a 413, read and discard what is left of the body (up to :data:`DRAIN_CAP`) so
+    a client still sending it reads the refusal instead of a reset connection: the worker
+    closes the socket after answering, and unread bytes make the kernel reset it."""
+    stream = request.environ.get("wsgi.input")
+    if response.status_code != 413 or stream is None:
+        return response
+    left = DRAIN_CAP
+    try:
+        while left > 0 and (chunk := stream.read(min(1 << 16, left))):
+            left -= len(chunk)
+    except (OSError, ValueError):
+        pass
     return response
