@@ -355,6 +355,7 @@ def measure_changes(url: str, samples: int, seed: int) -> dict[str, Any]:
                 per * len(employers) / max(out[f"changes_s_{name}"], 1e-9), 1)
     finally:
         store.close()
+    return out
 
 
 LONG_HISTORY = (1_000, 10_000, 50_000)
