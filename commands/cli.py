@@ -1,33 +1,110 @@
 """The ``corledger`` command line: the edge where the clock is read and the store is opened.
 
-Query and job commands live in their own modules (``commands/*_cli.py``) and are registered
-here; they import what they share from :mod:`commands.session`, never from this module.
+Commands live in their own modules (``commands/*_cli.py``, ``service/cli.py``) and are
+loaded lazily: :data:`COMMANDS` names each command's module and its one-line help, so
+``corledger --help`` imports click alone and a command imports only what it uses (``status``
+never loads the importer or marshmallow). Command modules import what they share from
+:mod:`commands.session`, never from this module.
 """
 
 from __future__ import annotations
 
 import importlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.csvout import force_option, write_csv
 from commands.errors import LedgerGroup
-from commands.receipts import ledger_axis_options, pinned_size
-from commands.session import DB_HELP, Session, console, db_option, emit_json, stderr
-from commands.status_cli import check_employer
-from commands.terminal import styled, visible
-from ledger.codec import event_to_state
-from storage.store import DEFAULT_DB
+from commands.lazy import Lazy, LazyGroup
+from commands.options import DB_HELP, db_option
+from storage.sqlite_file import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from commands.session import Session
+
+# Every command but ``init``: its module, the attribute defining it, and the one line
+# ``corledger --help`` lists for it (its docstring's first sentence; a test keeps them equal).
+COMMANDS: dict[str, Lazy] = {
+    "history": Lazy("commands.history_cli", "history",
+                 'Every event of an employer, in the order the ledger received them, with both '
+                 'times.'),
+    "import": Lazy("commands.import_cli", "import_",
+                 'Validate and append a JSONL file of events, whole or not at all (- for stdin).'),
+    "status": Lazy("commands.status_cli", "status",
+                 'Certification status of EMPLOYER on a date, as known at a time.'),
+    "explain": Lazy("commands.status_cli", "explain",
+                 'The status of EMPLOYER and everything behind it: flags, certificates, audits, '
+                 'voids, revocations and every decision with its rule, to read (or as JSON), with '
+                 'the receipt of the log it was computed from.'),
+    "lapses": Lazy("commands.status_cli", "lapses",
+                 'Employers whose next required audit falls due within DAYS, or was missed.'),
+    "projections": Lazy("commands.projections_cli", "projections_group",
+                 'The read models behind status, lapses and roll: position, lag, rebuild.'),
+    "roll": Lazy("commands.projections_cli", "roll",
+                 "Every registered employer's status on a date: the regulator's list."),
+    "incentive": Lazy("commands.incentive_cli", "incentive",
+                 'Incentive eligibility and amount of EMPLOYER for a certification year.'),
+    "incentives": Lazy("commands.incentive_cli", "incentives",
+                 "Every employer's incentive decision for a year (the payment run), with totals."),
+    "diff": Lazy("commands.diff_cli", "diff_command",
+                 "What differs in EMPLOYER's status between two views, and the events and rules "
+                 '(or the calendar) behind each difference.'),
+    "changes": Lazy("commands.diff_cli", "changes",
+                 'Every employer whose status on a date reads differently as known at two times: '
+                 "the roll's changes since the last report, with the events that made each "
+                 'difference.'),
+    "keys": Lazy("commands.tamper_cli", "keys", "The log's signing keys."),
+    "checkpoint": Lazy("commands.tamper_cli", "checkpoint",
+                 "Sign and store the log's current tree head; print the checkpoint note to keep."),
+    "verify": Lazy("commands.tamper_cli", "verify",
+                 'Recompute the log from the stored events; check every checkpoint.'),
+    "proof": Lazy("commands.tamper_cli", "proof",
+                 "An inclusion proof of EVENT_ID (the sender's id) against a checkpoint, or with "
+                 '--consistency OLD NEW a proof that NEW extends OLD; JSON, for '
+                 '`corledger verify-proof`.'),
+    "verify-proof": Lazy("commands.tamper_cli", "verify_proof",
+                 'Check a proof offline: needs only the public key, the checkpoint and the proof.'),
+    "batches": Lazy("commands.tamper_cli", "batches",
+                 'The imports on record: who, file SHA-256, lines, added, skipped, log indexes, '
+                 'times.'),
+    "scan": Lazy("commands.scheduler_cli", "scan",
+                 'Flag every employer at lapse risk on a date, once per employer, due date and '
+                 'level.'),
+    "scheduler": Lazy("commands.scheduler_cli", "scheduler_group",
+                 'The long-running lapse-scan scheduler.'),
+    "outbox": Lazy("commands.scheduler_cli", "outbox",
+                 'Notifications of lapse flags that are pending (or, with --failed, dead).'),
+    "rules": Lazy("commands.rules_cli", "rules",
+                 'Every rule: id, partners, versions with their in-force dates, sources, '
+                 'statement.'),
+    "demo": Lazy("commands.demo_cli", "demo",
+                 'Import the bundled sample ledger (a few dozen employers) and show the roll for '
+                 'today.'),
+    "tokens": Lazy("service.cli", "tokens",
+                 'API tokens: create (shown once, only its hash is kept), list, revoke.'),
+    "serve": Lazy("service.cli", "serve",
+                 'Serve the HTTP API (gunicorn): /v1, /openapi.json, /docs, /health.'),
+
+}
 
 
-@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class CommandLine(LazyGroup, LedgerGroup):
+    """The ``corledger`` group: commands loaded on use, failures printed as messages; every
+    command also takes ``--db`` after its name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, lazy=COMMANDS, prepare=db_option, **kwargs)
+
+
+@click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="URL", envvar="CORLEDGER_DB", default=None, help=DB_HELP)
 @click.version_option(package_name="corledger")
 @click.pass_context
 def main(ctx: click.Context, db: str | None) -> None:
     """corledger: an event-sourced ledger of COR and SECOR certifications."""
+    from commands.session import Session
+
     session = Session(db or DEFAULT_DB, clock=lambda: datetime.now(UTC))
     ctx.obj = session
     ctx.call_on_close(session.close)
@@ -47,6 +124,7 @@ def init(session: Session, create_database: bool) -> None:
     an existing one is upgraded with ``alembic upgrade head``.
     """
     from commands.schema import all_tables
+    from commands.terminal import visible
     from storage.engine import engine_for
     from storage.schema import bootstrap
     from storage.store import StoreError
@@ -67,82 +145,7 @@ def init(session: Session, create_database: bool) -> None:
     click.echo(visible(f"ledger ready at {store.url.render_as_string(hide_password=True)}"))
 
 
-HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "data")
-
-
-@main.command()
-@click.argument("employer", callback=check_employer)
-@click.option("--csv", "csv_file", metavar="FILE",
-              help="write one row per event as CSV to FILE (- for stdout)")
-@force_option
-@ledger_axis_options
-@click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-@click.pass_obj
-def history(session: Session, employer: str, csv_file: str | None, force: bool,
-            ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
-    """Every event of an employer, in the order the ledger received them, with both times."""
-    if csv_file is not None and as_json:
-        raise click.UsageError("choose one of --csv and --json")
-    store = session.store()
-    events = store.stream(employer, pinned_size(store, ledger_at, tree_size))
-    rows = [{"position": e.originator_version, "type": type(e).__name__, **event_to_state(e)}
-            for e in events]
-    if as_json:
-        emit_json({"employer": employer, "events": rows})
-        return
-    if csv_file is not None:
-        write_csv(csv_file, HISTORY_COLUMNS, ({**row, "data": _details(row["data"])}
-                                             for row in rows), force)
-        if csv_file != "-":
-            stderr.print(styled(f"{csv_file}: {len(rows)} events written"))
-        return
-    if not rows:
-        stderr.print(styled(f"{employer}: no events in this ledger (never registered)"))
-        return
-    out = console()
-    out.print(styled((f"History of {employer}", "bold"),
-                     f": {len(rows)} events, in the order received"))
-    for row in rows:
-        recorded = row["recorded_at"][:19] + "Z"
-        out.print(styled((f"{row['position']:>4}", "bold"), f"  {row['effective']}  ",
-                         (row["type"], "cyan"), f"  id={row['id'] or '-'}  recorded "
-                         f"{recorded}  by {row['by'] or '-'}"))
-        out.print(styled(("      " + _details(row["data"]), "dim")))
-
-
-def _details(data: dict[str, Any]) -> str:
-    return "  ".join(f"{k}={_plain(v)}" for k, v in data.items() if v is not None)
-
-
-def _plain(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(map(str, value))
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _register_optional_commands() -> None:
-    """Adds the query commands that live in their own modules."""
-    for module_name in ("commands.status_cli", "commands.demo_cli", "commands.incentive_cli",
-                        "commands.projections_cli", "commands.scheduler_cli",
-                        "commands.rules_cli", "service.cli", "commands.import_cli",
-                        "commands.tamper_cli", "commands.diff_cli"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
 if __name__ == "__main__":
     # Run the importable module, not this copy: command modules import `commands.cli`, and a
     # second copy registering them would import them half-initialised.
     importlib.import_module("commands.cli").main()
-else:
-    _register_optional_commands()
-    for _command in main.commands.values():
-        db_option(_command)

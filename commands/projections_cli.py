@@ -13,7 +13,8 @@ from commands.catchup import catching_up
 from commands.csvout import force_option, write_csv
 from commands.csvout import render as render_csv
 from commands.names import registered_names
-from commands.session import console, db_option, emit_json, stderr
+from commands.options import db_option
+from commands.session import console, emit_json, stderr
 from commands.status_cli import check_reach, known_at_option, parse_date, partner_option
 from commands.terminal import STATUS_STYLE, roll_table, styled
 from ledger.codec import format_time_or_none

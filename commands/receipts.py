@@ -13,11 +13,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from storage.store import LedgerStore
+if TYPE_CHECKING:
+    from storage.log import LogReader
+    from storage.store import LedgerStore
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,16 +69,23 @@ def receipt(store: LedgerStore, tree_size: int, because: list[dict[str, Any]],
             ) -> dict[str, Any]:
     """The receipt of an answer computed from the first ``tree_size`` log entries."""
     with store.log() as log:
-        head = log.head(tree_size)
-        root = head.root if head is not None else log.root(tree_size)
-        events: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        for entry in because:
-            event_id = entry.get("event")
-            if not isinstance(event_id, str) or event_id in seen:
-                continue
-            seen.add(event_id)
-            events.append({"event": event_id, "log_index": log.index_of_event_id(event_id)})
+        return log_receipt(log, tree_size, because)
+
+
+def log_receipt(log: LogReader, tree_size: int, because: list[dict[str, Any]],
+                ) -> dict[str, Any]:
+    """:func:`receipt`, from a log already open (the quick read-model answers read it on
+    their own connection: :mod:`projections.sql.quick`)."""
+    head = log.head(tree_size)
+    root = head.root if head is not None else log.root(tree_size)
+    events: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for entry in because:
+        event_id = entry.get("event")
+        if not isinstance(event_id, str) or event_id in seen:
+            continue
+        seen.add(event_id)
+        events.append({"event": event_id, "log_index": log.index_of_event_id(event_id)})
     return {"tree_size": tree_size, "root_hash": base64.b64encode(root).decode(),
             "events": events}
 

@@ -16,11 +16,11 @@ import orjson
 
 from commands.config import ConfigError, configured_zone
 from commands.terminal import LiteralConsole, json_safe
-from storage.log import ImportBatch
-from storage.store import LedgerStore, StoreError, Writer, open_store
 
-if TYPE_CHECKING:  # the importer (and marshmallow) is loaded only by the commands that import
+if TYPE_CHECKING:  # the store (SQLAlchemy, eventsourcing) and the importer (marshmallow) are
+    # loaded only by the commands that use them (see commands.cli: lazy loading)
     from commands.importer import ImportResult
+    from storage.store import LedgerStore, Writer
 
 stderr = LiteralConsole(stderr=True)
 
@@ -38,6 +38,8 @@ class Session:
         mistyped path or a cron job in the wrong directory gets an error, not "unregistered".
         Only ``init``, ``import`` and ``demo`` create a ledger."""
         if self._store is None:
+            from storage.store import StoreError, open_store
+
             try:
                 self._store = open_store(self.db_url, create=create)
             except StoreError as exc:
@@ -64,22 +66,6 @@ class Session:
 def today_in(now: datetime, zone: tzinfo) -> date:
     """The calendar date of the moment ``now`` in ``zone`` (the one way "today" is read)."""
     return now.astimezone(zone).date()
-
-
-def _set_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value:
-        ctx.find_object(Session).db_url = value  # type: ignore[union-attr]
-
-
-DB_HELP = ("database URL (default: $CORLEDGER_DB, else sqlite:///corledger.db); "
-           "sqlite:///PATH for a file")
-
-
-def db_option(command: click.Command) -> click.Command:
-    """Lets ``--db`` follow the command name too (``corledger status X --db URL``)."""
-    command.params.append(click.Option(["--db"], metavar="URL", expose_value=False,
-                                       callback=_set_db, is_eager=True, help=DB_HELP))
-    return command
 
 
 def emit_json(document: Any) -> None:
@@ -121,6 +107,8 @@ def batch_recorder(source: str, by: str | None, sha256: Callable[[], str], start
                    clock: Callable[[], datetime]) -> Callable[[Writer, ImportResult], None]:
     """The importer's ``on_commit`` that puts the import on the record as a batch, in its
     transaction: the CLI's imports and the HTTP service's (``by``: the principal) alike."""
+
+    from storage.log import ImportBatch
 
     def record(writer: Writer, result: ImportResult) -> None:
         writer.record_batch(ImportBatch(

@@ -13,30 +13,22 @@ UTC day (everything recorded on that date is known).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.catchup import catching_up
 from commands.csvout import force_option, write_csv
-from commands.explain import account, render_account
-from commands.names import name_in, registered_names
-from commands.receipts import (
-    current_size,
-    ledger_axis_options,
-    pinned_size,
-    receipt,
-    receipt_lines,
-)
+from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
 from commands.terminal import styled
-from ledger.codec import format_time_or_none
-from ledger.events import PARTNERS, LedgerEvent
+from ledger.events import PARTNERS
 from ledger.ids import EMPLOYER_ID
-from projections.lapses import lapses as fold_lapses
-from projections.sql.queries import lapses_from_read_model, status_from_read_model
-from projections.status import render
-from projections.timeline import fold
+
+if TYPE_CHECKING:
+    from ledger.events import LedgerEvent
+
+# A command imports what only it needs when it runs (see commands.cli: lazy loading): the
+# quick read-model status never loads SQLAlchemy, the folds or the store.
 
 
 def _session() -> Any:
@@ -131,6 +123,8 @@ def _as_of(as_of: date | None, within: int = 0) -> date:
 
 def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
               events: list[LedgerEvent] | None = None, tree_size: int | None = None) -> Any:
+    from projections.timeline import fold
+
     if events is None:
         events = _session().store().stream(employer, tree_size)
     return fold(events, as_of=_as_of(as_of), known_at=known_at, employer=employer)
@@ -145,6 +139,23 @@ def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
 def status(employer: str, as_of: date | None, known_at: datetime | None,
            ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """Certification status of EMPLOYER on a date, as known at a time."""
+    if known_at is None and ledger_at is None and tree_size is None:
+        from commands.receipts import log_receipt
+        from projections.sql.quick import quick_status
+
+        quick = quick_status(_session().db_url, employer, lambda: _as_of(as_of),
+                             name=not as_json, receipt=log_receipt if as_json else None)
+        if quick is not None:  # the read models were current: answered without the store
+            if as_json:
+                emit_json({**quick.document, "receipt": quick.receipt})
+            else:
+                _print_status(quick.document, quick.name)
+            return
+    from commands.catchup import catching_up
+    from commands.names import name_in
+    from projections.sql.queries import status_from_read_model
+    from projections.status import render
+
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
     if known_at is None and size is None:
@@ -160,8 +171,12 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
+    _print_status(doc, name_in(store.stream(employer)) if doc["partner"] else None)
+
+
+def _print_status(doc: dict[str, Any], name: str | None) -> None:
+    """The status document as ``status`` prints it to read."""
     out = console()
-    name = name_in(store.stream(employer)) if doc["partner"] else None
     view = (f" (as the ledger knew it at {doc['known_at']}: later records are not counted)"
             if doc["known_at"] else "")
     out.print(styled((doc["employer"], "bold"), f" ({name})" if name else None, ": ",
@@ -191,6 +206,10 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None,
     """The status of EMPLOYER and everything behind it: flags, certificates, audits, voids,
     revocations and every decision with its rule, to read (or as JSON), with the receipt of
     the log it was computed from."""
+    from commands.explain import account, render_account
+    from commands.receipts import receipt_lines
+    from projections.status import render
+
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
     size = current_size(store) if size is None else size
@@ -227,6 +246,12 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
            ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
            force: bool, as_json: bool) -> None:
     """Employers whose next required audit falls due within DAYS, or was missed."""
+    from commands.catchup import catching_up
+    from commands.names import registered_names
+    from ledger.codec import format_time_or_none
+    from projections.lapses import lapses as fold_lapses
+    from projections.sql.queries import lapses_from_read_model
+
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
     day = _as_of(as_of, within)

@@ -32,6 +32,8 @@ What is measured, each beside its physical baseline where it has one:
     the index query alone, ms; baseline: the brute force ``changes`` avoids, comparing every
     employer's status at the two times, timed on a random sample of employers and scaled to
     all of them. ``changes_ratio_<window>`` = brute force / changes (how many times faster).
+(i) start-up (issue 17, ``--startup`` runs only this): whole-process ``corledger --help`` and
+    ``status`` against ``python -c pass`` in the same run (:mod:`scripts.bench_startup`).
 
 Generated files are cached under ``--cache`` (default ``/tmp/corbench``), keyed by employers
 and seed. Progress goes to stderr; ``--json`` prints one JSON object on stdout.
@@ -565,6 +567,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="imports each with and without the Merkle log (0: skip g, h)")
     parser.add_argument("--log-on-small", action="store_true",
                         help="measure the log's import cost on the small file")
+    parser.add_argument("--startup", action="store_true",
+                        help="only the start-up figures (scripts/bench_startup.py)")
+    parser.add_argument("--startup-runs", type=int, default=21,
+                        help="rounds of the start-up commands, interleaved")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -573,7 +579,11 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(result))
         return
     started = datetime.now(UTC)
-    if args.long_history:
+    if args.startup:
+        from scripts.bench_startup import measure_startup
+
+        out = measure_startup(args.startup_runs)
+    elif args.long_history:
         (Path(args.cache) / "work").mkdir(parents=True, exist_ok=True)
         out = measure_long_history(Path(args.cache))
     elif args.changes_only:

@@ -88,7 +88,7 @@ def engine_for(url: str) -> Engine:
     target = sqlalchemy_url(url)
     parsed = make_url(target)
     if parsed.get_backend_name() == "sqlite":
-        from storage.sqlite import is_read_only, read_only_uri
+        from storage.sqlite_file import is_read_only, read_only_uri
 
         if parsed.database and is_read_only(Path(parsed.database)):
             uri = read_only_uri(Path(parsed.database))

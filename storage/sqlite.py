@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -10,7 +9,6 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from eventsourcing.persistence import PersistenceError, StoredEvent
@@ -20,6 +18,7 @@ from sqlalchemy.engine import URL
 from ledger.codec import decode_state
 from ledger.events import LedgerEvent, stream_id
 from storage.log import LogAppender, Logged, log_ddl
+from storage.sqlite_file import SQLiteDb, is_read_only, read_only_uri
 from storage.store import (
     Appended,
     KnownId,
@@ -93,18 +92,6 @@ def missing_ledger(url: URL) -> None:
         raise StoreError(f"no ledger at {Path(database).resolve()}: the file does not exist. "
                          f"Create it with `corledger --db {url.render_as_string()} init` (or "
                          "import into it), or give the right --db / $CORLEDGER_DB")
-
-
-def is_read_only(path: Path) -> bool:
-    """Whether an existing ledger file cannot be written (read-only media or mount, or
-    permissions): then it is opened read-only and immutable, since SQLite in WAL mode would
-    otherwise try to create its shared-memory file beside it and fail."""
-    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
-
-
-def read_only_uri(path: Path) -> str:
-    """The SQLite URI that opens ``path`` read-only, without locks or a -shm file."""
-    return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
 
 
 class SQLiteStore(LedgerStore):
@@ -245,51 +232,6 @@ class SQLiteStore(LedgerStore):
     def log_db(self) -> Iterator[SQLiteDb]:
         with self._connection() as conn:
             yield SQLiteDb(conn)
-
-
-# How the log's queries name the events table's parts on SQLite (see storage.log).
-SQLITE_NAMES = {"stored_events": "stored_events", "stream_text": "originator_id",
-                "stream_param": "?", "order": "rowid"}
-
-
-class SQLiteDb:
-    """The log's view of one SQLite connection (:class:`storage.log.Db`)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(_named(query), params).fetchall()
-
-    def stream(self, query: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        cursor = self.conn.execute(_named(query), params)
-        while batch := cursor.fetchmany(2000):
-            yield from batch
-
-    @contextmanager
-    def snapshot(self) -> Iterator[None]:
-        """One consistent view for a whole-log read (a read transaction, in WAL mode)."""
-        self.conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            self.conn.execute("COMMIT")
-
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-               ) -> None:
-        if rows:
-            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
-                                  f" ({','.join('?' * len(columns))})", rows)
-
-
-def _named(query: str) -> str:
-    """A log query with its {names} filled in for SQLite: tables are named as they are."""
-    return query.format_map(_SQLiteNames())
-
-
-class _SQLiteNames(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return SQLITE_NAMES.get(key, key)
 
 
 class SQLiteWriter(Writer):

@@ -43,8 +43,7 @@ from sqlalchemy.engine import URL, make_url
 from ledger.codec import decode_state, encode_state, parse_time
 from ledger.events import EmployerRegistered, LedgerEvent, stream_id
 from storage.log import Db, ImportBatch, LogAppender, LogReader
-
-DEFAULT_DB = "sqlite:///corledger.db"
+from storage.sqlite_file import DEFAULT_DB as DEFAULT_DB  # where it always was
 
 
 class StoreError(Exception):

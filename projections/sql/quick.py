@@ -1,0 +1,132 @@
+"""A read-model ``status`` answered straight from an SQLite file, for a fast start.
+
+``corledger status EMPLOYER`` (known now) is one indexed row of the read models. When the
+ledger is a plain SQLite file whose read models are already at the head of its log, this
+reads that row with the standard library's ``sqlite3``, in one read-only transaction: no
+SQLAlchemy, no eventsourcing application, no catch-up machinery to import. Whenever it
+cannot be sure that :func:`projections.sql.queries.status_from_read_model` would answer from
+the same row without writing first (a table missing, the read models behind, the employer's
+last projection failed, a URL only SQLAlchemy can read, any database error), it returns None
+and the caller takes that full path, so the answers, and what is written, stay the same.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote
+
+import orjson
+
+from storage.sqlite_file import SQLiteDb, is_read_only, read_only_uri, sqlite_path
+
+if TYPE_CHECKING:
+    from storage.log import LogReader
+
+SLOTS = ("a", "b")  # as projections.sql.read_models.SLOTS (a test holds them equal)
+
+# Every table and index a store opened on the file and a catch-up would create if missing
+# (the store adapter's, the log's, the read models'): a test holds this list equal to what
+# they create, so the quick path never skips a write the full path would make.
+REQUIRED = frozenset({
+    "stored_events", "ledger_employers", "ledger_event_ids", "ledger_recorded",
+    "ledger_employers_stream", "ledger_log", "ledger_log_nodes", "ledger_log_heads",
+    "ledger_checkpoints", "ledger_batches", "rm_tracking", "rm_failed",
+    *(f"{name}_{slot}" for slot in SLOTS for name in ("rm_status", "rm_lapse")),
+    *(f"ix_rm_status_{slot}_{ix}" for slot in SLOTS for ix in ("roll", "partner")),
+    *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS for ix in ("due", "grace", "miss", "kind")),
+})
+
+ReceiptOf = Callable[["LogReader", int, list[dict[str, Any]]], dict[str, Any]]
+"""Makes an answer's receipt from the log, its tree size and its ``because``."""
+
+
+class QuickStatus(NamedTuple):
+    """A read-model status and what the command prints with it, from one snapshot."""
+
+    document: dict[str, Any]  # the ``status --json`` document
+    tree_size: int  # the log's size in that snapshot: the events the answer rests on
+    name: str | None  # the latest registration's name (when asked and registered)
+    receipt: dict[str, Any] | None  # when asked
+
+
+def quick_status(url: str | None, employer: str, as_of: Callable[[], date], *,
+                 name: bool = False, receipt: ReceiptOf | None = None) -> QuickStatus | None:
+    """The status of ``employer`` on ``as_of()`` from an SQLite ledger's read models, or None
+    when only the full path may answer (see the module's docstring). ``as_of`` is called
+    only once the file is known to be a ledger whose read models are current, so a bad date
+    or configuration is reported after what the full path reports first."""
+    path = sqlite_path(url) if url else None
+    if path is None or not path.is_file():
+        return None
+    read_only = is_read_only(path)
+    uri = read_only_uri(path) if read_only else f"file:{quote(str(path.resolve()))}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+    except sqlite3.Error:
+        return None
+    try:
+        conn.execute("BEGIN")  # one snapshot: the row, the log's size and the name agree
+        try:
+            return _answer(conn, employer, as_of, read_only, name, receipt)
+        finally:
+            conn.execute("COMMIT")
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
+            read_only: bool, name: bool, receipt: ReceiptOf | None) -> QuickStatus | None:
+    have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if REQUIRED - have:
+        return None  # the full path would create what is missing
+    live = conn.execute("SELECT name, position FROM rm_tracking WHERE live = 1").fetchall()
+    if len(live) != 1 or live[0][0] not in SLOTS:
+        return None
+    slot, position = live[0][0], int(live[0][1])
+    head = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
+    if position < head:
+        return None  # behind: the full path catches up first, with progress shown
+    if not read_only and conn.execute("SELECT 1 FROM rm_failed WHERE slot = ? AND employer = ?",
+                                      (slot, employer)).fetchone():
+        return None  # its rows are stale: the full path folds its stream
+    day = as_of()
+    row = conn.execute(f"SELECT document, valid_to FROM rm_status_{slot} WHERE employer = ?"
+                       " AND valid_from <= ? ORDER BY valid_from DESC LIMIT 1",
+                       (employer, day.isoformat())).fetchone()
+    if row is None or (row[1] is not None and date.fromisoformat(row[1]) <= day):
+        from projections.status import unregistered
+
+        document = unregistered(employer, day, None)
+    else:
+        document = orjson.loads(row[0])
+        document["as_of"] = day.isoformat()
+    from storage.log import LogReader
+
+    log = LogReader(SQLiteDb(conn))
+    size = log.size()
+    return QuickStatus(
+        document, size,
+        registered_name(conn, employer) if name and document["partner"] else None,
+        receipt(log, size, document["because"]) if receipt is not None else None)
+
+
+def registered_name(conn: sqlite3.Connection, employer: str) -> str | None:
+    """The name of the employer's latest registration (as :func:`commands.names.name_in`
+    finds it in the stream), decoded by the one codec."""
+    from ledger.codec import decode_state
+    from ledger.events import EmployerRegistered, stream_id
+
+    stream = stream_id(employer)
+    row = conn.execute("SELECT originator_version, topic, state FROM stored_events"
+                       " WHERE originator_id = ? AND topic = 'EmployerRegistered'"
+                       " ORDER BY originator_version DESC LIMIT 1", (stream.hex,)).fetchone()
+    if row is None:
+        return None
+    event = decode_state(row[1], stream, row[0], bytes(row[2]))
+    return event.name if isinstance(event, EmployerRegistered) else None
+
