@@ -26,6 +26,7 @@ from ledger.ids import EMPLOYER_ID
 
 if TYPE_CHECKING:
     from ledger.events import LedgerEvent
+    from storage.store import LedgerStore
 
 # A command imports what only it needs when it runs (see commands.cli: lazy loading): the
 # quick read-model status never loads SQLAlchemy, the folds or the store.
@@ -195,6 +196,21 @@ def _print_status(doc: dict[str, Any], name: str | None) -> None:
         out.print(styled((f"  {b['effective']} {b['rule']}: {b['says']}", "dim")))
 
 
+def explained(store: LedgerStore, employer: str, as_of: date, known_at: datetime | None,
+              tree_size: int | None = None) -> dict[str, Any]:
+    """The ``explain --json`` document (the account and its receipt) of the first
+    ``tree_size`` log entries (default: the whole log): the CLI's and the API's."""
+    from commands.explain import account
+    from projections.timeline import fold
+
+    size = current_size(store) if tree_size is None else tree_size
+    events = store.stream(employer, size)
+    timeline = fold(events, as_of=as_of, known_at=known_at, employer=employer)
+    document = account(timeline, events)
+    document["receipt"] = receipt(store, size, document["status"]["because"])
+    return document
+
+
 @click.command()
 @employer_argument
 @as_of_option
@@ -206,17 +222,12 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None,
     """The status of EMPLOYER and everything behind it: flags, certificates, audits, voids,
     revocations and every decision with its rule, to read (or as JSON), with the receipt of
     the log it was computed from."""
-    from commands.explain import account, render_account
+    from commands.explain import render_account
     from commands.receipts import receipt_lines
-    from projections.status import render
 
     store = _session().store()
-    size = pinned_size(store, ledger_at, tree_size)
-    size = current_size(store) if size is None else size
-    events = store.stream(employer, size)
-    timeline = _timeline(employer, as_of, known_at, events)
-    document = account(timeline, events)
-    document["receipt"] = receipt(store, size, render(timeline)["because"])
+    document = explained(store, employer, _as_of(as_of), known_at,
+                         pinned_size(store, ledger_at, tree_size))
     if as_json:
         emit_json(document)
         return
