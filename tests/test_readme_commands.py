@@ -28,13 +28,20 @@ def _table_rows() -> dict[str, str]:
     return rows
 
 
+def _subcommands(group: click.Group) -> dict[str, click.Command]:
+    """A group's commands, loaded if lazy (``main`` loads its modules on use)."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
+
+
 def _resolve(words: list[str]) -> list[str]:
     """The longest prefix of ``words`` that names a command or a group's command."""
     node: click.Command = main
     path: list[str] = []
     for word in words:
-        if isinstance(node, click.Group) and word in node.commands:
-            node = node.commands[word]
+        if isinstance(node, click.Group) and word in _subcommands(node):
+            node = _subcommands(node)[word]
             path.append(word)
         else:
             break
@@ -43,9 +50,9 @@ def _resolve(words: list[str]) -> list[str]:
 
 def _cli_commands() -> dict[str, click.Command]:
     found: dict[str, click.Command] = {}
-    for name, command in main.commands.items():
+    for name, command in _subcommands(main).items():
         if isinstance(command, click.Group):
-            for sub, subcommand in command.commands.items():
+            for sub, subcommand in _subcommands(command).items():
                 found[f"{name} {sub}"] = subcommand
         else:
             found[name] = command
