@@ -15,7 +15,6 @@ import io
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,8 @@ def write_csv(target: str, columns: Sequence[str], rows: Iterable[dict[str, Any]
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise click.ClickException(f"cannot write {target}: folder {folder} does not exist")
+    import tempfile  # only a file export needs it, not every command that can export
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                              dir=folder)

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
-from rich.table import Table
 from rich.text import Span, Text
+
+if TYPE_CHECKING:  # tables are for the lists (roll, demo): a one-employer status needs none
+    from rich.table import Table
 
 # What must not reach a terminal raw: C0 controls but tab and newline, DEL, the C1 controls
 # (U+0080-U+009F, CSI among them), and the bidi embeddings, overrides and isolates (which
@@ -115,6 +116,9 @@ def roll_table(columns: Iterable[str], title: str | None = None) -> Table:
     """A compact table for lists of employers that reads at 80 columns: dates and statuses
     keep their width, every other column wraps (ids and names fold between characters only
     when a single word is wider than its column)."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0),
                   title_justify="left")
     for column in columns:
