@@ -9,7 +9,6 @@ is a bug and keeps its traceback.
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from typing import Any
 
@@ -21,12 +20,12 @@ import click
 # read-model ``status``) does not import them to catch their errors.
 _DATABASE_ERRORS = (("storage.store", "StoreError"), ("eventsourcing.persistence",
                     "PersistenceError"), ("sqlalchemy.exc", "SQLAlchemyError"),
-                    ("psycopg", "Error"))
+                    ("sqlite3", "Error"), ("psycopg", "Error"))
 
 
 def database_errors() -> tuple[type[Exception], ...]:
     """The database exception classes of every layer this process has loaded."""
-    found: list[type[Exception]] = [sqlite3.Error]
+    found: list[type[Exception]] = []
     for module, name in _DATABASE_ERRORS:
         loaded = sys.modules.get(module)
         error = getattr(loaded, name, None)

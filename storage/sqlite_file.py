@@ -10,12 +10,13 @@ Only the standard library is imported here, so the quick read-model answers
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # ``corledger --help`` imports this module for DEFAULT_DB alone
+    import sqlite3
 
 DEFAULT_DB = "sqlite:///corledger.db"
 """The ledger a command opens when neither ``--db`` nor ``$CORLEDGER_DB`` names one."""
@@ -43,6 +44,8 @@ def is_read_only(path: Path) -> bool:
 
 def read_only_uri(path: Path) -> str:
     """The SQLite URI that opens ``path`` read-only, without locks or a -shm file."""
+    from urllib.parse import quote
+
     return f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
 
 

@@ -59,7 +59,7 @@ def test_help_imports_click_and_no_command_module_store_or_renderer() -> None:
     modules, out = imported("--help")
     command_modules = {entry.module for entry in COMMANDS.values()}
     assert loaded(modules, *NEVER_ON_A_QUICK_PATH, *command_modules) == []
-    assert loaded(modules, "sqlalchemy", "eventsourcing", "rich", "psycopg", "orjson",
+    assert loaded(modules, "sqlalchemy", "eventsourcing", "rich", "psycopg", "orjson", "sqlite3",
                   "ledger", "projections") == []
     for name in COMMANDS:
         assert f"\n  {name} " in out
