@@ -15,6 +15,8 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from commands.cli import COMMANDS, main
 from commands.names import name_in
@@ -24,11 +26,13 @@ from projections.sql.projector import Failure as FoldFailure
 from projections.sql.projector import catch_up, engine_of, ensure_schema, record_failures
 from projections.sql.queries import status_from_read_model
 from projections.sql.read_models import SLOTS, slot_tables
-from projections.status import status
+from projections.status import render, status
+from projections.timeline import fold
 from storage.sqlite_file import sqlite_path
 from storage.store import open_store
 from tests.conftest import Cli, line, registration
 from tests.lapse_helpers import certified
+from tests.test_read_models import histories, import_events, probe_dates, renamed
 
 pytestmark = pytest.mark.integration  # real processes and SQLite files
 
@@ -279,3 +283,45 @@ def test_a_plain_sqlite_url_names_the_file_sqlalchemy_would_open(url: str) -> No
     path = sqlite_path(url)
     if path is not None:
         assert str(path) == make_url(url).database
+
+
+@pytest.fixture(scope="module")
+def random_ledger(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path: Path = tmp_path_factory.mktemp("quick") / "ledger.db"
+    store = open_store(f"sqlite:///{path}")
+    yield store
+    store.close()
+
+
+_names = iter(range(1_000_000))
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_the_quick_status_is_the_fold_over_random_histories(random_ledger: Any,
+                                                           data: st.DataObject) -> None:
+    """Random employers (the read-model property's histories) join one SQLite ledger; once
+    the read models catch up, the quick answer, its name and its receipt are the fold's."""
+    store = random_ledger
+    url = store.url.render_as_string(hide_password=False)
+    batch, names = [], []
+    for _ in range(data.draw(st.integers(1, 3))):
+        names.append(f"Q-{next(_names)}")
+        batch += renamed(data.draw(histories()), names[-1])
+    import_events(store, batch)
+    assert quick.quick_status(url, names[0], lambda: date(2020, 1, 1)) is None  # behind
+    catch_up(store)
+    size = store.position()
+    for _ in range(3):
+        day = data.draw(probe_dates(batch))
+        for name in [*names, "NEVER-REGISTERED"]:
+            stream = store.stream(name)
+            expected = render(fold(stream, as_of=day, employer=name))
+            answer = quick.quick_status(url, name, lambda d=day: d, name=True,
+                                        receipt=log_receipt)
+            assert answer is not None
+            assert answer.document == expected
+            assert answer.tree_size == size
+            assert answer.name == (name_in(stream) if expected["partner"] else None)
+            assert answer.receipt == receipt(store, size, expected["because"])
