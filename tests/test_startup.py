@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -260,6 +262,24 @@ def test_no_quick_answer_without_read_models_or_outside_a_plain_sqlite_file(
     (tmp_path / "garbage.db").write_bytes(b"not a database" * 100)
     assert quick.quick_status(f"sqlite:///{tmp_path / 'garbage.db'}", "E-1",
                               lambda: date(2025, 1, 1)) is None
+
+
+def test_a_ledger_file_out_of_wal_mode_is_left_to_the_full_path(ledger: Cli) -> None:
+    """The store's connection would switch the file back to WAL: the full path answers."""
+    path = sqlite_path(ledger.db_url)
+    assert path is not None
+    copy = Cli(f"sqlite:///{path.parent / 'copy.db'}", ledger.tmp_path)
+    with closing(sqlite3.connect(path)) as source, \
+            closing(sqlite3.connect(path.parent / "copy.db")) as target:
+        source.backup(target)
+        assert target.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    assert quick.quick_status(copy.db_url, "E-1", lambda: date(2025, 1, 1)) is not None
+    with closing(sqlite3.connect(path.parent / "copy.db")) as target:
+        assert target.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+    assert quick.quick_status(copy.db_url, "E-1", lambda: date(2025, 1, 1)) is None
+    assert copy.json("status", "E-1", "--as-of", "2025-01-01") == \
+        ledger.json("status", "E-1", "--as-of", "2025-01-01")
+    assert quick.quick_status(copy.db_url, "E-1", lambda: date(2025, 1, 1)) is not None
 
 
 def test_the_quick_path_requires_every_table_the_full_path_would_create(tmp_path: Path,

@@ -84,6 +84,8 @@ def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
     have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     if REQUIRED - have:
         return None  # the full path would create what is missing
+    if not read_only and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        return None  # the store's connection would switch the file to WAL first
     live = conn.execute("SELECT name, position FROM rm_tracking WHERE live = 1").fetchall()
     if len(live) != 1 or live[0][0] not in SLOTS:
         return None
