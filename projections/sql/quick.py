@@ -5,9 +5,10 @@ ledger is a plain SQLite file whose read models are already at the head of its l
 reads that row with the standard library's ``sqlite3``, in one read-only transaction: no
 SQLAlchemy, no eventsourcing application, no catch-up machinery to import. Whenever it
 cannot be sure that :func:`projections.sql.queries.status_from_read_model` would answer from
-the same row without writing first (a table missing, the read models behind, the employer's
-last projection failed, a URL only SQLAlchemy can read, any database error), it returns None
-and the caller takes that full path, so the answers, and what is written, stay the same.
+the same row without writing first (a table missing, a writable file not in WAL mode, the
+read models behind, the employer's last projection failed, a URL only SQLAlchemy can read,
+any database error), it returns None and the caller takes that full path, so the answers,
+and what is written, stay the same.
 """
 
 from __future__ import annotations
