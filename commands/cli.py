@@ -27,65 +27,65 @@ if TYPE_CHECKING:
 # ``corledger --help`` lists for it (its docstring's first sentence; a test keeps them equal).
 COMMANDS: dict[str, Lazy] = {
     "history": Lazy("commands.history_cli", "history",
-                 'Every event of an employer, in the order the ledger received them, with both '
-                 'times.'),
+                 "Every event of an employer, in the order the ledger received them, with both "
+                 "times."),
     "import": Lazy("commands.import_cli", "import_",
-                 'Validate and append a JSONL file of events, whole or not at all (- for stdin).'),
+                 "Validate and append a JSONL file of events, whole or not at all (- for stdin)."),
     "status": Lazy("commands.status_cli", "status",
-                 'Certification status of EMPLOYER on a date, as known at a time.'),
+                 "Certification status of EMPLOYER on a date, as known at a time."),
     "explain": Lazy("commands.status_cli", "explain",
-                 'The status of EMPLOYER and everything behind it: flags, certificates, audits, '
-                 'voids, revocations and every decision with its rule, to read (or as JSON), with '
-                 'the receipt of the log it was computed from.'),
+                 "The status of EMPLOYER and everything behind it: flags, certificates, audits, "
+                 "voids, revocations and every decision with its rule, to read (or as JSON), "
+                 "with the receipt of the log it was computed from."),
     "lapses": Lazy("commands.status_cli", "lapses",
-                 'Employers whose next required audit falls due within DAYS, or was missed.'),
+                 "Employers whose next required audit falls due within DAYS, or was missed."),
     "projections": Lazy("commands.projections_cli", "projections_group",
-                 'The read models behind status, lapses and roll: position, lag, rebuild.'),
+                 "The read models behind status, lapses and roll: position, lag, rebuild."),
     "roll": Lazy("commands.projections_cli", "roll",
                  "Every registered employer's status on a date: the regulator's list."),
     "incentive": Lazy("commands.incentive_cli", "incentive",
-                 'Incentive eligibility and amount of EMPLOYER for a certification year.'),
+                 "Incentive eligibility and amount of EMPLOYER for a certification year."),
     "incentives": Lazy("commands.incentive_cli", "incentives",
                  "Every employer's incentive decision for a year (the payment run), with totals."),
     "diff": Lazy("commands.diff_cli", "diff_command",
                  "What differs in EMPLOYER's status between two views, and the events and rules "
-                 '(or the calendar) behind each difference.'),
+                 "(or the calendar) behind each difference."),
     "changes": Lazy("commands.diff_cli", "changes",
-                 'Every employer whose status on a date reads differently as known at two times: '
-                 "the roll's changes since the last report, with the events that made each "
-                 'difference.'),
+                 "Every employer whose status on a date reads differently as known at two times:"
+                 " the roll's changes since the last report, with the events that made each "
+                 "difference."),
     "keys": Lazy("commands.tamper_cli", "keys", "The log's signing keys."),
     "checkpoint": Lazy("commands.tamper_cli", "checkpoint",
                  "Sign and store the log's current tree head; print the checkpoint note to keep."),
     "verify": Lazy("commands.tamper_cli", "verify",
-                 'Recompute the log from the stored events; check every checkpoint.'),
+                 "Recompute the log from the stored events; check every checkpoint."),
     "proof": Lazy("commands.tamper_cli", "proof",
-                 "An inclusion proof of EVENT_ID (the sender's id) against a checkpoint, or with "
-                 '--consistency OLD NEW a proof that NEW extends OLD; JSON, for '
-                 '`corledger verify-proof`.'),
+                 "An inclusion proof of EVENT_ID (the sender's id) against a checkpoint, or with"
+                 " --consistency OLD NEW a proof that NEW extends OLD; JSON, for `corledger "
+                 "verify-proof`."),
     "verify-proof": Lazy("commands.tamper_cli", "verify_proof",
-                 'Check a proof offline: needs only the public key, the checkpoint and the proof.'),
+                 "Check a proof offline: needs only the public key, the checkpoint and the "
+                 "proof."),
     "batches": Lazy("commands.tamper_cli", "batches",
-                 'The imports on record: who, file SHA-256, lines, added, skipped, log indexes, '
-                 'times.'),
+                 "The imports on record: who, file SHA-256, lines, added, skipped, log indexes, "
+                 "times."),
     "scan": Lazy("commands.scheduler_cli", "scan",
-                 'Flag every employer at lapse risk on a date, once per employer, due date and '
-                 'level.'),
+                 "Flag every employer at lapse risk on a date, once per employer, due date and "
+                 "level."),
     "scheduler": Lazy("commands.scheduler_cli", "scheduler_group",
-                 'The long-running lapse-scan scheduler.'),
+                 "The long-running lapse-scan scheduler."),
     "outbox": Lazy("commands.scheduler_cli", "outbox",
-                 'Notifications of lapse flags that are pending (or, with --failed, dead).'),
+                 "Notifications of lapse flags that are pending (or, with --failed, dead)."),
     "rules": Lazy("commands.rules_cli", "rules",
-                 'Every rule: id, partners, versions with their in-force dates, sources, '
-                 'statement.'),
+                 "Every rule: id, partners, versions with their in-force dates, sources, "
+                 "statement."),
     "demo": Lazy("commands.demo_cli", "demo",
-                 'Import the bundled sample ledger (a few dozen employers) and show the roll for '
-                 'today.'),
+                 "Import the bundled sample ledger (a few dozen employers) and show the roll for"
+                 " today."),
     "tokens": Lazy("service.cli", "tokens",
-                 'API tokens: create (shown once, only its hash is kept), list, revoke.'),
+                 "API tokens: create (shown once, only its hash is kept), list, revoke."),
     "serve": Lazy("service.cli", "serve",
-                 'Serve the HTTP API (gunicorn): /v1, /openapi.json, /docs, /health.'),
-
+                 "Serve the HTTP API (gunicorn): /v1, /openapi.json, /docs, /health."),
 }
 
 
