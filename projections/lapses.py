@@ -105,6 +105,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
     window). ``raised``: the timeline's flags, when the caller has them already."""
     if t.registration is None:
         return None
+    if raised is None:
+        raised = flags(t)
     reasons = tuple(risk_reasons(t, raised))
     req = t.requirement
     current = t.current_certificate is not None
@@ -112,6 +114,10 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
     limited = nxt is not None and nxt["kind"] == "limited_scope"
     limited_due: date | None = nxt["due"] if nxt is not None and limited else None
     if current and req is not None and req.due is not None:
+        if req.held and limited and "qa_pending" not in raised:
+            # held past its due only by an open limited-scope window (second set, "Held
+            # certificates"): nothing is in QA, the window's close is what falls due
+            return LapseFacts("due", limited_due, None, None, reasons)
         if req.held:
             return LapseFacts("held", req.due, None, None, reasons)
         return LapseFacts("due", limited_due if limited else req.due, req.grace_end, None,

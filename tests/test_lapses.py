@@ -104,6 +104,28 @@ def test_a_closing_limited_scope_window_is_listed_with_its_reason() -> None:
     assert found["reasons"] == ["limited_scope_window_closing"]
 
 
+def test_a_certificate_held_only_by_a_limited_scope_window_is_due_at_the_window_close() -> None:
+    # BCCSA maintenance 1 due 2022-12-31 (grace to 2023-02-14) failed at 75%: the window
+    # (completed 2022-12-01 + 90 days = 2023-03-01) holds the certificate past the grace.
+    # Nothing is in QA, so lapses lists the window's close, as status's next_audit does,
+    # without qa_pending; before the fix it listed due 2022-12-31 with qa_pending, or
+    # nothing at all once that due was more than --within days back.
+    ledger = Ledger("BC-HL")
+    ledger.register("2020-01-10", partner="BCCSA", headcount=30)
+    ledger.certify("2021-06-10", "2021-06-20", started="2021-05-25", completed="2021-06-04")
+    ledger.audit("2022-12-05", "M1", "maintenance", started="2022-11-25",
+                 completed="2022-12-01", overall=75)
+    ledger.qa("2022-12-15", "M1")
+    for as_of, days_left in (("2023-02-14", 15), ("2023-02-15", 14), ("2023-03-01", 0)):
+        found = entry(ledger, as_of, within=30)
+        assert found is not None, as_of
+        assert (found["due"], found["days_left"], found["level"]) == (
+            "2023-03-01", days_left, "critical"), as_of
+        assert found["reasons"] == ["limited_scope_window_closing"], as_of
+    assert entry(ledger, "2023-01-29", within=30) is None  # the close is 31 days away
+    assert entry(ledger, "2023-03-02", within=30)["level"] == "missed"  # type: ignore[index]
+
+
 def test_lapses_are_sorted_soonest_due_first_and_skip_the_unconcerned() -> None:
     late, soon = generic_certified("GEN-A"), Ledger("GEN-B")
     soon.register("2015-01-05")
