@@ -74,7 +74,13 @@ class Decision:
 
     def as_because(self) -> dict[str, Any]:
         """The ``because`` entry of INTERCHANGE.md (event and type are null for a date)."""
-        return dict(self._because)  # type: ignore[attr-defined]
+        return dict(self.entry)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        """The ``because`` entry itself, shared by every document that cites this decision
+        (read it, never change it): a rebuild renders and compares it thousands of times."""
+        return self._because  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass
@@ -218,6 +224,17 @@ class Review:
 
 
 @dataclass
+class _BecauseMemo:
+    """:meth:`EmployerTimeline.because` so far: for the cycle from ``since``, the decisions
+    chosen among the first ``seen``."""
+
+    since: date
+    first: Decision
+    chosen: list[Decision]
+    seen: int
+
+
+@dataclass
 class EmployerTimeline:
     """Everything the fold learned about one employer, up to ``as_of`` as known at
     ``known_at``. See the module docstring for the questions it answers."""
@@ -246,6 +263,11 @@ class EmployerTimeline:
     # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
     # the questions about open windows do not re-scan every audit of a long history.
     windowed: dict[str, None] = field(default_factory=dict)
+    # Memos of answers asked many times on one as-of date (a rebuild renders thousands of
+    # days): the rulebook in force, and the decisions behind the answer (see :meth:`because`).
+    _rulebook_memo: tuple[date, Rulebook] | None = field(default=None, repr=False,
+                                                         compare=False)
+    _because_memo: _BecauseMemo | None = field(default=None, repr=False, compare=False)
 
     # --- facts on the as-of date ------------------------------------------------------------
 
@@ -255,7 +277,41 @@ class EmployerTimeline:
 
     def rulebook(self, on: date | None = None) -> Rulebook:
         assert self.registration is not None, "an unregistered employer has no rulebook"
-        return self.registry.rulebook_for(self.registration.partner, on or self.as_of)
+        day = on or self.as_of
+        memo = self._rulebook_memo
+        if memo is not None and memo[0] == day:
+            return memo[1]
+        book = self.registry.rulebook_for(self.registration.partner, day)
+        self._rulebook_memo = (day, book)
+        return book
+
+    def because(self) -> list[Decision]:
+        """The decisions behind the current answer: the registration that stands, then the
+        current cycle (from the submission of the audit that earned the latest certificate).
+        Events before that registration (a voided one's, before a re-registration) are left
+        out: they decided nothing. Decisions are only ever appended, so the list is extended
+        from the last call's while the cycle's start stays the same (a fresh list each call).
+        """
+        decisions = self.decisions
+        if not decisions:
+            return []
+        if self.registration is None:
+            return [decisions[0]]
+        since = self.registration.registered
+        if self.certificates:
+            since = self.certificates[-1].submitted
+        memo = self._because_memo
+        if memo is None or memo.since != since or memo.seen > len(decisions):
+            reg = self.registration.event
+            first = next((d for d in decisions if d.event is reg), decisions[0])
+            memo = self._because_memo = _BecauseMemo(since, first, [first], 0)
+        first, registered, chosen = memo.first, self.registration.registered, memo.chosen
+        for d in decisions[memo.seen:]:
+            if d is not first and d.on >= since and (
+                    d.event is None or d.event.effective >= registered):
+                chosen.append(d)
+        memo.seen = len(decisions)
+        return list(chosen)
 
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date
