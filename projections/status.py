@@ -79,7 +79,7 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
             "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
             "auditor": nxt["auditor"]},
         "flags": flags(t, nxt),
-        "because": [d.entry for d in t.because()],  # shared entries: documents are read
+        "because": t.because_entries(),
     }
 
 

@@ -229,8 +229,9 @@ class _BecauseMemo:
     chosen among the first ``seen``."""
 
     since: date
-    first: Decision
+    first: Decision | None
     chosen: list[Decision]
+    entries: list[dict[str, Any]]  # the chosen decisions' ``because`` entries
     seen: int
 
 
@@ -289,29 +290,47 @@ class EmployerTimeline:
         """The decisions behind the current answer: the registration that stands, then the
         current cycle (from the submission of the audit that earned the latest certificate).
         Events before that registration (a voided one's, before a re-registration) are left
-        out: they decided nothing. Decisions are only ever appended, so the list is extended
-        from the last call's while the cycle's start stays the same (a fresh list each call).
-        """
-        decisions = self.decisions
-        if not decisions:
-            return []
+        out: they decided nothing."""
         if self.registration is None:
-            return [decisions[0]]
+            return self.decisions[:1]
+        return list(self._because().chosen)
+
+    def because_entries(self) -> list[dict[str, Any]]:
+        """The ``because`` entries of :meth:`because` (shared: read them, never change
+        them)."""
+        if self.registration is None:
+            return [d.entry for d in self.decisions[:1]]
+        return list(self._because().entries)
+
+    def _because(self) -> _BecauseMemo:
+        """:meth:`because` of a registered employer, kept up to date: decisions are only
+        ever appended, so the choice is extended from the last call's while the cycle's
+        start stays the same."""
+        assert self.registration is not None
+        decisions = self.decisions
         since = self.registration.registered
         if self.certificates:
             since = self.certificates[-1].submitted
         memo = self._because_memo
         if memo is None or memo.since != since or memo.seen > len(decisions):
             reg = self.registration.event
-            first = next((d for d in decisions if d.event is reg), decisions[0])
-            memo = self._because_memo = _BecauseMemo(since, first, [first], 0)
-        first, registered, chosen = memo.first, self.registration.registered, memo.chosen
+            first = next((d for d in decisions if d.event is reg), None)
+            if first is None:  # not yet noted: choose afresh next time
+                if not decisions:
+                    return _BecauseMemo(since, None, [], [], 0)
+                first = decisions[0]
+                memo = _BecauseMemo(since, first, [first], [first.entry], 0)
+            else:
+                memo = self._because_memo = _BecauseMemo(since, first, [first],
+                                                         [first.entry], 0)
+        first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
             if d is not first and d.on >= since and (
                     d.event is None or d.event.effective >= registered):
-                chosen.append(d)
+                memo.chosen.append(d)
+                memo.entries.append(d.entry)
         memo.seen = len(decisions)
-        return list(chosen)
+        return memo
 
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date

@@ -22,7 +22,8 @@ Everything here answers "as known now" only; ``--known-at`` queries fold the str
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -42,7 +43,7 @@ from sqlalchemy import (
 )
 
 from ledger import events as ev
-from ledger.rulebooks import RULES, Rulebook, RuleRegistry
+from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry
 from projections.lapses import LapseFacts, lapse_facts
 from projections.status import render_with
 from projections.timeline import Fold, in_fold_order, in_view, next_audit
@@ -197,11 +198,15 @@ class EmployerRows:
 
 class CachedRegistry(RuleRegistry):
     """A registry that remembers each (partner, date) rulebook it built: the fold asks for
-    the same few dates thousands of times, and a rulebook is immutable."""
+    the same few dates thousands of times, and a rulebook is immutable. Which rules are in
+    force changes only on the days rule versions come into force, so the rules chosen for a
+    new date are found among those already chosen for its span between two such days."""
 
     def __init__(self, base: RuleRegistry) -> None:
         super().__init__(base.all())
         self._books: dict[tuple[str, date], Rulebook] = {}
+        self._spans: dict[str, list[date]] = {}  # partner -> the days its rules change
+        self._chosen: dict[tuple[str, int], Mapping[str, Rule]] = {}  # (partner, span)
 
     def rulebook_for(self, partner: str, on: date) -> Rulebook:
         key = (partner, on)
@@ -209,7 +214,17 @@ class CachedRegistry(RuleRegistry):
         if book is None:
             if len(self._books) > 100_000:
                 self._books.clear()
-            book = self._books[key] = super().rulebook_for(partner, on)
+            spans = self._spans.get(partner)
+            if spans is None:
+                spans = self._spans[partner] = self.since_dates(partner)
+            span = (partner, bisect_right(spans, on))
+            rules = self._chosen.get(span)
+            if rules is None:
+                book = super().rulebook_for(partner, on)
+                self._chosen[span] = book.rules
+            else:
+                book = Rulebook(partner, on, rules)
+            self._books[key] = book
         return book
 
 
