@@ -34,7 +34,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from ledger.codec import decode_state
 from ledger.rulebooks import RULES, RuleRegistry
 from projections.sql.read_models import (
     SLOTS,
@@ -44,6 +43,7 @@ from projections.sql.read_models import (
     slot_tables,
     tracking,
 )
+from projections.sql.skim import rebuild_event
 from storage.bulk import StreamRows, insert_rows, read_streams
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from storage.schema import ensure
@@ -207,7 +207,7 @@ def _fold_stream(stream: StreamRows, registry: RuleRegistry, out: Folded) -> Non
     """Decodes and folds one stream into ``out`` (its rows, or its failure)."""
     employer, originator_id = stream.employer, stream.originator_id
     try:
-        events = [decode_state(topic, originator_id, version, state)
+        events = [rebuild_event(topic, originator_id, version, state)
                   for version, topic, state in stream.rows]
         out.rows.append(employer_rows(employer, events, registry))
     except Exception as exc:  # noqa: BLE001 - any failure of one stream is reported
