@@ -201,9 +201,10 @@ def _qa_rejected(t: EmployerTimeline) -> bool:
     if req is None:
         return False
     kinds = CERTIFYING if req.kind in CERTIFYING else (req.kind,)
+    audits = t.audits
     return any(a.qa_outcome == "rejected" and a.submitted >= req.opened
                and (a.kind in kinds or a.kind == "limited_scope")
-               for a in t.audits.values())
+               for a in (audits[i] for i in t.qa_rejected))
 
 
 def _add(reasons: list[str], reason: str) -> list[str]:

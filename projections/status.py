@@ -96,8 +96,9 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.review_open_on(on):
         raised.add("under_review")
+    audits = t.audits
     if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
-           for a in t.audits.values()):
+           for a in (audits[i] for i in t.awaiting_qa)):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -128,7 +129,7 @@ def headcount_exceeds_program(t: EmployerTimeline) -> bool:
         return False
     if rb.limit_applies_all_year():
         start = date(t.as_of.year, 1, 1)
-        in_year = [h for d, h in t.headcounts if start <= d <= t.as_of]
+        in_year = t.headcounts_between(start, t.as_of)
         at_start = t.headcount_on(start)
         return any(h > limit for h in [*in_year, *([at_start] if at_start is not None else [])])
     latest = t.headcount_on(t.as_of)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from ledger import events as ev
@@ -164,14 +165,19 @@ class Certificate:
         """1 in the first year, 2 from the first anniversary, 3 from the second (a waiver's
         certificate continues the cycle it extends: 3)."""
         return min(3, self.first_cycle_year
-                   + sum(1 for k in self.ANNIVERSARIES if add_years(self.issued, k) <= day))
+                   + sum(1 for anniversary in self.anniversaries if anniversary <= day))
 
     ANNIVERSARIES = (1, 2)
+
+    @cached_property
+    def anniversaries(self) -> tuple[date, ...]:
+        """The anniversaries that move ``cycle_year`` (its issue date never changes)."""
+        return tuple(add_years(self.issued, k) for k in self.ANNIVERSARIES)
 
     def change_days(self) -> tuple[date, ...]:
         """The days it may change the status document: its issue date (a waiver's
         certificate starts in the future) and the anniversaries that move ``cycle_year``."""
-        return (self.issued, *(add_years(self.issued, k) for k in self.ANNIVERSARIES))
+        return (self.issued, *self.anniversaries)
 
 
 @dataclass
@@ -264,6 +270,10 @@ class EmployerTimeline:
     # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
     # the questions about open windows do not re-scan every audit of a long history.
     windowed: dict[str, None] = field(default_factory=dict)
+    # The ids of audits QA has not decided yet, and of those it rejected (``qa_pending`` and
+    # the ``qa_rejected`` lapse risk look only at these, not at every audit of the history).
+    awaiting_qa: dict[str, None] = field(default_factory=dict)
+    qa_rejected: dict[str, None] = field(default_factory=dict)
     # Memos of answers asked many times on one as-of date (a rebuild renders thousands of
     # days): the rulebook in force, and the decisions behind the answer (see :meth:`because`).
     _rulebook_memo: tuple[date, Rulebook] | None = field(default=None, repr=False,
@@ -757,6 +767,8 @@ class Fold:
         audits = self.t.audits
         replaced = e.audit in audits
         audit = audits[e.audit] = self._judge(e)
+        self.t.awaiting_qa[e.audit] = None
+        self.t.qa_rejected.pop(e.audit, None)
         if audit.repairs is not None:
             self._repairs_of.setdefault(audit.repairs, {})[audit.audit] = None
         if replaced:  # a second submission under the same id takes the first one's place
@@ -783,6 +795,9 @@ class Fold:
                                    f"{audit.qa_date}: the first decision stands", rule, e)
             return
         audit.qa_outcome, audit.qa_date, audit.qa_event = e.outcome, e.effective, e
+        self.t.awaiting_qa.pop(e.audit, None)
+        if e.outcome == "rejected":
+            self.t.qa_rejected[e.audit] = None
         reasons = f" ({'; '.join(e.reasons)})" if e.reasons else ""
         self.note(e.effective, f"QA {e.outcome} audit {e.audit}{reasons}", rule, e)
         if audit.repairs is not None and audit.accepted and audit.counts:
