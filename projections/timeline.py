@@ -665,7 +665,8 @@ class Fold:
 
     def apply(self, event: ev.LedgerEvent) -> bool:
         """Fold in the next event (events come in :func:`fold_order`). False when the event
-        cannot change the answer (the status fold reads nothing from its type)."""
+        cannot change the answer: the status fold reads nothing from its type, or (a type of
+        :data:`LATER_FACTS`) nothing the answer reads today and no decision was noted."""
         handler = HANDLERS.get(event.type_name())
         if handler is None:
             raise UnknownEventType(f"the fold has no handler for event type "
@@ -673,6 +674,7 @@ class Fold:
         if event.effective < self._last_day:
             raise ValueError(f"event {event.event_id} ({event.effective}) comes before the "
                              f"last one folded ({self._last_day}): apply events in fold order")
+        noted = len(self.t.decisions)
         self.advance_to(event.effective)
         self._last_day = event.effective
         self.t.events.append(event)
@@ -686,6 +688,8 @@ class Fold:
             self.settle(event.effective)
         if self._year_starts:
             self._mark(date(event.effective.year + 1, 1, 1))
+        if event.type_name() in LATER_FACTS:  # moved the answer only if a decision was noted
+            return len(self.t.decisions) > noted
         return handler is not Fold._not_for_status
 
     def _not_for_status(self, e: ev.LedgerEvent) -> None:
@@ -1164,6 +1168,14 @@ def _day_of(entry: tuple[date, int]) -> date:
 
 
 _Handler = Callable[[Fold, Any], None]
+
+LATER_FACTS = frozenset({"AuditNoticeFiled", "ClassificationUnitAdded",
+                         "ClassificationUnitRemoved", "ViolationRecorded",
+                         "InvestigationOpened", "InvestigationClosed"})
+"""Types whose handlers record only facts the status document does not read on the day:
+a notice and the CUs are read when an audit is submitted (and any finding noted then),
+violations and investigations by the incentive decision. Every change of the answer they
+can bring about that day (a requirement settled, a certificate lapsed) notes a decision."""
 
 HANDLERS: dict[str, _Handler] = {
     "EmployerRegistered": Fold._registered,
