@@ -1,5 +1,5 @@
 """Bulk reads and writes for the read models: many streams in one statement, rows in one
-``executemany``.
+``executemany`` (SQLite) or ``COPY`` (PostgreSQL).
 
 A rebuild reads every stream once and writes a row per interval of valid time. Through the
 library (a query, a ``StoredEvent`` and a UUID per row) and SQLAlchemy's per-row parameter
@@ -61,21 +61,37 @@ def read_streams(conn: Connection, employers: Sequence[str]) -> list[StreamRows]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Inserts rows (tuples in the table's column order, dates as ``date``) with the
-    driver's ``executemany``, in chunks of :data:`INSERT_CHUNK`."""
+    """Inserts rows (tuples in the table's column order, dates as ``date``): on SQLite with
+    the driver's ``executemany``, in chunks of :data:`INSERT_CHUNK`; on PostgreSQL in one
+    ``COPY``."""
     if not rows:
         return
     columns = list(table.c)
     sqlite = conn.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
+    if not sqlite:
+        _copy_rows(conn, table, rows)
+        return
+    mark = "?"
     statement = (f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)})"
                  f" VALUES ({', '.join([mark] * len(columns))})")
     dates = [i for i, c in enumerate(columns) if isinstance(c.type, Date)]
     for start in range(0, len(rows), INSERT_CHUNK):
         part = rows[start:start + INSERT_CHUNK]
-        if sqlite and dates:
+        if dates:
             part = [_iso_dates(row, dates) for row in part]
         conn.exec_driver_sql(statement, list(part))
+
+
+def _copy_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL: the rows in one ``COPY`` on the connection's own transaction (psycopg
+    writes each value as its Python type says: a date as a date, None as NULL)."""
+    names = ", ".join(c.name for c in table.c)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(
+            f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _iso_dates(row: tuple[Any, ...], dates: list[int]) -> tuple[Any, ...]:
