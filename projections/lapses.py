@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule, RuleRegistry
@@ -99,10 +99,11 @@ def level_for(days_left: int, rule: Rule) -> str:
     return "notice"
 
 
-def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
-                ) -> LapseFacts | None:
+def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
+                nxt: dict[str, Any] | None | Literal[False] = False) -> LapseFacts | None:
     """The lapse facts of a timeline on its as-of date (None: never listed, whatever the
-    window). ``raised``: the timeline's flags, when the caller has them already."""
+    window). ``raised``: the timeline's flags, and ``nxt`` its next audit
+    (:func:`next_audit`), when the caller has them already."""
     if t.registration is None:
         return None
     if raised is None:
@@ -110,7 +111,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None
     reasons = tuple(risk_reasons(t, raised))
     req = t.requirement
     current = t.current_certificate is not None
-    nxt = next_audit(t)
+    if nxt is False:
+        nxt = next_audit(t)
     limited = nxt is not None and nxt["kind"] == "limited_scope"
     limited_due: date | None = nxt["due"] if nxt is not None and limited else None
     if current and req is not None and req.due is not None:
@@ -205,9 +207,10 @@ def _qa_rejected(t: EmployerTimeline) -> bool:
     if req is None:
         return False
     kinds = CERTIFYING if req.kind in CERTIFYING else (req.kind,)
+    audits = t.audits
     return any(a.qa_outcome == "rejected" and a.submitted >= req.opened
                and (a.kind in kinds or a.kind == "limited_scope")
-               for a in t.audits.values())
+               for a in (audits[i] for i in t.qa_rejected))
 
 
 def _add(reasons: list[str], reason: str) -> list[str]:

@@ -25,7 +25,7 @@ from projections.timeline import (
     next_audit,
 )
 
-__all__ = ["EmployerTimeline", "flags", "fold", "render", "status", "unregistered"]
+__all__ = ["EmployerTimeline", "flags", "fold", "render", "render_with", "status", "unregistered"]
 
 FLAG_ORDER = ("under_review", "qa_pending", "headcount_exceeds_program", "no_internal_auditor",
               "scope_change_pending", "limited_scope_window_open")
@@ -57,8 +57,15 @@ def render(t: EmployerTimeline) -> dict[str, Any]:
     """The INTERCHANGE document of a folded timeline."""
     if t.registration is None:
         return unregistered(t.employer, t.as_of, t.known_at)
+    return render_with(t, next_audit(t))
+
+
+def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, Any]:
+    """:func:`render` given the next audit (:func:`next_audit`), for a caller that needs it
+    too (the read models' lapse facts)."""
+    if t.registration is None:
+        return unregistered(t.employer, t.as_of, t.known_at)
     cert = t.current_certificate
-    nxt = next_audit(t)
     return {
         "employer": t.employer,
         "as_of": t.as_of.isoformat(),
@@ -72,7 +79,7 @@ def render(t: EmployerTimeline) -> dict[str, Any]:
             "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
             "auditor": nxt["auditor"]},
         "flags": flags(t, nxt),
-        "because": [d.as_because() for d in because(t)],
+        "because": t.because_entries(),
     }
 
 
@@ -89,8 +96,9 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.review_open_on(on):
         raised.add("under_review")
+    audits = t.audits
     if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
-           for a in t.audits.values()):
+           for a in (audits[i] for i in t.awaiting_qa)):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -99,7 +107,8 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     internal_needed = nxt is not None and (
         nxt["auditor"] == "internal"
         or rb.internal_auditor_expected(nxt["kind"], t.program or ""))
-    if nxt is not None and internal_needed and not t.qualified_internal_auditors(on):
+    if nxt is not None and internal_needed and not any(
+            t.internal_auditor_qualified(a, on) for a in t.internal_auditors):
         counts_as, _ = rb.student_audit_counts_as()
         student_route = counts_as is not None and nxt["kind"] in ("certification",
                                                                    "recertification")
@@ -120,7 +129,7 @@ def headcount_exceeds_program(t: EmployerTimeline) -> bool:
         return False
     if rb.limit_applies_all_year():
         start = date(t.as_of.year, 1, 1)
-        in_year = [h for d, h in t.headcounts if start <= d <= t.as_of]
+        in_year = t.headcounts_between(start, t.as_of)
         at_start = t.headcount_on(start)
         return any(h > limit for h in [*in_year, *([at_start] if at_start is not None else [])])
     latest = t.headcount_on(t.as_of)
@@ -128,22 +137,8 @@ def headcount_exceeds_program(t: EmployerTimeline) -> bool:
 
 
 def because(t: EmployerTimeline) -> list[Decision]:
-    """The decisions behind the current answer: the registration that stands, then the
-    current cycle (from the submission of the audit that earned the latest certificate).
-    Events before that registration (a voided one's, before a re-registration) are left
-    out: they decided nothing."""
-    if not t.decisions:
-        return []
-    if t.registration is None:
-        return [t.decisions[0]]
-    since = t.registration.registered
-    if t.certificates:
-        since = t.certificates[-1].submitted
-    reg = t.registration.event
-    first = next((d for d in t.decisions if d.event is reg), t.decisions[0])
-    registered = t.registration.registered
-    return [first, *(d for d in t.decisions if d is not first and d.on >= since
-                     and (d.event is None or d.event.effective >= registered))]
+    """The decisions behind the current answer (:meth:`EmployerTimeline.because`)."""
+    return t.because()
 
 
 def _certificate(cert: Certificate | None, as_of: date) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from ledger import events as ev
@@ -74,7 +75,13 @@ class Decision:
 
     def as_because(self) -> dict[str, Any]:
         """The ``because`` entry of INTERCHANGE.md (event and type are null for a date)."""
-        return dict(self._because)  # type: ignore[attr-defined]
+        return dict(self.entry)
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        """The ``because`` entry itself, shared by every document that cites this decision
+        (read it, never change it): a rebuild renders and compares it thousands of times."""
+        return self._because  # type: ignore[attr-defined,no-any-return]
 
 
 @dataclass
@@ -158,14 +165,19 @@ class Certificate:
         """1 in the first year, 2 from the first anniversary, 3 from the second (a waiver's
         certificate continues the cycle it extends: 3)."""
         return min(3, self.first_cycle_year
-                   + sum(1 for k in self.ANNIVERSARIES if add_years(self.issued, k) <= day))
+                   + sum(1 for anniversary in self.anniversaries if anniversary <= day))
 
     ANNIVERSARIES = (1, 2)
+
+    @cached_property
+    def anniversaries(self) -> tuple[date, ...]:
+        """The anniversaries that move ``cycle_year`` (its issue date never changes)."""
+        return tuple(add_years(self.issued, k) for k in self.ANNIVERSARIES)
 
     def change_days(self) -> tuple[date, ...]:
         """The days it may change the status document: its issue date (a waiver's
         certificate starts in the future) and the anniversaries that move ``cycle_year``."""
-        return (self.issued, *(add_years(self.issued, k) for k in self.ANNIVERSARIES))
+        return (self.issued, *self.anniversaries)
 
 
 @dataclass
@@ -218,6 +230,18 @@ class Review:
 
 
 @dataclass
+class _BecauseMemo:
+    """:meth:`EmployerTimeline.because` so far: for the cycle from ``since``, the decisions
+    chosen among the first ``seen``."""
+
+    since: date
+    first: Decision | None
+    chosen: list[Decision]
+    entries: list[dict[str, Any]]  # the chosen decisions' ``because`` entries
+    seen: int
+
+
+@dataclass
 class EmployerTimeline:
     """Everything the fold learned about one employer, up to ``as_of`` as known at
     ``known_at``. See the module docstring for the questions it answers."""
@@ -246,6 +270,15 @@ class EmployerTimeline:
     # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
     # the questions about open windows do not re-scan every audit of a long history.
     windowed: dict[str, None] = field(default_factory=dict)
+    # The ids of audits QA has not decided yet, and of those it rejected (``qa_pending`` and
+    # the ``qa_rejected`` lapse risk look only at these, not at every audit of the history).
+    awaiting_qa: dict[str, None] = field(default_factory=dict)
+    qa_rejected: dict[str, None] = field(default_factory=dict)
+    # Memos of answers asked many times on one as-of date (a rebuild renders thousands of
+    # days): the rulebook in force, and the decisions behind the answer (see :meth:`because`).
+    _rulebook_memo: tuple[date, Rulebook] | None = field(default=None, repr=False,
+                                                         compare=False)
+    _because_memo: _BecauseMemo | None = field(default=None, repr=False, compare=False)
 
     # --- facts on the as-of date ------------------------------------------------------------
 
@@ -255,7 +288,59 @@ class EmployerTimeline:
 
     def rulebook(self, on: date | None = None) -> Rulebook:
         assert self.registration is not None, "an unregistered employer has no rulebook"
-        return self.registry.rulebook_for(self.registration.partner, on or self.as_of)
+        day = on or self.as_of
+        memo = self._rulebook_memo
+        if memo is not None and memo[0] == day:
+            return memo[1]
+        book = self.registry.rulebook_for(self.registration.partner, day)
+        self._rulebook_memo = (day, book)
+        return book
+
+    def because(self) -> list[Decision]:
+        """The decisions behind the current answer: the registration that stands, then the
+        current cycle (from the submission of the audit that earned the latest certificate).
+        Events before that registration (a voided one's, before a re-registration) are left
+        out: they decided nothing."""
+        if self.registration is None:
+            return self.decisions[:1]
+        return list(self._because().chosen)
+
+    def because_entries(self) -> list[dict[str, Any]]:
+        """The ``because`` entries of :meth:`because` (shared: read them, never change
+        them)."""
+        if self.registration is None:
+            return [d.entry for d in self.decisions[:1]]
+        return list(self._because().entries)
+
+    def _because(self) -> _BecauseMemo:
+        """:meth:`because` of a registered employer, kept up to date: decisions are only
+        ever appended, so the choice is extended from the last call's while the cycle's
+        start stays the same."""
+        assert self.registration is not None
+        decisions = self.decisions
+        since = self.registration.registered
+        if self.certificates:
+            since = self.certificates[-1].submitted
+        memo = self._because_memo
+        if memo is None or memo.since != since or memo.seen > len(decisions):
+            reg = self.registration.event
+            first = next((d for d in decisions if d.event is reg), None)
+            if first is None:  # not yet noted: choose afresh next time
+                if not decisions:
+                    return _BecauseMemo(since, None, [], [], 0)
+                first = decisions[0]
+                memo = _BecauseMemo(since, first, [first], [first.entry], 0)
+            else:
+                memo = self._because_memo = _BecauseMemo(since, first, [first],
+                                                         [first.entry], 0)
+        first, registered = memo.first, self.registration.registered
+        for d in decisions[memo.seen:]:
+            if d is not first and d.on >= since and (
+                    d.event is None or d.event.effective >= registered):
+                memo.chosen.append(d)
+                memo.entries.append(d.entry)
+        memo.seen = len(decisions)
+        return memo
 
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date
@@ -580,7 +665,8 @@ class Fold:
 
     def apply(self, event: ev.LedgerEvent) -> bool:
         """Fold in the next event (events come in :func:`fold_order`). False when the event
-        cannot change the answer (the status fold reads nothing from its type)."""
+        cannot change the answer: the status fold reads nothing from its type, or (a type of
+        :data:`LATER_FACTS`) nothing the answer reads today and no decision was noted."""
         handler = HANDLERS.get(event.type_name())
         if handler is None:
             raise UnknownEventType(f"the fold has no handler for event type "
@@ -588,6 +674,7 @@ class Fold:
         if event.effective < self._last_day:
             raise ValueError(f"event {event.event_id} ({event.effective}) comes before the "
                              f"last one folded ({self._last_day}): apply events in fold order")
+        noted = len(self.t.decisions)
         self.advance_to(event.effective)
         self._last_day = event.effective
         self.t.events.append(event)
@@ -601,6 +688,8 @@ class Fold:
             self.settle(event.effective)
         if self._year_starts:
             self._mark(date(event.effective.year + 1, 1, 1))
+        if event.type_name() in LATER_FACTS:  # moved the answer only if a decision was noted
+            return len(self.t.decisions) > noted
         return handler is not Fold._not_for_status
 
     def _not_for_status(self, e: ev.LedgerEvent) -> None:
@@ -682,6 +771,8 @@ class Fold:
         audits = self.t.audits
         replaced = e.audit in audits
         audit = audits[e.audit] = self._judge(e)
+        self.t.awaiting_qa[e.audit] = None
+        self.t.qa_rejected.pop(e.audit, None)
         if audit.repairs is not None:
             self._repairs_of.setdefault(audit.repairs, {})[audit.audit] = None
         if replaced:  # a second submission under the same id takes the first one's place
@@ -708,6 +799,9 @@ class Fold:
                                    f"{audit.qa_date}: the first decision stands", rule, e)
             return
         audit.qa_outcome, audit.qa_date, audit.qa_event = e.outcome, e.effective, e
+        self.t.awaiting_qa.pop(e.audit, None)
+        if e.outcome == "rejected":
+            self.t.qa_rejected[e.audit] = None
         reasons = f" ({'; '.join(e.reasons)})" if e.reasons else ""
         self.note(e.effective, f"QA {e.outcome} audit {e.audit}{reasons}", rule, e)
         if audit.repairs is not None and audit.accepted and audit.counts:
@@ -1074,6 +1168,14 @@ def _day_of(entry: tuple[date, int]) -> date:
 
 
 _Handler = Callable[[Fold, Any], None]
+
+LATER_FACTS = frozenset({"AuditNoticeFiled", "ClassificationUnitAdded",
+                         "ClassificationUnitRemoved", "ViolationRecorded",
+                         "InvestigationOpened", "InvestigationClosed"})
+"""Types whose handlers record only facts the status document does not read on the day:
+a notice and the CUs are read when an audit is submitted (and any finding noted then),
+violations and investigations by the incentive decision. Every change of the answer they
+can bring about that day (a requirement settled, a certificate lapsed) notes a decision."""
 
 HANDLERS: dict[str, _Handler] = {
     "EmployerRegistered": Fold._registered,

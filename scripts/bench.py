@@ -10,7 +10,9 @@ What is measured, each beside its physical baseline where it has one:
     sender id, unique stream version) in one transaction. ``import_ratio`` = import / baseline.
     The baseline runs before and after the import; the ratio uses their mean.
 (b) full read-model rebuild, events/s, through :func:`projections.sql.projector.rebuild`;
-    baseline: an ordered scan of the same stored rows plus ``json.loads`` of each.
+    baseline: an ordered scan of the same stored rows plus ``json.loads`` of each; and its
+    CPU seconds over every process. ``--rebuild-only URL`` runs only this, on an existing
+    ledger, adding a rebuild in one process (``workers=1``) in events per CPU second.
 (c) ``status --as-of`` latency in process (:func:`projections.sql.queries.status_from_read_model`,
     known now), p50/p99 ms, random employers and dates.
 (d) ``lapses`` over all employers (:func:`projections.sql.queries.lapses_from_read_model`), seconds.
@@ -253,14 +255,18 @@ def scan_baseline(url: str) -> dict[str, Any]:
     return {"events": rows, "wall_s": time.perf_counter() - wall0}
 
 
-def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
-    """(b), (c), (d) on the store a URL names; {} when the read models are not there."""
-    try:
-        from projections.sql.projector import rebuild
-        from projections.sql.queries import lapses_from_read_model, status_from_read_model
-    except ImportError as exc:
-        log(f"read models not available ({exc}): skipping rebuild, status and lapses")
-        return {}
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (the rebuild's workers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + _children_cpu()
+
+
+def measure_rebuild(url: str, serial: bool = False) -> dict[str, Any]:
+    """(b) on the store a URL names: the rebuild (one worker per CPU) beside the ordered scan
+    before and after it, and its CPU seconds (every process). With ``serial``, also a rebuild
+    in this process alone (``workers=1``): events per CPU second, the figure a loaded machine
+    does not distort."""
+    from projections.sql.projector import rebuild
     from storage.store import open_store
 
     out: dict[str, Any] = {}
@@ -269,9 +275,9 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     store = open_store(url)
     events = store.position()
     log(f"rebuild of the read models over {events} events")
-    wall0 = time.perf_counter()
+    wall0, cpu0 = time.perf_counter(), _cpu()
     rebuild(store)
-    rebuild_s = time.perf_counter() - wall0
+    rebuild_s, rebuild_cpu = time.perf_counter() - wall0, _cpu() - cpu0
     log("rebuild baseline again")
     scan2 = scan_baseline(url)
     scan_rate = statistics.mean([scan["events"] / scan["wall_s"],
@@ -280,6 +286,31 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     out["rebuild_s"] = round(rebuild_s, 2)
     out["rebuild_baseline_events_per_s"] = round(scan_rate)
     out["rebuild_ratio"] = round(events / rebuild_s / scan_rate, 3)
+    out["rebuild_cpu_s"] = round(rebuild_cpu, 2)
+    out["rebuild_cpu_events_per_s"] = round(events / rebuild_cpu)
+    if serial:
+        log("rebuild in one process (workers=1), CPU seconds")
+        wall0, cpu0 = time.perf_counter(), _cpu()
+        rebuild(store, workers=1)
+        out["rebuild_serial_s"] = round(time.perf_counter() - wall0, 2)
+        out["rebuild_serial_cpu_s"] = round(_cpu() - cpu0, 2)
+        out["rebuild_serial_cpu_events_per_s"] = round(events / (_cpu() - cpu0))
+    out["load_average"] = round(os.getloadavg()[0], 1)
+    store.close()
+    return out
+
+
+def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
+    """(b), (c), (d) on the store a URL names; {} when the read models are not there."""
+    try:
+        from projections.sql.queries import lapses_from_read_model, status_from_read_model
+    except ImportError as exc:
+        log(f"read models not available ({exc}): skipping rebuild, status and lapses")
+        return {}
+    from storage.store import open_store
+
+    out = measure_rebuild(url)
+    store = open_store(url)
 
     employers = store.employers()
     rng = random.Random(seed)
@@ -560,6 +591,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="employers folded for the brute-force changes baseline")
     parser.add_argument("--changes-only", metavar="URL",
                         help="only (h), on an existing ledger (e.g. one kept with --keep)")
+    parser.add_argument("--rebuild-only", metavar="URL",
+                        help="only (b), on an existing ledger, with a workers=1 rebuild's "
+                             "events per CPU second")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--long-history", action="store_true",
                         help="only (g): one employer's status --known-at at 1k/10k/50k events")
@@ -586,6 +620,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.long_history:
         (Path(args.cache) / "work").mkdir(parents=True, exist_ok=True)
         out = measure_long_history(Path(args.cache))
+    elif args.rebuild_only:
+        out = measure_rebuild(args.rebuild_only, serial=True)
     elif args.changes_only:
         out = measure_changes(args.changes_only, args.changes_samples, args.seed)
     else:

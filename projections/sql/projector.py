@@ -43,6 +43,8 @@ from projections.sql.read_models import (
     slot_tables,
     tracking,
 )
+from projections.sql.skim import rebuild_event
+from storage.bulk import StreamRows, insert_rows, read_streams
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from storage.schema import ensure
 from storage.store import LedgerStore, chunks
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 
 BATCH_EVENTS = 20_000  # notifications per catch-up transaction
 REBUILD_EMPLOYERS = 500  # employers folded per rebuild write
-INSERT_CHUNK = 5_000  # rows per executemany
 
 
 class LostRace(Exception):
@@ -189,15 +190,29 @@ def fold_employers(
 ) -> Folded:
     """Each employer's rows, folded over its whole stream as known now. One stream that
     cannot be folded (a bug, a stream too big for memory) is reported, not raised: the
-    others still get their rows."""
+    others still get their rows. Streams are read :data:`REBUILD_EMPLOYERS` at a time, each
+    slice in one statement."""
     out = Folded([], [])
-    for employer in employers:
-        try:
-            out.rows.append(employer_rows(employer, store.stream(employer), registry))
-        except Exception as exc:  # noqa: BLE001 - any failure of one stream is reported
-            log.error("read models: employer %s could not be projected: %r", employer, exc)
-            out.failures.append(Failure(employer, f"{type(exc).__name__}: {exc}"[:1000]))
+    engine = engine_of(store)
+    for part in chunks(list(employers), REBUILD_EMPLOYERS):
+        with engine.connect() as conn:
+            streams = read_streams(conn, part)
+        for stream in streams:
+            _fold_stream(stream, registry, out)
+            stream.rows.clear()  # the stored rows are not needed once folded
     return out
+
+
+def _fold_stream(stream: StreamRows, registry: RuleRegistry, out: Folded) -> None:
+    """Decodes and folds one stream into ``out`` (its rows, or its failure)."""
+    employer, originator_id = stream.employer, stream.originator_id
+    try:
+        events = [rebuild_event(topic, originator_id, version, state)
+                  for version, topic, state in stream.rows]
+        out.rows.append(employer_rows(employer, events, registry))
+    except Exception as exc:  # noqa: BLE001 - any failure of one stream is reported
+        log.error("read models: employer %s could not be projected: %r", employer, exc)
+        out.failures.append(Failure(employer, f"{type(exc).__name__}: {exc}"[:1000]))
 
 
 def write_rows(conn: Connection, slot: str, folded: Folded, log_position: int,
@@ -211,12 +226,15 @@ def write_rows(conn: Connection, slot: str, folded: Folded, log_position: int,
             conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
             conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
     record_failures(conn, slot, names, folded.failures, log_position)
-    rows = folded.rows
-    status_rows = [row for r in rows for row in r.status_rows(log_position)]
-    lapse_rows = [row for r in rows for row in r.lapse_rows()]
-    for table, table_rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
-        for part in chunks(table_rows, INSERT_CHUNK):
-            conn.execute(insert(table), list(part))
+    _insert_folded(conn, slot, folded.rows, log_position)
+
+
+def _insert_folded(conn: Connection, slot: str, rows: Sequence[EmployerRows],
+                   log_position: int) -> None:
+    """Inserts the status and lapse rows of folded employers into the slot's tables."""
+    status_table, lapse_table = slot_tables(slot)
+    insert_rows(conn, status_table, [v for r in rows for v in r.status_values(log_position)])
+    insert_rows(conn, lapse_table, [v for r in rows for v in r.lapse_values()])
 
 
 def record_failures(conn: Connection, slot: str, folded: Sequence[str],
@@ -328,45 +346,52 @@ def _current_slot(engine: Engine, store: LedgerStore) -> str | None:
 # --- rebuilding --------------------------------------------------------------------------------
 
 
-Part = tuple[list[dict[str, Any]], list[dict[str, Any]], list[Failure]]
-"""A slice of employers folded: status rows, lapse rows, and the employers that failed."""
+def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot: str,
+                  token: str, registry: RuleRegistry) -> list[Failure]:
+    """Folds a slice of employers and writes their rows into the slot being rebuilt, in
+    one transaction that first checks the rebuild still owns the slot; returns the
+    employers that failed. Run in a worker, the rows never cross a process boundary."""
+    folded = fold_employers(store, employers, registry)
+    engine = engine_of(store)
+    with _locked(engine, slot, True) as (conn, _):
+        _check_token(conn, slot, token)
+        _insert_folded(conn, slot, folded.rows, head)
+        record_failures(conn, slot, (), folded.failures, head)
+    return folded.failures
 
 
-def _fold_part(url: str, employers: Sequence[str], log_position: int) -> Part:
-    """A rebuild worker: folds a slice of employers in its own process and returns rows."""
+def _rebuild_part_in_worker(url: str, employers: Sequence[str], head: int, slot: str,
+                            token: str) -> int:
+    """A rebuild worker: :func:`_rebuild_part` with the worker's own store."""
     from storage.store import open_store
 
     store = _WORKER_STORES.get(url)
     if store is None:
         store = _WORKER_STORES[url] = open_store(url)
-    folded = fold_employers(store, employers)
-    return ([row for r in folded.rows for row in r.status_rows(log_position)],
-            [row for r in folded.rows for row in r.lapse_rows()], folded.failures)
+    _rebuild_part(store, employers, head, slot, token, RULES)
+    return len(employers)
 
 
 _WORKER_STORES: dict[str, LedgerStore] = {}
 PARALLEL_FROM = 2_000  # employers: below this, forking workers costs more than it saves
 
 
-def _folded_parts(store: LedgerStore, employers: Sequence[str], head: int, workers: int,
-                  registry: RuleRegistry) -> Iterator[tuple[int, Part]]:
-    """(employers done, their part) per slice, folded in ``workers`` processes when there
-    are enough employers (the fold is CPU-bound Python)."""
+def _rebuilt_parts(store: LedgerStore, employers: Sequence[str], head: int, slot: str,
+                   token: str, workers: int, registry: RuleRegistry) -> Iterator[int]:
+    """Folds and writes the employers slice by slice, in ``workers`` processes when there
+    are enough employers (the fold is CPU-bound Python); yields each slice's size when it
+    is written."""
     parts = list(chunks(employers, REBUILD_EMPLOYERS))
     if workers <= 1 or len(employers) < PARALLEL_FROM or registry is not RULES:
         for part in parts:
-            folded = fold_employers(store, part, registry)
-            yield (len(part), ([row for r in folded.rows for row in r.status_rows(head)],
-                               [row for r in folded.rows for row in r.lapse_rows()],
-                               folded.failures))
+            _rebuild_part(store, part, head, slot, token, registry)
+            yield len(part)
         return
     url = store.url.render_as_string(hide_password=False)
     with worker_pool(workers) as pool:
-        # Bounded: the rows of at most two parts per worker are held at once.
-        results = ordered_results(pool, _fold_part, ((url, part, head) for part in parts),
-                                  in_flight=2 * workers)
-        for part, result in zip(parts, results, strict=True):
-            yield len(part), result
+        yield from ordered_results(pool, _rebuild_part_in_worker,
+                                   ((url, part, head, slot, token) for part in parts),
+                                   in_flight=2 * workers)
 
 
 def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | None = None,
@@ -393,15 +418,8 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     if on_progress is not None:
         on_progress(0, total)
     done = 0
-    status_table, lapse_table = tables
-    for count, (status_rows, lapse_rows, failing) in _folded_parts(
-            store, employers, head, workers or os.cpu_count() or 1, registry):
-        with engine.begin() as conn:
-            _check_token(conn, target, token)
-            for table, rows in ((status_table, status_rows), (lapse_table, lapse_rows)):
-                for piece in chunks(rows, INSERT_CHUNK):
-                    conn.execute(insert(table), list(piece))
-            record_failures(conn, target, (), failing, head)
+    for count in _rebuilt_parts(store, employers, head, target, token,
+                                workers or os.cpu_count() or 1, registry):
         done += count
         if on_progress is not None:
             on_progress(done, total)

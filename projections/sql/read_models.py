@@ -22,7 +22,8 @@ Everything here answers "as known now" only; ``--known-at`` queries fold the str
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -42,10 +43,10 @@ from sqlalchemy import (
 )
 
 from ledger import events as ev
-from ledger.rulebooks import RULES, Rulebook, RuleRegistry
+from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry
 from projections.lapses import LapseFacts, lapse_facts
-from projections.status import render
-from projections.timeline import Fold, in_fold_order, in_view
+from projections.status import render_with
+from projections.timeline import Fold, in_fold_order, in_view, next_audit
 from storage.schema import metadata
 
 SLOTS = ("a", "b")
@@ -119,6 +120,10 @@ STATUS = {slot: _status_table(slot) for slot in SLOTS}
 LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
 
 
+STATUS_COLUMNS = tuple(c.name for c in STATUS[SLOTS[0]].c)
+LAPSE_COLUMNS = tuple(c.name for c in LAPSE[SLOTS[0]].c)
+
+
 def slot_tables(slot: str) -> tuple[Table, Table]:
     """The status and lapse tables of a slot."""
     return STATUS[slot], LAPSE[slot]
@@ -145,52 +150,63 @@ class EmployerRows:
     employer: str
     intervals: list[Interval]
 
-    def status_rows(self, log_position: int) -> list[dict[str, Any]]:
-        """Rows for the status table."""
+    def status_values(self, log_position: int) -> list[tuple[Any, ...]]:
+        """Rows for the status table, as tuples in :data:`STATUS_COLUMNS` order."""
         out = []
+        employer = self.employer
         for i in self.intervals:
             doc = i.document
             cert = doc["certificate"]
             nxt = doc["next_audit"]
-            out.append({
-                "employer": self.employer, "valid_from": i.valid_from, "valid_to": i.valid_to,
-                "partner": doc["partner"], "program": doc["program"], "status": doc["status"],
-                "cert_issued": date.fromisoformat(cert["issued"]) if cert else None,
-                "cert_expires": date.fromisoformat(cert["expires"]) if cert else None,
-                "next_kind": nxt["kind"] if nxt else None,
-                "next_due": date.fromisoformat(nxt["due"]) if nxt and nxt["due"] else None,
-                "flags": ",".join(doc["flags"]), "event_version": i.event_version,
-                "log_position": log_position, "document": orjson.dumps(doc).decode(),
-            })
+            out.append((
+                employer, i.valid_from, i.valid_to, doc["partner"], doc["program"],
+                doc["status"],
+                date.fromisoformat(cert["issued"]) if cert else None,
+                date.fromisoformat(cert["expires"]) if cert else None,
+                nxt["kind"] if nxt else None,
+                date.fromisoformat(nxt["due"]) if nxt and nxt["due"] else None,
+                ",".join(doc["flags"]), i.event_version, log_position,
+                orjson.dumps(doc).decode()))
         return out
 
-    def lapse_rows(self) -> list[dict[str, Any]]:
-        """Rows for the lapse index: consecutive intervals with the same facts merged."""
-        out: list[dict[str, Any]] = []
+    def status_rows(self, log_position: int) -> list[dict[str, Any]]:
+        """Rows for the status table, as column -> value."""
+        return [dict(zip(STATUS_COLUMNS, row, strict=True))
+                for row in self.status_values(log_position)]
+
+    def lapse_values(self) -> list[tuple[Any, ...]]:
+        """Rows for the lapse index, as tuples in :data:`LAPSE_COLUMNS` order: consecutive
+        intervals with the same facts merged."""
+        out: list[tuple[Any, ...]] = []
         last: LapseFacts | None = None
         for i in self.intervals:
             facts = i.lapse
-            if facts is not None and facts == last and out[-1]["valid_to"] == i.valid_from:
-                out[-1]["valid_to"] = i.valid_to
+            if facts is not None and facts == last and out[-1][2] == i.valid_from:
+                out[-1] = (*out[-1][:2], i.valid_to, *out[-1][3:])
             elif facts is not None:
                 doc = i.document
-                out.append({
-                    "employer": self.employer, "valid_from": i.valid_from,
-                    "valid_to": i.valid_to, "partner": doc["partner"], "status": doc["status"],
-                    "kind": facts.kind, "due": facts.due, "grace_end": facts.grace_end,
-                    "miss_due": facts.miss_due,
-                    "reasons": orjson.dumps(list(facts.reasons)).decode()})
+                out.append((self.employer, i.valid_from, i.valid_to, doc["partner"],
+                            doc["status"], facts.kind, facts.due, facts.grace_end,
+                            facts.miss_due, orjson.dumps(list(facts.reasons)).decode()))
             last = facts
         return out
+
+    def lapse_rows(self) -> list[dict[str, Any]]:
+        """Rows for the lapse index, as column -> value."""
+        return [dict(zip(LAPSE_COLUMNS, row, strict=True)) for row in self.lapse_values()]
 
 
 class CachedRegistry(RuleRegistry):
     """A registry that remembers each (partner, date) rulebook it built: the fold asks for
-    the same few dates thousands of times, and a rulebook is immutable."""
+    the same few dates thousands of times, and a rulebook is immutable. Which rules are in
+    force changes only on the days rule versions come into force, so the rules chosen for a
+    new date are found among those already chosen for its span between two such days."""
 
     def __init__(self, base: RuleRegistry) -> None:
         super().__init__(base.all())
         self._books: dict[tuple[str, date], Rulebook] = {}
+        self._spans: dict[str, list[date]] = {}  # partner -> the days its rules change
+        self._chosen: dict[tuple[str, int], Mapping[str, Rule]] = {}  # (partner, span)
 
     def rulebook_for(self, partner: str, on: date) -> Rulebook:
         key = (partner, on)
@@ -198,7 +214,17 @@ class CachedRegistry(RuleRegistry):
         if book is None:
             if len(self._books) > 100_000:
                 self._books.clear()
-            book = self._books[key] = super().rulebook_for(partner, on)
+            spans = self._spans.get(partner)
+            if spans is None:
+                spans = self._spans[partner] = self.since_dates(partner)
+            span = (partner, bisect_right(spans, on))
+            rules = self._chosen.get(span)
+            if rules is None:
+                book = super().rulebook_for(partner, on)
+                self._chosen[span] = book.rules
+            else:
+                book = Rulebook(partner, on, rules)
+            self._books[key] = book
         return book
 
 
@@ -234,9 +260,10 @@ def employer_rows(
         upcoming = view[index].effective if index < count else None
         change = engine.next_change_after(day)
         if moved and timeline.registration is not None:
-            document = render(timeline)
+            nxt = next_audit(timeline)
+            document = render_with(timeline, nxt)
             document["as_of"] = None
-            facts = lapse_facts(timeline, document["flags"])
+            facts = lapse_facts(timeline, document["flags"], nxt)
             if not (intervals and intervals[-1].document == document
                     and intervals[-1].lapse == facts):
                 if intervals:
