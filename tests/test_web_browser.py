@@ -2,7 +2,7 @@
 ``corledger serve`` on loopback, on SQLite and PostgreSQL: the employer page's status for a
 date, the known-at slider, a partner's 404 for another partner's employer, the public
 verification, keyboard reach, no sideways scrolling at 390 px, and a screenshot of each page
-at 1280 and 390 px written to docs/screenshots/ (on the SQLite run)."""
+at 1280 and 390 px (on the SQLite run; to docs/screenshots/ with CORLEDGER_SCREENSHOTS=1)."""
 
 from __future__ import annotations
 
@@ -219,7 +219,10 @@ PAGES = {  # screenshot name: (path, signed in as)
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_page_fits_the_width_loads_nothing_from_elsewhere_and_is_screenshotted(
-        browser: Any, site: Site, width: int) -> None:
+        browser: Any, site: Site, width: int, tmp_path: Path) -> None:
+    """Screenshots go to a temporary folder, or to docs/screenshots with
+    CORLEDGER_SCREENSHOTS=1 (a test run leaves the checkout as it found it)."""
+    shots = SCREENSHOTS if os.environ.get("CORLEDGER_SCREENSHOTS") == "1" else tmp_path
     pages = {None: new_page(browser, site, None, width),
              "regulator": new_page(browser, site, site.tokens["regulator"], width)}
     elsewhere: list[str] = []
@@ -228,16 +231,17 @@ def test_every_page_fits_the_width_loads_nothing_from_elsewhere_and_is_screensho
         page.on("request", lambda r: None if r.url.startswith(site.base)
                 else elsewhere.append(r.url))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    if site.backend == "sqlite":
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shots.mkdir(parents=True, exist_ok=True)
     for name, (path, who) in PAGES.items():
         page = pages[who]
         response = page.goto(f"{site.base}{path}")
         assert response is not None and response.status == 200, name
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, f"{name} scrolls sideways at {width} px ({overflow} px)"
-        if site.backend == "sqlite" and not os.environ.get("CORLEDGER_NO_SCREENSHOTS"):
-            page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+        if site.backend == "sqlite":
+            shot = shots / f"{name}-{width}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.read_bytes().startswith(b"\x89PNG")
     assert elsewhere == [] and errors == []  # no CDN, no content-security-policy refusals
     for page in pages.values():
         page.context.close()
