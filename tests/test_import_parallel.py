@@ -40,7 +40,7 @@ def run(url: str, data: bytes) -> object:
 @pytest.fixture
 def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 100)
-    monkeypatch.setattr(importer, "CHUNK_LINES", 37)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)  # blocks of a few lines
 
 
 def test_a_parsing_process_stores_what_one_process_stores(tmp_path: Path,
@@ -77,3 +77,39 @@ def test_a_parsing_process_refuses_as_one_process_does(tmp_path: Path,
     assert errors[0] == errors[1]
     assert any(e.startswith("line 501:") for e in errors[1])
     assert any(e.startswith("line 701: line: not valid JSON") for e in errors[1])
+
+
+def numbered(data: bytes, first: int) -> list[tuple[int, object]]:
+    """What the parsing process gets from :func:`read_blocks`: each line with its number
+    (the refusal of an overlong one as text), as :func:`read_lines` numbers them."""
+    out: list[tuple[int, object]] = []
+    for start, block, overlong in importer.read_blocks(io.BytesIO(data), first):
+        if overlong is not None:
+            out.append((overlong, "overlong"))
+            continue
+        lines = block.split(b"\n")
+        last = lines.pop()
+        out += [(start + k, raw + b"\n") for k, raw in enumerate(lines) if raw.strip()]
+        if last.strip():
+            out.append((start + len(lines), last))
+    return out
+
+
+def by_lines(data: bytes, first: int) -> list[tuple[int, object]]:
+    return [(number + first - 1, "overlong" if isinstance(raw, importer.LineError) else raw)
+            for number, raw in importer.read_lines(io.BytesIO(data))]
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 19])
+def test_blocks_number_and_refuse_lines_as_the_line_reader_does(
+        monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Blank lines, a last line without a newline, and lines at, just over and far over the
+    length limit, wherever the blocks' ends fall."""
+    monkeypatch.setattr(importer, "MAX_LINE_BYTES", 40)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", block)
+    limit = importer.MAX_LINE_BYTES
+    lines = [b'{"a":1}', b"", b"   ", b"x" * limit, b"y" * (limit + 1), b'{"b":2}',
+             b"z" * (5 * limit), b"\r", b"w" * (limit - 1), b"v" * (limit + 1)]
+    for data in (b"\n".join(lines), b"\n".join(lines) + b"\n", b"\n".join(lines[:-1]),
+                 b"\n\n" + b"\n".join(lines[3:]) + b"\n" + b"q" * (limit + 1)):
+        assert numbered(data, 20_001) == by_lines(data, 20_001), data
