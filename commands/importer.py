@@ -26,6 +26,7 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
+from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
@@ -86,6 +87,8 @@ class _Line(NamedTuple):
     state: bytes | None
     envelope: dict[str, Any] | None
     recorded: str  # recorded_at (the import's clock when absent) as storage.recorded_key
+    leaf: bytes | None = None  # its Merkle leaf if admitted at leaf_version (guess_leaves)
+    leaf_version: int = 0
 
 
 def content_hash(obj: Any) -> str:
@@ -213,6 +216,11 @@ class Importer:
             self._flags: dict[str, set[tuple[str, str]]] = {}  # (due, level) per employer
             self._last_employer: str | None = None
             self._last_head: list[Any] | None = None
+            # the last batch admitted, appended once the next one's ledger reads are done
+            self._held: list[StoredRow | Appended] = []
+            self._held_ids: dict[str, tuple[str, str | None]] = {}
+            # holds every employer of two batches (see _flush)
+            self._head_limit = max(HEAD_CACHE_SIZE, 2 * self.batch_size + 1)
             self._reference_version = writer.reference_version()
             errors, batch_size = self.errors, self.batch_size
             pending: list[_Line] = []
@@ -236,6 +244,7 @@ class Importer:
                 parsed.close()  # stops the parsing process, if any
             self.result.lines = lines
             self._flush(writer, pending)
+            self._append_held(writer)
             if errors:
                 raise ImportRefused(errors)
             if self.dry_run:
@@ -273,6 +282,16 @@ class Importer:
         self.errors.append(LineError(line, field_name, message))
 
     def _flush(self, writer: Writer, pending: list[_Line]) -> None:
+        """Checks a batch of lines against the ledger and this file so far, and holds what it
+        admits; appends the batch held before.
+
+        The ledger is read for a batch (sender ids, stream heads) before the batch held
+        before it is appended, so that while the writer inserts that one (a SQLite writer
+        does so in a helper thread), this batch is checked. What the held batch adds and
+        the ledger read does not show is known here all the same: its sender ids are kept
+        beside it, and its employers' heads are in the head cache, which holds every
+        employer of two batches.
+        """
         if not pending:
             return
         ids = {line.event_id for line in pending if line.event_id is not None}
@@ -282,6 +301,9 @@ class Importer:
             event_id: (k.content_hash, k.employer)
             for event_id, k in (writer.known_ids(ids) if ids else {}).items()}
         self._load_heads(writer, {line.employer for line in pending})
+        known.update(self._held_ids)
+        self._append_held(writer)
+        admitted = self._held_ids
         admit = self._admit
         batch: list[StoredRow | Appended] = []
         for line in pending:
@@ -289,15 +311,20 @@ class Importer:
             if item is not None:
                 batch.append(item)
                 if line.event_id is not None:
-                    known[line.event_id] = (line.content_hash, line.employer)
+                    known[line.event_id] = admitted[line.event_id] = (line.content_hash,
+                                                                      line.employer)
                 if line.type_name == "EventVoided" and line.employer is not None \
                         and self._changes_registration(line):
                     writer.append(batch)  # what the void may change must be in the ledger
                     self.result.added += len(batch)
                     batch = []
                     self._recount_registration(writer, line.employer)
-        writer.append(batch)
-        self.result.added += len(batch)
+        self._held = batch
+
+    def _append_held(self, writer: Writer) -> None:
+        writer.append(self._held)
+        self.result.added += len(self._held)
+        self._held, self._held_ids = [], {}
 
     def _changes_registration(self, void: _Line) -> bool:
         """Whether an admitted void may change its employer's registration date: only a void
@@ -347,7 +374,7 @@ class Importer:
         heads = self._heads
         heads[employer] = head
         heads.move_to_end(employer)
-        if len(heads) > HEAD_CACHE_SIZE:
+        if len(heads) > self._head_limit:
             heads.popitem(last=False)
 
     def _admit(self, line: _Line, known: dict[str, tuple[str, str | None]],
@@ -431,7 +458,8 @@ class Importer:
         return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
-                         line.effective, line.recorded)
+                         line.effective, line.recorded,
+                         line.leaf if line.leaf_version == version else None)
 
     def _flag_taken(self, line: _Line, employer: str) -> bool:
         """Refuses a lapse flag whose employer, due date and level the ledger (or this file)
@@ -603,10 +631,47 @@ def _future(number: int, obj: dict[str, Any], now: datetime) -> LineError:
 
 def parse_chunk(chunk: list[tuple[int, bytes | LineError]], now: datetime, now_text: str,
                 ) -> list[Any]:
-    """:func:`parse_line` of each line, in the parsing process. A valid line travels as a
-    plain tuple (cheaper to pickle than the named one), errors as a list."""
-    return [tuple(p) if type(p) is _Line else p
-            for p in (parse_line(number, raw, now, now_text) for number, raw in chunk)]
+    """:func:`parse_line` of each line, in the parsing process, with its leaf guessed
+    (:func:`guess_leaves`). A valid line travels as a plain tuple (cheaper to pickle than
+    the named one), errors as a list."""
+    return guess_leaves([parse_line(number, raw, now, now_text) for number, raw in chunk],
+                        now_text)
+
+
+# The parsing process's count of lines per employer in this import (for guess_leaves): an
+# import's clock reading, and its employers most recently seen, at most HEAD_CACHE_SIZE.
+_line_counts: tuple[str, OrderedDict[str, int]] = ("", OrderedDict())
+
+
+def guess_leaves(parsed: list[_Line | list[LineError]], now_text: str) -> list[Any]:
+    """Parsed lines as plain tuples, each fast-path employer line with the Merkle leaf
+    (:func:`ledger.merkle.event_leaf`) of the version it most likely gets: one more than the
+    lines for its employer so far, as for an employer new to the ledger. Hashing here takes
+    that work off the importing process, which uses a leaf only if it admits the line at
+    that very version (else it hashes the line itself): an employer already in the ledger,
+    a skipped line or a forgotten count cost a wasted hash, never a wrong leaf."""
+    global _line_counts
+    if _line_counts[0] != now_text:  # a new import
+        _line_counts = (now_text, OrderedDict())
+    counts = _line_counts[1]
+    sha256, leaf_format = hashlib.sha256, LEAF_FORMAT
+    out: list[Any] = []
+    for p in parsed:
+        if type(p) is not _Line:
+            out.append(p)
+            continue
+        employer = p.employer
+        if p.state is None or employer is None:
+            out.append(tuple(p))
+            continue
+        version = counts.pop(employer, 0) + 1
+        counts[employer] = version
+        if len(counts) > HEAD_CACHE_SIZE:
+            counts.popitem(last=False)
+        leaf = sha256(leaf_format % (p.type_name.encode(), _stream_hex(employer).encode(),
+                                     version, p.state)).digest()
+        out.append((*p[:-2], leaf, version))
+    return out
 
 
 def parse_block(first: int, block: bytes, overlong: int | None, now: datetime,

@@ -375,7 +375,8 @@ class SQLiteWriter(Writer):
         rows = [stored_row(item) for item in batch]
         # Hashing the log's leaves is Python work: done here, while no insert is pending,
         # so the helper thread's inserts (which let go of the GIL) overlap the next batch.
-        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state) for r in rows])
+        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state, r.leaf)
+                                   for r in rows])
         self._pending = self._pool.submit(self._insert, rows, logged)
 
     def _insert(self, rows: Sequence[StoredRow], logged: Logged) -> None:
