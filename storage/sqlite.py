@@ -73,6 +73,7 @@ INDEX_DDL = (
 # the default 2 MiB makes it re-read and spill pages. Bounded, so memory stays flat in file
 # size. Durability is untouched: the commit is as synchronous as the library configured.
 WRITER_CACHE_KIB = 64 * 1024
+SORT_CACHE_KIB = 2 * 1024  # the page cache, and so the sorter's memory, for index_recorded
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -416,6 +417,11 @@ class SQLiteWriter(Writer):
         """
         self.settle()
         if self._recorded_pending:
+            # SQLite sorts in as much memory as the page cache may hold, on top of the
+            # cache: a small cache for the sort keeps the write's memory where it was (it
+            # merges sorted runs from temporary files instead, no slower; an insert in key
+            # order needs few pages; the writer restores the cache after)
+            self.conn.execute(f"PRAGMA cache_size = {-SORT_CACHE_KIB}")
             self.conn.execute("INSERT INTO ledger_recorded SELECT recorded, stream_id, version"
                               " FROM temp.ledger_recorded_pending"
                               " ORDER BY recorded, stream_id, version")
