@@ -40,6 +40,7 @@ from commands.schemas import (
 )
 from ledger.codec import CODECS, format_time
 from ledger.events import EMPLOYER_ID, EVENT_TYPES, MONEY, SCORE, type_hints
+from storage.store import recorded_key
 
 _FAIL = object()  # a converter's "cannot prove this valid"
 _DATE_MATCH = DATE.fullmatch
@@ -474,10 +475,11 @@ _LIMITS = _envelope_limits()
 
 def compile_line(type_name: str) -> LineEncoder | None:
     """The generated direct path of one event type: ``line(obj, now_text)`` checks a decoded
-    line (envelope and ``data``) and returns ``(id, employer, effective, recorded_at,
-    state)``: ``effective`` as ``YYYY-MM-DD``, ``recorded_at`` the aware time or None when
-    absent (then the state holds ``now_text``), ``state`` the stored bytes; or None to ask
-    marshmallow."""
+    line (envelope and ``data``) and returns ``(id, employer, effective, recorded, state)``:
+    ``effective`` as ``YYYY-MM-DD``, ``recorded`` the ``recorded_at`` as
+    :func:`storage.store.recorded_key` (fixed-width UTC text, which orders as the times do)
+    or None when absent (then the state holds ``now_text``), ``state`` the stored bytes; or
+    None to ask marshmallow."""
     if _LIMITS is None:
         return None
     id_max, by_max = _LIMITS
@@ -502,27 +504,32 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "if type(effective) is not str or _date(effective) is _FAIL: return None",
         'recorded = obj.get("recorded_at")',
         "if recorded is None:",
-        "    recorded_at = None",
+        "    recorded_key = None",
         "    recorded_text = now_text",
         "elif type(recorded) is not str: return None",
         # YYYY-MM-DDTHH:MM:SSZ, the form a UTC time is stored in: kept as it is once it parses
-        # (ASCII, so its digits are ASCII digits once fromisoformat has read them)
+        # (ASCII, so its digits are ASCII digits once fromisoformat has read them), and its
+        # index key is the same text with six zero fraction digits (recorded_key writes a
+        # year below 1000 without its leading zeros)
         'elif len(recorded) == 20 and recorded[4::3] == "--T::Z" and recorded.isascii():',
         "    try:",
         "        recorded_at = _fromisoformat(recorded)",
         "    except ValueError:",
         "        return None",
         "    recorded_text = recorded",
+        '    recorded_key = recorded[:19] + ".000000Z" if recorded[0] != "0" else'
+        " _recorded_key(recorded_at)",
         "else:",
         "    recorded_at = _aware_time(recorded)",
         "    if recorded_at is _FAIL: return None",
         "    recorded_text = _format_time(recorded_at)",
+        "    recorded_key = _recorded_key(recorded_at)",
         'by = obj.get("by")',
         f"if by is not None and ({_text_check('by', by_max)}): return None",
         'data = obj.get("data")',
         "if type(data) is not dict: return None",
         *data_lines,
-        "return (event_id, employer, effective, recorded_at, _dumps({"
+        "return (event_id, employer, effective, recorded_key, _dumps({"
         f'"v": {cls.class_version!r}, "id": event_id, "employer": employer,'
         ' "effective": effective, "recorded_at": recorded_text, "appended_at": now_text,'
         ' "by": by, "data": stored}))',
@@ -533,7 +540,7 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "_ENVELOPE_KEYS": frozenset(ENVELOPE.fields), "_MISSING": _MISSING, "_FAIL": _FAIL,
         "_date": _date, "_aware_time": _aware_time, "_format_time": format_time,
         "_fromisoformat": datetime.fromisoformat, "_MONEY_MATCH": _MONEY_MATCH,
-        "_employer_ok": _employer_ok,
+        "_employer_ok": _employer_ok, "_recorded_key": recorded_key,
         "_text_problem": text_problem,
         "Decimal": Decimal, "_dumps": orjson.dumps, **consts}
     exec(compile(source, f"<fastpath line_{type_name}>", "exec"), namespace)  # noqa: S102
@@ -547,10 +554,10 @@ LINES: dict[str, LineEncoder] = {
 
 
 def fast_line(obj: Any, now_text: str) -> tuple[str, str | None, str | None, str,
-                                                datetime | None, bytes] | None:
+                                                str | None, bytes] | None:
     """A valid line in stored form, or None to ask marshmallow (which is the authority).
 
-    Returns ``(type, id, employer, effective, recorded_at, state)`` (see
+    Returns ``(type, id, employer, effective, recorded, state)`` (see
     :func:`compile_line`); ``now_text`` is the import's clock reading as stored, the
     ``appended_at`` of every event and the ``recorded_at`` of a line without one. ``state``
     equals :func:`ledger.codec.encode_state` of the event the marshmallow path would build.

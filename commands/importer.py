@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import IO, Any, NamedTuple
 
 import orjson
 from marshmallow import ValidationError
@@ -26,11 +26,10 @@ from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
+from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
 from storage.workers import ordered_results, worker_pool
-
-T = TypeVar("T")
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
@@ -88,6 +87,8 @@ class _Line(NamedTuple):
     state: bytes | None
     envelope: dict[str, Any] | None
     recorded: str  # recorded_at (the import's clock when absent) as storage.recorded_key
+    leaf: bytes | None = None  # its Merkle leaf if admitted at leaf_version (guess_leaves)
+    leaf_version: int = 0
 
 
 def content_hash(obj: Any) -> str:
@@ -119,6 +120,69 @@ def read_lines(stream: IO[bytes], on_bytes: Callable[[int], None] | None = None,
             yield number, raw
 
 
+def read_blocks(stream: IO[bytes], first: int, on_bytes: Callable[[int], None] | None = None,
+                ) -> Iterator[tuple[int, bytes, int | None]]:
+    """The rest of a binary stream as ``(number of its first line, whole lines, overlong)``:
+    blocks of about :data:`BLOCK_BYTES` ending at a newline (or the end of the stream), for
+    :func:`parse_block`. ``overlong`` is the number of a line longer than
+    :data:`MAX_LINE_BYTES`, refused (its block is empty) and skipped without being held
+    whole, as :func:`read_lines` does. Lines are numbered as read_lines numbers them, so a
+    block carries its lines' numbers for the price of one count of its newlines here."""
+    buf = b""
+    while True:
+        data = stream.read(BLOCK_BYTES)
+        if on_bytes and data:
+            on_bytes(len(data))
+        buf += data
+        if not data:  # the end: what is left is a last line without a newline
+            if buf:
+                yield from _refusing_overlong(first, buf)
+            return
+        end = buf.rfind(b"\n")
+        if end < 0:
+            if len(buf) > MAX_LINE_BYTES:  # a line too long to hold
+                yield first, b"", first
+                first += 1
+                buf = _skip_line(stream, on_bytes)
+            continue
+        block, buf = buf[:end + 1], buf[end + 1:]
+        yield from _refusing_overlong(first, block)
+        first += block.count(b"\n")
+
+
+def _refusing_overlong(first: int, block: bytes) -> Iterator[tuple[int, bytes, int | None]]:
+    """A block as it is, or, when it is long enough to hold an overlong line, cut around
+    the refusals of such lines (the slow way, line by line: a rare case)."""
+    if len(block) <= MAX_LINE_BYTES:
+        yield first, block, None
+        return
+    start, number, piece, piece_first = 0, first, 0, first
+    while start < len(block):
+        newline = block.find(b"\n", start)
+        end = len(block) if newline < 0 else newline
+        if end - start > MAX_LINE_BYTES:
+            if piece < start:
+                yield piece_first, block[piece:start], None
+            yield number, b"", number
+            piece, piece_first = end + 1, number + 1
+        start, number = end + 1, number + 1
+    if piece < len(block):
+        yield piece_first, block[piece:], None
+
+
+def _skip_line(stream: IO[bytes], on_bytes: Callable[[int], None] | None) -> bytes:
+    """Reads past the end of an overlong line; returns what follows its newline."""
+    while True:
+        data = stream.read(BLOCK_BYTES)
+        if on_bytes and data:
+            on_bytes(len(data))
+        if not data:
+            return b""
+        end = data.find(b"\n")
+        if end >= 0:
+            return data[end + 1:]
+
+
 @dataclass
 class Importer:
     """Imports one JSONL stream into a store; ``now`` is the import's clock reading (UTC)."""
@@ -145,16 +209,23 @@ class Importer:
     def _run(self, stream: IO[bytes]) -> ImportResult:
         self._now_text = format_time(self.now)
         with self.store.writer() as writer:
-            # employer -> [version, registered_on]: a bounded cache of stream heads, LRU
+            # employer -> [version, registered_on, ids]: a bounded cache of stream heads, LRU;
+            # ids: the sender ids of its registrations and voids, or None when not known
+            # (its head came from the ledger): see _changes_registration
             self._heads: OrderedDict[str, list[Any]] = OrderedDict()
             self._flags: dict[str, set[tuple[str, str]]] = {}  # (due, level) per employer
             self._last_employer: str | None = None
             self._last_head: list[Any] | None = None
+            # the last batch admitted, appended once the next one's ledger reads are done
+            self._held: list[StoredRow | Appended] = []
+            self._held_ids: dict[str, tuple[str, str | None]] = {}
+            # holds every employer of two batches (see _flush)
+            self._head_limit = max(HEAD_CACHE_SIZE, 2 * self.batch_size + 1)
             self._reference_version = writer.reference_version()
             errors, batch_size = self.errors, self.batch_size
             pending: list[_Line] = []
             lines = 0
-            parsed = self._parsed(read_lines(stream, self.on_bytes))
+            parsed = self._parsed(stream)
             try:
                 for line in parsed:
                     lines += 1
@@ -173,6 +244,7 @@ class Importer:
                 parsed.close()  # stops the parsing process, if any
             self.result.lines = lines
             self._flush(writer, pending)
+            self._append_held(writer)
             if errors:
                 raise ImportRefused(errors)
             if self.dry_run:
@@ -181,27 +253,28 @@ class Importer:
                 self.on_commit(writer, self.result)
         return self.result
 
-    def _parsed(self, source: Iterator[tuple[int, bytes | LineError]],
-                ) -> Generator[_Line | list[LineError], None, None]:
+    def _parsed(self, stream: IO[bytes]) -> Generator[_Line | list[LineError], None, None]:
         """Each numbered line parsed, in order: a :class:`_Line`, or the errors refusing it.
 
-        The first :data:`PARALLEL_FROM_LINES` lines are parsed here. Past them, lines are
-        parsed in chunks by a second process (validation, hashing and encoding are CPU-bound
-        Python, a third of an import), while this one checks them against the ledger and
-        appends: at most :data:`CHUNKS_IN_FLIGHT` chunks are out at once, so memory stays
-        flat. The parsing process only reads the lines it is sent; it never writes.
+        The first :data:`PARALLEL_FROM_LINES` lines are parsed here. Past them, the file is
+        read in blocks of whole lines (:func:`read_blocks`) and a second process splits and
+        parses them (validation, hashing and encoding are CPU-bound Python, a third of an
+        import), while this one checks them against the ledger and appends: at most
+        :data:`CHUNKS_IN_FLIGHT` blocks are out at once, so memory stays flat. The parsing
+        process only parses the bytes it is sent; it never reads the file or writes.
         """
         now, now_text = self.now, self._now_text
-        for number, raw in source:
+        number = 0
+        for number, raw in read_lines(stream, self.on_bytes):
             yield parse_line(number, raw, now, now_text)
             if number >= PARALLEL_FROM_LINES:
                 break
         else:
             return
         with worker_pool(1) as pool:
-            chunks = _chunked(source, CHUNK_LINES)
-            for parsed in ordered_results(pool, parse_chunk,
-                                          ((chunk, now, now_text) for chunk in chunks),
+            blocks = read_blocks(stream, number + 1, self.on_bytes)
+            for parsed in ordered_results(pool, parse_block,
+                                          ((*block, now, now_text) for block in blocks),
                                           CHUNKS_IN_FLIGHT):
                 yield from _unpacked(parsed)
 
@@ -209,6 +282,16 @@ class Importer:
         self.errors.append(LineError(line, field_name, message))
 
     def _flush(self, writer: Writer, pending: list[_Line]) -> None:
+        """Checks a batch of lines against the ledger and this file so far, and holds what it
+        admits; appends the batch held before.
+
+        The ledger is read for a batch (sender ids, stream heads) before the batch held
+        before it is appended, so that while the writer inserts that one (a SQLite writer
+        does so in a helper thread), this batch is checked. What the held batch adds and
+        the ledger read does not show is known here all the same: its sender ids are kept
+        beside it, and its employers' heads are in the head cache, which holds every
+        employer of two batches.
+        """
         if not pending:
             return
         ids = {line.event_id for line in pending if line.event_id is not None}
@@ -218,6 +301,9 @@ class Importer:
             event_id: (k.content_hash, k.employer)
             for event_id, k in (writer.known_ids(ids) if ids else {}).items()}
         self._load_heads(writer, {line.employer for line in pending})
+        known.update(self._held_ids)
+        self._append_held(writer)
+        admitted = self._held_ids
         admit = self._admit
         batch: list[StoredRow | Appended] = []
         for line in pending:
@@ -225,21 +311,37 @@ class Importer:
             if item is not None:
                 batch.append(item)
                 if line.event_id is not None:
-                    known[line.event_id] = (line.content_hash, line.employer)
-                if line.type_name == "EventVoided" and line.employer is not None:
+                    known[line.event_id] = admitted[line.event_id] = (line.content_hash,
+                                                                      line.employer)
+                if line.type_name == "EventVoided" and line.employer is not None \
+                        and self._changes_registration(line):
                     writer.append(batch)  # what the void may change must be in the ledger
                     self.result.added += len(batch)
                     batch = []
                     self._recount_registration(writer, line.employer)
-        writer.append(batch)
-        self.result.added += len(batch)
+        self._held = batch
+
+    def _append_held(self, writer: Writer) -> None:
+        writer.append(self._held)
+        self.result.added += len(self._held)
+        self._held, self._held_ids = [], {}
+
+    def _changes_registration(self, void: _Line) -> bool:
+        """Whether an admitted void may change its employer's registration date: only a void
+        of a registration or of a void (which may bring one back) can. When the employer's
+        registrations and voids are known, a void of anything else is passed over; recounting
+        means waiting for the pending append and reading the ledger back (most voids correct a
+        report, and an import would otherwise stop at each)."""
+        ids = self._last_head[2] if self._last_head is not None else None
+        return ids is None or _target(void) in ids
 
     def _recount_registration(self, writer: Writer, employer: str) -> None:
         """After a void: the employer's registration date as the ledger now counts it, the
         earliest registration not voided (void chains resolved), or None when none counts."""
         registrations: list[tuple[str | None, str]] = []
         voids: list[tuple[str | None, str]] = []
-        for topic, state in writer.registration_events(employer):
+        events = writer.registration_events(employer)
+        for topic, state in events:
             row = orjson.loads(state)
             if topic == "EmployerRegistered":
                 registrations.append((row["id"], row["effective"]))
@@ -250,6 +352,9 @@ class Importer:
         registered_on = min(counted) if counted else None
         head = self._last_head  # the void's employer's: the void is the last line admitted
         assert head is not None and self._last_employer == employer
+        head[2] = {event_id for event_id, _ in registrations} | {
+            event_id for event_id, _ in voids}
+        head[2].discard(None)
         if head[1] != registered_on:
             head[1] = registered_on
             writer.set_registered_on(
@@ -262,13 +367,14 @@ class Importer:
             head = found.get(employer)
             if head is not None:
                 registered = head.registered_on
-                self._remember(employer, [head.version, registered and registered.isoformat()])
+                self._remember(employer, [head.version, registered and registered.isoformat(),
+                                          None])
 
     def _remember(self, employer: str, head: list[Any]) -> None:
         heads = self._heads
         heads[employer] = head
         heads.move_to_end(employer)
-        if len(heads) > HEAD_CACHE_SIZE:
+        if len(heads) > self._head_limit:
             heads.popitem(last=False)
 
     def _admit(self, line: _Line, known: dict[str, tuple[str, str | None]],
@@ -329,13 +435,16 @@ class Importer:
             if type_name == "EventVoided" and not self._void_target_ok(line, known, employer):
                 return None
             if head is None:
-                head = [1, registered_on]
+                head = [1, registered_on, set()]
                 self._remember(employer, head)
             else:
                 head[0] += 1
                 head[1] = registered_on
                 if employer != self._last_employer:
                     self._remember(employer, head)
+            if (registration or type_name == "EventVoided") and head[2] is not None \
+                    and event_id is not None:
+                head[2].add(event_id)
             self._last_employer, self._last_head = employer, head
             version = head[0]
         if line.state is None:
@@ -349,7 +458,8 @@ class Importer:
         return StoredRow(type_name, _stream_hex(employer), version, line.state, event_id,
                          line.content_hash, employer,
                          _partner(line) if type_name == "EmployerRegistered" else None,
-                         line.effective, line.recorded)
+                         line.effective, line.recorded,
+                         line.leaf if line.leaf_version == version else None)
 
     def _flag_taken(self, line: _Line, employer: str) -> bool:
         """Refuses a lapse flag whose employer, due date and level the ledger (or this file)
@@ -388,7 +498,7 @@ class Importer:
 
 _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
 PARALLEL_FROM_LINES = 20_000  # below this, starting a parsing process costs more than it saves
-CHUNK_LINES = 2_000
+BLOCK_BYTES = 1 << 19  # a parsing process's share of the file at a time (~2,000 lines)
 CHUNKS_IN_FLIGHT = 3
 
 
@@ -414,11 +524,14 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     digest = hashlib.sha256(canonical).hexdigest()
     fast = fast_line(obj, now_text)
     if fast is not None:
-        type_name, event_id, employer, effective, recorded_at, state = fast
-        if recorded_at is not None and recorded_at > now:
+        type_name, event_id, employer, effective, recorded, state = fast
+        now_key = recorded_key(now)  # cached: one clock reading per import
+        if recorded is None:
+            recorded = now_key
+        elif _later_key(recorded, now_key):
             return [_future(number, obj, now)]
         return _Line(number, type_name, event_id, employer, effective, digest, state, None,
-                     recorded_key(recorded_at or now))
+                     recorded)
     try:
         envelope = fast_load(obj) or load_event(obj)
     except ValidationError as exc:
@@ -429,6 +542,13 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
                  envelope["effective"].isoformat(), digest, None, envelope,
                  recorded_key(recorded_at or now))
+
+
+def _later_key(key: str, other: str) -> bool:
+    """Whether one :func:`storage.store.recorded_key` is a later time than another without
+    parsing them: the keys are fixed width but for the year, written without leading zeros,
+    so a longer key is a later year and keys of one length order as text."""
+    return key > other if len(key) == len(other) else len(key) > len(other)
 
 
 class _Twice(dict):  # type: ignore[type-arg]
@@ -511,21 +631,63 @@ def _future(number: int, obj: dict[str, Any], now: datetime) -> LineError:
 
 def parse_chunk(chunk: list[tuple[int, bytes | LineError]], now: datetime, now_text: str,
                 ) -> list[Any]:
-    """:func:`parse_line` of each line, in the parsing process. A valid line travels as a
-    plain tuple (cheaper to pickle than the named one), errors as a list."""
-    return [tuple(p) if type(p) is _Line else p
-            for p in (parse_line(number, raw, now, now_text) for number, raw in chunk)]
+    """:func:`parse_line` of each line, in the parsing process, with its leaf guessed
+    (:func:`guess_leaves`). A valid line travels as a plain tuple (cheaper to pickle than
+    the named one), errors as a list."""
+    return guess_leaves([parse_line(number, raw, now, now_text) for number, raw in chunk],
+                        now_text)
 
 
-def _chunked(source: Iterator[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in source:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+# The parsing process's count of lines per employer in this import (for guess_leaves): an
+# import's clock reading, and its employers most recently seen, at most HEAD_CACHE_SIZE.
+_line_counts: tuple[str, OrderedDict[str, int]] = ("", OrderedDict())
+
+
+def guess_leaves(parsed: list[_Line | list[LineError]], now_text: str) -> list[Any]:
+    """Parsed lines as plain tuples, each fast-path employer line with the Merkle leaf
+    (:func:`ledger.merkle.event_leaf`) of the version it most likely gets: one more than the
+    lines for its employer so far, as for an employer new to the ledger. Hashing here takes
+    that work off the importing process, which uses a leaf only if it admits the line at
+    that very version (else it hashes the line itself): an employer already in the ledger,
+    a skipped line or a forgotten count cost a wasted hash, never a wrong leaf."""
+    global _line_counts
+    if _line_counts[0] != now_text:  # a new import
+        _line_counts = (now_text, OrderedDict())
+    counts = _line_counts[1]
+    sha256, leaf_format = hashlib.sha256, LEAF_FORMAT
+    out: list[Any] = []
+    for p in parsed:
+        if type(p) is not _Line:
+            out.append(p)
+            continue
+        employer = p.employer
+        if p.state is None or employer is None:
+            out.append(tuple(p))
+            continue
+        version = counts.pop(employer, 0) + 1
+        counts[employer] = version
+        if len(counts) > HEAD_CACHE_SIZE:
+            counts.popitem(last=False)
+        leaf = sha256(leaf_format % (p.type_name.encode(), _stream_hex(employer).encode(),
+                                     version, p.state)).digest()
+        out.append((*p[:-2], leaf, version))
+    return out
+
+
+def parse_block(first: int, block: bytes, overlong: int | None, now: datetime,
+                now_text: str) -> list[Any]:
+    """:func:`parse_chunk` of a block from :func:`read_blocks`: its lines numbered from
+    ``first``, blank ones skipped, each with its newline as :func:`read_lines` yields it;
+    or the refusal of an overlong line."""
+    if overlong is not None:
+        return [[LineError(overlong, "line", f"longer than {MAX_LINE_BYTES} bytes")]]
+    lines = block.split(b"\n")
+    last = lines.pop()  # after the final newline: empty, or a last line without one
+    chunk: list[tuple[int, bytes | LineError]] = [
+        (first + k, raw + b"\n") for k, raw in enumerate(lines) if raw.strip()]
+    if last.strip():
+        chunk.append((first + len(lines), last))
+    return parse_chunk(chunk, now, now_text)
 
 
 def _unpacked(parsed: list[Any]) -> Iterator[_Line | list[LineError]]:

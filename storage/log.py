@@ -95,6 +95,8 @@ class Db(Protocol):
 # --- the log's rows ----------------------------------------------------------------------------
 
 LOG_COLUMNS = ("first_idx", "entries", "leaves", "refs")
+# An event to log: (stream hex, topic, version, state), and optionally its leaf hash.
+LogRow = tuple[str, str, int, bytes] | tuple[str, str, int, bytes, bytes | None]
 BACKFILL_ROW = 4096  # events per log row when a ledger made before the log is logged
 
 
@@ -228,14 +230,16 @@ class LogAppender:
             self.write(self._hash_leaves(rows[start:start + BACKFILL_ROW]))
         self.first = None  # the backfill is not part of this write's own appends
 
-    def append(self, rows: Sequence[tuple[str, str, int, bytes]]) -> None:
-        """Logs events as (stream hex, topic, version, state), in their append order (the
-        first call loads the tree, so it comes before the events themselves are inserted)."""
+    def append(self, rows: Sequence[LogRow]) -> None:
+        """Logs events as (stream hex, topic, version, state[, leaf]), in their append order
+        (the first call loads the tree, so it comes before the events themselves are
+        inserted). A leaf given is :func:`ledger.merkle.event_leaf` of the row, hashed by
+        the caller already; a row without one (or with None) is hashed here."""
         self.write(self.prepare(rows))
 
-    def prepare(self, rows: Sequence[tuple[str, str, int, bytes]]) -> Logged:
-        """Hashes the events' leaves and the subtrees they complete, without writing: a
-        writer may do this while its previous batch is being inserted."""
+    def prepare(self, rows: Sequence[LogRow]) -> Logged:
+        """Hashes the events' leaves (those not given) and the subtrees they complete,
+        without writing: a writer may do this while its previous batch is being inserted."""
         if self.size is None:
             self._load()
         return self._hash_leaves(rows)
@@ -246,7 +250,7 @@ class LogAppender:
         if logged.nodes:
             self.db.insert("ledger_log_nodes", ("level", "idx", "hash"), logged.nodes)
 
-    def _hash_leaves(self, rows: Sequence[tuple[str, str, int, bytes]]) -> Logged:
+    def _hash_leaves(self, rows: Sequence[LogRow]) -> Logged:
         size = self.size
         assert size is not None
         if self.first is None:
@@ -255,8 +259,9 @@ class LogAppender:
         nodes: list[tuple[Any, ...]] = []
         first = size
         sha256, leaf_format = hashlib.sha256, LEAF_FORMAT  # event_leaf, inlined: the hot loop
-        leaves = [sha256(leaf_format % (topic.encode(), stream.encode(), version, state)
-                         ).digest() for stream, topic, version, state in rows]
+        leaves = [row[4] if len(row) > 4 and row[4] is not None else sha256(  # type: ignore[misc]
+            leaf_format % (row[1].encode(), row[0].encode(), row[2], row[3])).digest()
+            for row in rows]
         size += len(leaves)
         base = first - len(pending)  # where the pending tile starts: a multiple of TILE
         pending.extend(leaves)

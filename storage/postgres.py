@@ -455,7 +455,7 @@ class PostgresWriter(Writer):
         if not batch:
             return
         rows = [stored_row(item) for item in batch]
-        self.log.append([(r.stream, r.topic, r.version, r.state) for r in rows])
+        self.log.append([(r.stream, r.topic, r.version, r.state, r.leaf) for r in rows])
         self.recorder.copy_events(self.cursor, [
             StoredEvent(originator_id=UUID(r.stream), originator_version=r.version,
                         topic=r.topic, state=r.state) for r in rows])

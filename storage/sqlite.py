@@ -45,6 +45,11 @@ RECORDED_DDL = (
     "CREATE TABLE IF NOT EXISTS ledger_recorded ("
     " recorded TEXT NOT NULL, stream_id TEXT NOT NULL, version INTEGER NOT NULL,"
     " PRIMARY KEY (recorded, stream_id, version)) WITHOUT ROWID")
+# A write's ledger_recorded rows, until they go into the index in key order before the
+# commit (SQLiteWriter.index_recorded); a connection's own table, emptied each time.
+PENDING_RECORDED_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS ledger_recorded_pending ("
+    " recorded TEXT NOT NULL, stream_id TEXT NOT NULL, version INTEGER NOT NULL)")
 # the touched streams are named through ledger_employers
 EMPLOYER_STREAM_DDL = ("CREATE INDEX IF NOT EXISTS ledger_employers_stream"
                        " ON ledger_employers (stream_id)")
@@ -67,6 +72,7 @@ INDEX_DDL = (
 # the default 2 MiB makes it re-read and spill pages. Bounded, so memory stays flat in file
 # size. Durability is untouched: the commit is as synchronous as the library configured.
 WRITER_CACHE_KIB = 64 * 1024
+SORT_CACHE_KIB = 2 * 1024  # the page cache, and so the sorter's memory, for index_recorded
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
@@ -166,6 +172,7 @@ class SQLiteStore(LedgerStore):
                 try:
                     yield writer
                     writer.settle()
+                    writer.index_recorded()
                     writer.log.finish(self.now())
                 except BaseException:
                     writer.settle(raising=False)
@@ -249,6 +256,7 @@ class SQLiteWriter(Writer):
         self.mapper = app.mapper
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future[None] | None = None
+        self._recorded_pending = False  # rows wait in temp.ledger_recorded_pending
         self.log = LogAppender(SQLiteDb(conn))
 
     def settle(self, raising: bool = True) -> None:
@@ -310,7 +318,8 @@ class SQLiteWriter(Writer):
         rows = [stored_row(item) for item in batch]
         # Hashing the log's leaves is Python work: done here, while no insert is pending,
         # so the helper thread's inserts (which let go of the GIL) overlap the next batch.
-        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state) for r in rows])
+        logged = self.log.prepare([(r.stream, r.topic, r.version, r.state, r.leaf)
+                                   for r in rows])
         self._pending = self._pool.submit(self._insert, rows, logged)
 
     def _insert(self, rows: Sequence[StoredRow], logged: Logged) -> None:
@@ -322,8 +331,13 @@ class SQLiteWriter(Writer):
             "INSERT INTO ledger_event_ids VALUES (?,?,?,?,?)",
             [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
              for r in rows if r.event_id is not None])
-        self.conn.executemany("INSERT INTO ledger_recorded VALUES (?,?,?)",
-                              recorded_rows(rows))
+        recorded = recorded_rows(rows)
+        if recorded:
+            if not self._recorded_pending:
+                self.conn.execute(PENDING_RECORDED_DDL)
+                self._recorded_pending = True
+            self.conn.executemany("INSERT INTO temp.ledger_recorded_pending VALUES (?,?,?)",
+                                  recorded)
         registrations = [(r.employer, r.stream, r.partner, r.effective)
                          for r in rows if r.partner is not None]
         if registrations:
@@ -333,6 +347,28 @@ class SQLiteWriter(Writer):
                 " WHERE excluded.registered_on < ledger_employers.registered_on"
                 " OR ledger_employers.registered_on = ''",
                 registrations)
+
+    def index_recorded(self) -> None:
+        """Moves this write's ``ledger_recorded`` rows into the index, in key order.
+
+        Rows are keyed by transaction time first, so an import's rows land all over the
+        index: inserted as they come, each would touch a random page, and at millions of rows
+        the index outgrows the page cache and every insert reads a page back. They are kept
+        in a temporary table (appended in order) instead and inserted here, sorted, before
+        the commit: one pass over the index. Nothing in the write reads the index meanwhile.
+        """
+        self.settle()
+        if self._recorded_pending:
+            # SQLite sorts in as much memory as the page cache may hold, on top of the
+            # cache: a small cache for the sort keeps the write's memory where it was (it
+            # merges sorted runs from temporary files instead, no slower; an insert in key
+            # order needs few pages; the writer restores the cache after)
+            self.conn.execute(f"PRAGMA cache_size = {-SORT_CACHE_KIB}")
+            self.conn.execute("INSERT INTO ledger_recorded SELECT recorded, stream_id, version"
+                              " FROM temp.ledger_recorded_pending"
+                              " ORDER BY recorded, stream_id, version")
+            self.conn.execute("DELETE FROM temp.ledger_recorded_pending")
+            self._recorded_pending = False
 
     def registration_events(self, employer: str) -> list[tuple[str, bytes]]:
         self.settle()

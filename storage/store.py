@@ -141,6 +141,9 @@ class StoredRow(NamedTuple):
     partner: str | None  # set on an EmployerRegistered: it writes a ledger_employers row
     effective: str  # YYYY-MM-DD
     recorded: str  # recorded_at as :func:`recorded_key`: writes a ledger_recorded row
+    # its Merkle leaf (ledger.merkle.event_leaf of these topic, stream, version and state)
+    # when already hashed, as the import's parsing process does; None: the writer hashes it
+    leaf: bytes | None = None
 
 
 @lru_cache(maxsize=4096)  # an import stamps every line without recorded_at with one time

@@ -24,7 +24,10 @@ def rows(url: str) -> list[tuple[object, ...]]:
     try:
         return [*conn.execute("SELECT rowid, * FROM stored_events ORDER BY rowid"),
                 *conn.execute("SELECT * FROM ledger_event_ids ORDER BY event_id"),
-                *conn.execute("SELECT * FROM ledger_employers ORDER BY employer")]
+                *conn.execute("SELECT * FROM ledger_employers ORDER BY employer"),
+                *conn.execute("SELECT * FROM ledger_recorded ORDER BY 1, 2, 3"),
+                *conn.execute("SELECT * FROM ledger_log ORDER BY first_idx"),
+                *conn.execute("SELECT * FROM ledger_log_nodes ORDER BY level, idx")]
     finally:
         conn.close()
 
@@ -40,7 +43,7 @@ def run(url: str, data: bytes) -> object:
 @pytest.fixture
 def in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", 100)
-    monkeypatch.setattr(importer, "CHUNK_LINES", 37)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)  # blocks of a few lines
 
 
 def test_a_parsing_process_stores_what_one_process_stores(tmp_path: Path,
@@ -77,3 +80,71 @@ def test_a_parsing_process_refuses_as_one_process_does(tmp_path: Path,
     assert errors[0] == errors[1]
     assert any(e.startswith("line 501:") for e in errors[1])
     assert any(e.startswith("line 701: line: not valid JSON") for e in errors[1])
+
+
+def numbered(data: bytes, first: int) -> list[tuple[int, object]]:
+    """What the parsing process gets from :func:`read_blocks`: each line with its number
+    (the refusal of an overlong one as text), as :func:`read_lines` numbers them."""
+    out: list[tuple[int, object]] = []
+    for start, block, overlong in importer.read_blocks(io.BytesIO(data), first):
+        if overlong is not None:
+            out.append((overlong, "overlong"))
+            continue
+        lines = block.split(b"\n")
+        last = lines.pop()
+        out += [(start + k, raw + b"\n") for k, raw in enumerate(lines) if raw.strip()]
+        if last.strip():
+            out.append((start + len(lines), last))
+    return out
+
+
+def by_lines(data: bytes, first: int) -> list[tuple[int, object]]:
+    return [(number + first - 1, "overlong" if isinstance(raw, importer.LineError) else raw)
+            for number, raw in importer.read_lines(io.BytesIO(data))]
+
+
+@pytest.mark.parametrize("block", [1, 7, 64, 1 << 19])
+def test_blocks_number_and_refuse_lines_as_the_line_reader_does(
+        monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Blank lines, a last line without a newline, and lines at, just over and far over the
+    length limit, wherever the blocks' ends fall."""
+    monkeypatch.setattr(importer, "MAX_LINE_BYTES", 40)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", block)
+    limit = importer.MAX_LINE_BYTES
+    lines = [b'{"a":1}', b"", b"   ", b"x" * limit, b"y" * (limit + 1), b'{"b":2}',
+             b"z" * (5 * limit), b"\r", b"w" * (limit - 1), b"v" * (limit + 1)]
+    for data in (b"\n".join(lines), b"\n".join(lines) + b"\n", b"\n".join(lines[:-1]),
+                 b"\n\n" + b"\n".join(lines[3:]) + b"\n" + b"q" * (limit + 1)):
+        assert numbered(data, 20_001) == by_lines(data, 20_001), data
+
+
+def test_leaves_hashed_by_the_parsing_process_are_the_log_one_process_keeps(
+        tmp_path: Path, in_parallel: None) -> None:
+    """The parsing process hashes each line's leaf for the version it guesses; where the
+    guess is wrong (employers already in the ledger, lines skipped) the importer hashes the
+    line itself. Either way: the same log as one process keeps, and it verifies."""
+    from storage.verify import verify_log
+
+    lines = SAMPLE.read_bytes().splitlines(keepends=True)
+    # the second part goes on with employers of the first (guesses from 1 are wrong for
+    # them), the third is all skipped
+    parts = [b"".join(lines[:700]), b"".join(lines[700:]), b"".join(lines)]
+    one, two = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
+    results: dict[str, list[object]] = {one: [], two: []}
+    for part in parts:
+        for url in (one, two):
+            with pytest.MonkeyPatch.context() as mp:
+                if url == one:
+                    mp.setattr(importer, "PARALLEL_FROM_LINES", 10**9)
+                results[url].append(run(url, part))
+    assert results[one] == results[two]
+    assert [r.added for r in results[two]] == [700, len(lines) - 700, 0]  # type: ignore[attr-defined]
+    assert rows(two) == rows(one)
+    store = open_store(two)
+    try:
+        with store.log_db() as db:
+            report = verify_log(db, [], None)
+    finally:
+        store.close()
+    assert report.ok, report.damage
+    assert report.events > 0

@@ -113,3 +113,19 @@ def test_a_void_of_another_event_leaves_the_registration_alone(cli: Cli, db_url:
                              void("hc-2021-01-01-3", "v1")]).exit_code == 0
     assert registered_on(db_url) == date(2020, 1, 6)
     assert cli.import_lines([headcount("2021-03-01")]).exit_code == 0
+
+
+@pytest.mark.parametrize("one_file", [True, False], ids=["one file", "file per line"])
+def test_a_void_of_a_report_then_of_the_registration_unregisters_the_employer(
+        cli: Cli, db_url: str, one_file: bool) -> None:
+    """The import passes over a void of a report without recounting the registration (it
+    knows the employer's registrations and voids), but not one of the registration after it,
+    nor one of a void of the registration."""
+    lines = [registration(), headcount("2021-01-01"), void("hc-2021-01-01-3", "v1"),
+             void("E-1-reg", "v2")]
+    assert all(r.exit_code == 0 for r in imported(cli, lines, one_file=one_file))
+    assert registered_on(db_url) is None
+    assert all(r.exit_code == 0 for r in imported(
+        cli, [void("v1", "v3"), void("v2", "v4")], one_file=one_file))
+    assert registered_on(db_url) == date(2020, 1, 6)
+    assert cli.import_lines([headcount("2021-03-01")]).exit_code == 0
