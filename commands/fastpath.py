@@ -509,16 +509,14 @@ def compile_line(type_name: str) -> LineEncoder | None:
         "elif type(recorded) is not str: return None",
         # YYYY-MM-DDTHH:MM:SSZ, the form a UTC time is stored in: kept as it is once it parses
         # (ASCII, so its digits are ASCII digits once fromisoformat has read them), and its
-        # index key is the same text with six zero fraction digits (recorded_key writes a
-        # year below 1000 without its leading zeros)
+        # index key is the same text with six zero fraction digits
         'elif len(recorded) == 20 and recorded[4::3] == "--T::Z" and recorded.isascii():',
         "    try:",
         "        recorded_at = _fromisoformat(recorded)",
         "    except ValueError:",
         "        return None",
         "    recorded_text = recorded",
-        '    recorded_key = recorded[:19] + ".000000Z" if recorded[0] != "0" else'
-        " _recorded_key(recorded_at)",
+        '    recorded_key = recorded[:19] + ".000000Z"',
         "else:",
         "    recorded_at = _aware_time(recorded)",
         "    if recorded_at is _FAIL: return None",

@@ -528,7 +528,7 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         now_key = recorded_key(now)  # cached: one clock reading per import
         if recorded is None:
             recorded = now_key
-        elif _later_key(recorded, now_key):
+        elif recorded > now_key:  # fixed-width keys: text order is time order
             return [_future(number, obj, now)]
         return _Line(number, type_name, event_id, employer, effective, digest, state, None,
                      recorded)
@@ -542,13 +542,6 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     return _Line(number, envelope["type"], envelope.get("id"), envelope.get("employer"),
                  envelope["effective"].isoformat(), digest, None, envelope,
                  recorded_key(recorded_at or now))
-
-
-def _later_key(key: str, other: str) -> bool:
-    """Whether one :func:`storage.store.recorded_key` is a later time than another without
-    parsing them: the keys are fixed width but for the year, written without leading zeros,
-    so a longer key is a later year and keys of one length order as text."""
-    return key > other if len(key) == len(other) else len(key) > len(other)
 
 
 class _Twice(dict):  # type: ignore[type-arg]

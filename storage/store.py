@@ -150,8 +150,9 @@ class StoredRow(NamedTuple):
 def recorded_key(moment: datetime) -> str:
     """A transaction time as the ``ledger_recorded`` index keeps it: UTC, fixed width
     (``2020-06-01T09:00:00.000000Z``), so text order is time order on both stores."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    # the year by hand: strftime's %Y writes a year below 1000 without its leading zeros
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
 
 
 def recorded_rows(rows: Sequence[StoredRow]) -> list[tuple[str, str, int]]:

@@ -189,13 +189,14 @@ def test_the_direct_path_takes_every_line_of_a_realistic_ledger() -> None:
         assert stored_by_fast_line(obj) == stored_by_marshmallow(obj)
 
 
-def test_the_future_check_orders_recorded_keys_as_their_times_whatever_the_year() -> None:
-    """The import compares recorded_at keys as text; recorded_key writes a year below 1000
-    without leading zeros, so a shorter key is an earlier year."""
-    from commands.importer import _later_key
-
+def test_recorded_keys_order_as_their_times_whatever_the_year() -> None:
+    """The import's future check and `changes` compare recorded_at keys as text: the keys
+    are fixed width (a year below 1000 keeps its leading zeros), so text order is time
+    order; and the fast path's key of a stored UTC text is recorded_key's."""
     times = [datetime(y, m, 1, h, tzinfo=UTC) for y in (1, 5, 999, 1000, 2026, 9999)
              for m in (1, 12) for h in (0, 23)]
     for a in times:
         for b in times:
-            assert _later_key(recorded_key(a), recorded_key(b)) == (a > b), (a, b)
+            assert (recorded_key(a) > recorded_key(b)) == (a > b), (a, b)
+    assert recorded_key(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == \
+        "0999-01-02T03:04:05.000000Z"
