@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledger import events as ev
+from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
 from ledger.rulebooks.base import INTERNAL
 from projections.voids import in_view
@@ -423,15 +424,17 @@ def fold(
     employer: str | None = None,
     registry: RuleRegistry | None = None,
 ) -> EmployerTimeline:
-    """Replay one employer's events as of ``as_of``, as known at ``known_at``."""
-    view = in_fold_order(e for e in in_view(events, known_at)
-                         if e.effective <= as_of and not e.reference)
-    name = employer or next((e.employer for e in view if e.employer), "")
-    engine = Fold(name or "", registry, known_at=known_at)
-    for event in view:
-        engine.apply(event)
-    engine.advance_to(as_of)
-    return engine.timeline
+    """Replay one employer's events as of ``as_of``, as known at ``known_at`` (with the cyclic
+    collector paused: :mod:`ledger.collector`)."""
+    with collector_paused():
+        view = in_fold_order(e for e in in_view(events, known_at)
+                             if e.effective <= as_of and not e.reference)
+        name = employer or next((e.employer for e in view if e.employer), "")
+        engine = Fold(name or "", registry, known_at=known_at)
+        for event in view:
+            engine.apply(event)
+        engine.advance_to(as_of)
+        return engine.timeline
 
 
 # --- the fold -------------------------------------------------------------------------------------
