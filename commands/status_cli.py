@@ -147,6 +147,7 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     """Certification status of EMPLOYER on a date, as known at a time."""
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
+    events: list[LedgerEvent] | None = None  # the whole stream, when read here anyway
     if known_at is None and size is None:
         before = current_size(store)
         with catching_up() as report:
@@ -154,14 +155,18 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
         size = current_size(store)
         if size != before:  # a write landed meanwhile: answer from exactly `size` events
             doc = render(_timeline(employer, as_of, None, tree_size=size))
+    elif size is None:
+        size = current_size(store)
+        events = store.stream(employer, size)
+        doc = render(_timeline(employer, as_of, known_at, events))
     else:
-        size = current_size(store) if size is None else size
         doc = render(_timeline(employer, as_of, known_at, tree_size=size))
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
     out = console()
-    name = name_in(store.stream(employer)) if doc["partner"] else None
+    name = name_in(events if events is not None else store.stream(employer)) \
+        if doc["partner"] else None
     view = (f" (as the ledger knew it at {doc['known_at']}: later records are not counted)"
             if doc["known_at"] else "")
     out.print(styled((doc["employer"], "bold"), f" ({name})" if name else None, ": ",
