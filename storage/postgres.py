@@ -337,6 +337,10 @@ class PostgresStore(LedgerStore):
             yield writer
             writer.log.finish(self.now())
 
+    def position_sql(self) -> str:
+        # as the library's recorder asks it; the schema name is checked (storage.engine)
+        return f'SELECT MAX(notification_id) FROM "{self.schema}".{EVENTS_TABLE}'
+
     def employers(self) -> list[str]:
         with self._connection() as conn:
             rows = conn.execute(sql.SQL("SELECT employer FROM {}.ledger_employers"

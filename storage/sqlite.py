@@ -197,6 +197,9 @@ class SQLiteStore(LedgerStore):
             finally:
                 conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
+    def position_sql(self) -> str:
+        return "SELECT MAX(rowid) FROM stored_events"  # as the library's recorder asks it
+
     def employers(self) -> list[str]:
         with self._connection() as conn:
             rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")

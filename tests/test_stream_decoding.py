@@ -17,7 +17,13 @@ import pytest
 from hypothesis import given
 
 from commands.importer import Importer
-from ledger.codec import decode_state, encode_state, event_to_state, state_to_event
+from ledger.codec import (
+    decode_state,
+    encode_state,
+    event_to_state,
+    new_event,
+    state_to_event,
+)
 from ledger.collector import collector_paused
 from ledger.events import AuditNoticeFiled, LedgerEvent, stream_id
 from projections.incentive import incentive
@@ -45,11 +51,11 @@ def test_a_decoded_event_is_indistinguishable_from_a_constructed_one(
 
 
 def _notice_state(**data: object) -> dict[str, object]:
-    event = AuditNoticeFiled(
-        originator_id=stream_id("E-1"), originator_version=1,
-        timestamp=datetime(2026, 1, 2, tzinfo=UTC), event_id="n-1", employer="E-1",
-        effective=date(2026, 1, 1), recorded_at=datetime(2026, 1, 1, 9, tzinfo=UTC),
-        by=None, audit="A1", planned_start=date(2026, 3, 1), team=True)
+    event = new_event("AuditNoticeFiled", employer="E-1", version=1, event_id="n-1",
+                      effective=date(2026, 1, 1),
+                      recorded_at=datetime(2026, 1, 1, 9, tzinfo=UTC),
+                      appended_at=datetime(2026, 1, 2, tzinfo=UTC),
+                      audit="A1", planned_start=date(2026, 3, 1), team=True)
     state = event_to_state(event)
     state["data"] = data
     return state
