@@ -37,6 +37,7 @@ from projections.lapses import lapses as fold_lapses
 from projections.sql.queries import lapses_from_read_model, status_from_read_model
 from projections.status import render
 from projections.timeline import fold
+from storage.store import LedgerStore
 
 
 def _session() -> Any:
@@ -185,6 +186,18 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
         out.print(styled((f"  {b['effective']} {b['rule']}: {b['says']}", "dim")))
 
 
+def explained(store: LedgerStore, employer: str, as_of: date, known_at: datetime | None,
+              tree_size: int | None = None) -> dict[str, Any]:
+    """The ``explain --json`` document (the account and its receipt) of the first
+    ``tree_size`` log entries (default: the whole log): the CLI's and the API's."""
+    size = current_size(store) if tree_size is None else tree_size
+    events = store.stream(employer, size)
+    timeline = fold(events, as_of=as_of, known_at=known_at, employer=employer)
+    document = account(timeline, events)
+    document["receipt"] = receipt(store, size, document["status"]["because"])
+    return document
+
+
 @click.command()
 @employer_argument
 @as_of_option
@@ -197,12 +210,8 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None,
     revocations and every decision with its rule, to read (or as JSON), with the receipt of
     the log it was computed from."""
     store = _session().store()
-    size = pinned_size(store, ledger_at, tree_size)
-    size = current_size(store) if size is None else size
-    events = store.stream(employer, size)
-    timeline = _timeline(employer, as_of, known_at, events)
-    document = account(timeline, events)
-    document["receipt"] = receipt(store, size, render(timeline)["because"])
+    document = explained(store, employer, _as_of(as_of), known_at,
+                         pinned_size(store, ledger_at, tree_size))
     if as_json:
         emit_json(document)
         return

@@ -24,13 +24,14 @@ from commands.incentive_cli import incentives_csv
 from commands.projections_cli import write_roll_csv
 from commands.rules_cli import catalogue
 from commands.scan import scan
+from commands.status_cli import explained
 from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
 from projections.status import render
-from projections.timeline import Decision, EmployerTimeline, fold
+from projections.timeline import EmployerTimeline, fold
 from service import params
 from service.auth import Role, list_scope, readable_employer, require_token
 from service.context import now, principal, store, today
@@ -164,35 +165,15 @@ def employer_status(args: dict[str, Any], employer: str) -> Response:
     return json_response(doc)
 
 
-def decision_json(d: Decision) -> dict[str, Any]:
-    """One decision with the rule that made it: id, version (the date in force), source."""
-    rule = d.rule
-    return {**d.as_because(), "on": d.on.isoformat(),
-            "rule_version": rule.since.isoformat() if rule else None,
-            "rule_source": rule.source if rule else None,
-            "rule_says": rule.says if rule else None}
-
-
-def explain_json(t: EmployerTimeline) -> dict[str, Any]:
-    """The explanation as data: the status, the certificates, every decision with its rule."""
-    return {
-        "status": render(t),
-        "certificates": [{"issued": c.issued.isoformat(), "expires": c.expires.isoformat(),
-                          "audit": c.audit, "ended": c.ended,
-                          "ended_on": c.ended_on.isoformat() if c.ended_on else None}
-                         for c in t.certificates],
-        "decisions": [decision_json(d) for d in t.decisions],
-    }
-
-
 @employers_blp.route("/<employer>/explain")
 @employers_blp.arguments(params.StatusArgs, location="query")
-@employers_blp.doc(summary="The status with every decision, its rule, version and source",
+@employers_blp.doc(summary="The status with every decision, its rule, version and source: "
+                           "the document of `corledger explain --json`, with its receipt",
                    security=BEARER, responses=EMPLOYER_RESPONSES)
 def employer_explain(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
-    return json_response(explain_json(_timeline(employer, args.get("as_of"),
-                                                args.get("known_at"))))
+    return json_response(explained(store(), employer, args.get("as_of") or today(),
+                                   args.get("known_at")))
 
 
 @employers_blp.route("/<employer>/history")

@@ -133,7 +133,22 @@ def test_explain_lists_each_decision_with_rule_version_and_source(
     doc = get(client, f"/v1/employers/{OWN}/explain", ledger["partner"]).json
     assert doc["status"]["employer"] == OWN
     ruled = [d for d in doc["decisions"] if d["rule"]]
-    assert ruled and all(d["rule_version"] and d["rule_source"] for d in ruled)
+    assert ruled and all(d["in_force_since"] and d["source"] for d in ruled)
+    assert doc["receipt"]["tree_size"] > 0 and doc["receipt"]["events"]
+
+
+def test_explain_is_the_same_document_as_the_command_line(
+        db_url: str, client: FlaskClient, ledger: dict[str, str]) -> None:
+    """One account for both: the API's explain is `corledger explain --json`."""
+    from click.testing import CliRunner
+
+    from commands.cli import main
+    api = get(client, f"/v1/employers/{OWN}/explain?as_of=2025-06-01",
+              ledger["regulator"]).json
+    cli = CliRunner().invoke(main, ["--db", db_url, "explain", OWN, "--as-of", "2025-06-01",
+                                    "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert api == orjson.loads(cli.stdout)
 
 
 def test_history_is_paginated_with_a_next_link(client: FlaskClient,
