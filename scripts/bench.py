@@ -255,7 +255,7 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     """(b), (c), (d) on the store a URL names; {} when the read models are not there."""
     try:
         from projections.sql.projector import rebuild
-        from projections.sql.queries import lapses_from_read_model, status_from_read_model
+        from projections.sql.queries import lapses_from_read_model
     except ImportError as exc:
         log(f"read models not available ({exc}): skipping rebuild, status and lapses")
         return {}
@@ -279,6 +279,26 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
     out["rebuild_baseline_events_per_s"] = round(scan_rate)
     out["rebuild_ratio"] = round(events / rebuild_s / scan_rate, 3)
 
+    out.update(measure_status(store, samples, seed))
+
+    log("lapses over all employers, 3 runs")
+    runs = []
+    for as_of in (date(2026, 10, 31), date(2024, 6, 1), date(2026, 10, 31)):
+        t0 = time.perf_counter()
+        entries = lapses_from_read_model(store, as_of, 90)
+        runs.append(time.perf_counter() - t0)
+    out["lapses_s"] = round(statistics.median(runs), 3)
+    out["lapses_runs_s"] = [round(r, 3) for r in runs]
+    out["lapses_entries"] = len(entries)
+    store.close()
+    return out
+
+
+def measure_status(store: Any, samples: int, seed: int) -> dict[str, Any]:
+    """(c) on an open store whose read models are current: ``status`` known now of random
+    employers on random dates, in process, p50/p99 ms."""
+    from projections.sql.queries import status_from_read_model
+
     employers = store.employers()
     rng = random.Random(seed)
     first, last = date(2014, 1, 1).toordinal(), date(2026, 10, 31).toordinal()
@@ -293,21 +313,9 @@ def measure_reads(url: str, samples: int, seed: int) -> dict[str, Any]:
         status_from_read_model(store, employer, day)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    out["status_p50_ms"] = round(times[len(times) // 2], 3)
-    out["status_p99_ms"] = round(times[min(len(times) - 1, int(len(times) * 0.99))], 3)
-    out["status_samples"] = samples
-
-    log("lapses over all employers, 3 runs")
-    runs = []
-    for as_of in (date(2026, 10, 31), date(2024, 6, 1), date(2026, 10, 31)):
-        t0 = time.perf_counter()
-        entries = lapses_from_read_model(store, as_of, 90)
-        runs.append(time.perf_counter() - t0)
-    out["lapses_s"] = round(statistics.median(runs), 3)
-    out["lapses_runs_s"] = [round(r, 3) for r in runs]
-    out["lapses_entries"] = len(entries)
-    store.close()
-    return out
+    return {"status_p50_ms": round(times[len(times) // 2], 3),
+            "status_p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 3),
+            "status_samples": samples}
 
 
 # --- (h) changes and its brute-force baseline -----------------------------------------------------
@@ -558,6 +566,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="employers folded for the brute-force changes baseline")
     parser.add_argument("--changes-only", metavar="URL",
                         help="only (h), on an existing ledger (e.g. one kept with --keep)")
+    parser.add_argument("--status-only", metavar="URL",
+                        help="only (c), on an existing ledger whose read models are current "
+                             "(e.g. one kept with --keep): --runs times")
+    parser.add_argument("--runs", type=int, default=3, help="runs of --status-only")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--long-history", action="store_true",
                         help="only (g): one employer's status --known-at at 1k/10k/50k events")
@@ -578,6 +590,18 @@ def main(argv: list[str] | None = None) -> None:
         out = measure_long_history(Path(args.cache))
     elif args.changes_only:
         out = measure_changes(args.changes_only, args.changes_samples, args.seed)
+    elif args.status_only:
+        from storage.store import open_store
+
+        store = open_store(args.status_only, create=False)
+        try:
+            runs = [measure_status(store, args.status_samples, args.seed + run)
+                    for run in range(args.runs)]
+        finally:
+            store.close()
+        out = {f"status_{key}_runs": [r[f"status_{key}"] for r in runs]
+               for key in ("p50_ms", "p99_ms")}
+        out["status_samples"] = args.status_samples
     else:
         out = run(args)
     out["started"] = started.isoformat(timespec="seconds")
