@@ -1,7 +1,9 @@
 """Answers from the read models: ``status`` (known now), ``lapses`` and the roll call.
 
 Each query first calls :func:`projections.sql.projector.catch_up`, so it sees every event
-committed before it started, then reads the live slot. The answers are the documents the
+committed before it started, then reads the live slot; ``status`` first tries one statement
+that reads its row and checks, in the same snapshot, that the slot is live and at the head
+of the log (then it needs no catch-up). The answers are the documents the
 on-demand fold gives (:func:`projections.status.status`, :func:`projections.lapses.lapses`):
 the tests hold them equal over random histories, dates and windows.
 """
