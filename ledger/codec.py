@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Iterable
-from dataclasses import MISSING, dataclass, field
+from dataclasses import MISSING, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -96,9 +96,9 @@ class TypeCodec:
     fields: tuple[tuple[str, Encoder, Decoder], ...]
     # Every data field in declaration order, with its decoder, or None where the JSON value
     # already is the typed value (text, whole numbers, booleans): no call for those.
-    decoders: tuple[tuple[str, Decoder | None], ...] = ()
+    decoders: tuple[tuple[str, Decoder | None], ...]
     # The values of the data fields a stored ``data`` may leave out (the class's defaults).
-    defaults: dict[str, Any] = field(default_factory=dict)
+    defaults: dict[str, Any]
 
     @classmethod
     def for_class(cls, event_cls: type[LedgerEvent]) -> TypeCodec:
@@ -116,9 +116,9 @@ class TypeCodec:
     def encode(self, event: LedgerEvent) -> dict[str, Any]:
         return {name: enc(getattr(event, name)) for name, enc, _ in self.fields}
 
-    def build(self, values: dict[str, Any]) -> LedgerEvent:
-        """The event whose envelope ``values`` are given, its data fields decoded from
-        ``values["data"]`` (the stored JSON object) into ``values`` in place.
+    def build(self, values: dict[str, Any], data: dict[str, Any]) -> LedgerEvent:
+        """The event of the envelope ``values`` (its fields, typed) and the stored ``data``
+        object, whose fields are decoded into ``values`` (which becomes the event's).
 
         The object gets its attributes as one dictionary, as ``copy`` and ``pickle`` restore
         a frozen dataclass, rather than through the generated ``__init__`` (one
@@ -126,7 +126,6 @@ class TypeCodec:
         reading a stream). The result equals ``cls(**fields)``: every field set, absent data
         fields to the class's defaults, ``originator_id`` a UUID as ``__post_init__`` checks.
         """
-        data = values.pop("data")
         defaults = self.defaults
         for name, dec in self.decoders:
             if name in data:
@@ -193,8 +192,7 @@ def state_to_event(topic: str, originator_id: UUID, version: int, state: dict[st
         "effective": date.fromisoformat(state["effective"]),
         "recorded_at": parse_time(state["recorded_at"]),
         "by": state["by"],
-        "data": state["data"],
-    })
+    }, state["data"])
 
 
 def decode_state(topic: str, originator_id: UUID, version: int, raw: bytes) -> LedgerEvent:
