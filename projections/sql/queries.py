@@ -15,7 +15,19 @@ from functools import cache, lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Select, and_, literal_column, or_, select, true, union
+from sqlalchemy import (
+    Date,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    true,
+    union,
+)
 
 from ledger.rulebooks import RULES, Rule
 from projections.lapses import (
@@ -55,23 +67,41 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
     with engine_of(store).connect() as conn:
         if not store.read_only and failures(conn, slot, employer):  # its rows are stale
             return render(fold(store.stream(employer), as_of=as_of, employer=employer))
-        row = conn.execute(_latest(slot, employer, as_of)).first()
+        row = conn.execute(_latest(slot), {"employer": employer, "as_of": as_of}).first()
     return _status_document(employer, as_of, row)
 
 
 _LIVE: dict[str, str] = {}  # per ledger: the slot last found live (a guess each query checks)
+_EMPLOYER, _AS_OF = bindparam("employer", type_=String), bindparam("as_of", type_=Date)
 
 
 def _key(store: LedgerStore) -> str:
     return store.url.render_as_string(hide_password=False)
 
 
-def _latest(slot: str, employer: str, as_of: date) -> Select[tuple[str, date | None]]:
-    """The employer's status row in force on ``as_of`` in a slot: the last one from before."""
+@cache
+def _latest(slot: str) -> Select[tuple[str, date | None]]:
+    """The employer's status row in force on ``as_of`` in a slot: the last one from before
+    (``employer`` and ``as_of`` bound at execution; built once)."""
     table = slot_tables(slot)[0]
     return (select(table.c.document, table.c.valid_to)
-            .where(table.c.employer == employer, table.c.valid_from <= as_of)
+            .where(table.c.employer == _EMPLOYER, table.c.valid_from <= _AS_OF)
             .order_by(table.c.valid_from.desc()).limit(1))
+
+
+@cache
+def _current_row(slot: str, position_sql: str) -> Select[Any]:
+    """:func:`_latest` with, in the same statement, the slot's tracking row, the head of the
+    log and whether the employer's last fold into the slot failed (built once: building a
+    statement costs more client time than the server takes to run it)."""
+    latest = _latest(slot).subquery()
+    failing = select(failed.c.employer).where(failed.c.slot == slot,
+                                              failed.c.employer == _EMPLOYER).exists()
+    return (select(tracking.c.live, tracking.c.position,
+                   literal_column(f"({position_sql})").label("head"),
+                   failing.label("failing"), latest.c.document, latest.c.valid_to)
+            .select_from(tracking.outerjoin(latest, true()))
+            .where(tracking.c.name == slot))
 
 
 def _status_if_current(store: LedgerStore, employer: str, as_of: date,
@@ -85,16 +115,9 @@ def _status_if_current(store: LedgerStore, employer: str, as_of: date,
     engine = engine_of(store)
     ensure_schema(engine)
     slot = _LIVE.get(_key(store), SLOTS[0])
-    latest = _latest(slot, employer, as_of).subquery()
-    failing = select(failed.c.employer).where(failed.c.slot == slot,
-                                              failed.c.employer == employer).exists()
-    query = (select(tracking.c.live, tracking.c.position,
-                    literal_column(f"({store.position_sql()})").label("head"),
-                    failing.label("failing"), latest.c.document, latest.c.valid_to)
-             .select_from(tracking.outerjoin(latest, true()))
-             .where(tracking.c.name == slot))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_current_row(slot, store.position_sql()),
+                           {"employer": employer, "as_of": as_of}).first()
     if row is None or not row.live or row.failing or row.position < (row.head or 0):
         return None
     return (row if row.document is not None else None,)
