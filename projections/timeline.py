@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from ledger import events as ev
@@ -395,18 +396,22 @@ def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
 
 
 def _cheap_order(event: ev.LedgerEvent) -> tuple[date, int, str]:
-    return (event.effective, _PRECEDENCE.get(event.type_name(), 10), event.event_id or "")
+    return (event.effective, _PRECEDENCE.get(type(event).__name__, 10), event.event_id or "")
 
 
 def _content_order(event: ev.LedgerEvent) -> str:
     return event.type_name() + json.dumps(event.data(), sort_keys=True, default=str)
 
 
+_first = itemgetter(0)
+
+
 def in_fold_order(events: Iterable[ev.LedgerEvent]) -> list[ev.LedgerEvent]:
     """The events sorted by :func:`fold_order`, rendering an event's content for the order
     only where the cheap part of the key (date, precedence, sender id) ties."""
-    ordered = sorted(events, key=_cheap_order)
-    keys = [_cheap_order(e) for e in ordered]
+    keyed = sorted([(_cheap_order(e), e) for e in events], key=_first)
+    keys = [key for key, _ in keyed]
+    ordered = [e for _, e in keyed]
     start = 0
     for end in range(1, len(ordered) + 1):
         if end == len(ordered) or keys[end] != keys[start]:
