@@ -375,7 +375,8 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
     (:mod:`scripts.long_history`): read the stream from a SQLite store, fold, render; the
     median of ``runs`` (wall and CPU: on a shared machine the CPU time is the steadier
     figure). ``long_ratio`` = time at the largest / time at the smallest (linear:
-    about the ratio of sizes, 50); ``long_slope_ms_per_1k`` the least-squares slope."""
+    about the ratio of sizes, 50), ``long_cpu_ratio`` the same in CPU seconds;
+    ``long_slope_ms_per_1k`` the least-squares slope."""
     from commands.importer import Importer
     from projections.status import render
     from projections.timeline import fold
@@ -417,6 +418,9 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
     slope = (sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
              / sum((x - mean_x) ** 2 for x in xs))
     out["long_ratio"] = round(times[sizes[-1]] / times[sizes[0]], 1)
+    # the same from CPU seconds: on a shared machine the small run's wall time is noise
+    out["long_cpu_ratio"] = round(out[f"long_{sizes[-1]}_cpu_s"]
+                                  / max(out[f"long_{sizes[0]}_cpu_s"], 1e-9), 1)
     out["long_slope_ms_per_1k"] = round(slope * 1e6, 2)
     return out
 # --- (g) the log's cost on import, (h) verify against raw SHA-256 -----------------------------
