@@ -159,6 +159,7 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
 
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
+    events: list[LedgerEvent] | None = None  # the whole stream, when read here anyway
     if known_at is None and size is None:
         before = current_size(store)
         with catching_up() as report:
@@ -166,13 +167,17 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
         size = current_size(store)
         if size != before:  # a write landed meanwhile: answer from exactly `size` events
             doc = render(_timeline(employer, as_of, None, tree_size=size))
+    elif size is None:
+        size = current_size(store)
+        events = store.stream(employer, size)
+        doc = render(_timeline(employer, as_of, known_at, events))
     else:
-        size = current_size(store) if size is None else size
         doc = render(_timeline(employer, as_of, known_at, tree_size=size))
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
-    _print_status(doc, name_in(store.stream(employer)) if doc["partner"] else None)
+    _print_status(doc, name_in(events if events is not None else store.stream(employer))
+                  if doc["partner"] else None)
 
 
 def _print_status(doc: dict[str, Any], name: str | None) -> None:

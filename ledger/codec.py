@@ -10,8 +10,8 @@ to it needs a new ``class_version`` and an ``upcast_vN_vN+1`` static method on t
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import MISSING, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -21,6 +21,7 @@ from uuid import UUID
 
 import orjson
 
+from ledger.collector import collector_paused
 from ledger.events import EVENT_TYPES, MONEY, SCORE, LedgerEvent, stream_id, type_hints
 
 Encoder = Callable[[Any], Any]
@@ -93,18 +94,57 @@ class TypeCodec:
 
     cls: type[LedgerEvent]
     fields: tuple[tuple[str, Encoder, Decoder], ...]
+    # Every data field in declaration order, with its decoder, or None where the JSON value
+    # already is the typed value (text, whole numbers, booleans): no call for those.
+    decoders: tuple[tuple[str, Decoder | None], ...]
+    # The values of the data fields a stored ``data`` may leave out (the class's defaults).
+    defaults: dict[str, Any]
 
     @classmethod
     def for_class(cls, event_cls: type[LedgerEvent]) -> TypeCodec:
         hints = type_hints(event_cls)
-        return cls(event_cls, tuple((f.name, *_converters(hints[f.name]))
-                                    for f in event_cls.data_fields()))
+        fields = tuple((f.name, *_converters(hints[f.name])) for f in event_cls.data_fields())
+        if any(f.default_factory is not MISSING for f in event_cls.data_fields()):
+            raise TypeError(f"{event_cls.__name__}: an event field takes a plain default, "
+                            "not a default_factory (events are immutable; build shares it)")
+        defaults = {f.name: f.default for f in event_cls.data_fields()
+                    if f.default is not MISSING}
+        return cls(event_cls, fields,
+                   tuple((name, None if dec is _identity else dec) for name, _, dec in fields),
+                   defaults)
 
     def encode(self, event: LedgerEvent) -> dict[str, Any]:
         return {name: enc(getattr(event, name)) for name, enc, _ in self.fields}
 
-    def decode(self, data: dict[str, Any]) -> dict[str, Any]:
-        return {name: dec(data[name]) for name, _, dec in self.fields if name in data}
+    def build(self, values: dict[str, Any], data: dict[str, Any]) -> LedgerEvent:
+        """The event of the envelope ``values`` (its fields, typed) and the stored ``data``
+        object, whose fields are decoded into ``values`` (which becomes the event's).
+
+        The object gets its attributes as one dictionary, as ``copy`` and ``pickle`` restore
+        a frozen dataclass, rather than through the generated ``__init__`` (one
+        ``object.__setattr__`` per field and keyword-argument merging: most of the cost of
+        reading a stream). The result equals ``cls(**fields)``: every field set, absent data
+        fields to the class's defaults, ``originator_id`` a UUID as ``__post_init__`` checks.
+        """
+        defaults = self.defaults
+        for name, dec in self.decoders:
+            if name in data:
+                value = data[name]
+                values[name] = value if dec is None else dec(value)
+            elif name in defaults:
+                values[name] = defaults[name]
+            else:
+                raise TypeError(f"a stored {self.cls.__name__} has no {name!r} in its data")
+        if not isinstance(values["originator_id"], UUID):
+            raise TypeError(f"{self.cls} was initialized with a non-UUID originator_id: "
+                            f"{values['originator_id']!r}")
+        event = _new(self.cls)
+        _set_attribute(event, "__dict__", values)
+        return event
+
+
+_new = object.__new__
+_set_attribute = object.__setattr__  # past the frozen dataclass's refusing __setattr__
 
 
 CODECS: dict[str, TypeCodec] = {name: TypeCodec.for_class(c) for name, c in EVENT_TYPES.items()}
@@ -141,8 +181,9 @@ def upcast(cls: type[LedgerEvent], state: dict[str, Any]) -> dict[str, Any]:
 def state_to_event(topic: str, originator_id: UUID, version: int, state: dict[str, Any],
                    ) -> LedgerEvent:
     codec = CODECS[topic]
-    state = upcast(codec.cls, state)
-    fields: dict[str, Any] = {  # the event classes are dataclasses mypy cannot see through
+    if state.get("v", 1) != codec.cls.class_version:
+        state = upcast(codec.cls, state)
+    return codec.build({
         "originator_id": originator_id,
         "originator_version": version,
         "timestamp": parse_time(state["appended_at"]),
@@ -151,13 +192,21 @@ def state_to_event(topic: str, originator_id: UUID, version: int, state: dict[st
         "effective": date.fromisoformat(state["effective"]),
         "recorded_at": parse_time(state["recorded_at"]),
         "by": state["by"],
-        **codec.decode(state["data"]),
-    }
-    return codec.cls(**fields)
+    }, state["data"])
 
 
 def decode_state(topic: str, originator_id: UUID, version: int, raw: bytes) -> LedgerEvent:
     return state_to_event(topic, originator_id, version, orjson.loads(raw))
+
+
+def decode_rows(originator_id: UUID, rows: Iterable[tuple[int, str, bytes]],
+                ) -> list[LedgerEvent]:
+    """One stream's stored rows ``(version, topic, state)`` as events, in the rows' order
+    (the cyclic collector paused meanwhile: :mod:`ledger.collector`)."""
+    loads = orjson.loads
+    with collector_paused():
+        return [state_to_event(topic, originator_id, version, loads(state))
+                for version, topic, state in rows]
 
 
 def new_event(type_name: str, *, employer: str | None, version: int, effective: date,

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 from ledger import events as ev
+from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
 from ledger.rulebooks.base import INTERNAL
 from projections.voids import in_view
@@ -479,18 +481,22 @@ def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
 
 
 def _cheap_order(event: ev.LedgerEvent) -> tuple[date, int, str]:
-    return (event.effective, _PRECEDENCE.get(event.type_name(), 10), event.event_id or "")
+    return (event.effective, _PRECEDENCE.get(type(event).__name__, 10), event.event_id or "")
 
 
 def _content_order(event: ev.LedgerEvent) -> str:
     return event.type_name() + json.dumps(event.data(), sort_keys=True, default=str)
 
 
+_first = itemgetter(0)
+
+
 def in_fold_order(events: Iterable[ev.LedgerEvent]) -> list[ev.LedgerEvent]:
     """The events sorted by :func:`fold_order`, rendering an event's content for the order
     only where the cheap part of the key (date, precedence, sender id) ties."""
-    ordered = sorted(events, key=_cheap_order)
-    keys = [_cheap_order(e) for e in ordered]
+    keyed = sorted([(_cheap_order(e), e) for e in events], key=_first)
+    keys = [key for key, _ in keyed]
+    ordered = [e for _, e in keyed]
     start = 0
     for end in range(1, len(ordered) + 1):
         if end == len(ordered) or keys[end] != keys[start]:
@@ -508,15 +514,17 @@ def fold(
     employer: str | None = None,
     registry: RuleRegistry | None = None,
 ) -> EmployerTimeline:
-    """Replay one employer's events as of ``as_of``, as known at ``known_at``."""
-    view = in_fold_order(e for e in in_view(events, known_at)
-                         if e.effective <= as_of and not e.reference)
-    name = employer or next((e.employer for e in view if e.employer), "")
-    engine = Fold(name or "", registry, known_at=known_at)
-    for event in view:
-        engine.apply(event)
-    engine.advance_to(as_of)
-    return engine.timeline
+    """Replay one employer's events as of ``as_of``, as known at ``known_at`` (with the cyclic
+    collector paused: :mod:`ledger.collector`)."""
+    with collector_paused():
+        view = in_fold_order(e for e in in_view(events, known_at)
+                             if e.effective <= as_of and not e.reference)
+        name = employer or next((e.employer for e in view if e.employer), "")
+        engine = Fold(name or "", registry, known_at=known_at)
+        for event in view:
+            engine.apply(event)
+        engine.advance_to(as_of)
+        return engine.timeline
 
 
 # --- the fold -------------------------------------------------------------------------------------

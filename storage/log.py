@@ -368,12 +368,19 @@ class LogReader:
         return [e[3] for e in log_entries(self.db, start, end)]
 
     def ref(self, index: int) -> tuple[str, int] | None:
-        """The stream and version logged at ``index`` (None: no such entry)."""
-        try:
-            entries = log_entries(self.db, index, index + 1)
-        except LogDamaged:
+        """The stream and version logged at ``index`` (None: no such entry, or its row is
+        malformed). Reads the one line it needs of its row, not every entry of it: a
+        receipt's binary searches ask for a few hundred single entries."""
+        found = self.db.rows("SELECT first_idx, entries, length(leaves), refs FROM {ledger_log}"
+                             " WHERE first_idx <= ? ORDER BY first_idx DESC LIMIT 1", (index,))
+        if not found or index < 0:
             return None
-        return entries[0][1], entries[0][2]
+        first, count, size, refs = int(found[0][0]), int(found[0][1]), found[0][2], found[0][3]
+        lines = str(refs).split("\n") if count else []
+        if index - first >= count or size != HASH_SIZE * count or len(lines) != count:
+            return None
+        stream, _, version = lines[index - first].partition(" ")
+        return (stream, int(version)) if version.isdigit() else None
 
     def perfect(self, level: int, index: int) -> bytes:
         """The hash of a perfect subtree: stored when large, else from its leaves."""

@@ -46,7 +46,9 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 from sqlalchemy.engine import URL
 
-from ledger.events import stream_id
+from ledger.codec import decode_rows
+from ledger.collector import collector_paused
+from ledger.events import LedgerEvent, stream_id
 from storage.engine import LedgerURLError, libpq_params
 from storage.log import LOG_TABLES, LogAppender, log_ddl
 from storage.schema import SCHEMA_LOCK_KEY
@@ -335,6 +337,10 @@ class PostgresStore(LedgerStore):
             yield writer
             writer.log.finish(self.now())
 
+    def position_sql(self) -> str:
+        # as the library's recorder asks it; the schema name is checked (storage.engine)
+        return f'SELECT MAX(notification_id) FROM "{self.schema}".{EVENTS_TABLE}'
+
     def employers(self) -> list[str]:
         with self._connection() as conn:
             rows = conn.execute(sql.SQL("SELECT employer FROM {}.ledger_employers"
@@ -359,6 +365,21 @@ class PostgresStore(LedgerStore):
         with self._connection() as conn:
             rows = conn.execute(query, params).fetchall()
         return sorted(row["employer"] for row in rows)
+
+    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
+        """One stream in one prepared statement, its rows as plain tuples decoded straight
+        to events (the library's path makes a dictionary row and a ``StoredEvent`` each)."""
+        with collector_paused(), self._connection() as conn, \
+                conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(self._stream_query, (originator_id,), prepare=True)
+            return decode_rows(originator_id, cursor.fetchall())
+
+    @property
+    def _stream_query(self) -> sql.Composed:
+        return sql.SQL("SELECT originator_version, topic, state FROM {}.{}"
+                       " WHERE originator_id = %s ORDER BY originator_version").format(
+            sql.Identifier(self.schema), sql.Identifier(EVENTS_TABLE))
+
     @contextmanager
     def log_db(self) -> Iterator[PostgresDb]:
         with self._connection() as conn:

@@ -15,7 +15,8 @@ from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from sqlalchemy.engine import URL
 
-from ledger.codec import decode_state
+from ledger.codec import decode_rows
+from ledger.collector import collector_paused
 from ledger.events import LedgerEvent, stream_id
 from storage.log import LogAppender, Logged, log_ddl
 from storage.sqlite_file import SQLiteDb, is_read_only, read_only_uri
@@ -190,6 +191,9 @@ class SQLiteStore(LedgerStore):
             finally:
                 conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
+    def position_sql(self) -> str:
+        return "SELECT MAX(rowid) FROM stored_events"  # as the library's recorder asks it
+
     def employers(self) -> list[str]:
         with self._connection() as conn:
             rows = conn.execute("SELECT employer FROM ledger_employers ORDER BY employer")
@@ -228,13 +232,12 @@ class SQLiteStore(LedgerStore):
         """One stream in one statement, decoded straight from its rows: the library's
         per-row ``StoredEvent`` and UUID parsing cost as much as decoding the events."""
         datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
-        with datastore.transaction(commit=False) as cursor:  # a reader, as the library's
+        with collector_paused(), datastore.transaction(commit=False) as cursor:  # a reader
             cursor.execute("SELECT originator_version, topic, state FROM stored_events"
                            " WHERE originator_id = ? ORDER BY originator_version",
                            (originator_id.hex,))
-            rows = cursor.fetchall()
-        return [decode_state(topic, originator_id, version, bytes(state))
-                for version, topic, state in rows]
+            return decode_rows(originator_id, cursor.fetchall())
+
     @contextmanager
     def log_db(self) -> Iterator[SQLiteDb]:
         with self._connection() as conn:

@@ -315,6 +315,12 @@ class LedgerStore(ABC):
         """The position of the last appended event (0 when empty)."""
         return self.app.recorder.max_notification_id() or 0
 
+    @abstractmethod
+    def position_sql(self) -> str:
+        """:meth:`position` as SQL (a query of one value, NULL when empty) in the ledger's
+        own database: a read-model query compares its slot with the head of the log in the
+        same statement, so in one snapshot and one round trip."""
+
     def close(self) -> None:
         self.app.close()
 
