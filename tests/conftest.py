@@ -19,13 +19,21 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CORLEDGER_TEST_POSTGR
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty ledger database URL on each backend under test."""
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty ledger database URL on each backend under test. Afterwards the
+    process's cached engine for it is disposed: a command run in process keeps its pool
+    open (a real command's process ends), and a test per database would otherwise hold
+    connections until the server refuses new ones."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    from storage.engine import engine_for
     from tests.pg import fresh_database_url  # only when a PostgreSQL server is configured
 
-    return fresh_database_url()
+    url = fresh_database_url()
+    yield url
+    engine_for(url).dispose()
+    engine_for.cache_clear()
 
 
 @pytest.fixture
