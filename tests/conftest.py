@@ -43,6 +43,15 @@ def store(db_url: str) -> Iterator[LedgerStore]:
     opened.close()
 
 
+@pytest.fixture(scope="module")
+def module_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerStore]:
+    """One SQLite ledger shared by a module's tests (a hypothesis property adds employers to
+    it example after example, as a real ledger grows)."""
+    opened = open_store(f"sqlite:///{tmp_path_factory.mktemp('module') / 'ledger.db'}")
+    yield opened
+    opened.close()
+
+
 class Cli:
     """Runs ``corledger`` in process against one database."""
 

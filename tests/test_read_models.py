@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -22,7 +21,7 @@ from projections.sql.queries import lapse_entry_of, lapses_from_read_model, stat
 from projections.sql.read_models import EmployerRows, employer_rows
 from projections.status import render, unregistered
 from projections.timeline import fold
-from storage.store import LedgerStore, open_store
+from storage.store import LedgerStore
 from tests.factories import Ledger
 
 pytestmark = pytest.mark.integration  # a real database, process or server
@@ -213,24 +212,16 @@ def renamed(events: list[ev.LedgerEvent], employer: str) -> list[ev.LedgerEvent]
     return out
 
 
-@pytest.fixture(scope="module")
-def shared_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    path: Path = tmp_path_factory.mktemp("rm") / "ledger.db"
-    store = open_store(f"sqlite:///{path}")
-    yield store
-    store.close()
-
-
 _counter = iter(range(1_000_000))
 
 
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_sql_answers_equal_the_fold(shared_store: LedgerStore, data: st.DataObject) -> None:
+def test_sql_answers_equal_the_fold(module_ledger: LedgerStore, data: st.DataObject) -> None:
     """Each example imports a few more random employers into one ledger; status and lapses
     from the read models (caught up by the query) equal the fold over every stream."""
-    store = shared_store
+    store = module_ledger
     batch = []
     names = []
     for _ in range(data.draw(st.integers(1, 3))):

@@ -311,25 +311,17 @@ def test_a_plain_sqlite_url_names_the_file_sqlalchemy_would_open(url: str) -> No
         assert str(path) == make_url(url).database
 
 
-@pytest.fixture(scope="module")
-def random_ledger(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    path: Path = tmp_path_factory.mktemp("quick") / "ledger.db"
-    store = open_store(f"sqlite:///{path}")
-    yield store
-    store.close()
-
-
 _names = iter(range(1_000_000))
 
 
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.data())
-def test_the_quick_status_is_the_fold_over_random_histories(random_ledger: Any,
+def test_the_quick_status_is_the_fold_over_random_histories(module_ledger: Any,
                                                            data: st.DataObject) -> None:
     """Random employers (the read-model property's histories) join one SQLite ledger; once
     the read models catch up, the quick answer, its name and its receipt are the fold's."""
-    store = random_ledger
+    store = module_ledger
     url = store.url.render_as_string(hide_password=False)
     batch, names = [], []
     for _ in range(data.draw(st.integers(1, 3))):
