@@ -15,7 +15,7 @@ import io
 import os
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +99,15 @@ def _umask() -> int:
 
 force_option = click.option("--force", is_flag=True,
                             help="replace the --csv file if it exists already")
+
+
+def csv_options(rows: str) -> Callable[[Any], Any]:
+    """``--csv FILE`` (one row per ``rows``, ``-`` for stdout) and ``--force``: every list
+    command's CSV output, declared once."""
+    csv_option = click.option(
+        "--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+        help=f"write one row per {rows} as CSV to FILE (- for stdout)")
+
+    def decorate(command: Any) -> Any:
+        return csv_option(force_option(command))
+    return decorate

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from commands.csvout import force_option, write_csv
+from commands.csvout import csv_options, write_csv
 from commands.receipts import ledger_axis_options, pinned_size
 from commands.session import Session, console, emit_json, stderr
 from commands.status_cli import check_employer
@@ -19,9 +19,7 @@ HISTORY_COLUMNS = ("position", "type", "id", "effective", "recorded_at", "by", "
 
 @click.command()
 @click.argument("employer", callback=check_employer)
-@click.option("--csv", "csv_file", metavar="FILE",
-              help="write one row per event as CSV to FILE (- for stdout)")
-@force_option
+@csv_options("event")
 @ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.pass_obj

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from commands.csvout import force_option, render, write_csv
+from commands.csvout import csv_options, render, write_csv
 from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
 from commands.status_cli import check_employer, parse_known_at, partner_option
@@ -79,9 +79,7 @@ def incentive(employer: str, year: int, known_at: datetime | None, ledger_at: da
 @partner_option
 @known_at_option
 @ledger_axis_options
-@click.option("--csv", "csv_file", metavar="FILE",
-              help="write one row per employer as CSV to FILE (- for stdout)")
-@force_option
+@csv_options("employer")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def incentives(year: int, partner: str | None, known_at: datetime | None,
                ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,

@@ -10,7 +10,7 @@ import click
 from rich.text import Text
 
 from commands.catchup import catching_up
-from commands.csvout import force_option, write_csv
+from commands.csvout import csv_options, write_csv
 from commands.csvout import render as render_csv
 from commands.names import registered_names
 from commands.options import db_option
@@ -93,9 +93,7 @@ def _progress_document(p: Progress) -> dict[str, Any]:
               help="the date of the roll call (default: today)")
 @partner_option
 @known_at_option
-@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, allow_dash=True),
-              metavar="FILE", help="write CSV to FILE (- for stdout)")
-@force_option
+@csv_options("employer")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv_file: str | None,
          force: bool, as_json: bool) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.csvout import force_option, write_csv
+from commands.csvout import csv_options, write_csv
 from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
 from commands.terminal import styled
@@ -254,9 +254,7 @@ LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "l
 @partner_option
 @known_at_option
 @ledger_axis_options
-@click.option("--csv", "csv_file", metavar="FILE",
-              help="write one row per employer as CSV to FILE (- for stdout)")
-@force_option
+@csv_options("employer")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def lapses(as_of: date | None, within: int, partner: str | None, known_at: datetime | None,
            ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
