@@ -86,3 +86,34 @@ def test_the_cached_registry_gives_every_date_the_registrys_rulebook() -> None:
             book, plain = cached.rulebook_for(partner, day), RULES.rulebook_for(partner, day)
             assert (book.partner, book.on, dict(book.rules)) == \
                 (plain.partner, plain.on, dict(plain.rules))
+
+
+def _index_names(store: LedgerStore, table: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {str(ix["name"]) for ix in inspect(engine_of(store)).get_indexes(table)}
+
+
+def test_a_rebuild_builds_every_declared_index_of_its_slot_after_loading(
+        cli: Any, store: LedgerStore) -> None:
+    """The fresh slot is loaded bare and indexed before it goes live: it ends with exactly
+    the indexes its Table declares, and a catch-up after the flip uses them."""
+    from projections.sql.projector import rebuild
+    from projections.sql.read_models import slot_tables
+
+    _import(cli, b"".join(ledger_lines(LedgerSpec(20, 5), 0)).decode().splitlines())
+    seen: list[set[str]] = []
+    import projections.sql.projector as projector
+
+    def during(done: int, total: int) -> None:
+        target = next(s for s in ("a", "b") if s != live)
+        seen.append(set().union(*(_index_names(store, t.name) for t in slot_tables(target))))
+
+    projector.ensure_schema(engine_of(store))
+    with engine_of(store).connect() as conn:
+        live, _ = projector.live_slot(conn)
+    progress = rebuild(store, workers=1, on_progress=during)
+    assert progress.slot != live
+    assert len(seen) > 1 and all(names == set() for names in seen)  # loading: the key only
+    for table in slot_tables(progress.slot):
+        assert _index_names(store, table.name) == {str(ix.name) for ix in table.indexes}

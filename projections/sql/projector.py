@@ -31,8 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ledger.rulebooks import RULES, RuleRegistry
 from projections.sql.read_models import (
@@ -89,12 +90,15 @@ def engine_of(store: LedgerStore) -> Engine:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Creates the read-model tables and tracking rows if missing (once per process)."""
+    """Creates the read-model tables and tracking rows if missing (once per process). A
+    slot's tables that exist are left as they are: while a rebuild fills them, their
+    secondary indexes are made only after the bulk load (:func:`rebuild`)."""
     key = str(engine.url)
     if key in _READY:
         return
-    tables = [tracking, failed, *(t for slot in SLOTS for t in slot_tables(slot))]
-    ensure(engine, tables)
+    slot_tables_all = [t for slot in SLOTS for t in slot_tables(slot)]
+    have = set(inspect(engine).get_table_names())
+    ensure(engine, [tracking, failed, *(t for t in slot_tables_all if t.name not in have)])
     with engine.begin() as conn:
         have = set(conn.execute(select(tracking.c.name)).scalars())
         for slot in SLOTS:
@@ -409,8 +413,9 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
                      .values(position=0, token=token))
     tables = slot_tables(target)
     tracking.metadata.drop_all(engine, tables=list(tables), checkfirst=True)
-    tracking.metadata.create_all(engine, tables=list(tables))
     with engine.begin() as conn:
+        for table in tables:  # bare: rows load faster with only the primary key to keep
+            conn.execute(CreateTable(table, if_not_exists=True))
         conn.execute(delete(failed).where(failed.c.slot == target))
     head = store.position()
     employers = store.employers()
@@ -425,6 +430,7 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
             on_progress(done, total)
     with engine.begin() as conn:
         _check_token(conn, target, token)
+        _create_indexes(conn, tables)
         _advance(conn, target, 0, head)
     # Events appended while we folded: catch the new slot up, then flip it live in the same
     # transaction as its last (possibly empty) batch.
@@ -443,6 +449,14 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     with engine.connect() as conn:
         failed_now = tuple(failures(conn, target))
     return Progress(target, last, store.position(), failed_now)
+
+
+def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
+    """Builds the tables' secondary indexes, as their :class:`Table` declares them, once
+    their rows are in: one sorted build instead of an insert into each index per row."""
+    for table in tables:
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            conn.execute(CreateIndex(index, if_not_exists=True))
 
 
 def _check_token(conn: Connection, slot: str, token: str) -> None:
