@@ -100,17 +100,18 @@ def level_for(days_left: int, rule: Rule) -> str:
 
 
 def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
-                nxt: dict[str, Any] | None | Literal[False] = False) -> LapseFacts | None:
+                nxt: dict[str, Any] | None | Literal[False] = False, *,
+                certified: bool | None = None) -> LapseFacts | None:
     """The lapse facts of a timeline on its as-of date (None: never listed, whatever the
-    window). ``raised``: the timeline's flags, and ``nxt`` its next audit
-    (:func:`next_audit`), when the caller has them already."""
+    window). ``raised``: the timeline's flags, ``nxt`` its next audit (:func:`next_audit`)
+    and ``certified`` whether a certificate is in force, when the caller has them already."""
     if t.registration is None:
         return None
     if raised is None:
         raised = flags(t)
     reasons = tuple(risk_reasons(t, raised))
     req = t.requirement
-    current = t.current_certificate is not None
+    current = t.current_certificate is not None if certified is None else certified
     if nxt is False:
         nxt = next_audit(t)
     limited = nxt is not None and nxt["kind"] == "limited_scope"

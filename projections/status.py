@@ -73,7 +73,7 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
         "partner": t.registration.partner,
         "program": t.program,
         "size_class": t.size_class(),
-        "status": t.status,
+        "status": t.status_given(cert),
         "certificate": _certificate(cert, t.as_of),
         "next_audit": None if nxt is None else {
             "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
@@ -94,11 +94,12 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     on = t.as_of
     rb = t.rulebook()
     raised: set[str] = set()
-    if t.review_open_on(on):
+    if t.reviews and t.review_open_on(on):
         raised.add("under_review")
     audits = t.audits
-    if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
-           for a in (audits[i] for i in t.awaiting_qa)):
+    if t.awaiting_qa and any(a.counts and a.qa_outcome is None
+                             and could_meet_requirement(t, a)
+                             for a in (audits[i] for i in t.awaiting_qa)):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -116,7 +117,7 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
             raised.add("no_internal_auditor")
     if t.scope_changes and t.scope_changes[-1].certification_audit_required is None:
         raised.add("scope_change_pending")
-    if t.open_limited_scope() is not None:
+    if t.windowed and t.open_limited_scope() is not None:
         raised.add("limited_scope_window_open")
     return [f for f in FLAG_ORDER if f in raised]
 

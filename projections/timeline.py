@@ -347,13 +347,13 @@ class EmployerTimeline:
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date
         order, so this is a binary search)."""
-        at = bisect_right(self.headcounts, day, key=_day_of)
+        at = bisect_right(self.headcounts, (day, _AFTER_ANY))  # tuples: no key calls
         return self.headcounts[at - 1][1] if at else None
 
     def headcounts_between(self, start: date, end: date) -> list[int]:
         """The headcounts reported effective from ``start`` to ``end``, inclusive."""
-        lo = bisect_left(self.headcounts, start, key=_day_of)
-        hi = bisect_right(self.headcounts, end, key=_day_of)
+        lo = bisect_left(self.headcounts, (start, _BEFORE_ANY))
+        hi = bisect_right(self.headcounts, (end, _AFTER_ANY))
         return [h for _, h in self.headcounts[lo:hi]]
 
     def size_class(self) -> str | None:
@@ -380,9 +380,13 @@ class EmployerTimeline:
     @property
     def status(self) -> str:
         """registered / certified / cancelled / expired / revoked (unregistered if none)."""
+        return self.status_given(self.current_certificate)
+
+    def status_given(self, current: Certificate | None) -> str:
+        """:attr:`status`, given the :attr:`current_certificate` (for a caller that has it)."""
         if self.registration is None:
             return "unregistered"
-        if self.current_certificate is not None:
+        if current is not None:
             return "certified"
         if self.certificates and self.certificates[-1].ended in ("cancelled", "expired",
                                                                   "revoked"):
@@ -583,10 +587,10 @@ class Fold:
         """Apply every deadline that takes effect on or before ``day``; the timeline then
         answers as of ``day``."""
         while True:
-            moments = self._deadlines()
-            if not moments or moments[0] > day:
+            moment = self._next_deadline()
+            if moment is None or moment > day:
                 break
-            self._deadline(moments[0])
+            self._deadline(moment)
         self.t.as_of = day
 
     def next_change_after(self, day: date) -> date | None:
@@ -600,14 +604,18 @@ class Fold:
         calendar = self._calendar
         while calendar and calendar[0] <= day:
             heapq.heappop(calendar)
-        moments = [d for d in self._deadlines() if d > day]
-        if self.t.requirement is not None and self.t.requirement.held:
+        first = calendar[0] if calendar else None
+        deadline = self._next_deadline()
+        if deadline is not None and deadline > day and (first is None or deadline < first):
+            first = deadline
+        req = self.t.requirement
+        if req is not None and req.held:
             # a held certificate's pending audits stop being pending as their windows close
-            moments += [close for a in self._candidates(None)
-                        if (close := a.window_closes_on) is not None and close > day]
-        if calendar:
-            moments.append(calendar[0])
-        return min(moments, default=None)
+            for a in self._candidates(None):
+                close = a.window_closes_on
+                if close is not None and close > day and (first is None or close < first):
+                    first = close
+        return first
 
     def _mark(self, *days: date | None) -> None:
         """Note days on which the answer may change (see :meth:`next_change_after`)."""
@@ -615,17 +623,23 @@ class Fold:
             if day is not None and day > self._last_day:
                 heapq.heappush(self._calendar, day)
 
-    def _deadlines(self) -> list[date]:
+    def _next_deadline(self) -> date | None:
+        """The day the open requirement's deadline takes effect (None: none is running): its
+        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it.
+        Asked for every event and change point, so it reads the fields directly."""
         req = self.t.requirement
-        if req is None or self.cert is None:
-            return []
+        if req is None:
+            return None
+        certificates = self.t.certificates
+        if not certificates or certificates[-1].ended is not None:  # no :attr:`cert`
+            return None
         if not req.held:
-            lapse_on = req.lapse_on
-            return [lapse_on] if lapse_on else []
+            last_day = req.grace_end or req.due
+            return last_day + ONE_DAY if last_day is not None else None
         original = self._held_by_window()
         if original is not None and original.limited_scope_until is not None:
-            return [original.limited_scope_until + ONE_DAY]
-        return []
+            return original.limited_scope_until + ONE_DAY
+        return None
 
     def _deadline(self, day: date) -> None:
         req = self.t.requirement
@@ -675,10 +689,11 @@ class Fold:
         """Fold in the next event (events come in :func:`fold_order`). False when the event
         cannot change the answer: the status fold reads nothing from its type, or (a type of
         :data:`LATER_FACTS`) nothing the answer reads today and no decision was noted."""
-        handler = HANDLERS.get(event.type_name())
+        name = event.type_name()
+        handler = HANDLERS.get(name)
         if handler is None:
             raise UnknownEventType(f"the fold has no handler for event type "
-                                   f"{event.type_name()!r}: add it to HANDLERS")
+                                   f"{name!r}: add it to HANDLERS")
         if event.effective < self._last_day:
             raise ValueError(f"event {event.event_id} ({event.effective}) comes before the "
                              f"last one folded ({self._last_day}): apply events in fold order")
@@ -696,7 +711,7 @@ class Fold:
             self.settle(event.effective)
         if self._year_starts:
             self._mark(date(event.effective.year + 1, 1, 1))
-        if event.type_name() in LATER_FACTS:  # moved the answer only if a decision was noted
+        if name in LATER_FACTS:  # moved the answer only if a decision was noted
             return len(self.t.decisions) > noted
         return handler is not Fold._not_for_status
 
@@ -1056,14 +1071,15 @@ class Fold:
             req = self.t.requirement
             if req is None:
                 return
-            done = [a for a in self._candidates(day) if a.accepted and a.final_passes]
-            if not done:
+            candidates = self._candidates(day)
+            done = next((a for a in candidates if a.accepted and a.final_passes), None)
+            if done is None:
                 break
-            self._fulfil(req, done[0], day)
-        req = self.t.requirement
-        if req is not None and req.held and self.cert is not None \
-                and not any(self._pending(a, day) for a in self._candidates(day)):
-            rejected = [a for a in self._candidates(day) if a.qa_outcome == "rejected"]
+            self._fulfil(req, done, day)
+        # ``candidates`` are still the open requirement's: nothing changed since
+        if req.held and self.cert is not None \
+                and not any(self._pending(a, day) for a in candidates):
+            rejected = [a for a in candidates if a.qa_outcome == "rejected"]
             why = (f"QA rejected audit {rejected[-1].audit} after the due date"
                    if rejected else "the audit that held the certificate failed")
             self._lapse(day, why)
@@ -1124,7 +1140,7 @@ def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
         return None
     rb = t.rulebook()
     size = rb.size_class(t.headcount_on(t.as_of))
-    original = t.open_limited_scope()
+    original = t.open_limited_scope() if t.windowed else None
     req = t.requirement
     if original is not None and (req is None or _live_for(t, original)):
         auditor, _ = rb.auditor_required(original.kind, t.program or "", size,
@@ -1171,8 +1187,8 @@ def can_meet(req: Requirement, a: AuditRecord) -> bool:
     return not late
 
 
-def _day_of(entry: tuple[date, int]) -> date:
-    return entry[0]
+_AFTER_ANY: Any = float("inf")  # (day, _AFTER_ANY) sorts after every headcount of that day
+_BEFORE_ANY: Any = float("-inf")  # and (day, _BEFORE_ANY) before them
 
 
 _Handler = Callable[[Fold, Any], None]

@@ -257,17 +257,21 @@ def employer_rows(
             version = event.originator_version
             index += 1
         engine.advance_to(day)
-        upcoming = view[index].effective if index < count else None
         change = engine.next_change_after(day)
         if moved and timeline.registration is not None:
             nxt = next_audit(timeline)
             document = render_with(timeline, nxt)
             document["as_of"] = None
-            facts = lapse_facts(timeline, document["flags"], nxt)
+            facts = lapse_facts(timeline, document["flags"], nxt,
+                                certified=document["certificate"] is not None)
             if not (intervals and intervals[-1].document == document
                     and intervals[-1].lapse == facts):
                 if intervals:
                     intervals[-1].valid_to = day
                 intervals.append(Interval(day, None, document, facts, version))
-        day = min((d for d in (upcoming, change) if d is not None), default=None)
+        if index < count:  # the next event's day, or the fold's next change if sooner
+            upcoming = view[index].effective
+            day = change if change is not None and change < upcoming else upcoming
+        else:
+            day = change
     return EmployerRows(employer, intervals)
