@@ -61,7 +61,8 @@ def read_streams(conn: Connection, employers: Sequence[str]) -> list[StreamRows]
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Inserts rows (tuples in the table's column order, dates as ``date``): on SQLite with
+    """Inserts rows (tuples in the table's column order, dates as ``date`` or ISO text): on
+    SQLite with
     the driver's ``executemany``, in chunks of :data:`INSERT_CHUNK`; on PostgreSQL in one
     ``COPY``."""
     if not rows:
@@ -76,7 +77,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]])
                  f" VALUES ({', '.join([mark] * len(columns))})")
     dates = [i for i, c in enumerate(columns) if isinstance(c.type, Date)]
     for start in range(0, len(rows), INSERT_CHUNK):
-        part = rows[start:start + INSERT_CHUNK]
+        part: Sequence[tuple[Any, ...]] = rows[start:start + INSERT_CHUNK]
         if dates:
             part = [_iso_dates(row, dates) for row in part]
         conn.exec_driver_sql(statement, list(part))
@@ -94,15 +95,12 @@ def _copy_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) 
             copy.write_row(row)
 
 
-def _iso_dates(row: tuple[Any, ...], dates: list[int]) -> tuple[Any, ...]:
-    """The row with its date columns as SQLite stores them (``YYYY-MM-DD`` text)."""
+def _iso_dates(row: Sequence[Any], dates: list[int]) -> tuple[Any, ...]:
+    """The row with its date columns as SQLite stores them (``YYYY-MM-DD`` text: what
+    ``date.isoformat`` gives, four-digit years included); ISO text is kept as it is."""
     values = list(row)
     for i in dates:
         value = values[i]
-        if value is not None:
-            values[i] = _iso(value)
+        if value.__class__ is date:
+            values[i] = value.isoformat()
     return tuple(values)
-
-
-def _iso(value: date) -> str:
-    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"

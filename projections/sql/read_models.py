@@ -151,9 +151,12 @@ class EmployerRows:
     intervals: list[Interval]
 
     def status_values(self, log_position: int) -> list[tuple[Any, ...]]:
-        """Rows for the status table, as tuples in :data:`STATUS_COLUMNS` order."""
+        """Rows for the status table, as tuples in :data:`STATUS_COLUMNS` order (the
+        certificate's and next audit's dates as the document's ISO text, which is how
+        SQLite stores a date and what PostgreSQL's ``COPY`` reads)."""
         out = []
         employer = self.employer
+        dumps = orjson.dumps
         for i in self.intervals:
             doc = i.document
             cert = doc["certificate"]
@@ -161,12 +164,12 @@ class EmployerRows:
             out.append((
                 employer, i.valid_from, i.valid_to, doc["partner"], doc["program"],
                 doc["status"],
-                date.fromisoformat(cert["issued"]) if cert else None,
-                date.fromisoformat(cert["expires"]) if cert else None,
+                cert["issued"] if cert else None,
+                cert["expires"] if cert else None,
                 nxt["kind"] if nxt else None,
-                date.fromisoformat(nxt["due"]) if nxt and nxt["due"] else None,
+                nxt["due"] if nxt else None,
                 ",".join(doc["flags"]), i.event_version, log_position,
-                orjson.dumps(doc).decode()))
+                dumps(doc).decode()))
         return out
 
     def status_rows(self, log_position: int) -> list[dict[str, Any]]:
