@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, selec
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, RuleRegistry
 from projections.sql.read_models import (
     SLOTS,
@@ -201,9 +202,10 @@ def fold_employers(
     for part in chunks(list(employers), REBUILD_EMPLOYERS):
         with engine.connect() as conn:
             streams = read_streams(conn, part)
-        for stream in streams:
-            _fold_stream(stream, registry, out)
-            stream.rows.clear()  # the stored rows are not needed once folded
+        with collector_paused():  # the fold makes no cycles: see ledger.collector
+            for stream in streams:
+                _fold_stream(stream, registry, out)
+                stream.rows.clear()  # the stored rows are not needed once folded
     return out
 
 
@@ -357,7 +359,7 @@ def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot:
     employers that failed. Run in a worker, the rows never cross a process boundary."""
     folded = fold_employers(store, employers, registry)
     engine = engine_of(store)
-    with _locked(engine, slot, True) as (conn, _):
+    with _locked(engine, slot, True) as (conn, _), collector_paused():  # rows: no cycles
         _check_token(conn, slot, token)
         _insert_folded(conn, slot, folded.rows, head)
         record_failures(conn, slot, (), folded.failures, head)
