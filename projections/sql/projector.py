@@ -472,8 +472,8 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
         conn.execute(update(tracking).where(tracking.c.name == target)
                      .values(position=0, token=token))
     tables = slot_tables(target)
-    tracking.metadata.drop_all(engine, tables=list(tables), checkfirst=True)
     with engine.begin() as conn:
+        _drop_tables(conn, tables)
         for table in tables:  # bare: rows load faster with only the primary key to keep
             conn.execute(CreateTable(table, if_not_exists=True))
         conn.execute(delete(failed).where(failed.c.slot == target))
@@ -510,6 +510,23 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     with engine.connect() as conn:
         failed_now = tuple(failures(conn, target))
     return Progress(target, last, store.position(), failed_now)
+
+
+def _drop_tables(conn: Connection, tables: Iterable[Table]) -> None:
+    """Drops the slot's old tables. On SQLite without overwriting their freed pages with
+    zeros (``secure_delete``, on in many builds): those pages held rows derived from the
+    events that stay in the same file, and zeroing them wrote the whole old slot again (at
+    10k employers 2.2 s of CPU, a ninth of a rebuild)."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        was = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
+        conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+    try:
+        for table in tables:
+            table.drop(conn, checkfirst=True)
+    finally:
+        if sqlite:
+            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
 
 
 def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
