@@ -22,7 +22,7 @@ from rich.text import Text
 from commands.terminal import styled
 from ledger import events as ev
 from ledger.codec import format_time_or_none
-from projections.status import headcount_over_limit, render
+from projections.status import headcount_over_limit, qa_pending_audits, render
 from projections.timeline import EmployerTimeline, in_view
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",
@@ -105,10 +105,9 @@ def _flag_sources(t: EmployerTimeline, flags: Sequence[str]
                          f"a review opened {review.opened} is still open" if review
                          else "a review is open"))
         elif flag == "qa_pending":
-            for a in t.audits.values():
-                if a.counts and a.qa_outcome is None:
-                    rows.append((flag, a.event, f"audit {a.audit} submitted {a.submitted} "
-                                 "awaits its QA decision"))
+            for a in qa_pending_audits(t):
+                rows.append((flag, a.event, f"audit {a.audit} submitted {a.submitted} "
+                             "awaits its QA decision"))
         elif flag == "headcount_exceeds_program":
             over = headcount_over_limit(t)
             event = _headcount_event(t, over)

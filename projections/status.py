@@ -10,7 +10,7 @@ listing the decisions of the current cycle with their rule ids.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RuleRegistry
 from projections.timeline import (
+    AuditRecord,
     Certificate,
     Decision,
     EmployerTimeline,
@@ -97,9 +98,7 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.review_open_on(on):
         raised.add("under_review")
-    audits = t.audits
-    if any(a.counts and a.qa_outcome is None and could_meet_requirement(t, a)
-           for a in (audits[i] for i in t.awaiting_qa)):
+    if any(qa_pending_audits(t)):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -120,6 +119,14 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     if t.open_limited_scope() is not None:
         raised.add("limited_scope_window_open")
     return [f for f in FLAG_ORDER if f in raised]
+
+
+def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
+    """The audits awaiting QA that set ``qa_pending``: those that could meet the next
+    required audit (second set, "qa_pending"); audits that cannot count do not."""
+    audits = t.audits
+    return (a for a in (audits[i] for i in t.awaiting_qa)
+            if a.counts and a.qa_outcome is None and could_meet_requirement(t, a))
 
 
 def headcount_exceeds_program(t: EmployerTimeline) -> bool:

@@ -4,7 +4,7 @@ that is the report above 10 in force during the year, not a later report within 
 
 from __future__ import annotations
 
-from tests.conftest import Cli, line, registration
+from tests.conftest import Cli, audit, line, registration
 
 
 def _amhsa_secor_with_12_then_8() -> list[dict]:
@@ -51,3 +51,24 @@ def test_generic_headcount_flag_names_the_latest_report(cli: Cli) -> None:
     doc = cli.json("explain", "GS-1", "--as-of", "2020-09-01")
     assert [(f["event"], f["says"]) for f in doc["flags"]] == [
         ("GS-1-H11", "headcount 11 is over the SECOR limit")]
+
+
+def test_qa_pending_rows_name_only_audits_that_could_meet_the_next_audit(cli: Cli) -> None:
+    """A maintenance audit sent after the certificate was cancelled cannot count and does
+    not set qa_pending (second set, "qa_pending"); the certification audit in QA does."""
+    lines = [registration("GC-1", "2015-01-05"),
+             audit("GC-1", "2015-06-01", started="2015-05-20", completed="2015-05-28"),
+             line("QADecided", "GC-1", "2015-06-15", {"audit": "A1", "outcome": "accepted"},
+                  id="GC-1-QA1"),
+             audit("GC-1", "2016-07-01", audit_id="M1", kind="maintenance",
+                   started="2016-06-20", completed="2016-06-25"),
+             audit("GC-1", "2016-07-05", audit_id="C2", started="2016-06-20",
+                   completed="2016-06-25")]
+    assert cli.import_lines(lines).exit_code == 0
+    doc = cli.json("explain", "GC-1", "--as-of", "2016-07-10")
+    assert doc["status"]["status"] == "cancelled"
+    assert doc["status"]["flags"] == ["qa_pending"]
+    assert [(f["flag"], f["event"]) for f in doc["flags"]] == [("qa_pending", "GC-1-C2")]
+    # before the certification audit only the late maintenance audit is in QA: no flag
+    before = cli.json("explain", "GC-1", "--as-of", "2016-07-03")
+    assert before["status"]["flags"] == [] and before["flags"] == []
