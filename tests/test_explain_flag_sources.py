@@ -4,10 +4,14 @@ that is the report above 10 in force during the year, not a later report within 
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.conftest import Cli, audit, line, registration
 
+Lines = list[dict[str, Any] | str]
 
-def _amhsa_secor_with_12_then_8() -> list[dict]:
+
+def _amhsa_secor_with_12_then_8() -> Lines:
     return [
         registration("AM-1", "2020-01-10", partner="AMHSA", program="SECOR", headcount=8),
         line("HeadcountReported", "AM-1", "2021-05-01", {"headcount": 12}, id="AM-1-H12"),
@@ -35,7 +39,7 @@ def test_amhsa_headcount_flag_names_the_report_over_the_limit_not_a_later_one(
 
 def test_amhsa_headcount_carried_into_the_year_is_named_until_a_report_on_jan_1(
         cli: Cli) -> None:
-    lines = [*_amhsa_secor_with_12_then_8()[:2],
+    lines: Lines = [*_amhsa_secor_with_12_then_8()[:2],
              line("HeadcountReported", "AM-1", "2022-01-01", {"headcount": 9}, id="AM-1-H9")]
     assert cli.import_lines(lines).exit_code == 0
     assert _headcount_row(cli, "2021-12-31")[0][1] == "AM-1-H12"
@@ -44,7 +48,7 @@ def test_amhsa_headcount_carried_into_the_year_is_named_until_a_report_on_jan_1(
 
 
 def test_generic_headcount_flag_names_the_latest_report(cli: Cli) -> None:
-    lines = [registration("GS-1", "2020-01-10", program="SECOR", headcount=8),
+    lines: Lines = [registration("GS-1", "2020-01-10", program="SECOR", headcount=8),
              line("HeadcountReported", "GS-1", "2020-05-01", {"headcount": 12}, id="GS-1-H12"),
              line("HeadcountReported", "GS-1", "2020-08-01", {"headcount": 11}, id="GS-1-H11")]
     assert cli.import_lines(lines).exit_code == 0
@@ -56,7 +60,7 @@ def test_generic_headcount_flag_names_the_latest_report(cli: Cli) -> None:
 def test_qa_pending_rows_name_only_audits_that_could_meet_the_next_audit(cli: Cli) -> None:
     """A maintenance audit sent after the certificate was cancelled cannot count and does
     not set qa_pending (second set, "qa_pending"); the certification audit in QA does."""
-    lines = [registration("GC-1", "2015-01-05"),
+    lines: Lines = [registration("GC-1", "2015-01-05"),
              audit("GC-1", "2015-06-01", started="2015-05-20", completed="2015-05-28"),
              line("QADecided", "GC-1", "2015-06-15", {"audit": "A1", "outcome": "accepted"},
                   id="GC-1-QA1"),
