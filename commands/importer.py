@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -256,22 +259,37 @@ class Importer:
     def _parsed(self, stream: IO[bytes]) -> Generator[_Line | list[LineError], None, None]:
         """Each numbered line parsed, in order: a :class:`_Line`, or the errors refusing it.
 
-        The first :data:`PARALLEL_FROM_LINES` lines are parsed here. Past them, the file is
-        read in blocks of whole lines (:func:`read_blocks`) and a second process splits and
-        parses them (validation, hashing and encoding are CPU-bound Python, a third of an
-        import), while this one checks them against the ledger and appends: at most
-        :data:`CHUNKS_IN_FLIGHT` blocks are out at once, so memory stays flat. The parsing
-        process only parses the bytes it is sent; it never reads the file or writes.
+        A file of fewer than :data:`PARALLEL_FROM_LINES` lines is parsed here. For a longer
+        one a second process parses (validation, hashing and encoding are CPU-bound Python,
+        a third of an import) while this one checks the lines against the ledger and
+        appends: the file is read in blocks of whole lines (:func:`read_blocks`) and at most
+        :data:`CHUNKS_IN_FLIGHT` blocks are out at once, so memory stays flat. The process is
+        started as soon as the file looks long enough (:func:`_lines_left`, at line
+        :data:`PROBE_LINES`) and takes over once it is ready, at line
+        :data:`PARALLEL_FROM_LINES` at the latest; its start-up (a spawned interpreter
+        importing the parser) overlaps the lines parsed here meanwhile. The parsing process
+        only parses the bytes it is sent; it never reads the file or writes.
         """
         now, now_text = self.now, self._now_text
-        number = 0
-        for number, raw in read_lines(stream, self.on_bytes):
-            yield parse_line(number, raw, now, now_text)
-            if number >= PARALLEL_FROM_LINES:
-                break
-        else:
-            return
-        with worker_pool(1) as pool:
+        with ExitStack() as stack:
+            pool: ProcessPoolExecutor | None = None
+            ready: Future[bool] | None = None
+            number = 0
+            for number, raw in read_lines(stream, self.on_bytes):
+                yield parse_line(number, raw, now, now_text)
+                if ready is None:
+                    if number >= PARALLEL_FROM_LINES or number == PROBE_LINES and \
+                            _lines_left(stream, number) >= PARALLEL_FROM_LINES:
+                        pool = stack.enter_context(worker_pool(1))
+                        ready = pool.submit(_parser_ready)
+                    else:
+                        continue
+                if number >= PARALLEL_FROM_LINES or ready.done():
+                    break
+            else:
+                return
+            assert pool is not None and ready is not None
+            ready.result()
             blocks = read_blocks(stream, number + 1, self.on_bytes)
             for parsed in ordered_results(pool, parse_block,
                                           ((*block, now, now_text) for block in blocks),
@@ -498,8 +516,29 @@ class Importer:
 
 _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
 PARALLEL_FROM_LINES = 20_000  # below this, starting a parsing process costs more than it saves
+PROBE_LINES = 1_000  # where a seekable file's length in lines is first estimated
 BLOCK_BYTES = 1 << 19  # a parsing process's share of the file at a time (~2,000 lines)
 CHUNKS_IN_FLIGHT = 3
+
+
+def _lines_left(stream: IO[bytes], read: int) -> float:
+    """About how many lines a seekable stream has left, from the mean length of the ``read``
+    lines before its position; 0 when it cannot tell (a pipe: the threshold decides)."""
+    try:
+        if not stream.seekable():
+            return 0
+        here = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(here)
+    except (OSError, ValueError):
+        return 0
+    return (end - here) * read / here if here else 0
+
+
+def _parser_ready() -> bool:
+    """A parsing process's first task: unpickling it imports this module (the parser), so
+    once it is done the process parses at full speed."""
+    return True
 
 
 def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str,

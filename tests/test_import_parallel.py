@@ -148,3 +148,54 @@ def test_leaves_hashed_by_the_parsing_process_are_the_log_one_process_keeps(
         store.close()
     assert report.ok, report.damage
     assert report.events > 0
+
+
+def test_a_parsing_process_started_early_takes_over_when_ready_and_stores_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that looks long at the probe starts its parsing process there, and lines are
+    parsed here until it is ready (at the threshold at the latest): the same rows either way."""
+    data = SAMPLE.read_bytes()
+    monkeypatch.setattr(importer, "PROBE_LINES", 10)
+    monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", data.count(b"\n") - 50)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)
+    started: list[int] = []
+    real_pool = importer.worker_pool
+
+    def counting_pool(workers: int) -> object:
+        started.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(importer, "worker_pool", counting_pool)
+    estimates: list[float] = []
+    real_estimate = importer._lines_left
+
+    def estimate(stream: io.BytesIO, read: int) -> float:
+        estimates.append(real_estimate(stream, read))
+        return estimates[-1]
+
+    monkeypatch.setattr(importer, "_lines_left", estimate)
+    one, two = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importer, "PARALLEL_FROM_LINES", 10**9)
+        mp.setattr(importer, "PROBE_LINES", 10**9)
+        inline = run(one, data)
+    assert started == []
+    parallel = run(two, data)
+    assert started == [1]
+    assert len(estimates) == 1 and estimates[0] > importer.PARALLEL_FROM_LINES  # at the probe
+    assert parallel == inline
+    assert rows(two) == rows(one)
+
+
+def test_lines_left_is_estimated_from_a_seekable_stream_only() -> None:
+    stream = io.BytesIO(b"0123456789\n" * 100)
+    for _ in range(10):
+        stream.readline()
+    assert importer._lines_left(stream, 10) == pytest.approx(90)
+    assert stream.tell() == 110  # where it was
+
+    class Pipe(io.RawIOBase):
+        def seekable(self) -> bool:
+            return False
+
+    assert importer._lines_left(Pipe(), 10) == 0  # type: ignore[arg-type]
