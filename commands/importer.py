@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -32,7 +32,7 @@ from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
 from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
-from storage.workers import ordered_results, worker_pool
+from storage.workers import worker_pool
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
@@ -291,9 +291,7 @@ class Importer:
             assert pool is not None and ready is not None
             ready.result()
             blocks = read_blocks(stream, number + 1, self.on_bytes)
-            for parsed in ordered_results(pool, parse_block,
-                                          ((*block, now, now_text) for block in blocks),
-                                          CHUNKS_IN_FLIGHT):
+            for parsed in shared_parse(pool, blocks, now, now_text):
                 yield from _unpacked(parsed)
 
     def _error(self, line: int, field_name: str, message: str) -> None:
@@ -519,6 +517,7 @@ PARALLEL_FROM_LINES = 20_000  # below this, starting a parsing process costs mor
 PROBE_LINES = 1_000  # where a seekable file's length in lines is first estimated
 BLOCK_BYTES = 1 << 19  # a parsing process's share of the file at a time (~2,000 lines)
 CHUNKS_IN_FLIGHT = 3
+PARSED_HERE_AHEAD = 2  # blocks the importing process parses itself while it waits, at most
 
 
 def _lines_left(stream: IO[bytes], read: int) -> float:
@@ -720,6 +719,46 @@ def parse_block(first: int, block: bytes, overlong: int | None, now: datetime,
     if last.strip():
         chunk.append((first + len(lines), last))
     return parse_chunk(chunk, now, now_text)
+
+
+def shared_parse(pool: Executor, blocks: Iterable[tuple[int, bytes, int | None]],
+                 now: datetime, now_text: str) -> Iterator[list[Any]]:
+    """:func:`parse_block` of each block, in order: in the parsing process, at most
+    :data:`CHUNKS_IN_FLIGHT` blocks out at once, except that when the next result is not
+    ready this process parses the next block itself rather than wait (at most
+    :data:`PARSED_HERE_AHEAD` held), so both cores parse while the checks and inserts here
+    leave time. Memory stays bounded; the lines come out as one process would parse them."""
+    slots: deque[Future[list[Any]] | list[Any]] = deque()
+    source = iter(blocks)
+    in_flight = held_here = 0
+    more = True
+    while True:
+        while more and in_flight < CHUNKS_IN_FLIGHT:
+            block = next(source, None)
+            if block is None:
+                more = False
+            else:
+                slots.append(pool.submit(parse_block, *block, now, now_text))
+                in_flight += 1
+        if not slots:
+            return
+        head = slots[0]
+        if type(head) is list:
+            held_here -= 1
+            yield slots.popleft()  # type: ignore[misc]
+            continue
+        assert isinstance(head, Future)
+        if more and held_here < PARSED_HERE_AHEAD and not head.done():
+            block = next(source, None)
+            if block is None:
+                more = False
+            else:
+                slots.append(parse_block(*block, now, now_text))
+                held_here += 1
+            continue
+        slots.popleft()
+        in_flight -= 1
+        yield head.result()
 
 
 def _unpacked(parsed: list[Any]) -> Iterator[_Line | list[LineError]]:

@@ -199,3 +199,40 @@ def test_lines_left_is_estimated_from_a_seekable_stream_only() -> None:
             return False
 
     assert importer._lines_left(Pipe(), 10) == 0  # type: ignore[arg-type]
+
+
+def test_blocks_are_parsed_here_while_the_parsing_process_is_busy_in_file_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the next result is not ready the importing process parses the next blocks
+    itself (at most PARSED_HERE_AHEAD held): the lines still come out in file order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)
+    data = b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[100:300])
+    blocks = list(importer.read_blocks(io.BytesIO(data), 101))
+    assert len(blocks) > 10
+    here: list[int] = []
+    real_parse = importer.parse_block
+    main = threading.current_thread()
+
+    def parse_block(first: int, *rest: object) -> list[object]:
+        if threading.current_thread() is main:
+            here.append(first)
+        return real_parse(first, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "parse_block", parse_block)
+    expected = [real_parse(*block, NOW, "now") for block in blocks]
+    assert any(type(p) is tuple and p[3] is not None for p in expected[-1])  # employer lines
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(release.wait)  # the "parsing process" is busy until released
+        threading.Timer(0.3, release.set).start()
+        got = list(importer.shared_parse(pool, blocks, NOW, "now"))
+    def unguessed(results: list[list[object]]) -> list[object]:
+        # a leaf is a guess (used only if right); the guesses differ with who parsed what
+        return [p[:-2] if type(p) is tuple else p for block in results for p in block]
+
+    assert unguessed(got) == unguessed(expected)
+    assert len(here) >= importer.PARSED_HERE_AHEAD  # parsed here while the pool was busy
+    assert here[:2] == [blocks[3][0], blocks[4][0]]  # the blocks after those sent out
