@@ -274,12 +274,13 @@ class Importer:
         with ExitStack() as stack:
             pool: ProcessPoolExecutor | None = None
             ready: Future[bool] | None = None
-            number = 0
+            number = length = 0
             for number, raw in read_lines(stream, self.on_bytes):
                 yield parse_line(number, raw, now, now_text)
                 if ready is None:
+                    length += MAX_LINE_BYTES if isinstance(raw, LineError) else len(raw)
                     if number >= PARALLEL_FROM_LINES or number == PROBE_LINES and \
-                            _lines_left(stream, number) >= PARALLEL_FROM_LINES:
+                            _lines_left(stream, number, length) >= PARALLEL_FROM_LINES:
                         pool = stack.enter_context(worker_pool(1))
                         ready = pool.submit(_parser_ready)
                     else:
@@ -520,18 +521,29 @@ CHUNKS_IN_FLIGHT = 3
 PARSED_HERE_AHEAD = 2  # blocks the importing process parses itself while it waits, at most
 
 
-def _lines_left(stream: IO[bytes], read: int) -> float:
-    """About how many lines a seekable stream has left, from the mean length of the ``read``
-    lines before its position; 0 when it cannot tell (a pipe: the threshold decides)."""
+def bytes_left(stream: IO[bytes]) -> int | None:
+    """How many bytes a stream has left, when it can tell without reading: a file or an
+    in-memory buffer (by seeking to its end and back), or a wrapper with its own
+    ``bytes_left()`` (:class:`commands.session.DigestingReader`); None for a pipe."""
+    own = getattr(stream, "bytes_left", None)
+    if own is not None:
+        return own()  # type: ignore[no-any-return]
     try:
         if not stream.seekable():
-            return 0
+            return None
         here = stream.tell()
         end = stream.seek(0, os.SEEK_END)
         stream.seek(here)
-    except (OSError, ValueError):
-        return 0
-    return (end - here) * read / here if here else 0
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - here
+
+
+def _lines_left(stream: IO[bytes], lines: int, length: int) -> float:
+    """About how many lines a stream has left, given that its last ``lines`` lines took
+    ``length`` bytes; 0 when it cannot tell (a pipe: the threshold decides)."""
+    left = bytes_left(stream)
+    return left * lines / length if left and length else 0
 
 
 def _parser_ready() -> bool:

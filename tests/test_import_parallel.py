@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,8 +170,8 @@ def test_a_parsing_process_started_early_takes_over_when_ready_and_stores_the_sa
     estimates: list[float] = []
     real_estimate = importer._lines_left
 
-    def estimate(stream: io.BytesIO, read: int) -> float:
-        estimates.append(real_estimate(stream, read))
+    def estimate(stream: io.BytesIO, lines: int, length: int) -> float:
+        estimates.append(real_estimate(stream, lines, length))
         return estimates[-1]
 
     monkeypatch.setattr(importer, "_lines_left", estimate)
@@ -187,18 +188,25 @@ def test_a_parsing_process_started_early_takes_over_when_ready_and_stores_the_sa
     assert rows(two) == rows(one)
 
 
-def test_lines_left_is_estimated_from_a_seekable_stream_only() -> None:
-    stream = io.BytesIO(b"0123456789\n" * 100)
-    for _ in range(10):
-        stream.readline()
-    assert importer._lines_left(stream, 10) == pytest.approx(90)
-    assert stream.tell() == 110  # where it was
+def test_lines_left_is_estimated_from_a_stream_that_can_tell_its_length() -> None:
+    from commands.session import DigestingReader
+
+    data = b"0123456789\n" * 100
+    for stream in (io.BytesIO(data), DigestingReader(io.BytesIO(data))):
+        for _ in range(10):
+            stream.readline()
+        assert importer._lines_left(stream, 10, 110) == pytest.approx(90)
+        assert importer.bytes_left(stream) == 990
+        assert stream.readline() == b"0123456789\n"  # read on from where it was
+    reader = DigestingReader(io.BytesIO(data))
+    assert reader.read() == data and reader.digest.hexdigest() == hashlib.sha256(data).hexdigest()
 
     class Pipe(io.RawIOBase):
         def seekable(self) -> bool:
             return False
 
-    assert importer._lines_left(Pipe(), 10) == 0  # type: ignore[arg-type]
+    assert importer._lines_left(Pipe(), 10, 110) == 0  # type: ignore[arg-type]
+    assert importer.bytes_left(object()) is None  # type: ignore[arg-type]
 
 
 def test_blocks_are_parsed_here_while_the_parsing_process_is_busy_in_file_order(
