@@ -20,6 +20,7 @@ from commands.terminal import STATUS_STYLE, roll_table, styled
 from ledger.codec import format_time_or_none
 from projections.sql.projector import Progress, progress, rebuild
 from projections.sql.queries import ROLL_FIELDS, roll_by_folding, roll_call
+from projections.sql.revision import READ_MODEL_REVISION
 
 
 def _session() -> Any:
@@ -77,6 +78,12 @@ def status_command(as_json: bool) -> None:
         return
     click.echo(f"slot {now.slot}: position {now.position}, head {now.head}, lag {now.lag} "
                f"event{'s' if now.lag != 1 else ''}")
+    if now.stale:
+        built = "before revisions were kept" if now.revision is None else (
+            f"under revision {now.revision}")
+        click.echo(f"slot {now.slot} was built by other code ({built}; this corledger's is "
+                   f"{READ_MODEL_REVISION}): the next query, or `corledger projections "
+                   "rebuild`, rebuilds it from the event log")
     for failure in now.failed:
         stderr.print(f"employer {failure.employer} could not be projected ({failure.error}): "
                      "its status is folded on demand; its lapse and roll rows are its last "
@@ -85,6 +92,7 @@ def status_command(as_json: bool) -> None:
 
 def _progress_document(p: Progress) -> dict[str, Any]:
     return {"slot": p.slot, "position": p.position, "head": p.head, "lag": p.lag,
+            "revision": p.revision, "stale": p.stale,
             "failed": [{"employer": f.employer, "error": f.error} for f in p.failed]}
 
 

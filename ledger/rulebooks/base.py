@@ -18,6 +18,7 @@ The small pure functions here read the rules' parameters; the partner modules ho
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -324,6 +325,14 @@ class RuleRegistry:
     def all(self) -> list[Rule]:
         """Every rule version, each once, in the order they were added."""
         return list(self._ids.values())
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of what every rule version decides with (id, day in force, partners,
+        parameters, what it says), sorted by id: it moves when a rule changes or a version
+        is added, and not when only a source's description does."""
+        decided = sorted((r.id, r.since.isoformat(), r.partners, sorted(r.params.items()),
+                          r.says) for r in self._ids.values())
+        return hashlib.sha256(repr(decided).encode()).hexdigest()
 
     def rulebook_for(self, partner: str, on: date) -> Rulebook:
         """The rules of ``partner`` in force on ``on`` (a V1 rule's first version for

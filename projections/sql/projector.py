@@ -19,6 +19,14 @@ short write transaction, and the cost of projecting falls on the first query aft
 **Rebuild** (:func:`rebuild`) fills the slot that is not live from scratch, folding each
 employer once, catches it up to the head, then flips which slot is live in the same
 transaction as its final catch-up, so queries answer throughout.
+
+**Upgrades.** Each slot records the :data:`~projections.sql.revision.READ_MODEL_REVISION` it
+was built under. Rows built by other code (an older corledger, before a rule fix) are wrong
+with no new event to say so: :func:`catch_up` finds the live slot stale, empties it and sets
+its position to 0 in one locked transaction (one process does it; the others then see a slot
+that is merely behind), and catches it up from the first event with progress shown. A query
+that does not wait (one employer's ``status``) leaves that to the next list query or
+``projections rebuild`` and folds its employer's stream meanwhile.
 """
 
 from __future__ import annotations
@@ -40,9 +48,11 @@ from projections.sql.read_models import (
     EmployerRows,
     employer_rows,
     failed,
+    revisions,
     slot_tables,
     tracking,
 )
+from projections.sql.revision import READ_MODEL_REVISION
 from projections.sql.skim import rebuild_event
 from storage.bulk import StreamRows, insert_rows, read_streams
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
@@ -72,10 +82,16 @@ class Progress:
     position: int
     head: int
     failed: tuple[Failure, ...] = ()  # employers whose fold failed (their rows are stale)
+    revision: int | None = READ_MODEL_REVISION  # the revision the slot was built under
 
     @property
     def lag(self) -> int:
         return max(self.head - self.position, 0)
+
+    @property
+    def stale(self) -> bool:
+        """Built by other code than this: the next query rebuilds the slot from the log."""
+        return self.revision != READ_MODEL_REVISION
 
 
 # --- schema and tracking --------------------------------------------------------------------
@@ -93,7 +109,7 @@ def ensure_schema(engine: Engine) -> None:
     key = str(engine.url)
     if key in _READY:
         return
-    tables = [tracking, failed, *(t for slot in SLOTS for t in slot_tables(slot))]
+    tables = [tracking, failed, revisions, *(t for slot in SLOTS for t in slot_tables(slot))]
     ensure(engine, tables)
     with engine.begin() as conn:
         have = set(conn.execute(select(tracking.c.name)).scalars())
@@ -103,6 +119,7 @@ def ensure_schema(engine: Engine) -> None:
                     with conn.begin_nested():
                         conn.execute(insert(tracking).values(
                             name=slot, position=0, live=slot == SLOTS[0], token=None))
+                        _set_revision(conn, slot)  # empty, so built under this revision
                 except IntegrityError:
                     pass  # another process created it first
     _READY.add(key)
@@ -115,6 +132,19 @@ def live_slot(conn: Connection) -> tuple[str, int]:
     return row.name, int(row.position)
 
 
+def slot_revision(conn: Connection, slot: str) -> int | None:
+    """The revision a slot's rows were built under (None: before revisions were kept)."""
+    found = conn.execute(select(revisions.c.revision)
+                         .where(revisions.c.slot == slot)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def _set_revision(conn: Connection, slot: str) -> None:
+    """Records that the slot's rows are now built under this code's revision."""
+    conn.execute(delete(revisions).where(revisions.c.slot == slot))
+    conn.execute(insert(revisions).values(slot=slot, revision=READ_MODEL_REVISION))
+
+
 def progress(store: LedgerStore) -> Progress:
     """The live slot's position, the head of the event log, and so the lag."""
     engine = engine_of(store)
@@ -122,7 +152,8 @@ def progress(store: LedgerStore) -> Progress:
     with engine.connect() as conn:
         slot, position = live_slot(conn)
         failing = tuple(failures(conn, slot))
-    return Progress(slot, position, store.position(), failing)
+        revision = slot_revision(conn, slot)
+    return Progress(slot, position, store.position(), failing, revision)
 
 
 @contextmanager
@@ -317,6 +348,12 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
     while True:
         with engine.connect() as conn:
             slot, position = live_slot(conn)
+            revision = slot_revision(conn, slot)
+        if revision != READ_MODEL_REVISION:
+            if not wait:  # a one-employer query folds its stream rather than rebuild all
+                return None
+            _reset_stale(engine, slot, wait)
+            continue  # the slot is now empty at position 0: catch it up like any other
         head = store.position()
         if start is None:
             start = position
@@ -333,14 +370,34 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
             continue  # someone else applied that batch: look again
 
 
+def _reset_stale(engine: Engine, slot: str, wait: bool) -> None:
+    """Empties a slot built under another revision and sets it to position 0 and this
+    revision, in one transaction holding its tracking row; a no-op if another process did
+    it first."""
+    with _locked(engine, slot, wait) as (conn, position):
+        if slot_revision(conn, slot) == READ_MODEL_REVISION:
+            return
+        log.warning("read models: slot %s was built by other code (revision %s, now %s): "
+                    "rebuilding it from the event log", slot, slot_revision(conn, slot),
+                    READ_MODEL_REVISION)
+        for table in slot_tables(slot):
+            conn.execute(delete(table))
+        conn.execute(delete(failed).where(failed.c.slot == slot))
+        _advance(conn, slot, position, 0)
+        _set_revision(conn, slot)
+
+
 def _current_slot(engine: Engine, store: LedgerStore) -> str | None:
-    """The live slot when it exists and is at the head of the log, else None."""
+    """The live slot when it exists, was built under this revision and is at the head of
+    the log, else None."""
     try:
         with engine.connect() as conn:
             slot, position = live_slot(conn)
+            revision = slot_revision(conn, slot)
     except DBAPIError:  # no read-model tables in this ledger
         return None
-    return slot if position >= store.position() else None
+    current = revision == READ_MODEL_REVISION and position >= store.position()
+    return slot if current else None
 
 
 # --- rebuilding --------------------------------------------------------------------------------
@@ -438,6 +495,7 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
             _advance(conn, target, last, notes[-1][0])
             last = notes[-1][0]
         _check_token(conn, target, token)
+        _set_revision(conn, target)
         conn.execute(update(tracking).values(live=tracking.c.name == target))
         conn.execute(update(tracking).where(tracking.c.name == target).values(token=None))
     with engine.connect() as conn:

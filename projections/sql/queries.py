@@ -44,7 +44,8 @@ from projections.sql.projector import (
     ensure_schema,
     failures,
 )
-from projections.sql.read_models import SLOTS, failed, slot_tables, tracking
+from projections.sql.read_models import SLOTS, failed, revisions, slot_tables, tracking
+from projections.sql.revision import READ_MODEL_REVISION
 from projections.status import render, unregistered
 from projections.timeline import fold
 from storage.store import LedgerStore
@@ -91,15 +92,17 @@ def _latest(slot: str) -> Select[tuple[str, date | None]]:
 
 @cache
 def _current_row(slot: str, position_sql: str) -> Select[Any]:
-    """:func:`_latest` with, in the same statement, the slot's tracking row, the head of the
-    log and whether the employer's last fold into the slot failed (built once: building a
-    statement costs more client time than the server takes to run it)."""
+    """:func:`_latest` with, in the same statement, the slot's tracking row and revision, the
+    head of the log and whether the employer's last fold into the slot failed (built once:
+    building a statement costs more client time than the server takes to run it)."""
     latest = _latest(slot).subquery()
     failing = select(failed.c.employer).where(failed.c.slot == slot,
                                               failed.c.employer == _EMPLOYER).exists()
+    revision = select(revisions.c.revision).where(revisions.c.slot == slot).scalar_subquery()
     return (select(tracking.c.live, tracking.c.position,
                    literal_column(f"({position_sql})").label("head"),
-                   failing.label("failing"), latest.c.document, latest.c.valid_to)
+                   failing.label("failing"), revision.label("revision"),
+                   latest.c.document, latest.c.valid_to)
             .select_from(tracking.outerjoin(latest, true()))
             .where(tracking.c.name == slot))
 
@@ -107,10 +110,11 @@ def _current_row(slot: str, position_sql: str) -> Select[Any]:
 def _status_if_current(store: LedgerStore, employer: str, as_of: date,
                        ) -> tuple[Row[Any] | None] | None:
     """The employer's status row on ``as_of`` (or None in a 1-tuple: no row), read in one
-    statement with the checks that make it the answer: the slot is live, at the head of the
-    log and has no failed fold of this employer. None when a check fails: the caller then
-    catches up first, as before. One statement and, on PostgreSQL, no transaction: one
-    round trip after the pool's ping, where the checks on their own took eleven.
+    statement with the checks that make it the answer: the slot is live, built under this
+    code's revision, at the head of the log and has no failed fold of this employer. None
+    when a check fails: the caller then catches up first, as before. One statement and, on
+    PostgreSQL, no transaction: one round trip after the pool's ping, where the checks on
+    their own took eleven.
     """
     engine = engine_of(store)
     ensure_schema(engine)
@@ -118,7 +122,8 @@ def _status_if_current(store: LedgerStore, employer: str, as_of: date,
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         row = conn.execute(_current_row(slot, store.position_sql()),
                            {"employer": employer, "as_of": as_of}).first()
-    if row is None or not row.live or row.failing or row.position < (row.head or 0):
+    if (row is None or not row.live or row.failing or row.revision != READ_MODEL_REVISION
+            or row.position < (row.head or 0)):
         return None
     return (row if row.document is not None else None,)
 

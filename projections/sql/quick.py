@@ -6,9 +6,9 @@ reads that row with the standard library's ``sqlite3``, in one read-only transac
 SQLAlchemy, no eventsourcing application, no catch-up machinery to import. Whenever it
 cannot be sure that :func:`projections.sql.queries.status_from_read_model` would answer from
 the same row without writing first (a table missing, a writable file not in WAL mode, the
-read models behind, the employer's last projection failed, a URL only SQLAlchemy can read,
-any database error), it returns None and the caller takes that full path, so the answers,
-and what is written, stay the same.
+read models built by other code or behind, the employer's last projection failed, a URL only
+SQLAlchemy can read, any database error), it returns None and the caller takes that full
+path, so the answers, and what is written, stay the same.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import orjson
 
+from projections.sql.revision import READ_MODEL_REVISION
 from storage.sqlite_file import SQLiteDb, is_read_only, read_only_uri, sqlite_path
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ SLOTS = ("a", "b")  # as projections.sql.read_models.SLOTS (a test holds them eq
 REQUIRED = frozenset({
     "stored_events", "ledger_employers", "ledger_event_ids", "ledger_recorded",
     "ledger_employers_stream", "ledger_log", "ledger_log_nodes", "ledger_log_heads",
-    "ledger_checkpoints", "ledger_batches", "rm_tracking", "rm_failed",
+    "ledger_checkpoints", "ledger_batches", "rm_tracking", "rm_failed", "rm_revision",
     *(f"{name}_{slot}" for slot in SLOTS for name in ("rm_status", "rm_lapse")),
     *(f"ix_rm_status_{slot}_{ix}" for slot in SLOTS for ix in ("roll", "partner")),
     *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS for ix in ("due", "grace", "miss", "kind")),
@@ -91,6 +92,9 @@ def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
     if len(live) != 1 or live[0][0] not in SLOTS:
         return None
     slot, position = live[0][0], int(live[0][1])
+    revision = conn.execute("SELECT revision FROM rm_revision WHERE slot = ?", (slot,)).fetchone()
+    if revision is None or revision[0] != READ_MODEL_REVISION:
+        return None  # built by other code: the full path rebuilds the slot first
     head = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
     if position < head:
         return None  # behind: the full path catches up first, with progress shown

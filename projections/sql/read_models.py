@@ -116,6 +116,14 @@ failed = Table(
 """Employers whose stream could not be folded into a slot: their rows there are the last
 good ones, and a status query folds their stream on demand instead."""
 
+revisions = Table(
+    "rm_revision", metadata,
+    Column("slot", String(32), primary_key=True),
+    Column("revision", Integer, nullable=False),
+)
+"""Per slot: the :data:`projections.sql.revision.READ_MODEL_REVISION` its rows were built
+under (no row: built by code older than the revisions, so stale)."""
+
 STATUS = {slot: _status_table(slot) for slot in SLOTS}
 LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
 
