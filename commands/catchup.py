@@ -1,8 +1,9 @@
-"""No silent waiting: what a query shows on stderr while the read models catch up first.
+"""No silent waiting: what a command shows on stderr while it works through a long list
+(read models catching up before a query, a payment run deciding every employer).
 
-On a terminal, a progress bar (events applied of events behind) that disappears when done;
-elsewhere (a pipe, a log) one line when the read models are at least :data:`NOTICE_EVENTS`
-behind, so a script's stderr is not filled by every small catch-up.
+On a terminal, a progress bar (done of total) that disappears when done; elsewhere (a pipe, a
+log) one line when the work is at least :data:`NOTICE_EVENTS` long, so a script's stderr is
+not filled by every small catch-up.
 """
 
 from __future__ import annotations
@@ -16,12 +17,19 @@ from rich.console import Console
 NOTICE_EVENTS = 10_000  # a catch-up this long is worth a line in a log
 
 
-class CatchUpReport:
-    """An ``on_progress`` callback for the read-model queries (see
-    :func:`projections.sql.projector.catch_up`)."""
+CATCH_UP = ("read models catching up (events)",
+            "read models are {total} events behind the ledger: catching up before answering")
+"""The label of the bar and the line of a log, for the read models' catch-up."""
 
-    def __init__(self, console: Console) -> None:
+
+class CatchUpReport:
+    """An ``on_progress(done, total)`` callback that shows the progress: of the read-model
+    queries' catch-up (see :func:`projections.sql.projector.catch_up`) unless told what
+    else (``words``: the bar's label and the log line, ``{total}`` filled in)."""
+
+    def __init__(self, console: Console, words: tuple[str, str] = CATCH_UP) -> None:
         self.console = console
+        self.label, self.notice = words
         self._bar: Any = None
         self._task: Any = None
         self._said = False
@@ -33,8 +41,7 @@ class CatchUpReport:
             self._show_bar(done, total)
         elif not self._said and total >= NOTICE_EVENTS:
             self._said = True
-            self.console.print(f"read models are {total} events behind the ledger: catching "
-                               "up before answering", highlight=False)
+            self.console.print(self.notice.format(total=total), highlight=False, markup=False)
 
     def _show_bar(self, done: int, total: int) -> None:
         if self._bar is None:
@@ -44,7 +51,7 @@ class CatchUpReport:
                                  MofNCompleteColumn(), TimeElapsedColumn(),
                                  console=self.console, transient=True)
             self._bar.start()
-            self._task = self._bar.add_task("read models catching up (events)", total=total)
+            self._task = self._bar.add_task(self.label, total=total)
         self._bar.update(self._task, completed=done, total=total)
 
     def close(self) -> None:
@@ -54,9 +61,11 @@ class CatchUpReport:
 
 
 @contextmanager
-def catching_up(console: Console | None = None) -> Iterator[CatchUpReport]:
-    """A report for one query, closed (its bar removed) when the block ends."""
-    report = CatchUpReport(console or Console(stderr=True))
+def catching_up(console: Console | None = None, words: tuple[str, str] = CATCH_UP
+                ) -> Iterator[CatchUpReport]:
+    """A report for one query (or other long work), closed (its bar removed) when the block
+    ends."""
+    report = CatchUpReport(console or Console(stderr=True), words)
     try:
         yield report
     finally:

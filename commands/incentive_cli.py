@@ -14,6 +14,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from commands.catchup import catching_up
 from commands.csvout import csv_options, render, write_csv
 from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
@@ -23,6 +24,9 @@ from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
+from projections.sql.payment_run import payment_run
+
+DECIDING = ("deciding incentives (employers)", "deciding the incentives of {total} employers")
 
 CSV_COLUMNS = ("employer", "partner", "state", "amount", "payable_in", "minimum_applied",
                "formula", "floor", "discount_percent", "paid_total", "difference")
@@ -89,10 +93,11 @@ def incentives(year: int, partner: str | None, known_at: datetime | None,
         raise click.UsageError("choose one of --csv and --json")
     store = _store()
     size = pinned_size(store, ledger_at, tree_size)
-    reference = store.reference(size)
-    docs = [doc for doc in (_decision(e, reference, year, known_at, size)
-                            for e in store.employers())
-            if partner is None or doc["partner"] == partner]
+    with catching_up(stderr, DECIDING) as report:
+        docs = payment_run(store, store.employers(), year, known_at=known_at,
+                           asked_on=_asked_on(known_at), tree_size=size, workers=None,
+                           on_progress=report)
+    docs = [doc for doc in docs if partner is None or doc["partner"] == partner]
     totals = summarize(docs)
     if as_json:
         emit_json({"year": year, "partner": partner,

@@ -29,6 +29,7 @@ from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
+from projections.sql.payment_run import payment_run
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
 from projections.status import render
 from projections.timeline import EmployerTimeline, fold
@@ -279,10 +280,9 @@ def roll(args: dict[str, Any]) -> Response:
 def incentives(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
     s = store()
-    reference = s.reference()
     year, known_at = args["year"], args.get("known_at")
-    docs = [decide(s.stream(e), reference, year=year, employer=e, known_at=known_at,
-                   asked_on=asked_on(today(), known_at)) for e in employers_of(s, partner)]
+    docs = payment_run(s, employers_of(s, partner), year, known_at=known_at,
+                       asked_on=asked_on(today(), known_at))
     if wants_csv():
         return Response(incentives_csv(docs), mimetype=CSV_TYPE)
     return json_response({

@@ -18,7 +18,8 @@ from commands.receipts import current_size, receipt
 from ledger import events as ev
 from ledger.codec import event_to_state
 from projections.diff import View, diff
-from projections.incentive import incentive, summarize
+from projections.incentive import summarize
+from projections.sql.payment_run import payment_run
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
 from projections.timeline import Decision, EmployerTimeline, fold, in_view
@@ -190,10 +191,8 @@ def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None
 def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date
                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Each employer's incentive decision for ``year`` as asked ``today``, and the totals."""
-    reference = store.reference()
-    docs = [incentive(store.stream(e), reference, year=year, employer=e, asked_on=today)
-            for e in employers]
-    docs = [d for d in docs if d["partner"] is not None]
+    docs = [d for d in payment_run(store, list(employers), year, known_at=None, asked_on=today)
+            if d["partner"] is not None]
     return docs, summarize(docs)
 
 
