@@ -12,6 +12,7 @@ No store access: it works on a folded :class:`EmployerTimeline` and the employer
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -21,7 +22,7 @@ from rich.text import Text
 from commands.terminal import styled
 from ledger import events as ev
 from ledger.codec import format_time_or_none
-from projections.status import render
+from projections.status import headcount_over_limit, qa_pending_audits, render
 from projections.timeline import EmployerTimeline, in_view
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",
@@ -82,6 +83,17 @@ def _latest(events: Sequence[ev.LedgerEvent], kinds: tuple[type, ...],
     return found[-1] if found else None
 
 
+def _headcount_event(t: EmployerTimeline, report: tuple[date, int] | None
+                     ) -> ev.LedgerEvent | None:
+    """The registration or headcount report behind ``report`` (its effective date and
+    count): the latest such event of that date with that count."""
+    if report is None:
+        return None
+    found = [e for e in t.events if isinstance(e, (ev.HeadcountReported, ev.EmployerRegistered))
+             and e.effective == report[0] and e.headcount == report[1]]
+    return found[-1] if found else None
+
+
 def _flag_sources(t: EmployerTimeline, flags: Sequence[str]
                   ) -> list[tuple[str, ev.LedgerEvent | None, str]]:
     """Each raised flag with the event that raised it and what it means."""
@@ -93,13 +105,13 @@ def _flag_sources(t: EmployerTimeline, flags: Sequence[str]
                          f"a review opened {review.opened} is still open" if review
                          else "a review is open"))
         elif flag == "qa_pending":
-            for a in t.audits.values():
-                if a.counts and a.qa_outcome is None:
-                    rows.append((flag, a.event, f"audit {a.audit} submitted {a.submitted} "
-                                 "awaits its QA decision"))
+            for a in qa_pending_audits(t):
+                rows.append((flag, a.event, f"audit {a.audit} submitted {a.submitted} "
+                             "awaits its QA decision"))
         elif flag == "headcount_exceeds_program":
-            event = _latest(t.events, (ev.HeadcountReported, ev.EmployerRegistered), t)
-            rows.append((flag, event, f"headcount {t.headcount_on(t.as_of)} is over the "
+            over = headcount_over_limit(t)
+            event = _headcount_event(t, over)
+            rows.append((flag, event, f"headcount {over[1] if over else None} is over the "
                          f"{t.program} limit"))
         elif flag == "no_internal_auditor":
             event = _latest(t.events, (ev.InternalAuditorLeft, ev.EmployerRegistered), t)

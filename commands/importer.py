@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterator
+import os
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -29,7 +32,7 @@ from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
 from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
-from storage.workers import ordered_results, worker_pool
+from storage.workers import worker_pool
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
 BATCH_SIZE = 2000
@@ -256,26 +259,40 @@ class Importer:
     def _parsed(self, stream: IO[bytes]) -> Generator[_Line | list[LineError], None, None]:
         """Each numbered line parsed, in order: a :class:`_Line`, or the errors refusing it.
 
-        The first :data:`PARALLEL_FROM_LINES` lines are parsed here. Past them, the file is
-        read in blocks of whole lines (:func:`read_blocks`) and a second process splits and
-        parses them (validation, hashing and encoding are CPU-bound Python, a third of an
-        import), while this one checks them against the ledger and appends: at most
-        :data:`CHUNKS_IN_FLIGHT` blocks are out at once, so memory stays flat. The parsing
-        process only parses the bytes it is sent; it never reads the file or writes.
+        A file of fewer than :data:`PARALLEL_FROM_LINES` lines is parsed here. For a longer
+        one a second process parses (validation, hashing and encoding are CPU-bound Python,
+        a third of an import) while this one checks the lines against the ledger and
+        appends: the file is read in blocks of whole lines (:func:`read_blocks`) and at most
+        :data:`CHUNKS_IN_FLIGHT` blocks are out at once, so memory stays flat. The process is
+        started as soon as the file looks long enough (:func:`_lines_left`, at line
+        :data:`PROBE_LINES`) and takes over once it is ready, at line
+        :data:`PARALLEL_FROM_LINES` at the latest; its start-up (a spawned interpreter
+        importing the parser) overlaps the lines parsed here meanwhile. The parsing process
+        only parses the bytes it is sent; it never reads the file or writes.
         """
         now, now_text = self.now, self._now_text
-        number = 0
-        for number, raw in read_lines(stream, self.on_bytes):
-            yield parse_line(number, raw, now, now_text)
-            if number >= PARALLEL_FROM_LINES:
-                break
-        else:
-            return
-        with worker_pool(1) as pool:
+        with ExitStack() as stack:
+            pool: ProcessPoolExecutor | None = None
+            ready: Future[bool] | None = None
+            number = length = 0
+            for number, raw in read_lines(stream, self.on_bytes):
+                yield parse_line(number, raw, now, now_text)
+                if ready is None:
+                    length += MAX_LINE_BYTES if isinstance(raw, LineError) else len(raw)
+                    if number >= PARALLEL_FROM_LINES or number == PROBE_LINES and \
+                            _lines_left(stream, number, length) >= PARALLEL_FROM_LINES:
+                        pool = stack.enter_context(worker_pool(1))
+                        ready = pool.submit(_parser_ready)
+                    else:
+                        continue
+                if number >= PARALLEL_FROM_LINES or ready.done():
+                    break
+            else:
+                return
+            assert pool is not None and ready is not None
+            ready.result()
             blocks = read_blocks(stream, number + 1, self.on_bytes)
-            for parsed in ordered_results(pool, parse_block,
-                                          ((*block, now, now_text) for block in blocks),
-                                          CHUNKS_IN_FLIGHT):
+            for parsed in shared_parse(pool, blocks, now, now_text):
                 yield from _unpacked(parsed)
 
     def _error(self, line: int, field_name: str, message: str) -> None:
@@ -498,8 +515,41 @@ class Importer:
 
 _REFERENCE = {name: cls.reference for name, cls in EVENT_TYPES.items()}
 PARALLEL_FROM_LINES = 20_000  # below this, starting a parsing process costs more than it saves
+PROBE_LINES = 1_000  # where a seekable file's length in lines is first estimated
 BLOCK_BYTES = 1 << 19  # a parsing process's share of the file at a time (~2,000 lines)
 CHUNKS_IN_FLIGHT = 3
+PARSED_HERE_AHEAD = 2  # blocks the importing process parses itself while it waits, at most
+
+
+def bytes_left(stream: IO[bytes]) -> int | None:
+    """How many bytes a stream has left, when it can tell without reading: a file or an
+    in-memory buffer (by seeking to its end and back), or a wrapper with its own
+    ``bytes_left()`` (:class:`commands.session.DigestingReader`); None for a pipe."""
+    own = getattr(stream, "bytes_left", None)
+    if own is not None:
+        return own()  # type: ignore[no-any-return]
+    try:
+        if not stream.seekable():
+            return None
+        here = stream.tell()
+        end = stream.seek(0, os.SEEK_END)
+        stream.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - here
+
+
+def _lines_left(stream: IO[bytes], lines: int, length: int) -> float:
+    """About how many lines a stream has left, given that its last ``lines`` lines took
+    ``length`` bytes; 0 when it cannot tell (a pipe: the threshold decides)."""
+    left = bytes_left(stream)
+    return left * lines / length if left and length else 0
+
+
+def _parser_ready() -> bool:
+    """A parsing process's first task: unpickling it imports this module (the parser), so
+    once it is done the process parses at full speed."""
+    return True
 
 
 def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str,
@@ -681,6 +731,46 @@ def parse_block(first: int, block: bytes, overlong: int | None, now: datetime,
     if last.strip():
         chunk.append((first + len(lines), last))
     return parse_chunk(chunk, now, now_text)
+
+
+def shared_parse(pool: Executor, blocks: Iterable[tuple[int, bytes, int | None]],
+                 now: datetime, now_text: str) -> Iterator[list[Any]]:
+    """:func:`parse_block` of each block, in order: in the parsing process, at most
+    :data:`CHUNKS_IN_FLIGHT` blocks out at once, except that when the next result is not
+    ready this process parses the next block itself rather than wait (at most
+    :data:`PARSED_HERE_AHEAD` held), so both cores parse while the checks and inserts here
+    leave time. Memory stays bounded; the lines come out as one process would parse them."""
+    slots: deque[Future[list[Any]] | list[Any]] = deque()
+    source = iter(blocks)
+    in_flight = held_here = 0
+    more = True
+    while True:
+        while more and in_flight < CHUNKS_IN_FLIGHT:
+            block = next(source, None)
+            if block is None:
+                more = False
+            else:
+                slots.append(pool.submit(parse_block, *block, now, now_text))
+                in_flight += 1
+        if not slots:
+            return
+        head = slots[0]
+        if type(head) is list:
+            held_here -= 1
+            yield slots.popleft()  # type: ignore[misc]
+            continue
+        assert isinstance(head, Future)
+        if more and held_here < PARSED_HERE_AHEAD and not head.done():
+            block = next(source, None)
+            if block is None:
+                more = False
+            else:
+                slots.append(parse_block(*block, now, now_text))
+                held_here += 1
+            continue
+        slots.popleft()
+        in_flight -= 1
+        yield head.result()
 
 
 def _unpacked(parsed: list[Any]) -> Iterator[_Line | list[LineError]]:

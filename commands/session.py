@@ -102,6 +102,13 @@ class DigestingReader:
         self.digest.update(data)
         return data
 
+    def bytes_left(self) -> int | None:
+        """What is left of the wrapped stream, if it can tell without reading (the
+        importer's estimate of a file's length)."""
+        from commands.importer import bytes_left
+
+        return bytes_left(self.stream)
+
 
 def batch_recorder(source: str, by: str | None, sha256: Callable[[], str], started: datetime,
                    clock: Callable[[], datetime]) -> Callable[[Writer, ImportResult], None]:

@@ -9,7 +9,8 @@ listing the decisions of the current cycle with their rule ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RuleRegistry
 from projections.timeline import (
+    AuditRecord,
     Certificate,
     Decision,
     EmployerTimeline,
@@ -96,10 +98,7 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     raised: set[str] = set()
     if t.reviews and t.review_open_on(on):
         raised.add("under_review")
-    audits = t.audits
-    if t.awaiting_qa and any(a.counts and a.qa_outcome is None
-                             and could_meet_requirement(t, a)
-                             for a in (audits[i] for i in t.awaiting_qa)):
+    if t.awaiting_qa and any(qa_pending_audits(t)):
         raised.add("qa_pending")
     if headcount_exceeds_program(t):
         raised.add("headcount_exceeds_program")
@@ -122,19 +121,43 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
     return [f for f in FLAG_ORDER if f in raised]
 
 
+def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
+    """The audits awaiting QA that set ``qa_pending``: those that could meet the next
+    required audit (second set, "qa_pending"); audits that cannot count do not."""
+    audits = t.audits
+    return (a for a in (audits[i] for i in t.awaiting_qa)
+            if a.counts and a.qa_outcome is None and could_meet_requirement(t, a))
+
+
 def headcount_exceeds_program(t: EmployerTimeline) -> bool:
     """Latest headcount above the program's limit (AMHSA: any headcount in the year)."""
+    return headcount_over_limit(t) is not None
+
+
+def headcount_over_limit(t: EmployerTimeline) -> tuple[date, int] | None:
+    """The headcount report (effective date, count) that puts the employer over its
+    program's limit on as-of, or None: the latest headcount, or for AMHSA the latest one
+    above the limit in force at any point of the as-of year (second set, "AMHSA dates"), so
+    that ``explain`` names the report that raised the flag, not a later one within it."""
     rb = t.rulebook()
     limit = rb.program_limit(t.program or "")
     if limit is None:
-        return False
+        return None
+    counts = t.headcounts  # in date order
     if rb.limit_applies_all_year():
         start = date(t.as_of.year, 1, 1)
-        in_year = t.headcounts_between(start, t.as_of)
-        at_start = t.headcount_on(start)
-        return any(h > limit for h in [*in_year, *([at_start] if at_start is not None else [])])
-    latest = t.headcount_on(t.as_of)
-    return latest is not None and latest > limit
+        first = bisect_left(counts, start, key=_day)  # the year's first report
+        end = bisect_right(counts, t.as_of, key=_day)
+        if first and (first == end or counts[first][0] != start):
+            first -= 1  # the report carried over into Jan 1
+        over = [r for r in counts[first:end] if r[1] > limit]
+        return over[-1] if over else None
+    at = bisect_right(counts, t.as_of, key=_day)
+    return counts[at - 1] if at and counts[at - 1][1] > limit else None
+
+
+def _day(report: tuple[date, int]) -> date:
+    return report[0]
 
 
 def because(t: EmployerTimeline) -> list[Decision]:

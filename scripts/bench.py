@@ -113,9 +113,11 @@ def child_import(source: str, url: str, log_kept: str = "log") -> dict[str, Any]
         from commands import importer
         from storage.log import LogAppender, Logged
 
-        # the parsing process hashes no leaves either (by module name: this is __main__)
-        importer.parse_block = importlib.import_module(  # type: ignore[attr-defined]
-            "scripts.bench").parse_block_without_leaves
+        # the parsing process hashes no leaves either (by module name: this is __main__);
+        # nor does this one, which parses blocks too while it would wait (shared_parse)
+        bench = importlib.import_module("scripts.bench")
+        bench._PARSE_BLOCK = importer.parse_block  # type: ignore[attr-defined]
+        importer.parse_block = bench.parse_block_without_leaves  # type: ignore[attr-defined]
 
         LogAppender.prepare = lambda self, rows: Logged([], [])  # type: ignore[method-assign]
         LogAppender.append = lambda self, rows: None  # type: ignore[method-assign]
@@ -133,14 +135,17 @@ def child_import(source: str, url: str, log_kept: str = "log") -> dict[str, Any]
             "rss_mb": _rss_mb(), "parser_rss_mb": _children_rss_mb()}
 
 
+_PARSE_BLOCK: Any = None  # the importer's own parse_block, where child_import replaced it
+
+
 def parse_block_without_leaves(*args: Any) -> list[Any]:
-    """(g), in the parsing process: :func:`commands.importer.parse_block` without hashing
-    the lines' Merkle leaves, as the import parsed before the log."""
+    """(g), in either process: :func:`commands.importer.parse_block` without hashing the
+    lines' Merkle leaves, as the import parsed before the log."""
     from commands import importer
 
     importer.guess_leaves = lambda parsed, now_text: [  # type: ignore[assignment]
         tuple(p) if type(p) is importer._Line else p for p in parsed]
-    return importer.parse_block(*args)
+    return (_PARSE_BLOCK or importer.parse_block)(*args)
 
 
 BASELINE_DDL = (

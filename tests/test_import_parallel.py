@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,3 +149,98 @@ def test_leaves_hashed_by_the_parsing_process_are_the_log_one_process_keeps(
         store.close()
     assert report.ok, report.damage
     assert report.events > 0
+
+
+def test_a_parsing_process_started_early_takes_over_when_ready_and_stores_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that looks long at the probe starts its parsing process there, and lines are
+    parsed here until it is ready (at the threshold at the latest): the same rows either way."""
+    data = SAMPLE.read_bytes()
+    monkeypatch.setattr(importer, "PROBE_LINES", 10)
+    monkeypatch.setattr(importer, "PARALLEL_FROM_LINES", data.count(b"\n") - 50)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)
+    started: list[int] = []
+    real_pool = importer.worker_pool
+
+    def counting_pool(workers: int) -> object:
+        started.append(workers)
+        return real_pool(workers)
+
+    monkeypatch.setattr(importer, "worker_pool", counting_pool)
+    estimates: list[float] = []
+    real_estimate = importer._lines_left
+
+    def estimate(stream: io.BytesIO, lines: int, length: int) -> float:
+        estimates.append(real_estimate(stream, lines, length))
+        return estimates[-1]
+
+    monkeypatch.setattr(importer, "_lines_left", estimate)
+    one, two = f"sqlite:///{tmp_path / 'one.db'}", f"sqlite:///{tmp_path / 'two.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(importer, "PARALLEL_FROM_LINES", 10**9)
+        mp.setattr(importer, "PROBE_LINES", 10**9)
+        inline = run(one, data)
+    assert started == []
+    parallel = run(two, data)
+    assert started == [1]
+    assert len(estimates) == 1 and estimates[0] > importer.PARALLEL_FROM_LINES  # at the probe
+    assert parallel == inline
+    assert rows(two) == rows(one)
+
+
+def test_lines_left_is_estimated_from_a_stream_that_can_tell_its_length() -> None:
+    from commands.session import DigestingReader
+
+    data = b"0123456789\n" * 100
+    for stream in (io.BytesIO(data), DigestingReader(io.BytesIO(data))):
+        for _ in range(10):
+            stream.readline()
+        assert importer._lines_left(stream, 10, 110) == pytest.approx(90)
+        assert importer.bytes_left(stream) == 990
+        assert stream.readline() == b"0123456789\n"  # read on from where it was
+    reader = DigestingReader(io.BytesIO(data))
+    assert reader.read() == data and reader.digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+    class Pipe(io.RawIOBase):
+        def seekable(self) -> bool:
+            return False
+
+    assert importer._lines_left(Pipe(), 10, 110) == 0  # type: ignore[arg-type]
+    assert importer.bytes_left(object()) is None  # type: ignore[arg-type]
+
+
+def test_blocks_are_parsed_here_while_the_parsing_process_is_busy_in_file_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the next result is not ready the importing process parses the next blocks
+    itself (at most PARSED_HERE_AHEAD held): the lines still come out in file order."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 997)
+    data = b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[100:300])
+    blocks = list(importer.read_blocks(io.BytesIO(data), 101))
+    assert len(blocks) > 10
+    here: list[int] = []
+    real_parse = importer.parse_block
+    main = threading.current_thread()
+
+    def parse_block(first: int, *rest: object) -> list[object]:
+        if threading.current_thread() is main:
+            here.append(first)
+        return real_parse(first, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "parse_block", parse_block)
+    expected = [real_parse(*block, NOW, "now") for block in blocks]
+    assert any(type(p) is tuple and p[3] is not None for p in expected[-1])  # employer lines
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(release.wait)  # the "parsing process" is busy until released
+        threading.Timer(0.3, release.set).start()
+        got = list(importer.shared_parse(pool, blocks, NOW, "now"))
+    def unguessed(results: list[list[object]]) -> list[object]:
+        # a leaf is a guess (used only if right); the guesses differ with who parsed what
+        return [p[:-2] if type(p) is tuple else p for block in results for p in block]
+
+    assert unguessed(got) == unguessed(expected)
+    assert len(here) >= importer.PARSED_HERE_AHEAD  # parsed here while the pool was busy
+    assert here[:2] == [blocks[3][0], blocks[4][0]]  # the blocks after those sent out

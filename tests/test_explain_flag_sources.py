@@ -1,0 +1,78 @@
+"""``explain`` names the event that raised each flag: for AMHSA's all-year headcount limit
+that is the report above 10 in force during the year, not a later report within the limit
+(DOMAIN.md, Precise rules second set, "AMHSA dates")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import Cli, audit, line, registration
+
+Lines = list[dict[str, Any] | str]
+
+
+def _amhsa_secor_with_12_then_8() -> Lines:
+    return [
+        registration("AM-1", "2020-01-10", partner="AMHSA", program="SECOR", headcount=8),
+        line("HeadcountReported", "AM-1", "2021-05-01", {"headcount": 12}, id="AM-1-H12"),
+        line("HeadcountReported", "AM-1", "2021-08-01", {"headcount": 8}, id="AM-1-H8"),
+    ]
+
+
+def _headcount_row(cli: Cli, as_of: str) -> list[tuple[str, str | None, str]]:
+    doc = cli.json("explain", "AM-1", "--as-of", as_of)
+    return [(f["flag"], f["event"], f["says"]) for f in doc["flags"]
+            if f["flag"] == "headcount_exceeds_program"]
+
+
+def test_amhsa_headcount_flag_names_the_report_over_the_limit_not_a_later_one(
+        cli: Cli) -> None:
+    assert cli.import_lines(_amhsa_secor_with_12_then_8()).exit_code == 0
+    # after the report of 8 the flag still holds for 2021, raised by the report of 12
+    assert _headcount_row(cli, "2021-12-31") == [
+        ("headcount_exceeds_program", "AM-1-H12", "headcount 12 is over the SECOR limit")]
+    assert _headcount_row(cli, "2021-05-01") == [
+        ("headcount_exceeds_program", "AM-1-H12", "headcount 12 is over the SECOR limit")]
+    assert _headcount_row(cli, "2021-04-30") == []
+    assert _headcount_row(cli, "2022-01-01") == []  # the 8 is what 2022 starts with
+
+
+def test_amhsa_headcount_carried_into_the_year_is_named_until_a_report_on_jan_1(
+        cli: Cli) -> None:
+    lines: Lines = [*_amhsa_secor_with_12_then_8()[:2],
+             line("HeadcountReported", "AM-1", "2022-01-01", {"headcount": 9}, id="AM-1-H9")]
+    assert cli.import_lines(lines).exit_code == 0
+    assert _headcount_row(cli, "2021-12-31")[0][1] == "AM-1-H12"
+    # a report dated Jan 1 replaces the 12 before the year starts: no flag for 2022
+    assert _headcount_row(cli, "2022-03-01") == []
+
+
+def test_generic_headcount_flag_names_the_latest_report(cli: Cli) -> None:
+    lines: Lines = [registration("GS-1", "2020-01-10", program="SECOR", headcount=8),
+             line("HeadcountReported", "GS-1", "2020-05-01", {"headcount": 12}, id="GS-1-H12"),
+             line("HeadcountReported", "GS-1", "2020-08-01", {"headcount": 11}, id="GS-1-H11")]
+    assert cli.import_lines(lines).exit_code == 0
+    doc = cli.json("explain", "GS-1", "--as-of", "2020-09-01")
+    assert [(f["event"], f["says"]) for f in doc["flags"]] == [
+        ("GS-1-H11", "headcount 11 is over the SECOR limit")]
+
+
+def test_qa_pending_rows_name_only_audits_that_could_meet_the_next_audit(cli: Cli) -> None:
+    """A maintenance audit sent after the certificate was cancelled cannot count and does
+    not set qa_pending (second set, "qa_pending"); the certification audit in QA does."""
+    lines: Lines = [registration("GC-1", "2015-01-05"),
+             audit("GC-1", "2015-06-01", started="2015-05-20", completed="2015-05-28"),
+             line("QADecided", "GC-1", "2015-06-15", {"audit": "A1", "outcome": "accepted"},
+                  id="GC-1-QA1"),
+             audit("GC-1", "2016-07-01", audit_id="M1", kind="maintenance",
+                   started="2016-06-20", completed="2016-06-25"),
+             audit("GC-1", "2016-07-05", audit_id="C2", started="2016-06-20",
+                   completed="2016-06-25")]
+    assert cli.import_lines(lines).exit_code == 0
+    doc = cli.json("explain", "GC-1", "--as-of", "2016-07-10")
+    assert doc["status"]["status"] == "cancelled"
+    assert doc["status"]["flags"] == ["qa_pending"]
+    assert [(f["flag"], f["event"]) for f in doc["flags"]] == [("qa_pending", "GC-1-C2")]
+    # before the certification audit only the late maintenance audit is in QA: no flag
+    before = cli.json("explain", "GC-1", "--as-of", "2016-07-03")
+    assert before["status"]["flags"] == [] and before["flags"] == []
