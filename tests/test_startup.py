@@ -234,6 +234,24 @@ def test_read_models_behind_the_log_are_caught_up_by_the_full_path(ledger: Cli) 
     assert answer is not None and answer.document["status"] == "registered"
 
 
+def test_an_idle_slot_left_without_its_indexes_by_a_stopped_rebuild_keeps_the_quick_path(
+        ledger: Cli) -> None:
+    """A rebuild loads its slot bare and indexes it at the end; one that stopped midway
+    leaves that slot's tables without indexes, which the full path does not add either."""
+    answer = ledger.json("status", "E-1", "--as-of", "2025-01-01")
+    path = sqlite_path(ledger.db_url)
+    assert path is not None
+    with closing(sqlite3.connect(path)) as conn:
+        idle = conn.execute("SELECT name FROM rm_tracking WHERE live = 0").fetchone()[0]
+        for table in slot_tables(idle):
+            for index in table.indexes:
+                conn.execute(f"DROP INDEX {index.name}")
+        conn.commit()
+    quick_answer = quick.quick_status(ledger.db_url, "E-1", lambda: date(2025, 1, 1))
+    assert quick_answer is not None
+    assert quick_answer.document == {k: v for k, v in answer.items() if k != "receipt"}
+
+
 def test_an_employer_whose_projection_failed_is_left_to_the_full_path(ledger: Cli) -> None:
     store = open_store(ledger.db_url)
     try:

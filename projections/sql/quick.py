@@ -32,14 +32,21 @@ SLOTS = ("a", "b")  # as projections.sql.read_models.SLOTS (a test holds them eq
 # Every table and index a store opened on the file and a catch-up would create if missing
 # (the store adapter's, the log's, the read models'): a test holds this list equal to what
 # they create, so the quick path never skips a write the full path would make.
+SLOT_INDEXES = frozenset({
+    *(f"ix_rm_status_{slot}_{ix}" for slot in SLOTS for ix in ("roll", "partner")),
+    *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS for ix in ("due", "grace", "miss", "kind")),
+})
 REQUIRED = frozenset({
     "stored_events", "ledger_employers", "ledger_event_ids", "ledger_recorded",
     "ledger_employers_stream", "ledger_log", "ledger_log_nodes", "ledger_log_heads",
     "ledger_checkpoints", "ledger_batches", "rm_tracking", "rm_failed", "rm_revision",
     *(f"{name}_{slot}" for slot in SLOTS for name in ("rm_status", "rm_lapse")),
-    *(f"ix_rm_status_{slot}_{ix}" for slot in SLOTS for ix in ("roll", "partner")),
-    *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS for ix in ("due", "grace", "miss", "kind")),
+    *SLOT_INDEXES,
 })
+# A slot's secondary indexes are made with its tables, or by a rebuild once its rows are in;
+# the full path never adds them to tables that exist (a rebuild that stopped midway leaves
+# its slot without them), so the quick path does not wait for them either.
+MUST_EXIST = REQUIRED - SLOT_INDEXES
 
 ReceiptOf = Callable[["LogReader", int, list[dict[str, Any]]], dict[str, Any]]
 """Makes an answer's receipt from the log, its tree size and its ``because``."""
@@ -84,7 +91,7 @@ def quick_status(url: str | None, employer: str, as_of: Callable[[], date], *,
 def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
             read_only: bool, name: bool, receipt: ReceiptOf | None) -> QuickStatus | None:
     have = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    if REQUIRED - have:
+    if MUST_EXIST - have:
         return None  # the full path would create what is missing
     if not read_only and conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         return None  # the store's connection would switch the file to WAL first
