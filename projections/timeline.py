@@ -625,17 +625,12 @@ class Fold:
 
     def _next_deadline(self) -> date | None:
         """The day the open requirement's deadline takes effect (None: none is running): its
-        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it.
-        Asked for every event and change point, so it reads the fields directly."""
+        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it."""
         req = self.t.requirement
-        if req is None:
-            return None
-        certificates = self.t.certificates
-        if not certificates or certificates[-1].ended is not None:  # no :attr:`cert`
+        if req is None or self.cert is None:
             return None
         if not req.held:
-            last_day = req.grace_end or req.due
-            return last_day + ONE_DAY if last_day is not None else None
+            return req.lapse_on
         original = self._held_by_window()
         if original is not None and original.limited_scope_until is not None:
             return original.limited_scope_until + ONE_DAY
