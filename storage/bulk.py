@@ -62,9 +62,8 @@ def read_streams(conn: Connection, employers: Sequence[str]) -> list[StreamRows]
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
     """Inserts rows (tuples in the table's column order, dates as ``date`` or ISO text): on
-    SQLite with
-    the driver's ``executemany``, in chunks of :data:`INSERT_CHUNK`; on PostgreSQL in one
-    ``COPY``."""
+    SQLite with the driver's ``executemany``, in chunks of :data:`INSERT_CHUNK`; on
+    PostgreSQL in one ``COPY``."""
     if not rows:
         return
     columns = list(table.c)
