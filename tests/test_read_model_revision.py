@@ -13,12 +13,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 
 from projections.sql import quick
 from projections.sql.projector import _reset_stale, engine_of, live_slot, progress, rebuild
 from projections.sql.queries import lapses_from_read_model, status_from_read_model
-from projections.sql.read_models import revisions
+from projections.sql.read_models import revisions, slot_tables
 from projections.sql.revision import READ_MODEL_REVISION
 from projections.status import render
 from projections.timeline import fold
@@ -102,6 +102,30 @@ def test_every_read_model_query_rebuilds_a_stale_slot_first(ledger: str) -> None
         assert heard[0] == (0, store.position()) and heard[-1][0] == heard[-1][1]
         assert status_from_read_model(store, "E-1", ON)["status"] == "registered"
         assert not progress(store).stale
+    finally:
+        store.close()
+
+
+def test_a_stale_slot_gets_the_tables_this_code_declares(ledger: str) -> None:
+    """Older code may have laid the slot's tables out otherwise: here, without an index
+    this code declares and with a column it no longer has."""
+    _forge_older_build(ledger)
+    store = open_store(ledger)
+    try:
+        engine = engine_of(store)
+        with engine.begin() as conn:
+            slot, _ = live_slot(conn)
+            status_table = slot_tables(slot)[0]
+            dropped = sorted(str(i.name) for i in status_table.indexes)[0]
+            conn.execute(text(f"DROP INDEX {dropped}"))
+            conn.execute(text(f"ALTER TABLE {status_table.name} ADD COLUMN legacy TEXT"))
+        lapses_from_read_model(store, ON)
+        found = inspect(engine)
+        assert dropped in {i["name"] for i in found.get_indexes(status_table.name)}
+        columns = [c["name"] for c in found.get_columns(status_table.name)]
+        assert columns == [c.name for c in status_table.c]
+        assert status_from_read_model(store, "E-1", ON) == \
+            _truth(ledger, "E-1", ON) | {"as_of": ON.isoformat()}
     finally:
         store.close()
 

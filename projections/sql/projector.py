@@ -380,15 +380,19 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
 def _reset_stale(engine: Engine, slot: str, wait: bool) -> None:
     """Empties a slot built under another revision and sets it to position 0 and this
     revision, in one transaction holding its tracking row; a no-op if another process did
-    it first."""
+    it first. Its tables are made anew, as this code declares them: other code may have
+    laid them out otherwise (a column or an index since added)."""
     with _locked(engine, slot, wait) as (conn, position):
         if slot_revision(conn, slot) == READ_MODEL_REVISION:
             return
         log.warning("read models: slot %s was built by other code (revision %s, now %s): "
                     "rebuilding it from the event log", slot, slot_revision(conn, slot),
                     READ_MODEL_REVISION)
-        for table in slot_tables(slot):
-            conn.execute(delete(table))
+        tables = slot_tables(slot)
+        _drop_tables(conn, tables)
+        for table in tables:
+            conn.execute(CreateTable(table))
+        _create_indexes(conn, tables)
         conn.execute(delete(failed).where(failed.c.slot == slot))
         _advance(conn, slot, position, 0)
         _set_revision(conn, slot)
