@@ -28,6 +28,7 @@ from marshmallow import ValidationError
 from commands.fastpath import fast_line, fast_load
 from commands.schemas import flatten, load_event
 from ledger.codec import format_time, new_event
+from ledger.collector import collector_paused
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
 from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
@@ -205,7 +206,8 @@ class Importer:
         """Imports the whole stream, or raises :class:`ImportRefused` having written nothing.
         A dry run checks the same and raises the same, but rolls back what it appended."""
         try:
-            return self._run(stream)
+            with collector_paused():  # an import makes no cycles: see ledger.collector
+                return self._run(stream)
         except _DryRunDone:
             return self.result
 
@@ -730,7 +732,8 @@ def parse_block(first: int, block: bytes, overlong: int | None, now: datetime,
         (first + k, raw + b"\n") for k, raw in enumerate(lines) if raw.strip()]
     if last.strip():
         chunk.append((first + len(lines), last))
-    return parse_chunk(chunk, now, now_text)
+    with collector_paused():  # in the parsing process too
+        return parse_chunk(chunk, now, now_text)
 
 
 def shared_parse(pool: Executor, blocks: Iterable[tuple[int, bytes, int | None]],

@@ -4,8 +4,10 @@ Reading and folding one employer's history allocate two or three container objec
 event and make no reference cycles: reference counting frees all of it. The cyclic
 collector still counts those allocations and, every few hundred, re-traverses the young
 objects, and every so often all of them: a quarter of the CPU of ``status --known-at`` at
-50k events (docs/benchmarks.md). Paused for such a unit of work, it runs as usual after.
-``tests/test_stream_decoding.py`` pins that reading and folding leave no cyclic garbage.
+50k events (docs/benchmarks.md), a tenth of an import's main thread. Paused for such a
+unit of work (a read, a fold, an import), it runs as usual after.
+``tests/test_stream_decoding.py`` pins that reading, folding and importing leave no cyclic
+garbage (a refused import a little, bounded by the cap on its errors).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import gc
 import io
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -146,5 +147,32 @@ def test_folding_streams_into_read_model_rows_makes_no_reference_cycles(
         rows = [v for r in folded.rows for v in (*r.status_values(1), *r.lapse_values())]
         del folded, rows
         assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_importing_makes_no_reference_cycles(store: LedgerStore) -> None:
+    """What makes pausing the collector over an import safe: the lines it parses and
+    appends are freed by reference counting. A refused file leaves a little cyclic garbage
+    (marshmallow's errors hold their tracebacks), bounded by the cap on errors reported."""
+    from commands.importer import MAX_ERRORS, ImportRefused, parse_block
+
+    demo = (Path(__file__).parent.parent / "commands" / "sample" / "demo.jsonl").read_bytes()
+    bad = demo.replace(b'"effective":"', b'"effective":"x', 100) + b"{not json\n" * 100
+    now = datetime(2026, 11, 30, tzinfo=UTC)  # after every line's recorded_at
+    gc.collect()
+    gc.disable()
+    try:
+        result = Importer(store, now=now).run(io.BytesIO(demo))
+        assert result.added > 1000
+        parsed = parse_block(1, demo, None, now, "2026-11-30T00:00:00Z")
+        assert len(parsed) == result.added
+        del result, parsed
+        assert gc.collect() == 0
+        with pytest.raises(ImportRefused) as refused:
+            Importer(store, now=now).run(io.BytesIO(bad))
+        assert len(refused.value.errors) == MAX_ERRORS
+        del refused
+        assert gc.collect() < 50 * MAX_ERRORS
     finally:
         gc.enable()
