@@ -231,10 +231,10 @@ def fold_employers(
     slice in one statement."""
     out = Folded([], [])
     engine = engine_of(store)
-    for part in chunks(list(employers), REBUILD_EMPLOYERS):
-        with engine.connect() as conn:
-            streams = read_streams(conn, part)
-        with collector_paused():  # the fold makes no cycles: see ledger.collector
+    with collector_paused():  # reading and folding make no cycles: see ledger.collector
+        for part in chunks(list(employers), REBUILD_EMPLOYERS):
+            with engine.connect() as conn:
+                streams = read_streams(conn, part)
             for stream in streams:
                 _fold_stream(stream, registry, out)
                 stream.rows.clear()  # the stored rows are not needed once folded
@@ -315,7 +315,8 @@ def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = B
     if slot is None:
         with engine.connect() as conn:
             slot, _ = live_slot(conn)
-    with _locked(engine, slot, wait) as (conn, last):
+    # paused over the batch: its events and rows make no cycles (ledger.collector)
+    with _locked(engine, slot, wait) as (conn, last), collector_paused():
         new, applied = last, 0
         touched: set[str] = set()
         while True:
@@ -419,13 +420,18 @@ def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot:
     """Folds a slice of employers and writes their rows into the slot being rebuilt, in
     one transaction that first checks the rebuild still owns the slot; returns the
     employers that failed. Run in a worker, the rows never cross a process boundary."""
-    folded = fold_employers(store, employers, registry)
     engine = engine_of(store)
-    with _locked(engine, slot, True) as (conn, _), collector_paused():  # rows: no cycles
-        _check_token(conn, slot, token)
-        _insert_folded(conn, slot, folded.rows, head)
-        record_failures(conn, slot, (), folded.failures, head)
-    return folded.failures
+    # Paused until the rows are freed: resumed while they live, the collector would first
+    # traverse every object folded (they are all young).
+    with collector_paused():
+        folded = fold_employers(store, employers, registry)
+        with _locked(engine, slot, True) as (conn, _):
+            _check_token(conn, slot, token)
+            _insert_folded(conn, slot, folded.rows, head)
+            record_failures(conn, slot, (), folded.failures, head)
+        failures = folded.failures
+        del folded
+    return failures
 
 
 def _rebuild_part_in_worker(url: str, employers: Sequence[str], head: int, slot: str,
