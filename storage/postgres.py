@@ -60,6 +60,7 @@ from storage.store import (
     StoredRow,
     StoreError,
     StreamHead,
+    Touched,
     Writer,
     recorded_backfill,
     recorded_key,
@@ -67,6 +68,7 @@ from storage.store import (
     registered_on_from_column,
     registered_on_to_column,
     stored_row,
+    touched_from,
 )
 
 EVENTS_TABLE = "stored_events"  # as on SQLite, whatever the application's name
@@ -365,6 +367,26 @@ class PostgresStore(LedgerStore):
         with self._connection() as conn:
             rows = conn.execute(query, params).fetchall()
         return sorted(row["employer"] for row in rows)
+
+    def touched_after(self, after: int, limit: int) -> Touched:
+        schema = sql.Identifier(self.schema)
+        with self._connection() as conn, conn.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(sql.SQL(
+                "SELECT s.notification_id, s.stream, e.employer FROM"
+                " (SELECT notification_id, replace(originator_id::text, '-', '') AS stream"
+                "  FROM {}.{} WHERE notification_id > %s ORDER BY notification_id LIMIT %s) s"
+                " LEFT JOIN {}.ledger_employers e ON e.stream_id = s.stream").format(
+                    schema, sql.Identifier(EVENTS_TABLE), schema), (after, limit))
+            rows = cursor.fetchall()
+
+            def first_state(stream: str) -> bytes:
+                cursor.execute(sql.SQL(
+                    "SELECT state FROM {}.{} WHERE originator_id = %s::uuid"
+                    " ORDER BY originator_version LIMIT 1").format(
+                        schema, sql.Identifier(EVENTS_TABLE)), (stream,))
+                return bytes(cursor.fetchone()[0])  # type: ignore[index]
+
+            return touched_from(rows, after, first_state)
 
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         """One stream in one prepared statement, its rows as plain tuples decoded straight

@@ -28,6 +28,7 @@ from storage.store import (
     StoredRow,
     StoreError,
     StreamHead,
+    Touched,
     Writer,
     chunks,
     recorded_backfill,
@@ -36,6 +37,7 @@ from storage.store import (
     registered_on_from_column,
     registered_on_to_column,
     stored_row,
+    touched_from,
 )
 
 # An import holds the write lock while it runs; another writer waits this long for it.
@@ -231,6 +233,22 @@ class SQLiteStore(LedgerStore):
         return sorted(employer for employer, stream, owner in conn.execute(
             "SELECT employer, stream_id, partner FROM ledger_employers")
             if stream in streams and (partner is None or owner == partner))
+
+    def touched_after(self, after: int, limit: int) -> Touched:
+        with self._connection() as conn:
+            rows = conn.execute(
+                "SELECT s.rowid, s.originator_id, e.employer FROM"
+                " (SELECT rowid, originator_id FROM stored_events WHERE rowid > ?"
+                "  ORDER BY rowid LIMIT ?) s"
+                " LEFT JOIN ledger_employers e ON e.stream_id = s.originator_id",
+                (after, limit)).fetchall()
+
+            def first_state(stream: str) -> bytes:
+                return bytes(conn.execute(
+                    "SELECT state FROM stored_events WHERE originator_id = ?"
+                    " ORDER BY originator_version LIMIT 1", (stream,)).fetchone()[0])
+
+            return touched_from(rows, after, first_state)
 
     def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
         """One stream in one statement, decoded straight from its rows: the library's

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -181,6 +181,30 @@ def stored_row(item: Appended | StoredRow) -> StoredRow:
                      event.effective.isoformat(), recorded_key(event.recorded_at))
 
 
+@dataclass(frozen=True)
+class Touched:
+    """A run of the event log, as a catch-up needs it (:meth:`LedgerStore.touched_after`)."""
+
+    events: int  # how many events the run holds
+    last: int  # the log position of its last event (the start, when it is empty)
+    employers: set[str]  # the employers whose streams its events are in
+
+
+def touched_from(rows: Sequence[tuple[int, str, str | None]], after: int,
+                 first_state: Callable[[str], bytes]) -> Touched:
+    """:class:`Touched` from a run's rows ``(position, stream hex, employer)``, the
+    employer found by joining the employer index (None for the reference stream). A stream
+    the index does not hold (none should) is named by its first event's stored state, read
+    with ``first_state(stream hex)``."""
+    reference = stream_id(None).hex
+    employers = {employer for _, _, employer in rows if employer is not None}
+    for stream in {s for _, s, e in rows if e is None and s != reference}:
+        employer = orjson.loads(first_state(stream))["employer"]
+        if employer:
+            employers.add(employer)
+    return Touched(len(rows), max((p for p, _, _ in rows), default=after), employers)
+
+
 class Writer(ABC):
     """One write transaction: reads see what it has appended so far.
 
@@ -310,6 +334,15 @@ class LedgerStore(ABC):
         rows = self.app.recorder.select_notifications(after, limit, inclusive_of_start=False)
         mapper = self.app.mapper
         return [(n.id, cast(LedgerEvent, mapper.to_domain_event(n))) for n in rows]
+
+    def touched_after(self, after: int, limit: int) -> Touched:
+        """What a read-model catch-up needs of the next ``limit`` events after log position
+        ``after``: how many there are, the position of the last, and the employers whose
+        streams they are in (reference data names none). A backend reads it without
+        decoding the events (their stream ids, joined to the employer index)."""
+        notes = self.notifications(after, limit)
+        return Touched(len(notes), notes[-1][0] if notes else after,
+                       {event.employer for _, event in notes if event.employer})
 
     def position(self) -> int:
         """The position of the last appended event (0 when empty)."""

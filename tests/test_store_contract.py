@@ -106,6 +106,42 @@ def test_notifications_follow_global_append_order(store: LedgerStore) -> None:
     assert store.notifications(positions[-1], 10) == []
 
 
+def test_touched_after_names_the_employers_of_a_run_of_the_log(store: LedgerStore) -> None:
+    """What a catch-up reads instead of decoding events: it must agree with them."""
+    append(store, registered("E-1"), registered("E-2"))
+    append(store, headcount("E-2", 2, 7), base_rate(1, 2022), headcount("E-1", 2, 8))
+    positions = [p for p, _ in store.notifications(0, 100)]
+    whole = store.touched_after(0, 100)
+    assert (whole.events, whole.last, whole.employers) == (5, positions[-1], {"E-1", "E-2"})
+    run = store.touched_after(positions[1], 2)  # E-2's headcount, then the base rate
+    assert (run.events, run.last, run.employers) == (2, positions[3], {"E-2"})
+    reference_only = store.touched_after(positions[2], 1)
+    assert (reference_only.events, reference_only.employers) == (1, set())
+    empty = store.touched_after(positions[-1], 10)
+    assert (empty.events, empty.last, empty.employers) == (0, positions[-1], set())
+    for after in range(0, positions[-1] + 1):  # every start agrees with the decoded events
+        for limit in (1, 2, 3, 100):
+            notes = store.notifications(after, limit)
+            run = store.touched_after(after, limit)
+            assert run.events == len(notes)
+            assert run.employers == {e.employer for _, e in notes if e.employer}
+            assert run.last == (notes[-1][0] if notes else after)
+
+
+def test_touched_after_names_a_stream_missing_from_the_employer_index(
+        store: LedgerStore, db_url: str) -> None:
+    """The join finds no employer for a stream the index lost: its first event names it."""
+    from sqlalchemy import text
+
+    from storage.engine import engine_for
+
+    append(store, registered("E-1"), headcount("E-1", 2, 8), base_rate(1, 2022))
+    with engine_for(db_url).begin() as conn:
+        conn.execute(text("DELETE FROM ledger_employers WHERE employer = 'E-1'"))
+    run = store.touched_after(0, 100)
+    assert (run.events, run.employers) == (3, {"E-1"})
+
+
 def test_a_writer_sees_its_own_appends_and_reads_heads(store: LedgerStore) -> None:
     with store.writer() as writer:
         assert writer.heads({"E-1"}) == {}

@@ -2,9 +2,10 @@
 
 ``eventsourcing``'s ``ProjectionRunner`` cannot subscribe on SQLite, so the projector pulls.
 One :func:`project_batch` is one SQLAlchemy transaction: take the slot's tracking row (SQLite:
-``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT ... FOR UPDATE``), read the notifications after its
-position, re-fold every employer they touch over its whole stream (known now), replace that
-employer's rows, and advance the position with ``UPDATE ... WHERE position = :last``. If that
+``BEGIN IMMEDIATE``; PostgreSQL: ``SELECT ... FOR UPDATE``), read which employers the events
+after its position belong to (:meth:`~storage.store.LedgerStore.touched_after`, without
+decoding them), re-fold each over its whole stream (known now), replace that employer's
+rows, and advance the position with ``UPDATE ... WHERE position = :last``. If that
 update does not hit exactly one row another projector won: roll back, nothing is written.
 So every batch is applied exactly once, a killed projector leaves its last commit in place,
 and two projectors racing cannot double a row (rows are replaced per employer, keyed by
@@ -320,12 +321,12 @@ def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = B
         new, applied = last, 0
         touched: set[str] = set()
         while True:
-            notes = store.notifications(after=new, limit=limit)
-            if not notes:
+            run = store.touched_after(new, limit)
+            if not run.events:
                 break
-            new, applied = notes[-1][0], applied + len(notes)
-            touched.update(event.employer for _, event in notes if event.employer)
-            if employers is None or len(notes) < limit or len(touched) >= employers:
+            new, applied = run.last, applied + run.events
+            touched |= run.employers
+            if employers is None or run.events < limit or len(touched) >= employers:
                 break
         if not applied:
             return 0
@@ -507,12 +508,12 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     while project_batch(store, target, registry=registry) > 0:
         pass
     with _locked(engine, target, True) as (conn, last):
-        notes = store.notifications(after=last, limit=BATCH_EVENTS)
-        if notes:
-            touched = sorted({event.employer for _, event in notes if event.employer})
-            write_rows(conn, target, fold_employers(store, touched, registry), notes[-1][0])
-            _advance(conn, target, last, notes[-1][0])
-            last = notes[-1][0]
+        run = store.touched_after(last, BATCH_EVENTS)
+        if run.events:
+            write_rows(conn, target, fold_employers(store, sorted(run.employers), registry),
+                       run.last)
+            _advance(conn, target, last, run.last)
+            last = run.last
         _check_token(conn, target, token)
         _set_revision(conn, target)
         conn.execute(update(tracking).values(live=tracking.c.name == target))
