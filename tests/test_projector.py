@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,44 @@ def test_a_parallel_rebuild_equals_a_serial_one(cli: Any, store: LedgerStore,
     monkeypatch.setattr(projector, "REBUILD_EMPLOYERS", 5)
     rebuild(store, workers=2)
     assert tables(store) == serial
+
+
+def test_a_long_catch_up_folds_in_workers_to_the_rows_of_a_serial_one(
+        cli: Any, store: LedgerStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catch-up far behind (an upgrade's slot made anew, a bulk import) shares the fold
+    out among worker processes; what it writes is what one process writes."""
+    import_lines(cli, DEMO.read_text().splitlines())
+    assert catch_up(store) is not None  # 1,537 events behind: under the threshold, serial
+    serial = tables(store)
+    assert serial["rm_status"] and serial["rm_lapse"]
+    with engine_of(store).begin() as conn:  # the live slot back to the start of the log
+        slot, _ = live_slot(conn)
+        conn.execute(projector.update(projector.tracking)
+                     .where(projector.tracking.c.name == slot).values(position=0))
+    shares: list[int] = []
+    real_pool = projector.worker_pool
+
+    @contextmanager
+    def counting_pool(workers: int) -> Iterator[Any]:
+        with real_pool(workers) as pool:
+            submit = pool.submit
+
+            def counted(task: Any, *args: Any) -> Any:
+                if task is projector._fold_values_in_worker:
+                    shares.append(len(args[1]))
+                return submit(task, *args)
+
+            monkeypatch.setattr(pool, "submit", counted)
+            yield pool
+
+    monkeypatch.setattr(projector, "worker_pool", counting_pool)
+    monkeypatch.setattr(projector, "PARALLEL_CATCH_UP", 1)
+    monkeypatch.setattr(projector, "REBUILD_EMPLOYERS", 5)
+    monkeypatch.setattr(projector, "_cpus", lambda: 2)
+    assert catch_up(store, limit=97) == slot  # batches of a few pages each
+    assert len(shares) > 4 and sum(shares) >= len(store.employers())  # folded in workers
+    assert tables(store) == serial
+    assert positions(store)[slot] == store.position()
 
 
 def test_answers_on_the_demo_ledger_equal_the_fold(cli: Any, store: LedgerStore) -> None:

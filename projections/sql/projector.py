@@ -15,7 +15,10 @@ employer and valid_from, and only the position holder commits).
 the read models (:mod:`projections.sql.queries`). When nothing is new it costs two indexed reads
 (the tracking row and the log's max position). An import does not project: it stays one
 short write transaction, and the cost of projecting falls on the first query after it (or on
-``corledger projections rebuild`` / a scheduled ``catch_up`` for a big import).
+``corledger projections rebuild`` / a scheduled ``catch_up`` for a big import). A catch-up at
+least :data:`PARALLEL_CATCH_UP` events behind (a bulk import, a slot made anew after an
+upgrade) shares each batch's fold among worker processes, one per CPU, while this process
+holds the slot and writes what they hand back.
 
 **Rebuild** (:func:`rebuild`) fills the slot that is not live from scratch, folding each
 employer once, catches it up to the head, then flips which slot is live in the same
@@ -36,7 +39,8 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import Executor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,18 +258,37 @@ def _fold_stream(stream: StreamRows, registry: RuleRegistry, out: Folded) -> Non
         out.failures.append(Failure(employer, f"{type(exc).__name__}: {exc}"[:1000]))
 
 
-def write_rows(conn: Connection, slot: str, folded: Folded, log_position: int,
-               replace: bool = True) -> None:
+@dataclass
+class FoldedValues:
+    """:class:`Folded` as table rows (:meth:`EmployerRows.status_values`, ``lapse_values``):
+    what a worker process hands back, cheap to send (the documents are JSON text already)."""
+
+    employers: list[str]  # those that folded
+    status: list[tuple[Any, ...]]
+    lapse: list[tuple[Any, ...]]
+    failures: list[Failure]
+
+    @classmethod
+    def of(cls, folded: Folded, log_position: int) -> FoldedValues:
+        rows = folded.rows
+        return cls([r.employer for r in rows],
+                   [v for r in rows for v in r.status_values(log_position)],
+                   [v for r in rows for v in r.lapse_values()], folded.failures)
+
+
+def write_rows(conn: Connection, slot: str, folded: Folded | FoldedValues, log_position: int,
+               ) -> None:
     """Replaces the folded employers' rows in the slot's tables (batched, no per-row trips)
     and records which employers failed (their last good rows stay)."""
+    values = folded if isinstance(folded, FoldedValues) else FoldedValues.of(folded,
+                                                                              log_position)
     status_table, lapse_table = slot_tables(slot)
-    names = [r.employer for r in folded.rows]
-    if replace:
-        for part in chunks(names):
-            conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
-            conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
-    record_failures(conn, slot, names, folded.failures, log_position)
-    _insert_folded(conn, slot, folded.rows, log_position)
+    for part in chunks(values.employers):
+        conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
+        conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
+    record_failures(conn, slot, values.employers, values.failures, log_position)
+    insert_rows(conn, status_table, values.status)
+    insert_rows(conn, lapse_table, values.lapse)
 
 
 def _insert_folded(conn: Connection, slot: str, rows: Sequence[EmployerRows],
@@ -304,13 +327,15 @@ before_commit: Callable[[str, int], None] | None = None
 
 def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = BATCH_EVENTS,
                   wait: bool = True, registry: RuleRegistry = RULES,
-                  employers: int | None = None) -> int:
+                  employers: int | None = None, pool: Executor | None = None) -> int:
     """Applies the next batch of at most ``limit`` events to a slot (default: the live one)
     in one transaction; returns how many events it applied (0: the slot was at the head).
 
     With ``employers``, the batch reads on, ``limit`` events at a time, while it touches
     fewer employers than that: each employer it touches is re-folded once over its whole
-    stream, so a long stream appended in many pages is folded once, not once a page."""
+    stream, so a long stream appended in many pages is folded once, not once a page. With
+    a ``pool`` of worker processes (:func:`catch_up` of a long lag) they fold, a share each,
+    while this process holds the slot and writes."""
     engine = engine_of(store)
     ensure_schema(engine)
     if slot is None:
@@ -330,12 +355,48 @@ def project_batch(store: LedgerStore, slot: str | None = None, *, limit: int = B
                 break
         if not applied:
             return 0
-        folded = fold_employers(store, sorted(touched), registry)
-        write_rows(conn, slot, folded, new)
+        write_rows(conn, slot, _fold_values(store, sorted(touched), registry, new, pool), new)
         _advance(conn, slot, last, new)
         if before_commit is not None:
             before_commit(slot, new)
         return applied
+
+
+def _fold_values(store: LedgerStore, employers: list[str], registry: RuleRegistry,
+                 log_position: int, pool: Executor | None) -> FoldedValues:
+    """The employers folded into table rows: here, or shared out among ``pool``'s workers
+    (when there is one, the rules are the ledger's own, and enough employers to share)."""
+    workers = _cpus()
+    if pool is None or registry is not RULES or len(employers) < 2 * workers:
+        return FoldedValues.of(fold_employers(store, employers, registry), log_position)
+    url = store.url.render_as_string(hide_password=False)
+    size = -(-len(employers) // workers)
+    shares = [pool.submit(_fold_values_in_worker, url, employers[i:i + size], log_position)
+              for i in range(0, len(employers), size)]
+    out = FoldedValues([], [], [], [])
+    for share in shares:
+        part = share.result()
+        out.employers += part.employers
+        out.status += part.status
+        out.lapse += part.lapse
+        out.failures += part.failures
+    return out
+
+
+def _fold_values_in_worker(url: str, employers: list[str], log_position: int) -> FoldedValues:
+    """A catch-up worker: :func:`fold_employers` with the worker's own store, as rows."""
+    with collector_paused():
+        return FoldedValues.of(fold_employers(_worker_store(url), employers, RULES),
+                               log_position)
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+PARALLEL_CATCH_UP = 200_000
+"""Events behind: a catch-up of at least this many folds in one worker process per CPU
+(a bulk import, or a slot made anew after an upgrade); below, starting them costs more."""
 
 
 OnProgress = Callable[[int, int], None]
@@ -354,29 +415,35 @@ def catch_up(store: LedgerStore, *, wait: bool = True, limit: int = BATCH_EVENTS
         return _current_slot(engine, store)
     ensure_schema(engine)
     start: int | None = None
-    while True:
-        with engine.connect() as conn:
-            slot, position = live_slot(conn)
-            revision = slot_revision(conn, slot)
-        if revision != READ_MODEL_REVISION:
-            if not wait:  # a one-employer query folds its stream rather than rebuild all
+    with ExitStack() as stack:
+        pool: Executor | None = None
+        while True:
+            with engine.connect() as conn:
+                slot, position = live_slot(conn)
+                revision = slot_revision(conn, slot)
+            if revision != READ_MODEL_REVISION:
+                if not wait:  # a one-employer query folds its stream rather than rebuild all
+                    return None
+                _reset_stale(engine, slot, wait)
+                continue  # the slot is now empty at position 0: catch it up like any other
+            head = store.position()
+            if start is None:
+                start = position
+            if on_progress is not None and head > start:
+                on_progress(min(position, head) - start, head - start)
+            if position >= head:
+                return slot
+            if pool is None and wait and head - position >= PARALLEL_CATCH_UP \
+                    and _cpus() > 1 and registry is RULES:
+                pool = stack.enter_context(worker_pool(_cpus()))
+            try:
+                project_batch(store, slot, limit=limit, wait=wait, registry=registry,
+                              employers=REBUILD_EMPLOYERS * (_cpus() if pool else 1),
+                              pool=pool)
+            except Busy:
                 return None
-            _reset_stale(engine, slot, wait)
-            continue  # the slot is now empty at position 0: catch it up like any other
-        head = store.position()
-        if start is None:
-            start = position
-        if on_progress is not None and head > start:
-            on_progress(min(position, head) - start, head - start)
-        if position >= head:
-            return slot
-        try:
-            project_batch(store, slot, limit=limit, wait=wait, registry=registry,
-                          employers=REBUILD_EMPLOYERS)
-        except Busy:
-            return None
-        except LostRace:
-            continue  # someone else applied that batch: look again
+            except LostRace:
+                continue  # someone else applied that batch: look again
 
 
 def _reset_stale(engine: Engine, slot: str, wait: bool) -> None:
@@ -438,16 +505,21 @@ def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot:
 def _rebuild_part_in_worker(url: str, employers: Sequence[str], head: int, slot: str,
                             token: str) -> int:
     """A rebuild worker: :func:`_rebuild_part` with the worker's own store."""
+    _rebuild_part(_worker_store(url), employers, head, slot, token, RULES)
+    return len(employers)
+
+
+_WORKER_STORES: dict[str, LedgerStore] = {}
+
+
+def _worker_store(url: str) -> LedgerStore:
+    """A worker process's store of the ledger at ``url``, opened once."""
     from storage.store import open_store
 
     store = _WORKER_STORES.get(url)
     if store is None:
         store = _WORKER_STORES[url] = open_store(url)
-    _rebuild_part(store, employers, head, slot, token, RULES)
-    return len(employers)
-
-
-_WORKER_STORES: dict[str, LedgerStore] = {}
+    return store
 PARALLEL_FROM = 2_000  # employers: below this, forking workers costs more than it saves
 
 
