@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,31 @@ def test_a_long_catch_up_folds_in_workers_to_the_rows_of_a_serial_one(
     assert len(shares) > 4 and sum(shares) >= len(store.employers())  # folded in workers
     assert tables(store) == serial
     assert positions(store)[slot] == store.position()
+
+
+def test_a_catch_up_whose_worker_died_folds_the_batch_itself(
+        cli: Any, store: LedgerStore) -> None:
+    """A worker killed mid-catch-up (the kernel's out-of-memory killer, an operator) costs
+    the batch its parallelism, not its answer: the batch is folded in this process."""
+    import os
+    import signal
+
+    from storage.workers import worker_pool
+
+    import_lines(cli, DEMO.read_text().splitlines())
+    assert catch_up(store) is not None
+    serial = tables(store)
+    with engine_of(store).begin() as conn:
+        slot, _ = live_slot(conn)
+        conn.execute(projector.update(projector.tracking)
+                     .where(projector.tracking.c.name == slot).values(position=0))
+    with worker_pool(2) as pool:
+        for process in list(pool._processes.values()):  # type: ignore[attr-defined]
+            with suppress(ProcessLookupError):  # the pool, once broken, ends the others
+                os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        assert project_batch(store, slot, pool=pool) == store.position()
+    assert tables(store) == serial
 
 
 def test_answers_on_the_demo_ledger_equal_the_fold(cli: Any, store: LedgerStore) -> None:

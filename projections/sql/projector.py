@@ -40,6 +40,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -371,15 +372,19 @@ def _fold_values(store: LedgerStore, employers: list[str], registry: RuleRegistr
         return FoldedValues.of(fold_employers(store, employers, registry), log_position)
     url = store.url.render_as_string(hide_password=False)
     size = -(-len(employers) // workers)
-    shares = [pool.submit(_fold_values_in_worker, url, employers[i:i + size], log_position)
-              for i in range(0, len(employers), size)]
     out = FoldedValues([], [], [], [])
-    for share in shares:
-        part = share.result()
-        out.employers += part.employers
-        out.status += part.status
-        out.lapse += part.lapse
-        out.failures += part.failures
+    try:
+        shares = [pool.submit(_fold_values_in_worker, url, employers[i:i + size],
+                              log_position) for i in range(0, len(employers), size)]
+        for share in shares:
+            part = share.result()
+            out.employers += part.employers
+            out.status += part.status
+            out.lapse += part.lapse
+            out.failures += part.failures
+    except BrokenProcessPool as exc:  # a worker died (killed, out of memory): fold here
+        log.warning("read models: a catch-up worker died (%s); folding in this process", exc)
+        return FoldedValues.of(fold_employers(store, employers, registry), log_position)
     return out
 
 
