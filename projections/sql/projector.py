@@ -399,7 +399,7 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
-PARALLEL_CATCH_UP = 200_000
+PARALLEL_CATCH_UP = 50_000
 """Events behind: a catch-up of at least this many folds in one worker process per CPU
 (a bulk import, or a slot made anew after an upgrade); below, starting them costs more."""
 
