@@ -288,16 +288,14 @@ def write_rows(conn: Connection, slot: str, folded: Folded | FoldedValues, log_p
         conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
         conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
     record_failures(conn, slot, values.employers, values.failures, log_position)
-    insert_rows(conn, status_table, values.status)
-    insert_rows(conn, lapse_table, values.lapse)
+    _insert_values(conn, slot, values)
 
 
-def _insert_folded(conn: Connection, slot: str, rows: Sequence[EmployerRows],
-                   log_position: int) -> None:
+def _insert_values(conn: Connection, slot: str, values: FoldedValues) -> None:
     """Inserts the status and lapse rows of folded employers into the slot's tables."""
     status_table, lapse_table = slot_tables(slot)
-    insert_rows(conn, status_table, [v for r in rows for v in r.status_values(log_position)])
-    insert_rows(conn, lapse_table, [v for r in rows for v in r.lapse_values()])
+    insert_rows(conn, status_table, values.status)
+    insert_rows(conn, lapse_table, values.lapse)
 
 
 def record_failures(conn: Connection, slot: str, folded: Sequence[str],
@@ -500,7 +498,7 @@ def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot:
         folded = fold_employers(store, employers, registry)
         with _locked(engine, slot, True) as (conn, _):
             _check_token(conn, slot, token)
-            _insert_folded(conn, slot, folded.rows, head)
+            _insert_values(conn, slot, FoldedValues.of(folded, head))
             record_failures(conn, slot, (), folded.failures, head)
         failures = folded.failures
         del folded
