@@ -21,7 +21,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from storage.store import LedgerStore
 
 T = TypeVar("T")
 
@@ -76,3 +79,17 @@ def ordered_results(pool: ProcessPoolExecutor, task: Callable[..., T],
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+_STORES: dict[str, LedgerStore] = {}
+
+
+def worker_store(url: str) -> LedgerStore:
+    """In a worker: the store of the ledger at ``url``, opened at the first task and kept
+    for the worker's life (every task of a rebuild, catch-up or payment run reads it)."""
+    from storage.store import open_store
+
+    store = _STORES.get(url)
+    if store is None:
+        store = _STORES[url] = open_store(url)
+    return store

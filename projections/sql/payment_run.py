@@ -19,8 +19,8 @@ from typing import Any
 from ledger.rulebooks import RULES
 from projections.incentive import incentive
 from projections.sql.read_models import cached
-from storage.store import LedgerStore, chunks, open_store
-from storage.workers import ordered_results, worker_pool
+from storage.store import LedgerStore, chunks
+from storage.workers import ordered_results, worker_pool, worker_store
 
 PARALLEL_FROM = 2_000  # employers: below this, starting workers costs more than it saves
 SLICE = 250  # employers decided per task
@@ -75,14 +75,8 @@ def _decide(store: LedgerStore, employers: Sequence[str], year: int,
             for e in employers]
 
 
-_WORKER_STORES: dict[str, LedgerStore] = {}
-
-
 def _decide_in_worker(url: str, employers: Sequence[str], year: int,
                       known_at: datetime | None, asked_on: date, tree_size: int | None
                       ) -> list[dict[str, Any]]:
     """A worker's task: :func:`_decide` with the worker's own store (opened once)."""
-    store = _WORKER_STORES.get(url)
-    if store is None:
-        store = _WORKER_STORES[url] = open_store(url)
-    return _decide(store, employers, year, known_at, asked_on, tree_size)
+    return _decide(worker_store(url), employers, year, known_at, asked_on, tree_size)

@@ -66,7 +66,7 @@ from storage.bulk import StreamRows, insert_rows, read_streams
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from storage.schema import ensure
 from storage.store import LedgerStore, chunks
-from storage.workers import ordered_results, worker_pool
+from storage.workers import ordered_results, worker_pool, worker_store
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,7 @@ def _fold_values(store: LedgerStore, employers: list[str], registry: RuleRegistr
 def _fold_values_in_worker(url: str, employers: list[str], log_position: int) -> FoldedValues:
     """A catch-up worker: :func:`fold_employers` with the worker's own store, as rows."""
     with collector_paused():
-        return FoldedValues.of(fold_employers(_worker_store(url), employers, RULES),
+        return FoldedValues.of(fold_employers(worker_store(url), employers, RULES),
                                log_position)
 
 
@@ -508,21 +508,8 @@ def _rebuild_part(store: LedgerStore, employers: Sequence[str], head: int, slot:
 def _rebuild_part_in_worker(url: str, employers: Sequence[str], head: int, slot: str,
                             token: str) -> int:
     """A rebuild worker: :func:`_rebuild_part` with the worker's own store."""
-    _rebuild_part(_worker_store(url), employers, head, slot, token, RULES)
+    _rebuild_part(worker_store(url), employers, head, slot, token, RULES)
     return len(employers)
-
-
-_WORKER_STORES: dict[str, LedgerStore] = {}
-
-
-def _worker_store(url: str) -> LedgerStore:
-    """A worker process's store of the ledger at ``url``, opened once."""
-    from storage.store import open_store
-
-    store = _WORKER_STORES.get(url)
-    if store is None:
-        store = _WORKER_STORES[url] = open_store(url)
-    return store
 PARALLEL_FROM = 2_000  # employers: below this, forking workers costs more than it saves
 
 
