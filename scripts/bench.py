@@ -446,8 +446,9 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
     times: dict[int, float] = {}
     known_at = datetime(2026, 1, 1, 23, 59, tzinfo=UTC)
     for size in sizes:
-        db = cache / "work" / f"long-{size}.db"
+        db = cache / "long" / f"long-{size}.db"  # kept: a full run empties cache/work
         if not db.exists():
+            db.parent.mkdir(parents=True, exist_ok=True)
             log(f"one employer with {size} events: generating and importing")
             source = cache / f"long-{size}.jsonl"
             source.write_text("".join(json.dumps(line) + "\n" for line in lines(size)))
