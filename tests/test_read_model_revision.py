@@ -9,6 +9,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -33,8 +34,7 @@ ON = date(2020, 7, 1)
 def _forge_older_build(url: str) -> None:
     """Makes the live slot look built by older code: its revision is another one and its
     row for E-1 says something the events do not."""
-    store = open_store(url)
-    try:
+    with closing(open_store(url)) as store:
         engine = engine_of(store)
         with engine.begin() as conn:
             slot, _ = live_slot(conn)
@@ -43,16 +43,11 @@ def _forge_older_build(url: str) -> None:
             doc = json.dumps({"employer": "E-1", "status": "revoked", "forged": True})
             conn.execute(text(f"UPDATE rm_status_{slot} SET status = 'revoked', "
                               "document = :doc WHERE employer = 'E-1'"), {"doc": doc})
-    finally:
-        store.close()
 
 
 def _truth(url: str, employer: str, on: date) -> dict[str, object]:
-    store = open_store(url)
-    try:
+    with closing(open_store(url)) as store:
         return render(fold(store.stream(employer), as_of=on, employer=employer))
-    finally:
-        store.close()
 
 
 @pytest.fixture
@@ -65,11 +60,8 @@ def ledger(cli: Cli, db_url: str) -> str:
 
 
 def test_a_fresh_ledger_is_built_under_this_revision(ledger: str) -> None:
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         now = progress(store)
-    finally:
-        store.close()
     assert now.revision == READ_MODEL_REVISION and not now.stale and now.lag == 0
 
 
@@ -95,23 +87,19 @@ def test_a_stale_live_slot_is_never_served_and_the_next_list_query_rebuilds_it(
 
 def test_every_read_model_query_rebuilds_a_stale_slot_first(ledger: str) -> None:
     _forge_older_build(ledger)
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         heard: list[tuple[int, int]] = []
         lapses_from_read_model(store, ON, on_progress=lambda *a: heard.append(a))
         assert heard[0] == (0, store.position()) and heard[-1][0] == heard[-1][1]
         assert status_from_read_model(store, "E-1", ON)["status"] == "registered"
         assert not progress(store).stale
-    finally:
-        store.close()
 
 
 def test_a_stale_slot_gets_the_tables_this_code_declares(ledger: str) -> None:
     """Older code may have laid the slot's tables out otherwise: here, without an index
     this code declares and with a column it no longer has."""
     _forge_older_build(ledger)
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         engine = engine_of(store)
         with engine.begin() as conn:
             slot, _ = live_slot(conn)
@@ -126,18 +114,13 @@ def test_a_stale_slot_gets_the_tables_this_code_declares(ledger: str) -> None:
         assert columns == [c.name for c in status_table.c]
         assert status_from_read_model(store, "E-1", ON) == \
             _truth(ledger, "E-1", ON) | {"as_of": ON.isoformat()}
-    finally:
-        store.close()
 
 
 def test_a_slot_with_no_revision_recorded_counts_as_stale(cli: Cli, ledger: str) -> None:
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         with engine_of(store).begin() as conn:
             conn.execute(revisions.delete())
         assert progress(store).stale and progress(store).revision is None
-    finally:
-        store.close()
     assert cli.json("status", "E-1", "--as-of", ON.isoformat())["status"] == "registered"
     assert cli("roll", "--as-of", ON.isoformat()).exit_code == 0
     assert cli.json("projections", "status")["stale"] is False
@@ -145,8 +128,7 @@ def test_a_slot_with_no_revision_recorded_counts_as_stale(cli: Cli, ledger: str)
 
 def test_resetting_a_stale_slot_twice_is_done_once(ledger: str) -> None:
     _forge_older_build(ledger)
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         engine = engine_of(store)
         with engine.connect() as conn:
             slot, _ = live_slot(conn)
@@ -155,19 +137,14 @@ def test_resetting_a_stale_slot_twice_is_done_once(ledger: str) -> None:
         before = progress(store)
         _reset_stale(engine, slot, True)  # another process found it stale too: no-op now
         assert progress(store) == before and before.lag == 0 and not before.stale
-    finally:
-        store.close()
 
 
 def test_a_rebuild_records_this_revision_on_the_slot_it_makes_live(ledger: str) -> None:
     _forge_older_build(ledger)
-    store = open_store(ledger)
-    try:
+    with closing(open_store(ledger)) as store:
         outcome = rebuild(store, workers=1)
         assert not outcome.stale and not progress(store).stale
         assert status_from_read_model(store, "E-1", ON)["status"] == "registered"
-    finally:
-        store.close()
 
 
 def test_the_quick_status_path_never_answers_from_a_stale_slot(tmp_path: Path) -> None:
