@@ -72,6 +72,15 @@ def positions(store: LedgerStore) -> dict[str, int]:
     return {r.name: r.position for r in rows}
 
 
+def rewind_live_slot(store: LedgerStore) -> str:
+    """Sets the live slot back to the start of the log (its rows stay, to be replaced by a
+    catch-up from there); returns the slot."""
+    with engine_of(store).begin() as conn:
+        slot, position = live_slot(conn)
+        _advance(conn, slot, position, 0)
+    return slot
+
+
 def test_incremental_catch_up_equals_a_rebuild(cli: Any, store: LedgerStore) -> None:
     for batch in demo_batches(5):
         import_lines(cli, batch)
@@ -104,10 +113,7 @@ def test_a_long_catch_up_folds_in_workers_to_the_rows_of_a_serial_one(
     assert catch_up(store) is not None  # 1,537 events behind: under the threshold, serial
     serial = tables(store)
     assert serial["rm_status"] and serial["rm_lapse"]
-    with engine_of(store).begin() as conn:  # the live slot back to the start of the log
-        slot, _ = live_slot(conn)
-        conn.execute(projector.update(projector.tracking)
-                     .where(projector.tracking.c.name == slot).values(position=0))
+    slot = rewind_live_slot(store)
     shares: list[int] = []
     real_pool = projector.worker_pool
 
@@ -146,10 +152,7 @@ def test_a_catch_up_whose_worker_died_folds_the_batch_itself(
     import_lines(cli, DEMO.read_text().splitlines())
     assert catch_up(store) is not None
     serial = tables(store)
-    with engine_of(store).begin() as conn:
-        slot, _ = live_slot(conn)
-        conn.execute(projector.update(projector.tracking)
-                     .where(projector.tracking.c.name == slot).values(position=0))
+    slot = rewind_live_slot(store)
     with worker_pool(2) as pool:
         for process in list(pool._processes.values()):  # type: ignore[attr-defined]
             with suppress(ProcessLookupError):  # the pool, once broken, ends the others
