@@ -335,14 +335,12 @@ class LedgerStore(ABC):
         mapper = self.app.mapper
         return [(n.id, cast(LedgerEvent, mapper.to_domain_event(n))) for n in rows]
 
+    @abstractmethod
     def touched_after(self, after: int, limit: int) -> Touched:
         """What a read-model catch-up needs of the next ``limit`` events after log position
         ``after``: how many there are, the position of the last, and the employers whose
-        streams they are in (reference data names none). A backend reads it without
-        decoding the events (their stream ids, joined to the employer index)."""
-        notes = self.notifications(after, limit)
-        return Touched(len(notes), notes[-1][0] if notes else after,
-                       {event.employer for _, event in notes if event.employer})
+        streams they are in (reference data names none), read without decoding the events
+        (their stream ids, joined to the employer index: :func:`touched_from`)."""
 
     def position(self) -> int:
         """The position of the last appended event (0 when empty)."""

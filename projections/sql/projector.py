@@ -277,12 +277,9 @@ class FoldedValues:
                    [v for r in rows for v in r.lapse_values()], folded.failures)
 
 
-def write_rows(conn: Connection, slot: str, folded: Folded | FoldedValues, log_position: int,
-               ) -> None:
+def write_rows(conn: Connection, slot: str, values: FoldedValues, log_position: int) -> None:
     """Replaces the folded employers' rows in the slot's tables (batched, no per-row trips)
     and records which employers failed (their last good rows stay)."""
-    values = folded if isinstance(folded, FoldedValues) else FoldedValues.of(folded,
-                                                                              log_position)
     status_table, lapse_table = slot_tables(slot)
     for part in chunks(values.employers):
         conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
@@ -572,8 +569,8 @@ def rebuild(store: LedgerStore, *, on_progress: Callable[[int, int], None] | Non
     with _locked(engine, target, True) as (conn, last):
         run = store.touched_after(last, BATCH_EVENTS)
         if run.events:
-            write_rows(conn, target, fold_employers(store, sorted(run.employers), registry),
-                       run.last)
+            write_rows(conn, target, _fold_values(store, sorted(run.employers), registry,
+                                                  run.last, None), run.last)
             _advance(conn, target, last, run.last)
             last = run.last
         _check_token(conn, target, token)
