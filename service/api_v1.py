@@ -29,13 +29,12 @@ from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
-from projections.sql.payment_run import payment_run
 from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
 from projections.status import render
 from projections.timeline import EmployerTimeline, fold
 from service import params
 from service.auth import Role, list_scope, readable_employer, require_token
-from service.context import now, principal, store, today
+from service.context import decisions, now, principal, store, today
 from service.directory import employers_of
 from service.importing import BodyError, TenancyRefused, import_body
 from service.problems import Problem
@@ -281,8 +280,8 @@ def incentives(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
     s = store()
     year, known_at = args["year"], args.get("known_at")
-    docs = payment_run(s, employers_of(s, partner), year, known_at=known_at,
-                       asked_on=asked_on(today(), known_at))
+    docs = decisions().run(s, employers_of(s, partner), year, known_at=known_at,
+                           asked_on=asked_on(today(), known_at))
     if wants_csv():
         return Response(incentives_csv(docs), mimetype=CSV_TYPE)
     return json_response({

@@ -16,17 +16,20 @@ from flask import current_app, g
 
 from commands.config import ServeSettings, configured_zone
 from commands.session import today_in
+from projections.sql.payment_run import DecisionCache
 from service.auth import PUBLIC, Principal
 from storage.store import LedgerStore, open_store
 
 
 @dataclass
 class ServiceState:
-    """One per app: the database URL, the clock and the lazily opened store."""
+    """One per app: the database URL, the clock, the lazily opened store, and the payment
+    runs kept between requests."""
 
     db_url: str
     clock: Callable[[], datetime]
     settings: ServeSettings
+    decisions: DecisionCache = field(default_factory=DecisionCache)
     _store: LedgerStore | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,6 +54,11 @@ def state() -> ServiceState:
 def store() -> LedgerStore:
     """The ledger this service answers from."""
     return state().store()
+
+
+def decisions() -> DecisionCache:
+    """The payment runs this process keeps between requests (by log position)."""
+    return state().decisions
 
 
 def db_url() -> str:

@@ -12,7 +12,7 @@ import pytest
 from ledger.rulebooks import RULES
 from projections import incentive as incentive_module
 from projections.sql import payment_run as run_module
-from projections.sql.payment_run import payment_run
+from projections.sql.payment_run import DecisionCache, payment_run
 from scripts.generate import LedgerSpec, ledger_lines
 from storage.store import LedgerStore
 
@@ -61,3 +61,60 @@ def test_workers_give_the_same_decisions_as_one_process(
 
 def test_an_empty_run_decides_nothing(store: LedgerStore) -> None:
     assert payment_run(store, [], 2022, known_at=None, asked_on=ASKED) == []
+
+
+# --- runs kept between calls (the service's) ----------------------------------------------------
+
+
+def _eligible(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    return next(d for d in docs if d["state"] == "eligible" and d["by_cu"])
+
+
+def test_a_kept_run_redecides_only_the_employers_touched_since(
+        generated: list[str], store: LedgerStore, cli: Any) -> None:
+    runs = DecisionCache()
+    first = runs.run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == generated
+    assert runs.run(store, generated, 2022, known_at=None, asked_on=ASKED) == first
+    assert runs.last_decided == []
+
+    target = _eligible(first)["employer"]
+    result = cli.import_lines([{"type": "ViolationRecorded", "employer": target,
+                                "effective": "2022-07-01", "recorded_at": "2024-01-02T00:00:00Z",
+                                "data": {"kind": "stop-work order", "penalty": True}}])
+    assert result.exit_code == 0, result.output
+    again = runs.run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == [target]
+    assert again == payment_run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert next(d for d in again if d["employer"] == target)["state"] == "ineligible"
+
+
+def test_new_reference_data_redecides_every_employer(
+        generated: list[str], store: LedgerStore, cli: Any) -> None:
+    runs = DecisionCache()
+    first = runs.run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    cu = _eligible(first)["by_cu"][0]["cu"]
+    result = cli.import_lines([{"type": "BaseRateSet", "effective": "2022-01-01",
+                                "recorded_at": "2024-01-02T00:00:00Z",
+                                "data": {"jurisdiction": "BC", "cu": cu, "year": 2022,
+                                         "base_rate": "97.13"}}])
+    assert result.exit_code == 0, result.output
+    again = runs.run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == generated
+    assert again == payment_run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert again != first  # the new rate moved an amount
+
+
+def test_a_kept_run_decides_employers_it_has_not_seen_and_keeps_runs_apart(
+        generated: list[str], store: LedgerStore) -> None:
+    runs = DecisionCache(kept=2)
+    runs.run(store, generated[:10], 2022, known_at=None, asked_on=ASKED)
+    assert runs.run(store, generated, 2022, known_at=None, asked_on=ASKED) == \
+        payment_run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == generated[10:]
+    runs.run(store, generated, 2021, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == generated  # another year: another run
+    runs.run(store, generated, 2022, known_at=None, asked_on=date(2024, 6, 2))
+    assert runs.last_decided == generated  # another day asked: another run
+    runs.run(store, generated, 2022, known_at=None, asked_on=ASKED)
+    assert runs.last_decided == generated  # only two runs are kept: 2022 was dropped

@@ -188,6 +188,25 @@ def test_lists_are_scoped_to_the_partner_and_whole_for_a_regulator(
     assert get(client, "/v1/lapses").status_code == 401
 
 
+def test_the_incentives_list_follows_the_ledger_between_requests(
+        client: FlaskClient, ledger: dict[str, str], db_url: str) -> None:
+    """The service keeps each run between requests; an import in between is still seen."""
+    before = get(client, "/v1/incentives?year=2021", ledger["regulator"]).json["decisions"]
+    assert post(client, jsonl([line("IncentivePaid", OWN, "2022-03-01",
+                                    {"year": 2021, "amount": "125.00"}, id="paid-2021")]),
+                ledger["partner"]).status_code == 200
+    after = get(client, "/v1/incentives?year=2021", ledger["regulator"]).json["decisions"]
+    assert [d["employer"] for d in after] == [OWN, OTHER]
+    assert (before[0]["paid_total"], after[0]["paid_total"]) == ("0.00", "125.00")
+    assert after[1] == before[1]
+    fresh = create_app(db_url, clock=lambda: NOW)  # no kept runs: decides from scratch
+    try:
+        assert get(fresh.test_client(), "/v1/incentives?year=2021",
+                   ledger["regulator"]).json["decisions"] == after
+    finally:
+        fresh.extensions["corledger"].close()
+
+
 def test_lists_answer_csv_when_asked(client: FlaskClient, ledger: dict[str, str]) -> None:
     roll = get(client, "/v1/roll?as_of=2021-01-01", ledger["regulator"], Accept="text/csv")
     assert roll.mimetype == "text/csv"

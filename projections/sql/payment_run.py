@@ -12,7 +12,10 @@ hears how many employers are decided so far.
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -80,3 +83,71 @@ def _decide_in_worker(url: str, employers: Sequence[str], year: int,
                       ) -> list[dict[str, Any]]:
     """A worker's task: :func:`_decide` with the worker's own store (opened once)."""
     return _decide(worker_store(url), employers, year, known_at, asked_on, tree_size)
+
+
+@dataclass
+class _Run:
+    """One kept run: its decisions by employer, and the log as they were read from it."""
+
+    position: int  # the log position read before the folds (their events may be later)
+    reference: int  # how many reference events (base rates) there were then
+    docs: dict[str, dict[str, Any]]
+
+
+class DecisionCache:
+    """Payment runs kept between calls by log position, for a long-running process (the
+    service): a run asked again re-decides only the employers whose streams took events
+    since the kept one, and every employer when the reference data changed.
+
+    A run is kept per (year, known at, asked on); at most :data:`KEPT_RUNS` of them, the
+    least recently asked dropped first. The position is read before the folds, so an event
+    appended meanwhile is seen again by the next call, never missed: an answer is at least
+    as new as the ledger when the call began.
+    """
+
+    def __init__(self, kept: int | None = None) -> None:
+        self._kept = kept or KEPT_RUNS
+        self._runs: OrderedDict[tuple[int, datetime | None, date], _Run] = OrderedDict()
+        self._lock = threading.Lock()
+        self.last_decided: list[str] = []  # the employers the last call folded
+
+    def run(self, store: LedgerStore, employers: Sequence[str], year: int, *,
+            known_at: datetime | None, asked_on: date) -> list[dict[str, Any]]:
+        """:func:`payment_run` (in this process), from the kept run where it still holds."""
+        key = (year, known_at, asked_on)
+        position, reference = store.position(), len(store.reference())
+        with self._lock:
+            kept = self._runs.get(key)
+        if kept is None or kept.reference != reference:
+            docs: dict[str, dict[str, Any]] = {}
+            touched: set[str] = set()
+        else:
+            docs = dict(kept.docs)
+            touched = _touched_between(store, kept.position, position)
+        stale = [e for e in employers if e not in docs or e in touched]
+        docs.update(zip(stale, payment_run(store, stale, year, known_at=known_at,
+                                           asked_on=asked_on), strict=True))
+        with self._lock:
+            self._runs[key] = _Run(position, reference, docs)
+            self._runs.move_to_end(key)
+            while len(self._runs) > self._kept:
+                self._runs.popitem(last=False)
+            self.last_decided = stale
+        return [docs[e] for e in employers]
+
+
+KEPT_RUNS = 8
+TOUCHED_PAGE = 50_000  # events read at a time for the employers touched since a kept run
+
+
+def _touched_between(store: LedgerStore, after: int, until: int) -> set[str]:
+    """The employers whose streams took an event after log position ``after``, up to
+    ``until``, read from the log without decoding events."""
+    touched: set[str] = set()
+    while after < until:
+        page = store.touched_after(after, min(TOUCHED_PAGE, until - after))
+        if not page.events:
+            break
+        touched |= page.employers
+        after = page.last
+    return touched

@@ -19,7 +19,7 @@ from ledger import events as ev
 from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import summarize
-from projections.sql.payment_run import payment_run
+from projections.sql.payment_run import DecisionCache
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
 from projections.timeline import Decision, EmployerTimeline, fold, in_view
@@ -188,10 +188,11 @@ def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None
             if scope is None or e["partner"] == scope]
 
 
-def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date
-               ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each employer's incentive decision for ``year`` as asked ``today``, and the totals."""
-    docs = [d for d in payment_run(store, list(employers), year, known_at=None, asked_on=today)
+def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date,
+               runs: DecisionCache) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each employer's incentive decision for ``year`` as asked ``today`` (through the
+    service's kept ``runs``), and the totals."""
+    docs = [d for d in runs.run(store, list(employers), year, known_at=None, asked_on=today)
             if d["partner"] is not None]
     return docs, summarize(docs)
 

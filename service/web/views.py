@@ -28,7 +28,7 @@ from ledger.events import PARTNERS
 from projections.status import FLAG_ORDER
 from service import params
 from service.auth import PUBLIC, Principal, Role, list_scope, readable_employer
-from service.context import store, today
+from service.context import decisions, store, today
 from service.directory import employers_of
 from service.verification import answers
 from service.web import pages
@@ -274,7 +274,8 @@ def incentives() -> Any:
     scope = list_scope(principal)
     year = _args(params.IncentivesArgs(only=("year",), partial=True)).get("year") \
         or today().year - 1
-    docs, totals = pages.incentives(store(), employers_of(store(), scope), year, today())
+    docs, totals = pages.incentives(store(), employers_of(store(), scope), year, today(),
+                                   decisions())
     return render_template("incentives.html", docs=docs, totals=totals, year=year,
                            reasons=pages.reasons)
 
