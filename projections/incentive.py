@@ -497,7 +497,8 @@ class _Decider:
         floor = min(cap, share * paid)
         self.note(f"formula: {rate * 100:.0f}% of base premiums {money(base)} = "
                   f"{money(formula)}", rate_rule)
-        minimum_applied = _cents(floor) > _cents(formula)
+        # the floor and the formula compared as they are; only the amount is rounded
+        minimum_applied = floor > formula
         amount = max(_cents(formula), _cents(floor))
         verdict = "the floor applies" if minimum_applied else "the formula stands"
         self.note(f"floor: lesser of {money(cap)} and {share * 100:.0f}% "

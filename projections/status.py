@@ -123,10 +123,14 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
 
 def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
     """The audits awaiting QA that set ``qa_pending``: those that could meet the next
-    required audit (second set, "qa_pending"); audits that cannot count do not."""
+    required audit (second set, "qa_pending"); audits that cannot count do not, nor does one
+    that fails its pass mark with no limited-scope re-audit open to it (QA's acceptance
+    would not make it meet anything; a re-audit is judged with the audit it repairs)."""
     audits = t.audits
     return (a for a in (audits[i] for i in t.awaiting_qa)
-            if a.counts and a.qa_outcome is None and could_meet_requirement(t, a))
+            if a.counts and a.qa_outcome is None
+            and (a.passes or a.limited_scope_until is not None or a.repairs is not None)
+            and could_meet_requirement(t, a))
 
 
 def headcount_exceeds_program(t: EmployerTimeline) -> bool:

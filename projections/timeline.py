@@ -560,6 +560,9 @@ class Fold:
         self._meeting: list[AuditRecord] = []
         self._repairs_of: dict[str, dict[str, None]] = {}  # original audit -> its repairs
         self._calendar: list[date] = []  # a heap: future days the answer may change on
+        # Certifying audits submitted since the current certificate was issued: one may renew
+        # it while a maintenance audit (or a scope change's audit) is still owed.
+        self._renewing: list[AuditRecord] = []
         self._year_starts = False  # a program limit that counts every headcount of the year
 
     @property
@@ -625,20 +628,31 @@ class Fold:
 
     def _next_deadline(self) -> date | None:
         """The day the open requirement's deadline takes effect (None: none is running): its
-        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it."""
-        req = self.t.requirement
-        if req is None or self.cert is None:
+        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it;
+        the certificate's expiry when that comes first and the requirement does not renew
+        the certificate (no hold or grace of a maintenance audit runs past ``expires``)."""
+        req, cert = self.t.requirement, self.cert
+        if req is None or cert is None:
             return None
+        own: date | None = None
         if not req.held:
-            return req.lapse_on
-        original = self._held_by_window()
-        if original is not None and original.limited_scope_until is not None:
-            return original.limited_scope_until + ONE_DAY
-        return None
+            own = req.lapse_on
+        else:
+            original = self._held_by_window()
+            if original is not None and original.limited_scope_until is not None:
+                own = original.limited_scope_until + ONE_DAY
+        if req.kind != "recertification":
+            expiry = cert.expires + ONE_DAY
+            if own is None or expiry < own:
+                return expiry
+        return own
 
     def _deadline(self, day: date) -> None:
-        req = self.t.requirement
+        req, cert = self.t.requirement, self.cert
         assert req is not None
+        if cert is not None and req.kind != "recertification" and day > cert.expires:
+            self._expire(day)
+            return
         if req.held:  # a limited-scope window that held the certificate has closed
             original = self._held_by_window()
             if original is not None:
@@ -654,6 +668,25 @@ class Fold:
                       self.rb(day).rule("qa"))
             return
         self._lapse(day, None)
+
+    def _expire(self, day: date) -> None:
+        """The certificate's expiry passed while a maintenance audit (or a scope change's
+        certification audit) was still owed: only a recertification submitted by ``expires``
+        and still in QA keeps it in force; otherwise it is expired from ``day``."""
+        cert = self.cert
+        assert cert is not None
+        rule = self.rb(day).rule("recertification-due")
+        req = self.t.requirement = Requirement(
+            "recertification", cert.issued, rule, due=cert.expires, window_start=cert.issued)
+        pending = [a for a in self._candidates(day) if self._pending(a, day)]
+        if not pending:
+            self._lapse(day, None)
+            return
+        req.held = True
+        names = ", ".join(a.audit for a in pending)
+        self.note(day, f"the certificate expired on {cert.expires}; recertification audit "
+                       f"{names} was submitted by then and is still in QA: the certificate "
+                       "stays in force", self.rb(day).rule("qa"))
 
     def _held_by_window(self) -> AuditRecord | None:
         """The failed audit whose limited-scope window keeps a held certificate alive."""
@@ -803,6 +836,8 @@ class Fold:
             req = self.t.requirement
             if req is not None and req is self._for and can_meet(req, audit):
                 self._meeting.append(audit)
+            if audit.certifying and audit.counts and audit.repairs is None:
+                self._renewing.append(audit)
         self._mark(audit.window_closes_on)
 
     def _on_QADecided(self, e: ev.QADecided) -> None:
@@ -1069,7 +1104,15 @@ class Fold:
             candidates = self._candidates(day)
             done = next((a for a in candidates if a.accepted and a.final_passes), None)
             if done is None:
-                break
+                renewal = self._renewal(req, day)
+                if renewal is None:
+                    break
+                cert = self.cert
+                assert cert is not None
+                req = Requirement("recertification", cert.issued,
+                                  self.rb(day).rule("recertification-due"), due=cert.expires,
+                                  window_start=cert.issued)
+                done = renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
         if req.held and self.cert is not None \
@@ -1078,6 +1121,23 @@ class Fold:
             why = (f"QA rejected audit {rejected[-1].audit} after the due date"
                    if rejected else "the audit that held the certificate failed")
             self._lapse(day, why)
+
+    def _renewal(self, req: Requirement, day: date) -> AuditRecord | None:
+        """A passing certifying audit, accepted by ``day`` and submitted while the current
+        certificate was in force, that renews it although the open requirement is another
+        audit (a maintenance audit still owed, or a scope change's certification audit):
+        a certification or recertification audit that passes and is accepted issues a
+        certificate (DOMAIN, the cycle 1)."""
+        cert = self.cert
+        if req.kind == "recertification" or cert is None or not self._renewing:
+            return None
+        audits = self.t.audits
+        for a in self._renewing:
+            if (a.accepted and a.final_passes and a.used_for is None
+                    and audits.get(a.audit) is a and a.submitted <= day
+                    and cert.issued <= a.submitted <= cert.expires):
+                return a
+        return None
 
     def _fulfil(self, req: Requirement, a: AuditRecord, day: date) -> None:
         rb = self.rb(day)
@@ -1113,6 +1173,7 @@ class Fold:
         a.used_for, a.used_on, a.used_for_year = "certification", day, issued.year
         cert = Certificate(issued, expires, a.audit, a.submitted, day, a.scope)
         self.t.certificates.append(cert)
+        self._renewing = [r for r in self._renewing if r.submitted >= issued]
         self.t.after_revocation = False
         self.note(day, f"certificate issued {issued}, expires {expires} (audit {a.audit})",
                   rb.rule("validity"), a.qa_event)
@@ -1150,9 +1211,21 @@ def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
 
 def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
     """Whether a submitted audit could meet the next required audit (a limited-scope
-    re-audit: whether the audit it repairs could): only such an audit sets ``qa_pending``."""
+    re-audit: whether the audit it repairs could), or renew the certificate in force while
+    another audit is owed: only such an audit sets ``qa_pending``."""
     original = t.audits.get(audit.repairs) if audit.repairs is not None else audit
-    return original is not None and _live_for(t, original)
+    return original is not None and (_live_for(t, original) or _could_renew(t, original))
+
+
+def _could_renew(t: EmployerTimeline, a: AuditRecord) -> bool:
+    """Whether a certifying audit could renew the certificate in force (as
+    :meth:`Fold._renewal` would once it is accepted): submitted while it was in force."""
+    req = t.requirement
+    if req is None or req.kind == "recertification" or not a.certifying or not a.counts \
+            or a.used_for is not None or not t.certificates:
+        return False
+    cert = t.certificates[-1]
+    return cert.ended is None and cert.issued <= a.submitted <= cert.expires
 
 
 def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:

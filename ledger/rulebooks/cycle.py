@@ -18,13 +18,18 @@ EVERY = tuple(PARTNERS)
 
 RULES: list[Rule] = [
     Rule("COR-2000.validity", V1, COR_VS_SECOR,
-         "a certificate is issued on the QA acceptance date and is valid 3 years",
+         "a certificate is issued on the QA acceptance date and is valid 3 years; a "
+         "passing certification or recertification audit submitted while it is in force "
+         "and accepted by QA renews it, whatever other audit is owed then",
          {"years": 3}, EVERY),
     Rule("COR-2000.recertification-due", V1, (COR_VS_SECOR, DECIDED_2026),
          "a recertification audit must be submitted by the certificate's expiry date; "
          "otherwise it is expired from the day after (no grace: the grace the sources "
          "give is for maintenance submissions only); one submitted after the expiry counts "
-         "as a new certification, issued on its QA date, never backdated", {}, EVERY),
+         "as a new certification, issued on its QA date, never backdated. The expiry holds "
+         "whatever else is owed: a maintenance audit's grace or QA hold, or a scope "
+         "change's audit, keeps the certificate in force no later than its expiry, unless "
+         "a recertification audit submitted by then is still in QA", {}, EVERY),
     Rule("COR-2000.renewal-continuity", V1, DECIDED,
          "a renewal accepted after the old expiry, for an audit submitted on time, is "
          "issued on the old expiry date so the cycle stays continuous", {}, EVERY),
@@ -32,7 +37,8 @@ RULES: list[Rule] = [
          "an audit counts only once the partner's QA accepts it; one submitted on time "
          "(grace included) and still in QA at the due date keeps the certificate "
          "(qa_pending); a rejection after the due date ends it from the rejection date; "
-         "audits that cannot count do not set qa_pending", {}, EVERY),
+         "audits that cannot count do not set qa_pending, nor does one that fails its "
+         "pass mark with no limited-scope re-audit open to it", {}, EVERY),
     Rule("COR-2000.missed-audit", V1, COR_VS_SECOR,
          "a maintenance audit not submitted by its due date (and grace) cancels the "
          "certificate the day after; the next audit is a certification audit", {}, EVERY),
