@@ -1104,7 +1104,7 @@ class Fold:
             candidates = self._candidates(day)
             done = next((a for a in candidates if a.accepted and a.final_passes), None)
             if done is None:
-                renewal = self._renewal(req, day)
+                renewal = self._renewing_audit(req, day)
                 if renewal is None:
                     break
                 cert = self.cert
@@ -1122,14 +1122,15 @@ class Fold:
                    if rejected else "the audit that held the certificate failed")
             self._lapse(day, why)
 
-    def _renewal(self, req: Requirement, day: date) -> AuditRecord | None:
+    def _renewing_audit(self, req: Requirement, day: date) -> AuditRecord | None:
         """A passing certifying audit, accepted by ``day`` and submitted while the current
-        certificate was in force, that renews it although the open requirement is another
-        audit (a maintenance audit still owed, or a scope change's certification audit):
-        a certification or recertification audit that passes and is accepted issues a
-        certificate (DOMAIN, the cycle 1)."""
+        certificate was in force, that renews it although the open requirement is a
+        maintenance audit still owed: a certification or recertification audit that passes
+        and is accepted issues a certificate (DOMAIN, the cycle 1). Not while a scope
+        change's certification audit is owed: that one must follow the change."""
         cert = self.cert
-        if req.kind == "recertification" or cert is None or not self._renewing:
+        if req.kind == "recertification" or req.scope_change or cert is None \
+                or not self._renewing:
             return None
         audits = self.t.audits
         for a in self._renewing:
@@ -1219,10 +1220,11 @@ def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
 
 def _could_renew(t: EmployerTimeline, a: AuditRecord) -> bool:
     """Whether a certifying audit could renew the certificate in force (as
-    :meth:`Fold._renewal` would once it is accepted): submitted while it was in force."""
+    :meth:`Fold._renewing_audit` would once it is accepted): submitted while it was in force."""
     req = t.requirement
-    if req is None or req.kind == "recertification" or not a.certifying or not a.counts \
-            or a.used_for is not None or not t.certificates:
+    if req is None or req.kind == "recertification" or req.scope_change \
+            or not a.certifying or not a.counts or a.used_for is not None \
+            or not t.certificates:
         return False
     cert = t.certificates[-1]
     return cert.ended is None and cert.issued <= a.submitted <= cert.expires

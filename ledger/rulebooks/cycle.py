@@ -20,7 +20,7 @@ RULES: list[Rule] = [
     Rule("COR-2000.validity", V1, COR_VS_SECOR,
          "a certificate is issued on the QA acceptance date and is valid 3 years; a "
          "passing certification or recertification audit submitted while it is in force "
-         "and accepted by QA renews it, whatever other audit is owed then",
+         "and accepted by QA renews it, also while a maintenance audit is still owed",
          {"years": 3}, EVERY),
     Rule("COR-2000.recertification-due", V1, (COR_VS_SECOR, DECIDED_2026),
          "a recertification audit must be submitted by the certificate's expiry date; "
