@@ -204,14 +204,23 @@ def risk_reasons(t: EmployerTimeline, raised: Sequence[str] | None = None) -> li
 
 
 def _qa_rejected(t: EmployerTimeline) -> bool:
-    req = t.requirement
-    if req is None:
+    """A QA rejection of an audit towards the current requirement or, once the certificate
+    lapsed, towards the requirement it missed (a rejection after the due date is why)."""
+    if not t.qa_rejected:
         return False
-    kinds = CERTIFYING if req.kind in CERTIFYING else (req.kind,)
-    audits = t.audits
-    return any(a.qa_outcome == "rejected" and a.submitted >= req.opened
-               and (a.kind in kinds or a.kind == "limited_scope")
-               for a in (audits[i] for i in t.qa_rejected))
+    reqs = [t.requirement]
+    if t.misses and t.certificates and t.certificates[-1].ended in LAPSED \
+            and t.current_certificate is None:
+        reqs.append(t.misses[-1].requirement)
+    audits = [t.audits[i] for i in t.qa_rejected]
+    for req in reqs:
+        if req is None:
+            continue
+        kinds = CERTIFYING if req.kind in CERTIFYING else (req.kind,)
+        if any(a.qa_outcome == "rejected" and a.submitted >= req.opened
+               and (a.kind in kinds or a.kind == "limited_scope") for a in audits):
+            return True
+    return False
 
 
 def _add(reasons: list[str], reason: str) -> list[str]:
