@@ -127,10 +127,19 @@ def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
     that fails its pass mark with no limited-scope re-audit open to it (QA's acceptance
     would not make it meet anything; a re-audit is judged with the audit it repairs)."""
     audits = t.audits
-    return (a for a in (audits[i] for i in t.awaiting_qa)
+    waiting = [audits[i] for i in t.awaiting_qa]
+    return (a for a in waiting
             if a.counts and a.qa_outcome is None
-            and (a.passes or a.limited_scope_until is not None or a.repairs is not None)
+            and (a.passes or a.repairs is not None or _repairable(t, a, waiting))
             and could_meet_requirement(t, a))
+
+
+def _repairable(t: EmployerTimeline, a: AuditRecord, waiting: list[AuditRecord]) -> bool:
+    """A failed audit a limited-scope re-audit can still repair: its window is open on
+    as-of, or a re-audit of it submitted in the window awaits QA."""
+    until = a.limited_scope_until
+    return until is not None and (t.as_of <= until or any(
+        r.repairs == a.audit and r.counts for r in waiting))
 
 
 def headcount_exceeds_program(t: EmployerTimeline) -> bool:

@@ -659,7 +659,7 @@ class Fold:
                 self._closed_windows.add(original.audit)
             self.settle(day)
             return
-        pending = [a for a in self._candidates(day) if self._pending(a, day)]
+        pending = self._holding(day)
         if pending:
             req.held = True
             names = ", ".join(a.audit for a in pending)
@@ -678,7 +678,12 @@ class Fold:
         rule = self.rb(day).rule("recertification-due")
         req = self.t.requirement = Requirement(
             "recertification", cert.issued, rule, due=cert.expires, window_start=cert.issued)
-        pending = [a for a in self._candidates(day) if self._pending(a, day)]
+        candidates = self._candidates(day)
+        done = next((a for a in candidates if a.accepted and a.final_passes), None)
+        if done is not None:  # accepted already, but it could not meet what was owed then
+            self._fulfil(req, done, day)
+            return
+        pending = [a for a in candidates if self._pending(a, day)]
         if not pending:
             self._lapse(day, None)
             return
@@ -709,7 +714,10 @@ class Fold:
             what = why
         self.note(day, f"{what}: the certificate is {how} from {day}; the next audit is a "
                        "certification audit", rule)
-        self.t.requirement = Requirement("certification", day, rule)
+        # an audit submitted after the expiry (while a held certificate ran on) is a new
+        # certification already (second set, "Late recertification")
+        self.t.requirement = Requirement("certification", min(day, cert.expires + ONE_DAY),
+                                         rule)
 
     # events -----------------------------------------------------------------------------------
 
@@ -1083,8 +1091,8 @@ class Fold:
         """Still able to meet the requirement: awaiting QA, or in a limited-scope repair."""
         if a.qa_outcome == "rejected":
             return False
-        if a.qa_outcome is None:
-            return a.passes or a.limited_scope_until is not None
+        if a.qa_outcome is None and a.passes:
+            return True
         if a.final_passes:
             return False  # satisfied, not pending
         if a.limited_scope_until is None:
@@ -1115,12 +1123,27 @@ class Fold:
                 done = renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
-        if req.held and self.cert is not None \
-                and not any(self._pending(a, day) for a in candidates):
+        if req.held and self.cert is not None and not self._holding(day):
             rejected = [a for a in candidates if a.qa_outcome == "rejected"]
             why = (f"QA rejected audit {rejected[-1].audit} after the due date"
                    if rejected else "the audit that held the certificate failed")
             self._lapse(day, why)
+
+    def _holding(self, day: date) -> list[AuditRecord]:
+        """The audits that keep the certificate past the open requirement's due date: those
+        that can meet it and are still pending (in QA, or in a limited-scope repair), and
+        the renewals submitted while the certificate was in force and still pending."""
+        held = [a for a in self._candidates(day) if self._pending(a, day)]
+        req, cert = self.t.requirement, self.cert
+        if req is not None and cert is not None and req.kind != "recertification" \
+                and not req.scope_change and self._renewing:
+            audits, holding = self.t.audits, {id(a) for a in held}
+            held += [a for a in self._renewing
+                     if a.used_for is None and audits.get(a.audit) is a
+                     and id(a) not in holding
+                     and cert.issued <= a.submitted <= min(day, cert.expires)
+                     and self._pending(a, day)]
+        return held
 
     def _renewing_audit(self, req: Requirement, day: date) -> AuditRecord | None:
         """A passing certifying audit, accepted by ``day`` and submitted while the current
@@ -1163,9 +1186,11 @@ class Fold:
         if req.number == 1:
             self._open_maintenance(cert, 2, a.completed, day)
         else:
+            # every certifying audit submitted while the certificate is in force can renew
+            # it (one submitted while this maintenance audit was in QA too)
             rule = rb.rule("recertification-due")
             self.t.requirement = Requirement(
-                "recertification", day, rule, window_start=day,
+                "recertification", cert.issued, rule, window_start=cert.issued,
                 due=rb.recertification_due(cert.expires, a.completed))
 
     def _issue(self, a: AuditRecord, issued: date, day: date) -> None:
