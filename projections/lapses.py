@@ -27,7 +27,7 @@ from typing import Any, Literal
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule, RuleRegistry
 from projections.status import flags
-from projections.timeline import CERTIFYING, EmployerTimeline, fold, next_audit
+from projections.timeline import CERTIFYING, EmployerTimeline, Requirement, fold, next_audit
 
 LAPSED = ("cancelled", "expired")
 
@@ -123,8 +123,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             return LapseFacts("due", limited_due, None, None, reasons)
         if req.held:
             return LapseFacts("held", req.due, None, None, reasons)
-        return LapseFacts("due", limited_due if limited else req.due, req.grace_end, None,
-                          reasons)
+        due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
+        return LapseFacts("due", due, grace_end, None, reasons)
     miss_due = miss_last = None  # a missed requirement's due and its grace end
     if not current and t.misses and t.certificates and t.certificates[-1].ended in LAPSED:
         miss_due = t.misses[-1].requirement.due
@@ -134,6 +134,22 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
     if miss_due is not None:
         return LapseFacts("missed", None, miss_last, miss_due, reasons)
     return None
+
+
+def _before_expiry(t: EmployerTimeline, req: Requirement, due: date | None
+                   ) -> tuple[date | None, date | None]:
+    """The due date and grace end to list for an owed audit, cut at the certificate's
+    expiry where that comes first: past ``expires`` only a recertification keeps the
+    certificate, so a later due date (a scope change's, a limited-scope window's) is listed
+    as the expiry, and a grace running past it ends there."""
+    grace_end = req.grace_end
+    cert = t.current_certificate if req.kind != "recertification" else None
+    last = grace_end or due
+    if cert is None or last is None or last <= cert.expires:
+        return due, grace_end
+    if due is not None and due <= cert.expires:
+        return due, cert.expires
+    return cert.expires, None
 
 
 def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,

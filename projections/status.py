@@ -116,8 +116,10 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
             raised.add("no_internal_auditor")
     if t.scope_changes and t.scope_changes[-1].certification_audit_required is None:
         raised.add("scope_change_pending")
-    if t.windowed and t.open_limited_scope() is not None:
-        raised.add("limited_scope_window_open")
+    if t.windowed:  # a window that can still repair an audit towards what is owed
+        original = t.open_limited_scope()
+        if original is not None and could_meet_requirement(t, original):
+            raised.add("limited_scope_window_open")
     return [f for f in FLAG_ORDER if f in raised]
 
 

@@ -563,6 +563,9 @@ class Fold:
         # Certifying audits submitted since the current certificate was issued: one may renew
         # it while a maintenance audit (or a scope change's audit) is still owed.
         self._renewing: list[AuditRecord] = []
+        # Maintenance audits in QA when the certificate expired: accepted later, each still
+        # meets its year's maintenance (for that year's incentive), not the certificate.
+        self._late: list[tuple[Requirement, Certificate, AuditRecord]] = []
         self._year_starts = False  # a program limit that counts every headcount of the year
 
     @property
@@ -673,8 +676,11 @@ class Fold:
         """The certificate's expiry passed while a maintenance audit (or a scope change's
         certification audit) was still owed: only a recertification submitted by ``expires``
         and still in QA keeps it in force; otherwise it is expired from ``day``."""
-        cert = self.cert
-        assert cert is not None
+        cert, owed = self.cert, self.t.requirement
+        assert cert is not None and owed is not None
+        if owed.kind == "maintenance":
+            self._late += [(owed, cert, a) for a in self._candidates(day)
+                           if self._pending(a, day)]
         rule = self.rb(day).rule("recertification-due")
         req = self.t.requirement = Requirement(
             "recertification", cert.issued, rule, due=cert.expires, window_start=cert.issued)
@@ -1105,6 +1111,8 @@ class Fold:
     def settle(self, day: date) -> None:
         """Meet the open requirement with any satisfying audit; end a held certificate
         whose last pending audit failed."""
+        if self._late:
+            self._settle_late(day)
         while True:
             req = self.t.requirement
             if req is None:
@@ -1128,6 +1136,25 @@ class Fold:
             why = (f"QA rejected audit {rejected[-1].audit} after the due date"
                    if rejected else "the audit that held the certificate failed")
             self._lapse(day, why)
+
+    def _settle_late(self, day: date) -> None:
+        """A maintenance audit that was in QA when its certificate expired and is accepted
+        now meets its year's maintenance: that year's required audit was accepted (the
+        incentive asks), though the certificate stays expired."""
+        still = []
+        for req, cert, a in self._late:
+            if a.accepted and a.final_passes and a.used_for is None:
+                a.used_for, a.used_on = f"maintenance {req.number}", day
+                a.used_for_year = req.due.year if req.due else day.year
+                cert.maintenance.append(a.audit)
+                self.note(day, f"maintenance audit {a.audit} accepted after the certificate "
+                               f"expired on {cert.expires}: maintenance {req.number} of the "
+                               f"certificate issued {cert.issued} is met for "
+                               f"{a.used_for_year}; the certificate stays expired",
+                          req.rule, a.qa_event)
+            elif a.qa_outcome is None:
+                still.append((req, cert, a))
+        self._late = still
 
     def _holding(self, day: date) -> list[AuditRecord]:
         """The audits that keep the certificate past the open requirement's due date: those
