@@ -715,7 +715,7 @@ class Fold:
         rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
         cert.ended, cert.ended_on = how, day
         self.t.misses.append(Miss(req, day, how))
-        what = f"no {req.kind} audit submitted by {req.last_day} was accepted"
+        what = f"no {req.kind} audit submitted by {req.last_day} met it"
         if why:
             what = why
         self.note(day, f"{what}: the certificate is {how} from {day}; the next audit is a "
@@ -850,6 +850,12 @@ class Fold:
             req = self.t.requirement
             if req is not None and req is self._for and can_meet(req, audit):
                 self._meeting.append(audit)
+            elif req is not None and audit.counts and audit.repairs is None \
+                    and (audit.kind == req.kind or audit.certifying and req.kind in CERTIFYING):
+                why = outside_window(req, audit)
+                if why is not None:  # the status says why it did not count
+                    self.note(e.effective, f"{audit.kind} audit {audit.audit} {why}: it does "
+                                           f"not meet the {req.kind} audit owed", req.rule, e)
             if audit.certifying and audit.counts and audit.repairs is None:
                 self._renewing.append(audit)
         self._mark(audit.window_closes_on)
@@ -1307,6 +1313,25 @@ def can_meet(req: Requirement, a: AuditRecord) -> bool:
     late = req.due is not None and (
         measured > req.due or a.submitted > (req.last_day or req.due))
     return not late
+
+
+def outside_window(req: Requirement, a: AuditRecord) -> str | None:
+    """Why an audit of the kind owed falls outside the requirement's window (too early,
+    completed or submitted too late), or None when its dates fit."""
+    completed = req.measured_on == "completed"
+    measured, what = (a.completed, "completed") if completed else (a.submitted, "submitted")
+    start = req.window_start
+    if start is not None and (measured < start or (measured == start
+                                                   and not req.start_inclusive)):
+        return f"was {what} {measured}, before its window opened ({start})"
+    if req.due is not None and measured > req.due:
+        return f"was {what} {measured}, after its due date {req.due}"
+    last = req.last_day
+    if last is not None and a.submitted > last:
+        return f"was submitted {a.submitted}, after the last day {last}"
+    if req.kind in CERTIFYING and a.submitted < req.opened:
+        return f"was submitted {a.submitted}, before this {req.kind} audit was owed"
+    return None
 
 
 _AFTER_ANY: Any = float("inf")  # (day, _AFTER_ANY) sorts after every headcount of that day
