@@ -561,7 +561,7 @@ class Fold:
         self._repairs_of: dict[str, dict[str, None]] = {}  # original audit -> its repairs
         self._calendar: list[date] = []  # a heap: future days the answer may change on
         # Certifying audits submitted since the current certificate was issued: one may renew
-        # it while a maintenance audit (or a scope change's audit) is still owed.
+        # it while a maintenance audit is still owed (see :func:`renews`).
         self._renewing: list[AuditRecord] = []
         # Maintenance audits in QA when the certificate expired: accepted later, each still
         # meets its year's maintenance (for that year's incentive), not the certificate.
@@ -681,9 +681,7 @@ class Fold:
         if owed.kind == "maintenance":
             self._late += [(owed, cert, a) for a in self._candidates(day)
                            if self._pending(a, day)]
-        rule = self.rb(day).rule("recertification-due")
-        req = self.t.requirement = Requirement(
-            "recertification", cert.issued, rule, due=cert.expires, window_start=cert.issued)
+        req = self.t.requirement = self._renewal(cert, day)
         candidates = self._candidates(day)
         done = next((a for a in candidates if a.accepted and a.final_passes), None)
         if done is not None:  # accepted already, but it could not meet what was owed then
@@ -1129,12 +1127,8 @@ class Fold:
                 renewal = self._renewing_audit(req, day)
                 if renewal is None:
                     break
-                cert = self.cert
-                assert cert is not None
-                req = Requirement("recertification", cert.issued,
-                                  self.rb(day).rule("recertification-due"), due=cert.expires,
-                                  window_start=cert.issued)
-                done = renewal
+                assert self.cert is not None
+                req, done = self._renewal(self.cert, day), renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
         if req.held and self.cert is not None and not self._holding(day):
@@ -1168,13 +1162,11 @@ class Fold:
         the renewals submitted while the certificate was in force and still pending."""
         held = [a for a in self._candidates(day) if self._pending(a, day)]
         req, cert = self.t.requirement, self.cert
-        if req is not None and cert is not None and req.kind != "recertification" \
-                and not req.scope_change and self._renewing:
+        if req is not None and cert is not None and self._renewing:
             audits, holding = self.t.audits, {id(a) for a in held}
             held += [a for a in self._renewing
-                     if a.used_for is None and audits.get(a.audit) is a
-                     and id(a) not in holding
-                     and cert.issued <= a.submitted <= min(day, cert.expires)
+                     if renews(req, cert, a) and audits.get(a.audit) is a
+                     and id(a) not in holding and a.submitted <= day
                      and self._pending(a, day)]
         return held
 
@@ -1185,14 +1177,12 @@ class Fold:
         and is accepted issues a certificate (DOMAIN, the cycle 1). Not while a scope
         change's certification audit is owed: that one must follow the change."""
         cert = self.cert
-        if req.kind == "recertification" or req.scope_change or cert is None \
-                or not self._renewing:
+        if cert is None or not self._renewing:
             return None
         audits = self.t.audits
         for a in self._renewing:
-            if (a.accepted and a.final_passes and a.used_for is None
-                    and audits.get(a.audit) is a and a.submitted <= day
-                    and cert.issued <= a.submitted <= cert.expires):
+            if (a.accepted and a.final_passes and renews(req, cert, a)
+                    and audits.get(a.audit) is a and a.submitted <= day):
                 return a
         return None
 
@@ -1219,12 +1209,14 @@ class Fold:
         if req.number == 1:
             self._open_maintenance(cert, 2, a.completed, day)
         else:
-            # every certifying audit submitted while the certificate is in force can renew
-            # it (one submitted while this maintenance audit was in QA too)
-            rule = rb.rule("recertification-due")
-            self.t.requirement = Requirement(
-                "recertification", cert.issued, rule, window_start=cert.issued,
-                due=rb.recertification_due(cert.expires, a.completed))
+            self.t.requirement = self._renewal(
+                cert, day, rb.recertification_due(cert.expires, a.completed))
+
+    def _renewal(self, cert: Certificate, day: date, due: date | None = None) -> Requirement:
+        """The recertification of ``cert``, due by ``due`` (default its expiry): every
+        certifying audit submitted while it is in force can meet it."""
+        return Requirement("recertification", cert.issued, self.rb(day).rule(
+            "recertification-due"), due=due or cert.expires, window_start=cert.issued)
 
     def _issue(self, a: AuditRecord, issued: date, day: date) -> None:
         rb = self.rb(day)
@@ -1277,15 +1269,21 @@ def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
 
 
 def _could_renew(t: EmployerTimeline, a: AuditRecord) -> bool:
-    """Whether a certifying audit could renew the certificate in force (as
-    :meth:`Fold._renewing_audit` would once it is accepted): submitted while it was in force."""
+    """Whether an audit could renew the certificate in force once accepted (:func:`renews`)."""
     req = t.requirement
-    if req is None or req.kind == "recertification" or req.scope_change \
-            or not a.certifying or not a.counts or a.used_for is not None \
-            or not t.certificates:
+    if req is None or not t.certificates:
         return False
     cert = t.certificates[-1]
-    return cert.ended is None and cert.issued <= a.submitted <= cert.expires
+    return cert.ended is None and renews(req, cert, a)
+
+
+def renews(req: Requirement, cert: Certificate, a: AuditRecord) -> bool:
+    """Whether audit ``a``, passing and accepted, renews ``cert`` while ``req`` is owed: a
+    certifying audit that counts, not used yet, submitted while ``cert`` was in force, and
+    the owed audit is a maintenance audit (a recertification counts it as its own
+    candidate; a scope change's certification audit must follow the change)."""
+    return (req.kind == "maintenance" and a.certifying and a.counts and a.repairs is None
+            and a.used_for is None and cert.issued <= a.submitted <= cert.expires)
 
 
 def _live_for(t: EmployerTimeline, original: AuditRecord) -> bool:
