@@ -780,6 +780,11 @@ class Fold:
 
     def _on_HeadcountReported(self, e: ev.HeadcountReported) -> None:
         self.t.headcounts.append((e.effective, e.headcount))
+        rb = self.rb(e.effective)
+        limit = rb.program_limit(self.t.program or "")
+        if limit is not None and e.headcount > limit:  # what raises the flag, cited
+            self.note(e.effective, f"headcount {e.headcount} is over the {self.t.program} "
+                                   f"limit of {limit}", rb.rule("programs"), e)
 
     def _on_ProgramChanged(self, e: ev.ProgramChanged) -> None:
         self.t.program = e.program
@@ -803,6 +808,10 @@ class Fold:
         spans = self.t.internal_auditors.get(e.auditor, [])
         if spans and spans[-1][1] is None:
             spans[-1] = (spans[-1][0], e.effective)
+        if not self.t.qualified_internal_auditors(e.effective):  # cited where it matters
+            self.note(e.effective, f"internal auditor {e.auditor} left: no qualified "
+                                   "internal auditor remains",
+                      self.rb(e.effective).rule("internal-auditor"), e)
 
     def _on_AuditNoticeFiled(self, e: ev.AuditNoticeFiled) -> None:
         self.t.notices[e.audit] = e
