@@ -143,7 +143,7 @@ def _before_expiry(t: EmployerTimeline, req: Requirement, due: date | None
     certificate, so a later due date (a scope change's, a limited-scope window's) is listed
     as the expiry, and a grace running past it ends there."""
     grace_end = req.grace_end
-    cert = t.current_certificate if req.kind != "recertification" else None
+    cert = t.current_certificate if req.within_expiry else None
     last = grace_end or due
     if cert is None or last is None or last <= cert.expires:
         return due, grace_end

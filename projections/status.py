@@ -25,6 +25,7 @@ from projections.timeline import (
     could_meet_requirement,
     fold,
     next_audit,
+    still_pending,
 )
 
 __all__ = ["EmployerTimeline", "flags", "fold", "render", "render_with", "status", "unregistered"]
@@ -132,16 +133,8 @@ def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
     waiting = [audits[i] for i in t.awaiting_qa]
     return (a for a in waiting
             if a.counts and a.qa_outcome is None
-            and (a.passes or a.repairs is not None or _repairable(t, a, waiting))
+            and (a.repairs is not None or still_pending(a, t.as_of, waiting))
             and could_meet_requirement(t, a))
-
-
-def _repairable(t: EmployerTimeline, a: AuditRecord, waiting: list[AuditRecord]) -> bool:
-    """A failed audit a limited-scope re-audit can still repair: its window is open on
-    as-of, or a re-audit of it submitted in the window awaits QA."""
-    until = a.limited_scope_until
-    return until is not None and (t.as_of <= until or any(
-        r.repairs == a.audit and r.counts for r in waiting))
 
 
 def headcount_exceeds_program(t: EmployerTimeline) -> bool:

@@ -199,6 +199,12 @@ class Requirement:
     scope_change: bool = False
 
     @property
+    def within_expiry(self) -> bool:
+        """Whether the certificate's expiry still runs beside it: for every requirement but
+        the recertification, which decides what happens at the expiry itself."""
+        return self.kind != "recertification"
+
+    @property
     def last_day(self) -> date | None:
         """The last day an audit may be submitted for it (due, or the end of grace)."""
         return self.grace_end or self.due
@@ -644,7 +650,7 @@ class Fold:
             original = self._held_by_window()
             if original is not None and original.limited_scope_until is not None:
                 own = original.limited_scope_until + ONE_DAY
-        if req.kind != "recertification":
+        if req.within_expiry:
             expiry = cert.expires + ONE_DAY
             if own is None or expiry < own:
                 return expiry
@@ -653,7 +659,7 @@ class Fold:
     def _deadline(self, day: date) -> None:
         req, cert = self.t.requirement, self.cert
         assert req is not None
-        if cert is not None and req.kind != "recertification" and day > cert.expires:
+        if cert is not None and req.within_expiry and day > cert.expires:
             self._expire(day)
             return
         if req.held:  # a limited-scope window that held the certificate has closed
@@ -1108,18 +1114,10 @@ class Fold:
 
     def _pending(self, a: AuditRecord, day: date) -> bool:
         """Still able to meet the requirement: awaiting QA, or in a limited-scope repair."""
-        if a.qa_outcome == "rejected":
-            return False
-        if a.qa_outcome is None and a.passes:
-            return True
-        if a.final_passes:
-            return False  # satisfied, not pending
-        if a.limited_scope_until is None:
-            return False
         audits = self.t.audits
-        repairs = [r for r in (audits.get(i) for i in self._repairs_of.get(a.audit, ()))
-                   if r is not None and r.repairs == a.audit and r.counts]
-        return day <= a.limited_scope_until or any(r.qa_outcome is None for r in repairs)
+        return still_pending(a, day, (r for r in (audits.get(i) for i in
+                                                  self._repairs_of.get(a.audit, ()))
+                                      if r is not None))
 
     def settle(self, day: date) -> None:
         """Meet the open requirement with any satisfying audit; end a held certificate
@@ -1320,6 +1318,20 @@ def can_meet(req: Requirement, a: AuditRecord) -> bool:
     late = req.due is not None and (
         measured > req.due or a.submitted > (req.last_day or req.due))
     return not late
+
+
+def still_pending(a: AuditRecord, day: date, repairs: Iterable[AuditRecord]) -> bool:
+    """Whether audit ``a`` can still meet what it was submitted for on ``day``: a passing
+    audit awaiting QA, or a failed one whose limited-scope window is open or whose re-audit
+    (among ``repairs``) awaits QA. The fold's holds and the ``qa_pending`` flag both ask."""
+    if a.qa_outcome == "rejected":
+        return False
+    if a.qa_outcome is None and a.passes:
+        return True
+    if a.final_passes or a.limited_scope_until is None:
+        return False  # satisfied, or failed with nothing to repair it
+    return day <= a.limited_scope_until or any(
+        r.repairs == a.audit and r.counts and r.qa_outcome is None for r in repairs)
 
 
 def outside_window(req: Requirement, a: AuditRecord) -> str | None:
