@@ -23,7 +23,8 @@ from commands.terminal import styled
 from ledger import events as ev
 from ledger.codec import format_time_or_none
 from projections.status import headcount_over_limit, qa_pending_audits, render
-from projections.timeline import EmployerTimeline, in_view
+from projections.timeline import EmployerTimeline
+from projections.voids import in_view
 
 STATUS_STYLE = {"certified": "green", "registered": "yellow", "cancelled": "red",
                 "expired": "red", "revoked": "red", "unregistered": "dim"}

@@ -35,7 +35,8 @@ from ledger.codec import format_time
 from ledger.rulebooks import RuleRegistry, add_years
 from projections.incentive import incentive
 from projections.status import render
-from projections.timeline import Decision, EmployerTimeline, fold, in_view
+from projections.timeline import Decision, EmployerTimeline, fold
+from projections.voids import in_view
 
 __all__ = ["TRANSACTION", "VALID", "View", "apply_changes", "compare", "comparable", "diff",
            "document"]

@@ -36,8 +36,8 @@ from projections.timeline import (
     EmployerTimeline,
     Review,
     fold,
-    in_view,
 )
+from projections.voids import in_view
 
 __all__ = ["STATES", "incentive", "money", "summarize"]
 
@@ -268,6 +268,11 @@ class _Decider:
         rule = self.rb.rule("pir-eligibility")
         cert = self.t.certificate_on(self.year_end)
         if cert is None:
+            last = [c for c in self.t.certificates if c.issued <= self.year_end]
+            if last and last[-1].ended_on is not None and last[-1].ended_on <= self.year_end:
+                ended = last[-1]
+                self.note(f"the certificate issued {ended.issued} was {ended.ended} on "
+                          f"{ended.ended_on}", rule, self._end_event(ended), ended.ended_on)
             self.note(f"no valid certificate on {self.year_end}: no PIR discount for "
                       f"{self.year}", rule)
             return self.document("ineligible")
@@ -279,6 +284,7 @@ class _Decider:
                 self.note(f"review opened {r.opened} is still open: the PIR decision for "
                           f"{self.year} waits for it to close", rule, r.event, r.opened)
             return self.document("deferred")
+        self.closed_holds(self.t.reviews, rule)
         self.note(f"no review open for {self.year}", rule)
         discount = self.rb.rule("pir-discount")
         percent = Decimal(str(discount["percent"]))
@@ -305,6 +311,7 @@ class _Decider:
             return self.document("deferred", by_cu=self.by_cu(lines, None))
         if exceptions:
             return self.document("ineligible", by_cu=self.by_cu(lines, None))
+        self.closed_holds([*self.t.reviews, *self.t.investigations], "incentive-decision")
         self.note(f"no review or investigation open for {self.year}", "incentive-decision")
         missing = [line for line in lines
                    if line.in_scope and line.rate is None and line.payroll is not None]
@@ -370,9 +377,24 @@ class _Decider:
     def open_holds(self, holds: Sequence[Review]) -> list[Review]:
         """Reviews opened by Dec 31 of Y, and investigations of an incident in Y (its
         ``incident_date``, else the day it opened), with no close known."""
-        return [r for r in holds if r.closed is None and (
-            r.event.incident_on.year == self.year
-            if isinstance(r.event, ev.InvestigationOpened) else r.opened <= self.year_end)]
+        return [r for r in holds if r.closed is None and self._bears_on_year(r)]
+
+    def _bears_on_year(self, r: Review) -> bool:
+        """An investigation of an incident in Y, or a review opened by Dec 31 of Y."""
+        if isinstance(r.event, ev.InvestigationOpened):
+            return bool(r.event.incident_on.year == self.year)
+        return r.opened <= self.year_end
+
+    def closed_holds(self, holds: Sequence[Review], rule: Rule | str) -> None:
+        """Notes each review or investigation that would have held Y's decision but is
+        known to have closed (the closing is what let the decision be taken)."""
+        for r in holds:
+            if r.closed is None or r.closed.year < self.year or not self._bears_on_year(r):
+                continue
+            what = f"investigation {r.case}" if r.case is not None else "review"
+            outcome = f" ({r.outcome.replace('_', ' ')})" if r.outcome else ""
+            self.note(f"{what} opened {r.opened} closed on {r.closed}{outcome}: it no longer "
+                      f"holds the decision for {self.year}", rule, r.closing, r.closed)
 
     def exceptions(self, lines: list[_CuLine]) -> bool:
         """Notes every exception that makes Y ineligible; True when there is one."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -34,7 +34,7 @@ from ledger import events as ev
 from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
 from ledger.rulebooks.base import INTERNAL
-from projections.voids import in_view
+from projections.voids import with_voids
 
 ONE_DAY = timedelta(days=1)
 CERTIFYING = ("certification", "recertification")
@@ -232,6 +232,7 @@ class Review:
     closed: date | None = None
     outcome: str | None = None
     case: str | None = None
+    closing: ev.LedgerEvent | None = None  # the event that closed it
 
     def open_on(self, day: date) -> bool:
         return self.opened <= day and (self.closed is None or day < self.closed)
@@ -527,10 +528,10 @@ def fold(
     """Replay one employer's events as of ``as_of``, as known at ``known_at`` (with the cyclic
     collector paused: :mod:`ledger.collector`)."""
     with collector_paused():
-        view = in_fold_order(e for e in in_view(events, known_at)
-                             if e.effective <= as_of and not e.reference)
+        known, voids = with_voids(events, known_at)
+        view = in_fold_order(e for e in known if e.effective <= as_of and not e.reference)
         name = employer or next((e.employer for e in view if e.employer), "")
-        engine = Fold(name or "", registry, known_at=known_at)
+        engine = Fold(name or "", registry, known_at=known_at, voids=voids)
         for event in view:
             engine.apply(event)
         engine.advance_to(as_of)
@@ -557,8 +558,12 @@ class Fold:
     """
 
     def __init__(self, employer: str, registry: RuleRegistry | None = None, *,
-                 known_at: datetime | None = None) -> None:
+                 known_at: datetime | None = None,
+                 voids: Mapping[str, ev.EventVoided] | None = None) -> None:
         self.t = EmployerTimeline(employer, date.min, known_at, registry or RULES)
+        # Voided event id -> the void that leaves it out (:func:`with_voids`): such an event
+        # comes in fold order like the rest, decides nothing, and is cited through its void.
+        self._voids = voids or {}
         self._closed_windows: set[str] = set()  # limited-scope windows whose close was applied
         self._last_day = date.min  # the effective date of the last event applied
         # The audits that can meet the open requirement (``_for`` is that requirement).
@@ -746,6 +751,8 @@ class Fold:
         noted = len(self.t.decisions)
         self.advance_to(event.effective)
         self._last_day = event.effective
+        if event.event_id in self._voids:
+            return self._voided(event, handler)
         self.t.events.append(event)
         if isinstance(event, ev.EmployerRegistered):
             self._registered(event)
@@ -760,6 +767,24 @@ class Fold:
         if name in LATER_FACTS:  # moved the answer only if a decision was noted
             return len(self.t.decisions) > noted
         return handler is not Fold._not_for_status
+
+    def _voided(self, e: ev.LedgerEvent, handler: _Handler) -> bool:
+        """A voided event: the answer cites its void from the event's own date on, when the
+        event is one the status fold would have read (a registration, or any such event
+        once registered). True when it was cited."""
+        void = self._voids[e.event_id or ""]
+        if handler is Fold._not_for_status:
+            return False
+        if isinstance(e, ev.EmployerRegistered):
+            rb = self.t.registry.rulebook_for(e.partner, e.effective)
+        elif self.t.registration is not None:
+            rb = self.rb(e.effective)
+        else:
+            return False
+        self.note(e.effective, f"{e.type_name()} {e.event_id} ({e.effective}) was voided: "
+                               f"{void.reason}; it counts for nothing",
+                  rb.rule("corrections"), void)
+        return True
 
     def _not_for_status(self, e: ev.LedgerEvent) -> None:
         """Events the status fold reads no fact from: money (the incentive module reads
@@ -906,7 +931,7 @@ class Fold:
             self.note(e.effective, "review closed, but none was open: ignored", rule, e)
             return
         review = open_reviews[0]
-        review.closed, review.outcome = e.effective, e.outcome
+        review.closed, review.outcome, review.closing = e.effective, e.outcome, e
         self.note(e.effective, f"review closed: {e.outcome.replace('_', ' ')}", rule, e)
         if e.outcome == "revoked":
             self._revoke(e)
@@ -920,7 +945,7 @@ class Fold:
     def _on_InvestigationClosed(self, e: ev.InvestigationClosed) -> None:
         for inv in self.t.investigations:
             if inv.case == e.case and inv.closed is None:
-                inv.closed = e.effective
+                inv.closed, inv.closing = e.effective, e
 
     def _on_AuditWaiverGranted(self, e: ev.AuditWaiverGranted) -> None:
         """The 2020 audit waiver: a one-year certificate from the original expiry date, or

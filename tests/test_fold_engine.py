@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from ledger import events as ev
 from projections.status import render, status
-from projections.timeline import HANDLERS, Fold, UnknownEventType, fold_order, in_view
+from projections.timeline import HANDLERS, Fold, UnknownEventType, fold_order
+from projections.voids import with_voids
 from tests.factories import Ledger, d
 from tests.test_status_properties import histories
 
@@ -68,8 +69,9 @@ def test_next_change_after_walks_due_date_anniversaries_and_the_lapse() -> None:
 def _documents_by_change_points(events: list[ev.LedgerEvent], until: date
                                 ) -> dict[date, dict[str, object]]:
     """The document on each day the engine stops at (event days and change points)."""
-    view = sorted((e for e in in_view(events, None) if not e.reference), key=fold_order)
-    engine = Fold("EMP")
+    known, voids = with_voids(events, None)
+    view = sorted((e for e in known if not e.reference), key=fold_order)
+    engine = Fold("EMP", voids=voids)
     out: dict[date, dict[str, object]] = {}
     index = 0
     day: date | None = view[0].effective

@@ -84,4 +84,9 @@ RULES: list[Rule] = [
          "missed while the last day of the audit it lapsed for (grace included) is at most "
          "the window's length back",
          {"critical_days": 30, "warning_days": 60}, EVERY),
+    Rule("COR-2000.corrections", V1, (DECIDED, DECIDED_2026),
+         "a wrong event is never edited: an EventVoided names it, and from the void's "
+         "recorded_at on the target counts for nothing, on every as-of date; a voided void "
+         "no longer counts, so its target counts again. An answer from the target's "
+         "effective date on cites the void that took it away", {}, EVERY),
 ]

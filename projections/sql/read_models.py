@@ -46,7 +46,8 @@ from ledger import events as ev
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry
 from projections.lapses import LapseFacts, lapse_facts
 from projections.status import render_with
-from projections.timeline import Fold, in_fold_order, in_view, next_audit
+from projections.timeline import Fold, in_fold_order, next_audit
+from projections.voids import with_voids
 from storage.schema import metadata
 
 SLOTS = ("a", "b")
@@ -252,8 +253,9 @@ def employer_rows(
     each day an event that can change it takes effect and each day the fold says its answer
     may change (:meth:`Fold.next_change_after`), keeping one interval per run of identical
     documents."""
-    view = in_fold_order(e for e in in_view(events, None) if not e.reference)
-    engine = Fold(employer, cached(registry))
+    known, voids = with_voids(events, None)
+    view = in_fold_order(e for e in known if not e.reference)
+    engine = Fold(employer, cached(registry), voids=voids)
     timeline = engine.timeline
     intervals: list[Interval] = []
     index, count = 0, len(view)

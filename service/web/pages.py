@@ -22,7 +22,8 @@ from projections.incentive import summarize
 from projections.sql.payment_run import DecisionCache
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
-from projections.timeline import Decision, EmployerTimeline, fold, in_view
+from projections.timeline import Decision, EmployerTimeline, fold
+from projections.voids import in_view
 from service.params import MAX_VERIFY
 from service.web.timeline import TimelineLayout, event_key, is_late, layout
 from storage.store import LedgerStore

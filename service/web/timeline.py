@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from ledger import events as ev
-from projections.timeline import AuditRecord, EmployerTimeline, in_view
+from projections.timeline import AuditRecord, EmployerTimeline
+from projections.voids import in_view
 
 LATE_AFTER_DAYS = 30
 """A fact recorded more than this many days after it took effect is drawn as late-recorded."""
