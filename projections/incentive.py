@@ -105,7 +105,7 @@ def incentive(
     else:
         return d.not_applicable(scheme)
     pending = outstanding(t, year, asked_on) if asked_on is not None else []
-    if not pending:
+    if not pending or (doc["state"] == "ineligible" and d.final):
         return doc
     return d.reopen(doc, pending)
 
@@ -182,6 +182,9 @@ class _Decider:
         self.rates = rates
         self.known_at = known_at
         self.because: list[Decision] = []
+        # An ineligibility for what happened in Y (a certificate ended, a penalty): no later
+        # event of the year can undo it, so the answer is final while the year still runs.
+        self.final = False
         self.rb: Rulebook = t.rulebook(self.year_end) if t.registration else _no_rulebook()
 
     # helpers ----------------------------------------------------------------------------------
@@ -296,12 +299,12 @@ class _Decider:
         """The WorkSafeBC COR incentive (DOMAIN.md): eligibility, exceptions, the amount."""
         self._registered()
         basis, audit = self.certificate_basis()
-        if basis == "none":
-            self.ended_exceptions()
+        open_holds = self.open_holds([*self.t.reviews, *self.t.investigations])
+        if basis == "none" or (basis == "missed" and not open_holds):
+            self.final = self.ended_exceptions()
             return self.document("ineligible")
         scope = audit.scope if audit is not None else tuple(self.t.classification_units)
         lines = self.cu_lines(scope)
-        open_holds = self.open_holds([*self.t.reviews, *self.t.investigations])
         for r in open_holds:
             what = f"investigation {r.case}" if r.case is not None else "review"
             self.note(f"{what} opened {r.opened} is still open: no decision for "
@@ -326,7 +329,9 @@ class _Decider:
 
     def certificate_basis(self) -> tuple[str, AuditRecord | None]:
         """Whether a valid certificate is held for Y: ``ok`` (with the audit whose scope
-        counts), ``pending`` (the year's audit is still in QA) or ``none``."""
+        counts), ``pending`` (the year's audit is still in QA), ``missed`` (a certificate
+        was in force in Y, but the year's required audit was not accepted: an open review
+        or investigation still defers the decision) or ``none``."""
         t, year = self.t, self.year
         if not t.held_valid_certificate_in(year):
             self.note(f"no certificate was in force in {year}", "incentive")
@@ -341,6 +346,9 @@ class _Decider:
                 self.note(f"first certification: audit {audit.audit} submitted "
                           f"{cert.submitted}, by {cutoff}; certificate issued {cert.issued}",
                           cutoff_rule, audit.event)
+                if audit.qa_event is not None:
+                    self.note(f"QA accepted audit {audit.audit} on {cert.qa_date}, by "
+                              f"{self.year_end}", cutoff_rule, audit.qa_event, cert.qa_date)
                 return "ok", audit
             self.note(f"first certification: audit {audit.audit} submitted {cert.submitted}, "
                       f"after {cutoff}: it counts for {year + 1}, not {year}", cutoff_rule,
@@ -360,10 +368,14 @@ class _Decider:
             return "pending", pending
         self.note(f"no required audit for {year} was accepted: no valid certificate is held "
                   f"for {year}", "incentive")
-        return "none", None
+        return "missed", None
 
     def pending_required_audit(self) -> AuditRecord | None:
         """An audit submitted for the year's still-open requirement and awaiting QA."""
+        late = [a for req, _, a in self.t.late
+                if a.qa_outcome is None and req.due is not None and req.due.year == self.year]
+        if late:  # the certificate ended while it was in QA: it still meets its year
+            return late[-1]
         req = self.t.requirement
         if req is None or req.kind == "certification" or req.due is None \
                 or req.due.year != self.year:
@@ -405,7 +417,7 @@ class _Decider:
             if v.penalty:
                 self.note(f"violation ({v.kind}) with a penalty in {self.year}",
                           "incentive-exceptions", v)
-                found = True
+                found = self.final = True
             else:
                 self.note(f"violation ({v.kind}) without a penalty: no effect on the incentive",
                           "incentive-exceptions", v)
@@ -418,6 +430,7 @@ class _Decider:
             self.note(f"the certificate issued {cert.issued} was {cert.ended} on "
                       f"{cert.ended_on}, during {self.year}", "incentive-exceptions",
                       self._end_event(cert), cert.ended_on)
+        self.final = self.final or bool(ended)
         return bool(ended)
 
     def payroll_exceptions(self, lines: list[_CuLine]) -> bool:
@@ -523,6 +536,10 @@ class _Decider:
         minimum_applied = floor > formula
         amount = max(_cents(formula), _cents(floor))
         verdict = "the floor applies" if minimum_applied else "the formula stands"
+        for line in lines:
+            for premium in line.premiums:
+                self.note(f"premium {money(premium.amount)} paid for CU {line.cu} for "
+                          f"{self.year}", floor_rule, premium, premium.effective)
         self.note(f"floor: lesser of {money(cap)} and {share * 100:.0f}% "
                   f"of premiums paid {money(paid)} = {money(floor)}; {verdict}: "
                   f"{money(amount)}", floor_rule)
@@ -539,16 +556,11 @@ class _Decider:
         audit = self.t.audits.get(cert.audit)
         return (audit.qa_event or audit.event) if audit is not None else None
 
-    def _end_event(self, cert: Certificate) -> ev.LedgerEvent | None:
-        """The revocation (or review closing with ``revoked``) that ended a certificate."""
-        if cert.ended != "revoked":
-            return None
-        for e in self.t.events:
-            if e.effective == cert.ended_on and (
-                    isinstance(e, ev.CertificationRevoked)
-                    or (isinstance(e, ev.ReviewClosed) and e.outcome == "revoked")):
-                return e
-        return None
+    @staticmethod
+    def _end_event(cert: Certificate) -> ev.LedgerEvent | None:
+        """The event that ended a certificate: a revocation, a review closed with
+        ``revoked``, or QA's rejection of the audit that held it (None: a deadline)."""
+        return cert.ended_by
 
 
 def _renewal(t: EmployerTimeline, cert: Certificate) -> bool:

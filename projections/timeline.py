@@ -159,6 +159,7 @@ class Certificate:
     ended_on: date | None = None  # the first day it was no longer in force
     maintenance: list[str] = field(default_factory=list)
     first_cycle_year: int = 1  # 3 for a 2020 audit waiver's one-year certificate
+    ended_by: ev.LedgerEvent | None = field(default=None, compare=False)  # the event, if one
 
     def in_force_on(self, day: date) -> bool:
         return self.issued <= day and (self.ended_on is None or day < self.ended_on)
@@ -274,6 +275,9 @@ class EmployerTimeline:
     violations: list[ev.ViolationRecorded] = field(default_factory=list)
     scope_changes: list[ev.ScopeChanged] = field(default_factory=list)
     after_revocation: bool = False
+    # Maintenance audits still in QA when their certificate expired or was revoked: accepted
+    # later, each still meets its year (the incentive asks), never the certificate.
+    late: list[tuple[Requirement, Certificate, AuditRecord]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     events: list[ev.LedgerEvent] = field(default_factory=list)  # in view, in fold order
     # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
@@ -574,9 +578,6 @@ class Fold:
         # Certifying audits submitted since the current certificate was issued: one may renew
         # it while a maintenance audit is still owed (see :func:`renews`).
         self._renewing: list[AuditRecord] = []
-        # Maintenance audits in QA when the certificate expired: accepted later, each still
-        # meets its year's maintenance (for that year's incentive), not the certificate.
-        self._late: list[tuple[Requirement, Certificate, AuditRecord]] = []
         self._year_starts = False  # a program limit that counts every headcount of the year
 
     @property
@@ -689,9 +690,7 @@ class Fold:
         and still in QA keeps it in force; otherwise it is expired from ``day``."""
         cert, owed = self.cert, self.t.requirement
         assert cert is not None and owed is not None
-        if owed.kind == "maintenance":
-            self._late += [(owed, cert, a) for a in self._candidates(day)
-                           if self._pending(a, day)]
+        self._keep_late(owed, cert, day)
         req = self.t.requirement = self._renewal(cert, day)
         candidates = self._candidates(day)
         done = next((a for a in candidates if a.accepted and a.final_passes), None)
@@ -716,19 +715,19 @@ class Fold:
                 return a
         return None
 
-    def _lapse(self, day: date, why: str | None) -> None:
+    def _lapse(self, day: date, why: str | None, by: ev.LedgerEvent | None = None) -> None:
         cert, req = self.cert, self.t.requirement
         assert cert is not None and req is not None
         how = "expired" if req.kind == "recertification" else "cancelled"
         rb = self.rb(day)
         rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
-        cert.ended, cert.ended_on = how, day
+        cert.ended, cert.ended_on, cert.ended_by = how, day, by
         self.t.misses.append(Miss(req, day, how))
         what = f"no {req.kind} audit submitted by {req.last_day} met it"
         if why:
             what = why
         self.note(day, f"{what}: the certificate is {how} from {day}; the next audit is a "
-                       "certification audit", rule)
+                       "certification audit", rule, by)
         # an audit submitted after the expiry (while a held certificate ran on) is a new
         # certification already (second set, "Late recertification")
         self.t.requirement = Requirement("certification", min(day, cert.expires + ONE_DAY),
@@ -1007,7 +1006,9 @@ class Fold:
             self.note(e.effective, "revocation with no certificate in force: the next "
                                    "certification audit must be external", rule, e)
         else:
-            cert.ended, cert.ended_on = "revoked", e.effective
+            if self.t.requirement is not None:
+                self._keep_late(self.t.requirement, cert, e.effective)
+            cert.ended, cert.ended_on, cert.ended_by = "revoked", e.effective, e
             self.note(e.effective, "certificate revoked; the next audit is a certification "
                                    "audit by an external auditor", rule, e)
         self.t.requirement = Requirement("certification", e.effective, rule)
@@ -1147,7 +1148,7 @@ class Fold:
     def settle(self, day: date) -> None:
         """Meet the open requirement with any satisfying audit; end a held certificate
         whose last pending audit failed."""
-        if self._late:
+        if self.t.late:
             self._settle_late(day)
         while True:
             req = self.t.requirement
@@ -1165,28 +1166,38 @@ class Fold:
         # ``candidates`` are still the open requirement's: nothing changed since
         if req.held and self.cert is not None and not self._holding(day):
             rejected = [a for a in candidates if a.qa_outcome == "rejected"]
-            why = (f"QA rejected audit {rejected[-1].audit} after the due date"
-                   if rejected else "the audit that held the certificate failed")
-            self._lapse(day, why)
+            if rejected:
+                self._lapse(day, f"QA rejected audit {rejected[-1].audit} after the due date",
+                            rejected[-1].qa_event)
+            else:
+                self._lapse(day, "the audit that held the certificate failed")
+
+    def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
+        """The certificate ends while its maintenance audits are pending: keep them, so that
+        one accepted later still meets its year (:meth:`_settle_late`)."""
+        if owed.kind == "maintenance":
+            self.t.late += [(owed, cert, a) for a in self._candidates(day)
+                            if self._pending(a, day)]
 
     def _settle_late(self, day: date) -> None:
-        """A maintenance audit that was in QA when its certificate expired and is accepted
-        now meets its year's maintenance: that year's required audit was accepted (the
-        incentive asks), though the certificate stays expired."""
+        """A maintenance audit that was in QA when its certificate expired (or was revoked)
+        and is accepted now meets its year's maintenance: that year's required audit was
+        accepted (the incentive asks), though the certificate stays ended."""
         still = []
-        for req, cert, a in self._late:
+        for req, cert, a in self.t.late:
             if a.accepted and a.final_passes and a.used_for is None:
                 a.used_for, a.used_on = f"maintenance {req.number}", day
                 a.used_for_year = req.due.year if req.due else day.year
                 cert.maintenance.append(a.audit)
+                ended = (f"expired on {cert.expires}" if cert.ended == "expired"
+                         else f"was {cert.ended} on {cert.ended_on}")
                 self.note(day, f"maintenance audit {a.audit} accepted after the certificate "
-                               f"expired on {cert.expires}: maintenance {req.number} of the "
-                               f"certificate issued {cert.issued} is met for "
-                               f"{a.used_for_year}; the certificate stays expired",
-                          req.rule, a.qa_event)
+                               f"{ended}: maintenance {req.number} of the certificate issued "
+                               f"{cert.issued} is met for {a.used_for_year}; the certificate "
+                               f"stays {cert.ended}", req.rule, a.qa_event)
             elif a.qa_outcome is None:
                 still.append((req, cert, a))
-        self._late = still
+        self.t.late = still
 
     def _holding(self, day: date) -> list[AuditRecord]:
         """The audits that keep the certificate past the open requirement's due date: those

@@ -58,7 +58,9 @@ RULES: list[Rule] = [
          "decided (sources silent): the decision for Y uses every event known at the "
          "known-at time whatever its effective date (payroll, premiums, QA and closures "
          "come after Y); a review or investigation opened by Dec 31 of Y and with no close "
-         "known defers it, unless no certificate was held for Y", {}, BC),
+         "known defers it, unless no certificate was in force in Y (also when Y's "
+         "required audit was missed); a certificate that ends while Y's maintenance "
+         "audit is in QA leaves Y deferred until QA decides it", {}, BC),
     Rule("WSBC-2020.audit-waiver", date(2020, 3, 30), WSBC_2020_WAIVER,
          "a certificate expiring on or before 2020-08-31 whose recertification audit is not "
          "submitted may get a 2020 audit waiver (AuditWaiverGranted); granted on or before "
