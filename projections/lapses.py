@@ -38,7 +38,9 @@ class LapseFacts:
 
     kind: str  # held / due / limited / missed
     due: date | None  # held, due, limited: the due date listed
-    grace_end: date | None  # the last day of grace (due; of a miss for missed, limited)
+    # due: the last day of grace; missed, limited: the miss's last day (its grace end, due
+    # date, or the close of the limited-scope window that held it)
+    grace_end: date | None
     miss_due: date | None  # the missed requirement's due date
     reasons: tuple[str, ...]
 
@@ -60,12 +62,6 @@ class LapseWindow:
         """Last days (grace end, else due) of a miss listed as missed: at most ``within``
         days back, before as-of."""
         return self.as_of - timedelta(days=self.within), self.as_of - timedelta(days=1)
-
-    def missed_dues(self, longest_grace_days: int) -> tuple[date, date]:
-        """The due dates a listed miss can have (its last day is at most the longest grace
-        after its due)."""
-        first, last = self.missed
-        return first - timedelta(days=longest_grace_days), last
 
     def held_listed(self, due: date) -> bool:
         """A held requirement is listed until ``within`` days after its due date."""
@@ -117,10 +113,12 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
     limited = nxt is not None and nxt["kind"] == "limited_scope"
     limited_due: date | None = nxt["due"] if nxt is not None and limited else None
     if current and req is not None and req.due is not None:
-        if req.held and limited and "qa_pending" not in raised:
-            # held past its due only by an open limited-scope window (second set, "Held
-            # certificates"): nothing is in QA, the window's close is what falls due
-            return LapseFacts("due", limited_due, None, None, reasons)
+        if req.held and limited:
+            # held past its due by an open limited-scope window (second set, "Held
+            # certificates"): the window's close is what falls due; a re-audit in it still
+            # in QA makes it a held audit (qa_pending)
+            kind = "held" if "qa_pending" in raised else "due"
+            return LapseFacts(kind, limited_due, None, None, reasons)
         if req.held:
             return LapseFacts("held", req.due, None, None, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
@@ -128,7 +126,7 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
     miss_due = miss_last = None  # a missed requirement's due and its grace end
     if not current and t.misses and t.certificates and t.certificates[-1].ended in LAPSED:
         miss_due = t.misses[-1].requirement.due
-        miss_last = t.misses[-1].requirement.grace_end
+        miss_last = t.misses[-1].last_day
     if limited_due is not None:
         return LapseFacts("limited", limited_due, miss_last, miss_due, reasons)
     if miss_due is not None:
@@ -177,7 +175,8 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
                     "level": level_for(days_left, rule), "reasons": reasons}
         if facts.kind == "due":
             return None
-    # a miss is listed while its last day (grace end, else due) is within the window back;
+    # a miss is listed while its last day (see LapseFacts.grace_end; else its due) is
+    # within the window back;
     # days_left stays counted from its due (second set)
     miss_last = facts.grace_end if facts.kind in ("missed", "limited") and facts.grace_end \
         else facts.miss_due

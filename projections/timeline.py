@@ -222,6 +222,9 @@ class Miss:
     requirement: Requirement
     lapsed_on: date
     how: str  # cancelled / expired
+    # The last day an audit could still have been submitted for it: the grace end, else the
+    # due date, or the close of a limited-scope window that held the certificate past them.
+    last_day: date | None = None
 
 
 @dataclass
@@ -579,6 +582,10 @@ class Fold:
         # it while a maintenance audit is still owed (see :func:`renews`).
         self._renewing: list[AuditRecord] = []
         self._year_starts = False  # a program limit that counts every headcount of the year
+        # A scope change's certification audit, owed once the open requirement is met: the
+        # change came after that requirement's due date (in its grace, or while QA held it),
+        # or the certificate expired before it and a renewal settles the expiry only.
+        self._scope_owed: Requirement | None = None
 
     @property
     def timeline(self) -> EmployerTimeline:
@@ -691,6 +698,8 @@ class Fold:
         cert, owed = self.cert, self.t.requirement
         assert cert is not None and owed is not None
         self._keep_late(owed, cert, day)
+        if owed.scope_change:  # a renewal settles the expiry, not the scope change
+            self._scope_owed = owed
         req = self.t.requirement = self._renewal(cert, day)
         candidates = self._candidates(day)
         done = next((a for a in candidates if a.accepted and a.final_passes), None)
@@ -715,6 +724,17 @@ class Fold:
                 return a
         return None
 
+    def _last_chance(self, req: Requirement, day: date) -> date | None:
+        """The last day an audit could still have been submitted for ``req``, which lapses
+        on ``day``: its grace end or due date, or a limited-scope window closed after them."""
+        last = req.grace_end or req.due
+        for a in self._candidates(None):
+            close = a.limited_scope_until
+            if (close is not None and a.audit in self._closed_windows and close < day
+                    and (last is None or close > last)):
+                last = close
+        return last
+
     def _lapse(self, day: date, why: str | None, by: ev.LedgerEvent | None = None) -> None:
         cert, req = self.cert, self.t.requirement
         assert cert is not None and req is not None
@@ -722,7 +742,8 @@ class Fold:
         rb = self.rb(day)
         rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
         cert.ended, cert.ended_on, cert.ended_by = how, day, by
-        self.t.misses.append(Miss(req, day, how))
+        self._scope_owed = None
+        self.t.misses.append(Miss(req, day, how, self._last_chance(req, day)))
         what = f"no {req.kind} audit submitted by {req.last_day} met it"
         if why:
             what = why
@@ -860,9 +881,16 @@ class Fold:
         req = self.t.requirement
         if self.cert is not None and req is not None:
             due = date(e.effective.year, 12, 31)  # the change's year, no grace
-            self.t.requirement = Requirement(
-                "certification", e.effective, rule, due=due, window_start=e.effective,
-                scope_change=True)
+            owed = Requirement("certification", e.effective, rule, due=due,
+                               window_start=e.effective, scope_change=True)
+            if req.due is not None and e.effective > req.due and not req.scope_change:
+                # what is past due stays owed: a miss or a QA rejection still ends it
+                self._scope_owed = owed
+                self.note(e.effective, f"scope change ({e.change}): a certification audit is "
+                                       f"required, due by {due} (no grace), once the "
+                                       f"{req.kind} audit due {req.due} is settled", rule, e)
+                return
+            self.t.requirement = owed
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
                                    f"required, due by {due} (no grace)", rule, e)
         else:
@@ -1009,6 +1037,7 @@ class Fold:
             if self.t.requirement is not None:
                 self._keep_late(self.t.requirement, cert, e.effective)
             cert.ended, cert.ended_on, cert.ended_by = "revoked", e.effective, e
+            self._scope_owed = None
             self.note(e.effective, "certificate revoked; the next audit is a certification "
                                    "audit by an external auditor", rule, e)
         self.t.requirement = Requirement("certification", e.effective, rule)
@@ -1230,6 +1259,16 @@ class Fold:
         return None
 
     def _fulfil(self, req: Requirement, a: AuditRecord, day: date) -> None:
+        """``a`` meets ``req``: issue or renew the certificate, or count the maintenance;
+        then open what is owed next (a scope change's audit waiting for this one first)."""
+        self._meet(req, a, day)
+        owed, self._scope_owed = self._scope_owed, None
+        if owed is not None and self.cert is not None:
+            self.t.requirement = owed
+            self.note(day, f"the scope change's certification audit is now the next audit, "
+                           f"due by {owed.due}", owed.rule)
+
+    def _meet(self, req: Requirement, a: AuditRecord, day: date) -> None:
         rb = self.rb(day)
         cert = self.cert
         if req.kind in CERTIFYING:

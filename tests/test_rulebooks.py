@@ -188,10 +188,10 @@ def test_after_a_revocation_certification_needs_an_external_auditor() -> None:
         assert rb.auditor_required("certification", "SECOR", "small", True)[0] == EXTERNAL
 
 
-def test_bccsa_size_class_small_up_to_19_large_from_20() -> None:
+def test_bccsa_size_class_small_up_to_19_large_from_20_and_large_when_unknown() -> None:
     rb = rulebook_for("BCCSA", date(2020, 1, 1))
     assert (rb.size_class(19), rb.size_class(20), rb.size_class(None)) == ("small", "large",
-                                                                          None)
+                                                                          "large")
     assert rulebook_for("GO2HR", date(2020, 1, 1)).size_class(5) is None
 
 

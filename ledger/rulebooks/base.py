@@ -141,12 +141,13 @@ class Rulebook:
     # programs and size ------------------------------------------------------------------
 
     def size_class(self, headcount: int | None) -> str | None:
-        """``small``/``large`` where the partner splits COR by size (BCCSA), else None."""
+        """``small``/``large`` where the partner splits COR by size (BCCSA), else None; an
+        unknown headcount is judged by the Large rules (the stricter), so it reads large."""
         rule = self.rule("programs")
         small_max = rule.params.get("small_max")
-        if small_max is None or headcount is None:
+        if small_max is None:
             return None
-        return "small" if headcount <= small_max else "large"
+        return "small" if headcount is not None and headcount <= small_max else "large"
 
     def program_limit(self, program: str) -> int | None:
         """The largest headcount the program allows, or None when it has no upper limit."""

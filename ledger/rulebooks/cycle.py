@@ -52,7 +52,10 @@ RULES: list[Rule] = [
          "a change of scope needs the partner's decision on a certification audit "
          "(flag scope_change_pending until decided); when one is required it becomes the "
          "next audit, due by Dec 31 of the change's year with no grace, and missed, the "
-         "certificate is cancelled the day after; a pass issues a new certificate", {},
+         "certificate is cancelled the day after; a pass issues a new certificate. An audit "
+         "already past its due date when the change comes (in grace, or held in QA or by a "
+         "limited-scope window) stays owed first, and a renewal that settles the expiry "
+         "leaves the change's audit owed", {},
          EVERY),
     Rule("COR-2000.internal-auditor", V1, BCCSA_FAQ,
          "an internal audit counts only when its auditor is a qualified internal auditor "
