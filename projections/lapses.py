@@ -27,7 +27,14 @@ from typing import Any, Literal
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule, RuleRegistry
 from projections.status import flags
-from projections.timeline import CERTIFYING, EmployerTimeline, Requirement, fold, next_audit
+from projections.timeline import (
+    CERTIFYING,
+    EmployerTimeline,
+    Requirement,
+    binding_expiry,
+    fold,
+    next_audit,
+)
 
 LAPSED = ("cancelled", "expired")
 
@@ -141,13 +148,12 @@ def _before_expiry(t: EmployerTimeline, req: Requirement, due: date | None
     certificate, so a later due date (a scope change's, a limited-scope window's) is listed
     as the expiry, and a grace running past it ends there."""
     grace_end = req.grace_end
-    cert = t.current_certificate if req.within_expiry else None
-    last = grace_end or due
-    if cert is None or last is None or last <= cert.expires:
+    expiry = binding_expiry(t, req, grace_end or due)
+    if expiry is None:
         return due, grace_end
-    if due is not None and due <= cert.expires:
-        return due, cert.expires
-    return cert.expires, None
+    if due is not None and due <= expiry:
+        return due, expiry
+    return expiry, None
 
 
 def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,

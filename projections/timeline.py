@@ -1334,12 +1334,31 @@ def next_audit(t: EmployerTimeline) -> dict[str, Any] | None:
     if original is not None and (req is None or _live_for(t, original)):
         auditor, _ = rb.auditor_required(original.kind, t.program or "", size,
                                          t.after_revocation)
-        return {"kind": "limited_scope", "due": original.limited_scope_until,
+        due = original.limited_scope_until
+        return {"kind": "limited_scope", "due": binding_expiry(t, req, due) or due,
                 "auditor": auditor}
     if req is None:
         return None
     auditor, _ = rb.auditor_required(req.kind, t.program or "", size, t.after_revocation)
-    return {"kind": req.kind, "due": req.due, "auditor": auditor}
+    return {"kind": req.kind, "due": binding_expiry(t, req, req.due) or req.due,
+            "auditor": auditor}
+
+
+def binding_expiry(t: EmployerTimeline, req: Requirement | None, last: date | None
+                   ) -> date | None:
+    """The expiry of the certificate in force when it comes before ``last`` (the owed
+    audit's due date or last day) and binds: ``req`` is not the recertification
+    (:attr:`Requirement.within_expiry`) and no accepted renewal waits for the expiry. Past
+    it only a recertification keeps the certificate, so the owed audit is due by then."""
+    if last is None or req is None or not req.within_expiry:
+        return None
+    cert = t.current_certificate
+    if cert is None or last <= cert.expires:
+        return None
+    if any(a.certifying and a.accepted and a.final_passes and a.used_for is None
+           and cert.issued <= a.submitted <= cert.expires for a in t.audits.values()):
+        return None  # it renews the certificate at its expiry
+    return cert.expires
 
 
 def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
