@@ -199,6 +199,10 @@ class Importer:
     # Called inside the write transaction once the import is whole, before it commits (the
     # CLI and API put the import batch on the record there: see commands.session).
     on_commit: Callable[[Writer, ImportResult], None] | None = None
+    # Whose events the sender may know of (an employer id; None: the reference data). None:
+    # everyone's, as at the command line. A void naming an event the sender may not know of
+    # is refused as one naming no event, so a refusal never tells one partner of another's.
+    may_know: Callable[[str | None], bool] | None = None
     errors: list[LineError] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
 
@@ -504,7 +508,8 @@ class Importer:
                         employer: str | None) -> bool:
         target = _target(line)
         found = known.get(target)
-        if found is None:
+        if found is None or (found[1] != employer and self.may_know is not None
+                             and not self.may_know(found[1])):
             self._error(line.number, "data.target", f"no event with id {target!r} to void")
             return False
         if found[1] != employer:

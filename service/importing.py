@@ -26,15 +26,18 @@ from typing import Any, cast
 import orjson
 
 from commands.importer import (
+    BOM,
     MAX_ERRORS,
     MAX_LINE_BYTES,
     Importer,
+    ImportRefused,
     ImportResult,
     LineError,
+    duplicate_key,
     key_given_twice,
 )
 from commands.session import batch_recorder
-from ledger.events import EVENT_TYPES
+from ledger.events import EVENT_TYPES, EventVoided
 from service.auth import Principal, Role
 from service.directory import partners_of
 from storage.store import LedgerStore, Writer
@@ -54,17 +57,49 @@ class TenancyRefused(Exception):
 
 
 def body_lines(body: bytes) -> list[bytes]:
-    """The body as JSONL lines, numbered as the CLI numbers a file's: a JSON array's
-    elements are lines 1, 2, ...; a JSONL body's lines keep their numbers (blank ones too)."""
-    if body.lstrip()[:1] == b"[":
+    """The body as JSONL lines, exactly as the importer will read them and numbered as the
+    CLI numbers a file's: a JSON array's elements are lines 1, 2, ...; a JSONL body's lines
+    keep their numbers (blank ones too), with the byte order mark the importer drops from
+    the first line dropped here too, so that every check reads the lines it imports.
+
+    Raises :class:`ImportRefused` for an element the importer could not be given as it
+    came: a key given twice (a line of its own would be refused for it), or a value nested
+    deeper than a line can be written."""
+    if body.startswith(BOM):
+        body = body[len(BOM):]
+    if body.lstrip()[:1] != b"[":
+        return body.split(b"\n")
+    try:
+        items = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(f"not a JSON array of events ({exc})") from None
+    if not isinstance(items, list):  # pragma: no cover - starts with "[", parsed as one
+        raise BodyError("expected a JSON array of events")
+    lines: list[bytes] = []
+    errors: list[LineError] = []
+    for number, item in enumerate(items, start=1):
         try:
-            items = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise BodyError(f"not a JSON array of events ({exc})") from None
-        if not isinstance(items, list):  # pragma: no cover - starts with "[", parsed as one
-            raise BodyError("expected a JSON array of events")
-        return [orjson.dumps(item) for item in items]
-    return body.split(b"\n")
+            lines.append(orjson.dumps(item))
+        except orjson.JSONEncodeError:
+            errors.append(LineError(number, "line", "is nested too deeply"))
+    if not errors and key_given_twice(body, orjson.dumps(items, option=orjson.OPT_SORT_KEYS)):
+        errors = _twice_in_array(body)
+    if errors:
+        raise ImportRefused(errors[:MAX_ERRORS], truncated=len(errors) > MAX_ERRORS)
+    return lines
+
+
+def _twice_in_array(body: bytes) -> list[LineError]:
+    """The elements of a JSON array body with a key given twice, each named by its path
+    (the array's own index left out, as a line's)."""
+    path = duplicate_key(body)
+    if path is None:  # pragma: no cover - the fast test only says it may have one
+        return []
+    index, _, rest = path.partition(".")
+    if not index.isdigit():
+        return [LineError(1, "line", "a key is given twice")]
+    return [LineError(int(index) + 1, rest or "line", "is given twice in one JSON object (a "
+                      "reader taking the first value would see another event)")]
 
 
 def _objects(lines: list[bytes]) -> Iterator[tuple[int, dict[str, Any] | None]]:
@@ -74,7 +109,8 @@ def _objects(lines: list[bytes]) -> Iterator[tuple[int, dict[str, Any] | None]]:
             continue
         try:
             obj = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            orjson.dumps(obj)  # what cannot be written back, the importer refuses
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             obj = None
         yield number, obj if isinstance(obj, dict) else None
 
@@ -97,8 +133,8 @@ def check_tenancy(store: LedgerStore, principal: Principal, lines: list[bytes],
         cls = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
         if cls is None:
             continue
-        if cls.reference:
-            if principal.role is not Role.OPERATOR:
+        if cls.reference or (cls is EventVoided and obj.get("employer") is None):
+            if principal.role is not Role.OPERATOR:  # reference data, or a void of it
                 errors.append(LineError(number, "type", f"{kind} is reference data, written "
                                         "by an operator"))
             continue
@@ -193,4 +229,14 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
     checked = _RecheckingStore(store, lambda: recheck_new(store, principal, new))
     digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # a JSONL body as received
     record = batch_recorder("api", principal.by, lambda: digest, now, lambda: now)
-    return Importer(cast(LedgerStore, checked), now=now, on_commit=record).run(stream)
+    return Importer(cast(LedgerStore, checked), now=now, on_commit=record,
+                    may_know=lambda employer: may_know(store, principal, employer)).run(stream)
+
+
+def may_know(store: LedgerStore, principal: Principal, employer: str | None) -> bool:
+    """Whether ``principal`` may know of the events of ``employer`` (None: the reference
+    data, which everyone reads): a partner its own employers', an operator none."""
+    if employer is None:
+        return True
+    return principal.role is Role.PARTNER and \
+        partners_of(store, {employer}).get(employer) == principal.partner

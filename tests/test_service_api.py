@@ -329,6 +329,71 @@ def test_reference_data_is_written_by_operators_only(client: FlaskClient,
     assert post(client, employer_event, ledger["operator"]).status_code == 422
 
 
+def _history_ids(client: FlaskClient, employer: str, token: str) -> list[str]:
+    return [e["id"] for e in get(client, f"/v1/employers/{employer}/history", token)
+            .json["events"]]
+
+
+def test_a_byte_order_mark_does_not_carry_a_body_past_the_partner_check(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    """The importer drops a BOM from the first line: the partner check reads the same line."""
+    revoke = line("CertificationRevoked", OTHER, "2024-01-01",
+                  {"authority": "x", "reason": "y"}, id="bom-1")
+    refused = post(client, b"\xef\xbb\xbf" + jsonl([revoke]), ledger["partner"])
+    assert refused.status_code == 422
+    assert refused.json["errors"] == [
+        {"line": 1, "field": "employer", "message": f"'{OTHER}' is not registered with BCCSA"}]
+    assert "bom-1" not in _history_ids(client, OTHER, ledger["partner_other"])
+    own = line("HeadcountReported", OWN, "2024-01-01", {"headcount": 30}, id="bom-2")
+    assert post(client, b"\xef\xbb\xbf" + jsonl([own]), ledger["partner"]).json["added"] == 1
+
+
+def test_a_void_of_reference_data_is_written_by_operators_only(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    void = jsonl([line("EventVoided", None, "2024-01-01",
+                       {"target": "rate-G100-2021", "reason": "wrong rate"}, id="void-rate")])
+    by_partner = post(client, void, ledger["partner"])
+    assert by_partner.status_code == 422
+    assert by_partner.json["errors"][0]["field"] == "type"
+    assert post(client, void, ledger["operator"]).json["added"] == 1
+
+
+def test_a_void_of_another_partners_event_is_refused_as_one_of_no_event(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    void = jsonl([line("EventVoided", OWN, "2024-01-01",
+                       {"target": f"{OTHER}-qa", "reason": "x"}, id="void-other")])
+    refused = post(client, void, ledger["partner"])
+    assert refused.status_code == 422
+    assert refused.json["errors"] == [{"line": 1, "field": "data.target",
+                                       "message": f"no event with id '{OTHER}-qa' to void"}]
+    assert "belongs to" not in refused.get_data(as_text=True)
+
+
+def test_a_key_given_twice_in_a_json_array_element_is_refused_like_a_line(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    body = (b'[{"id":"hc-ok","type":"HeadcountReported","employer":"BC-OWN",'
+            b'"effective":"2024-01-01","data":{"headcount":3}},'
+            b'{"id":"hc-2","type":"HeadcountReported","employer":"BC-OWN",'
+            b'"effective":"2024-01-01","data":{"headcount":30,"headcount":3}}]')
+    refused = post(client, body, ledger["partner"], **{"Content-Type": "application/json"})
+    assert refused.status_code == 422
+    assert [(e["line"], e["field"]) for e in refused.json["errors"]] == [(2, "data.headcount")]
+    assert "hc-ok" not in _history_ids(client, OWN, ledger["partner"])
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_a_value_nested_too_deeply_is_refused_not_a_crash(
+        client: FlaskClient, ledger: dict[str, str], as_array: bool) -> None:
+    deep = b"[" * 600 + b"1" + b"]" * 600
+    event = (b'{"id":"deep","type":"HeadcountReported","employer":"BC-OWN",'
+             b'"effective":"2024-01-01","data":{"headcount":' + deep + b"}}")
+    body = b"[" + event + b"]" if as_array else event + b"\n"
+    refused = post(client, body, ledger["partner"])
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["line"] == 1
+    assert "nested too deeply" in refused.json["errors"][0]["message"]
+
+
 def test_regulators_and_the_public_write_nothing(client: FlaskClient,
                                                  ledger: dict[str, str]) -> None:
     body = jsonl([line("HeadcountReported", OWN, "2024-01-01", {"headcount": 30})])
