@@ -995,9 +995,12 @@ class Fold:
         self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "
                                f"certificate from {old.expires}, expires {expires}; the next "
                                f"audit is a recertification due by {expires}", rule, e)
-        req = self.t.requirement
-        self.t.requirement = Requirement("recertification", e.effective, rule, due=expires,
-                                         window_start=req.window_start if req else None)
+        # a recertification submitted for the original certificate still counts (accepted,
+        # it renews the waiver's), and what else was owed gives way to it (DOMAIN: "the
+        # next audit is a recertification due by the new expiry")
+        self._scope_owed = None
+        self.t.requirement = Requirement("recertification", old.issued, rule, due=expires,
+                                         window_start=old.issued)
 
     def _waiver_refused(self, e: ev.AuditWaiverGranted, rb: Rulebook) -> str | None:
         """Why a waiver does not count (None: it counts)."""
@@ -1018,9 +1021,6 @@ class Fold:
             return f"the certificate expires {last.expires}, after {last_day}"
         if e.effective > last.expires:
             return f"granted {e.effective}, after the certificate expired on {last.expires}"
-        req = self.t.requirement
-        if req is None or req.kind != "recertification":
-            return "the certificate is not due for recertification"
         return None
 
     def _on_ViolationRecorded(self, e: ev.ViolationRecorded) -> None:
@@ -1037,6 +1037,11 @@ class Fold:
             if self.t.requirement is not None:
                 self._keep_late(self.t.requirement, cert, e.effective)
             cert.ended, cert.ended_on, cert.ended_by = "revoked", e.effective, e
+            # a waiver's certificate not yet started: the one it continues ends here too
+            for before in self.t.certificates:
+                if before.ended == "renewed" and before.ended_on is not None \
+                        and before.issued <= e.effective < before.ended_on:
+                    before.ended, before.ended_on, before.ended_by = "revoked", e.effective, e
             self._scope_owed = None
             self.note(e.effective, "certificate revoked; the next audit is a certification "
                                    "audit by an external auditor", rule, e)
@@ -1420,8 +1425,8 @@ def still_pending(a: AuditRecord, day: date, repairs: Iterable[AuditRecord]) -> 
     (among ``repairs``) awaits QA. The fold's holds and the ``qa_pending`` flag both ask."""
     if a.qa_outcome == "rejected":
         return False
-    if a.qa_outcome is None and a.passes:
-        return True
+    if a.qa_outcome is None and (a.passes or a.final_passes):
+        return True  # passing, or repaired by an accepted re-audit: its own QA is awaited
     if a.final_passes or a.limited_scope_until is None:
         return False  # satisfied, or failed with nothing to repair it
     return day <= a.limited_scope_until or any(

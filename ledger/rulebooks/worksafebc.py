@@ -67,6 +67,8 @@ RULES: list[Rule] = [
          "the expiry, it issues a one-year certificate from the original expiry date "
          "(cycle year 3), the next audit a recertification due by the new expiry. A "
          "waiver granted after the expiry, for a later expiry, before 2020-03-30, or by a "
-         "partner outside BC does not count",
+         "partner outside BC does not count. Decided: a recertification audit already "
+         "submitted still counts (accepted, it renews the waiver's certificate), and "
+         "whatever else was owed gives way to the recertification",
          {"expires_by": "2020-08-31", "years": 1}, BC),
 ]
