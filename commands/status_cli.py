@@ -273,12 +273,11 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     size = pinned_size(store, ledger_at, tree_size)
     if known_at is None and size is None:
         with catching_up() as report:
-            entries = lapses_from_read_model(store, day, within, on_progress=report)
+            entries = lapses_from_read_model(store, day, within, partner, on_progress=report)
     else:  # the read models hold only the present: fold each stream as it then stood
-        entries = fold_lapses((store.stream(e, size) for e in store.employers()), day, within,
-                              known_at)
-    if partner is not None:
-        entries = [e for e in entries if e["partner"] == partner]
+        entries = [e for e in fold_lapses((store.stream(e, size) for e in store.employers()),
+                                          day, within, known_at)
+                   if partner is None or e["partner"] == partner]
     if as_json:
         emit_json(entries)
         return

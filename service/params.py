@@ -49,6 +49,7 @@ class IncentiveArgs(Schema):
 class LapsesArgs(Schema):
     as_of = fields.Date()
     within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3660))
+    partner = fields.String(validate=validate.OneOf(PARTNERS))
 
 
 class RollArgs(Schema):

@@ -182,11 +182,13 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 # --- lapses and incentives ------------------------------------------------------------------------
 
 
-def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None
-           ) -> list[dict[str, Any]]:
-    """The lapse-risk entries on ``as_of`` within ``scope``, soonest due first."""
-    return [e for e in lapses_from_read_model(store, as_of, within)
-            if scope is None or e["partner"] == scope]
+def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None, *,
+           partner: str | None = None) -> list[dict[str, Any]]:
+    """The lapse-risk entries on ``as_of`` within ``scope``, filtered by partner (as the
+    roll is), soonest due first."""
+    if scope is not None and partner not in (None, scope):
+        return []
+    return lapses_from_read_model(store, as_of, within, scope or partner)
 
 
 def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date,
