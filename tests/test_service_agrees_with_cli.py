@@ -6,15 +6,42 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import orjson
 import pytest
 
+from commands.cli import main
 from tests.conftest import Cli
 from tests.service_support import OTHER, OWN, http, jsonl, seed, served, tokens
 
 pytestmark = pytest.mark.integration  # a real server on loopback
+
+
+class Browser:
+    """A signed-in visitor of the pages: a cookie jar, and the status and text of each page."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()))
+        found = re.search(r'name="csrf_token" value="([^"]+)"', self.get("/signin")[1])
+        assert found
+        form = urllib.parse.urlencode({"csrf_token": found.group(1), "token": token})
+        with self.opener.open(f"{base}/signin", data=form.encode(), timeout=60) as response:
+            assert response.status == 200  # the redirect to the roll, followed
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with self.opener.open(f"{self.base}{path}", timeout=60) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
 
 
 def test_the_changes_csv_neutralises_a_formula_cell(db_url: str, tmp_path: Path) -> None:
@@ -64,3 +91,56 @@ def test_lapses_honour_the_partner_filter_as_the_command_does(cli: Cli, db_url: 
         assert status == 403
         status, body = lapses("regulator", "&partner=NOBODY")
         assert status == 422 and b"partner" in body
+
+
+EDGE = "9999-12-31T23:00:00-05:00"  # a valid ISO time, but past 9999-12-31 in UTC
+QUOTED_EDGE = urllib.parse.quote(EDGE)
+
+
+EDGE_PARAMETERS = [  # each refused as the command line refuses it, naming the parameter
+    ("/v1/lapses?as_of=0001-01-01&within=0", "as_of"),
+    ("/v1/lapses?as_of=9999-12-01", "as_of"),  # the default window of 90 days reaches past
+    ("/v1/roll?as_of=9999-12-31", "as_of"),
+    (f"/v1/employers/{OWN}?as_of=0001-01-01", "as_of"),
+    (f"/v1/employers/{OWN}?known_at={QUOTED_EDGE}", "known_at"),
+    (f"/v1/employers/{OWN}/explain?known_at={QUOTED_EDGE}", "known_at"),
+    (f"/v1/employers/{OWN}/incentive?year=2021&known_at={QUOTED_EDGE}", "known_at"),
+    (f"/v1/employers/{OWN}/diff?from=@{QUOTED_EDGE}", "from"),
+    (f"/v1/changes?since={QUOTED_EDGE}", "since"),
+    (f"/v1/incentives?year=2021&known_at={QUOTED_EDGE}", "known_at"),
+]
+
+
+def test_parameters_at_the_calendars_edges_are_refused_naming_them(db_url: str,
+                                                                    tmp_path: Path) -> None:
+    seed(db_url)
+    made = tokens(db_url)
+    with served(db_url, tmp_path, workers=1) as (base, log):
+        for path, field in EDGE_PARAMETERS:
+            status, headers, body = http("GET", f"{base}{path}", made["regulator"])
+            assert status == 422, (path, body)
+            assert headers["Content-Type"] == "application/problem+json"
+            problem = orjson.loads(body)
+            assert [e["field"] for e in problem["errors"]] == [field], path
+            assert "outside years 1 to 9999" in problem["errors"][0]["message"]
+    assert "Traceback" not in log.read_text()
+
+
+def test_the_command_line_and_the_pages_refuse_the_same_values(cli: Cli, db_url: str,
+                                                               tmp_path: Path) -> None:
+    seed(db_url)
+    made = tokens(db_url)
+    for args in (("lapses", "--as-of", "0001-01-01", "--within", "0"),
+                 ("status", OWN, "--known-at", EDGE)):
+        result = cli.runner.invoke(main, ["--db", db_url, *args])
+        assert result.exit_code in (1, 2) and "outside years 1 to 9999" in result.output
+    with served(db_url, tmp_path, workers=1) as (base, log):
+        browser = Browser(base, made["regulator"])
+        for path, field in (("/lapses?as_of=0001-01-01", "as_of"),
+                            (f"/employers/{OWN}?known_at={QUOTED_EDGE}", "known_at"),
+                            (f"/employers/{OWN}?compare_known_at={QUOTED_EDGE}",
+                             "compare_known_at")):
+            status, page = browser.get(path)
+            assert status == 400, (path, page)
+            assert f"{field}:" in page and "outside years 1 to 9999" in page
+    assert "Traceback" not in log.read_text()
