@@ -161,8 +161,8 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
-    _print_status(doc, name_in(events if events is not None else store.stream(employer))
-                  if doc["partner"] else None)
+    _print_status(doc, name_in(events if events is not None else store.stream(employer),
+                               known_at) if doc["partner"] else None)
 
 
 def _print_status(doc: dict[str, Any], name: str | None) -> None:
@@ -266,7 +266,7 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     if as_json:
         emit_json(entries)
         return
-    names = registered_names(store) if entries else {}
+    names = registered_names(store, known_at) if entries else {}
     if csv_file is not None:
         write_csv(csv_file, LAPSE_COLUMNS,
                   ({**e, "name": names.get(e["employer"])} for e in entries), force)

@@ -12,12 +12,13 @@ import urllib.parse
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from commands.cli import main
-from tests.conftest import Cli
+from tests.conftest import Cli, line
 from tests.service_support import OTHER, OWN, http, jsonl, seed, served, tokens
 
 pytestmark = pytest.mark.integration  # a real server on loopback
@@ -144,3 +145,56 @@ def test_the_command_line_and_the_pages_refuse_the_same_values(cli: Cli, db_url:
             assert status == 400, (path, page)
             assert f"{field}:" in page and "outside years 1 to 9999" in page
     assert "Traceback" not in log.read_text()
+
+
+def _registered(employer: str, name: str, event_id: str, effective: str,
+                recorded_at: str) -> dict[str, Any]:
+    return line("EmployerRegistered", employer, effective, {
+        "name": name, "partner": "BCCSA", "program": "COR", "classification_units": ["721005"],
+        "headcount": 10}, id=event_id, recorded_at=recorded_at, by="test")
+
+
+RENAMED = [  # a re-registration under a wrong name, voided; a voided registration, redone
+    _registered("BC-8888888", "Right Name Ltd", "n-1", "2024-01-01", "2024-01-01T00:00:00Z"),
+    _registered("BC-8888888", "Wrong Name Posted In Error", "n-2", "2024-01-01",
+                "2024-02-01T00:00:00Z"),
+    line("EventVoided", "BC-8888888", "2024-02-02", {"target": "n-2", "reason": "wrong name"},
+         id="n-3", recorded_at="2024-02-02T00:00:00Z"),
+    _registered("BC-9999999", "Voided Name Ltd", "m-1", "2024-01-01", "2024-01-01T00:00:00Z"),
+    line("EventVoided", "BC-9999999", "2024-01-05", {"target": "m-1", "reason": "mistake"},
+         id="m-2", recorded_at="2024-01-05T00:00:00Z"),
+    _registered("BC-9999999", "Redone Name Ltd", "m-3", "2024-01-10", "2024-01-10T00:00:00Z"),
+]
+NAMES = {"BC-8888888": "Right Name Ltd", "BC-9999999": "Redone Name Ltd"}
+
+
+def test_every_reader_names_an_employer_by_its_standing_registration(
+        cli: Cli, db_url: str, tmp_path: Path) -> None:
+    seed(db_url)
+    made = tokens(db_url)
+    assert cli.import_lines(RENAMED).exit_code == 0
+    on = "2024-06-01"
+    for employer, name in NAMES.items():
+        assert cli.json("explain", employer, "--as-of", on)["name"] == name
+        for args in ((), ("--known-at", "2024-12-31")):  # the read models, and a fold
+            shown = cli("status", employer, "--as-of", on, *args).output
+            assert shown.startswith(f"{employer} ({name}): "), shown
+    roll = cli.json("roll", "--as-of", on)["employers"]
+    assert {r["employer"]: r["name"] for r in roll if r["employer"] in NAMES} == NAMES
+    known_then = cli.json("roll", "--as-of", on, "--known-at", "2024-03-01")["employers"]
+    assert {r["employer"]: r["name"] for r in known_then if r["employer"] in NAMES} == NAMES
+    with served(db_url, tmp_path, workers=1) as (base, _):
+        status, _, body = http("GET", f"{base}/v1/verify?employer=BC-8888888"
+                                      "&employer=BC-9999999")
+        assert status == 200
+        assert {e["employer"]: e["name"] for e in orjson.loads(body)["employers"]} == NAMES
+        browser = Browser(base, made["partner"])
+        status, page = browser.get("/roll?q=Wrong")
+        assert status == 200 and "BC-8888888" not in page
+        status, page = browser.get("/roll?q=Voided")
+        assert status == 200 and "BC-9999999" not in page
+        status, page = browser.get("/roll?q=Right")
+        assert "BC-8888888" in page
+        status, text = browser.get("/roll.csv")
+        rows = {r["employer"]: r["name"] for r in csv.DictReader(io.StringIO(text))}
+        assert {e: rows[e] for e in NAMES} == NAMES
