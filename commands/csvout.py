@@ -1,4 +1,4 @@
-"""The one CSV writer of every export (roll, lapses, incentives, history).
+"""The one CSV writer of every export (roll, lapses, incentives, history, changes).
 
 A spreadsheet reads a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
 return before one) as a formula, so such a cell is written with a leading apostrophe (the

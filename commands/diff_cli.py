@@ -14,14 +14,13 @@ recorded). The clock is read here, at the edge.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Any
 
 import click
 from rich.console import Console
 
+from commands.csvout import render as render_csv
 from commands.session import console, emit_json
 from commands.status_cli import parse_date, parse_known_at
 from ledger.events import PARTNERS
@@ -159,8 +158,14 @@ def changes_document(store: Any, since: datetime, until: datetime | None, as_of:
 
 
 def changes_csv(entries: list[dict[str, Any]], day: date) -> str:
-    """The ``changes --csv`` text: one row per employer that changed."""
-    return _csv(entries, day)
+    """The ``changes --csv`` text (and ``GET /v1/changes`` as CSV): one row per employer
+    that changed, through the one CSV writer, so an event id or other text a partner sent
+    that starts like a formula opens as text."""
+    return render_csv(CSV_COLUMNS, ({
+        "employer": e["employer"], "partner": e["partner"], "as_of": day.isoformat(),
+        "status_before": e["status_before"], "status_after": e["status_after"],
+        "fields": ";".join(c["field"] for c in e["changes"]),
+        "events": ";".join(e["events"])} for e in entries))
 
 
 def _entry(employer: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -204,7 +209,7 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         emit_json(document)
         return
     if as_csv:
-        click.echo(_csv(entries, day), nl=False)
+        click.echo(changes_csv(entries, day), nl=False)
         return
     out = console()
     out.print(f"{len(entries)} of {touched} employers touched since "
@@ -215,17 +220,6 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         out.print(f"  {e['employer']}  {e['partner'] or '-'}  {e['status_before']} -> "
                   f"{e['status_after']}  ({fields}) because {', '.join(e['events'])}",
                   markup=False, highlight=False, soft_wrap=True)
-
-
-def _csv(entries: list[dict[str, Any]], day: date) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for e in entries:
-        writer.writerow([e["employer"], e["partner"] or "", day.isoformat(),
-                         e["status_before"], e["status_after"],
-                         ";".join(c["field"] for c in e["changes"]), ";".join(e["events"])])
-    return buffer.getvalue()
 
 
 COMMANDS = [diff_command, changes]

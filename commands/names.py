@@ -1,36 +1,41 @@
 """Employer names for the lists people read (status, roll, lapses): the name of each
-employer's latest registration, in one pass over the registrations rather than a fold per
-employer. Names are for display only; no decision reads them."""
+employer's standing registration (:func:`projections.order.standing_registration`: voids
+applied, the first that counts, as the status fold keeps it), in one pass over the
+registrations and voids rather than a fold per employer. Names are for display only; no
+decision reads them."""
 
 from __future__ import annotations
 
-from ledger.events import EmployerRegistered, LedgerEvent
+from collections.abc import Iterable
+from datetime import datetime
+
+from ledger.events import LedgerEvent
+from projections.order import NameBook, standing_name
 from storage.store import LedgerStore
 
 PAGE = 10_000
+NAME_TOPICS = ["EmployerRegistered", "EventVoided"]  # all a standing registration depends on
 
 
-def registered_names(store: LedgerStore) -> dict[str, str]:
-    """Each registered employer's name (its latest registration's), by employer id."""
+def registered_names(store: LedgerStore, known_at: datetime | None = None) -> dict[str, str]:
+    """Each registered employer's name (its standing registration's, as known at
+    ``known_at``; default: everything recorded), by employer id."""
     recorder = store.app.recorder
     mapper = store.app.mapper
-    names: dict[str, str] = {}
+    book = NameBook(known_at)
     start = 0
     while True:
-        rows = recorder.select_notifications(start, PAGE, topics=["EmployerRegistered"],
+        rows = recorder.select_notifications(start, PAGE, topics=NAME_TOPICS,
                                              inclusive_of_start=False)
         for row in rows:
             event = mapper.to_domain_event(row)
-            if isinstance(event, EmployerRegistered) and event.employer:
-                names[event.employer] = event.name
+            if isinstance(event, LedgerEvent):
+                book.add(event)
         if len(rows) < PAGE:
-            return names
+            return book.names()
         start = rows[-1].id
 
 
-def name_in(events: list[LedgerEvent]) -> str | None:
-    """The name of the latest registration among one employer's events, if any."""
-    for event in reversed(events):
-        if isinstance(event, EmployerRegistered):
-            return event.name
-    return None
+def name_in(events: Iterable[LedgerEvent], known_at: datetime | None = None) -> str | None:
+    """The name of the standing registration among one employer's events, if any."""
+    return standing_name(events, known_at)

@@ -121,7 +121,7 @@ def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv
             rows = roll_call(store, as_of, partner, on_progress=report)
     else:
         rows = roll_by_folding(store, as_of, partner, known_at)
-    names = registered_names(store) if rows else {}
+    names = registered_names(store, known_at) if rows else {}
     rows = [{"employer": r["employer"], "name": names.get(r["employer"]),
              **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
     if as_json:

@@ -12,12 +12,14 @@ UTC day (everything recorded on that date is known).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from commands.csvout import csv_options, write_csv
+from commands.options import MAX_WITHIN_DAYS, read_known_at
+from commands.options import check_reach as reach
 from commands.receipts import current_size, ledger_axis_options, pinned_size, receipt
 from commands.session import console, emit_json, stderr
 from commands.terminal import styled
@@ -54,24 +56,14 @@ def parse_date(_ctx: click.Context | None, param: click.Parameter | None,
 
 def parse_known_at(_ctx: click.Context | None, param: click.Parameter | None,
                    value: str | None) -> datetime | None:
-    """An ISO date-time (offset optional, UTC assumed); a bare date is the end of that day."""
+    """An ISO date-time (offset optional, UTC assumed); a bare date is the end of that day
+    (:func:`commands.options.read_known_at`, the rule the HTTP API reads it by too)."""
     if value is None:
         return None
-    text = value.strip()
     try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time.max, UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO date-time (e.g. 2016-07-01T00:00:00Z)", param=param
-        ) from None
-    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise click.BadParameter(f"{value!r} falls outside years 1 to 9999 in UTC",
-                                 param=param) from None
+        return read_known_at(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param=param) from None
 
 
 as_of_option = click.option("--as-of", callback=parse_date, metavar="DATE",
@@ -81,10 +73,6 @@ known_at_option = click.option("--known-at", callback=parse_known_at, metavar="D
 partner_option = click.option("--partner", type=click.Choice(PARTNERS, case_sensitive=False),
                               metavar="PARTNER",
                               help=f"only this partner's employers ({', '.join(PARTNERS)})")
-# The widest lapse window: ten years either side is more than any rulebook looks ahead.
-MAX_WITHIN_DAYS = 3653
-# How far a query may reach beyond its as-of date and window (grace periods, cycles).
-_REACH = timedelta(days=4 * 366)
 
 
 def check_employer(_ctx: click.Context | None, param: click.Parameter | None,
@@ -100,15 +88,12 @@ def check_employer(_ctx: click.Context | None, param: click.Parameter | None,
 
 def check_reach(as_of: date, within: int = 0) -> None:
     """Refuses an as-of date whose window (and what a fold looks at around it) leaves the
-    calendar's years 1 to 9999, with a message rather than an overflow."""
+    calendar's years 1 to 9999 (:func:`commands.options.check_reach`, the rule the HTTP
+    API's parameters follow too), in one line rather than an overflow."""
     try:
-        as_of - timedelta(days=within) - _REACH
-        as_of + timedelta(days=within) + _REACH
-    except OverflowError:
-        raise click.ClickException(
-            f"--as-of {as_of} with a window of {within} days reaches outside years 1 to 9999;"
-            f" use a date from {date.min + _REACH + timedelta(days=within)} to "
-            f"{date.max - _REACH - timedelta(days=within)}") from None
+        reach(as_of, within)
+    except ValueError as exc:
+        raise click.ClickException(f"--as-of {exc}") from None
 
 
 def employer_argument(command: Any) -> Any:
@@ -176,8 +161,8 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
-    _print_status(doc, name_in(events if events is not None else store.stream(employer))
-                  if doc["partner"] else None)
+    _print_status(doc, name_in(events if events is not None else store.stream(employer),
+                               known_at) if doc["partner"] else None)
 
 
 def _print_status(doc: dict[str, Any], name: str | None) -> None:
@@ -273,16 +258,15 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     size = pinned_size(store, ledger_at, tree_size)
     if known_at is None and size is None:
         with catching_up() as report:
-            entries = lapses_from_read_model(store, day, within, on_progress=report)
+            entries = lapses_from_read_model(store, day, within, partner, on_progress=report)
     else:  # the read models hold only the present: fold each stream as it then stood
-        entries = fold_lapses((store.stream(e, size) for e in store.employers()), day, within,
-                              known_at)
-    if partner is not None:
-        entries = [e for e in entries if e["partner"] == partner]
+        entries = [e for e in fold_lapses((store.stream(e, size) for e in store.employers()),
+                                          day, within, known_at)
+                   if partner is None or e["partner"] == partner]
     if as_json:
         emit_json(entries)
         return
-    names = registered_names(store) if entries else {}
+    names = registered_names(store, known_at) if entries else {}
     if csv_file is not None:
         write_csv(csv_file, LAPSE_COLUMNS,
                   ({**e, "name": names.get(e["employer"])} for e in entries), force)

@@ -20,36 +20,24 @@ append order, so the same events recorded in any order give the same timeline.
 from __future__ import annotations
 
 import heapq
-import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from operator import itemgetter
 from typing import Any
 
 from ledger import events as ev
 from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
 from ledger.rulebooks.base import INTERNAL
+from projections.order import fold_order as fold_order  # where the fold order is read
+from projections.order import in_fold_order
 from projections.voids import with_voids
 
 ONE_DAY = timedelta(days=1)
 CERTIFYING = ("certification", "recertification")
-
-# Same-day order: registration first, then facts about the employer, then audits and QA
-# (QA after the submission it decides), then incidents, reviews and revocations.
-_PRECEDENCE: dict[str, int] = {
-    "EmployerRegistered": 0, "ProgramChanged": 1, "HeadcountReported": 1,
-    "ClassificationUnitAdded": 1, "ClassificationUnitRemoved": 1, "ScopeChanged": 1,
-    "InternalAuditorQualified": 2, "InternalAuditorLeft": 3, "AuditNoticeFiled": 4,
-    "AuditSubmitted": 5, "QADecided": 6, "SeriousIncidentReported": 7,
-    "InvestigationOpened": 7, "ReviewClosed": 8, "InvestigationClosed": 8,
-    "CertificationRevoked": 9,
-}
-
 
 # --- the timeline's records ---------------------------------------------------------------
 
@@ -491,37 +479,6 @@ class EmployerTimeline:
 
 
 # --- selecting the events in view ------------------------------------------------------------
-
-
-def fold_order(event: ev.LedgerEvent) -> tuple[date, int, str, str]:
-    """A total order that depends only on the event's content, never on append order."""
-    return (*_cheap_order(event), _content_order(event))
-
-
-def _cheap_order(event: ev.LedgerEvent) -> tuple[date, int, str]:
-    return (event.effective, _PRECEDENCE.get(type(event).__name__, 10), event.event_id or "")
-
-
-def _content_order(event: ev.LedgerEvent) -> str:
-    return event.type_name() + json.dumps(event.data(), sort_keys=True, default=str)
-
-
-_first = itemgetter(0)
-
-
-def in_fold_order(events: Iterable[ev.LedgerEvent]) -> list[ev.LedgerEvent]:
-    """The events sorted by :func:`fold_order`, rendering an event's content for the order
-    only where the cheap part of the key (date, precedence, sender id) ties."""
-    keyed = sorted([(_cheap_order(e), e) for e in events], key=_first)
-    keys = [key for key, _ in keyed]
-    ordered = [e for _, e in keyed]
-    start = 0
-    for end in range(1, len(ordered) + 1):
-        if end == len(ordered) or keys[end] != keys[start]:
-            if end - start > 1:
-                ordered[start:end] = sorted(ordered[start:end], key=_content_order)
-            start = end
-    return ordered
 
 
 def fold(

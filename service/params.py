@@ -3,11 +3,12 @@ documents them in the OpenAPI document)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from commands.options import MAX_WITHIN_DAYS, check_reach, read_known_at
 from ledger.events import PARTNERS
 
 MAX_VERIFY = 150  # WorkSafeBC's clearance letters check up to 150 firms at once
@@ -15,21 +16,32 @@ MAX_VERIFY = 150  # WorkSafeBC's clearance letters check up to 150 firms at once
 
 class KnownAt(fields.Field):
     """An ISO date-time (offset optional, UTC assumed); a bare date is the end of that UTC
-    day, as ``--known-at`` reads it."""
+    day, as ``--known-at`` reads it (:func:`commands.options.read_known_at`: one rule, so a
+    time the command line refuses is refused here, never an overflow further in)."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        text = str(value).strip()
         try:
-            if len(text) == 10:
-                return datetime.combine(date.fromisoformat(text), time.max, UTC)
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(f"{value!r} is not an ISO date-time "
-                                  "(e.g. 2016-07-01T00:00:00Z)") from None
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+            return read_known_at(str(value))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
-class StatusArgs(Schema):
+class InReach(Schema):
+    """An ``as_of`` date (and the ``within`` window of the schemas that have one) that stays
+    inside the years 1 to 9999, as the command line's ``--as-of`` must
+    (:func:`commands.options.check_reach`); otherwise an error naming ``as_of``."""
+
+    @validates_schema
+    def _in_reach(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("as_of") is None:
+            return
+        try:
+            check_reach(data["as_of"], data.get("within", 0))
+        except ValueError as exc:
+            raise ValidationError(str(exc), field_name="as_of") from None
+
+
+class StatusArgs(InReach):
     as_of = fields.Date(metadata={"description": "the date the status is for (default today)"})
     known_at = KnownAt(metadata={"description": "only what the ledger knew at this time"})
 
@@ -46,12 +58,13 @@ class IncentiveArgs(Schema):
     known_at = KnownAt()
 
 
-class LapsesArgs(Schema):
+class LapsesArgs(InReach):
     as_of = fields.Date()
-    within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3660))
+    within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=MAX_WITHIN_DAYS))
+    partner = fields.String(validate=validate.OneOf(PARTNERS))
 
 
-class RollArgs(Schema):
+class RollArgs(InReach):
     as_of = fields.Date()
     partner = fields.String(validate=validate.OneOf(PARTNERS))
 
@@ -73,9 +86,9 @@ class VerifyArgs(Schema):
                                                     error=f"from 1 to {MAX_VERIFY} employers"))
 
 
-class ScanArgs(Schema):
+class ScanArgs(InReach):
     as_of = fields.Date()
-    within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=3660))
+    within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=MAX_WITHIN_DAYS))
 
 
 class ViewArg(fields.Field):

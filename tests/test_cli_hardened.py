@@ -446,6 +446,10 @@ def test_a_stored_formula_is_neutralised_in_every_export(tmp_path: Path) -> None
     history = tmp_path / "history.csv"
     assert run(db, "history", "E-1", "--csv", str(history)).exit_code == 0
     assert list(csv.DictReader(history.open()))[0]["id"].startswith("'=cmd")
+    changes = run(db, "changes", "--since", "2000-01-01T00:00:00Z", "--as-of", "2020-06-01",
+                  "--csv")
+    assert changes.exit_code == 0, changes.output
+    assert list(csv.DictReader(changes.output.splitlines()))[0]["events"].startswith("'=cmd")
 
 
 def test_a_csv_export_never_overwrites_without_force_and_is_written_whole(

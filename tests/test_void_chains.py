@@ -4,10 +4,18 @@ time; and a voided registration leaves the employer unregistered."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger import events as ev
+from projections.order import standing_name
+from projections.timeline import fold
 from projections.voids import voided_ids
 from tests.conftest import Cli, line, registration
+from tests.factories import Ledger
 
 
 @pytest.mark.parametrize(("length", "target_void"), [(1, True), (2, False), (3, True),
@@ -93,3 +101,33 @@ def test_because_after_a_re_registration_starts_with_the_new_registration(cli: C
     assert document["status"] == "registered"
     assert document["because"][0]["event"] == "E-1-reg2"
     assert not any("before registration" in b["says"] for b in document["because"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 20), st.integers(0, 4)),
+                min_size=1, max_size=5),
+       st.lists(st.tuples(st.integers(0, 9), st.integers(0, 30)), max_size=6),
+       st.integers(0, 40))
+def test_the_standing_registration_is_the_one_the_fold_keeps(
+        registrations: list[tuple[int, int, int]], voids: list[tuple[int, int]],
+        known_day: int) -> None:
+    """Every reader names an employer by :func:`standing_name`; the status fold (explain,
+    the employer page, verification) by the registration it keeps: always the same one,
+    whatever registrations, voids and voids of voids, as known at any time."""
+    ledger = Ledger("E-1")
+    start = date(2024, 1, 1)
+    for n, (offset, recorded, tie) in enumerate(registrations):
+        ledger.add(ev.EmployerRegistered, (start + timedelta(days=offset)).isoformat(),
+                   (start + timedelta(days=offset + recorded)).isoformat(),
+                   event_id=f"reg-{tie}-{n}", name=f"Name {n}", partner="GENERIC",
+                   program="COR", classification_units=("G100",), headcount=10)
+    for n, (target, recorded) in enumerate(voids):
+        ids = [e.event_id for e in ledger.events]
+        day = (start + timedelta(days=recorded)).isoformat()
+        ledger.add(ev.EventVoided, day, day, event_id=f"void-{n}",
+                   target=ids[target % len(ids)], reason="test")
+    known_at = datetime.combine(start + timedelta(days=known_day), time.max, UTC)
+    for when in (None, known_at):
+        t = fold(ledger.events, as_of=date(2030, 1, 1), known_at=when, employer="E-1")
+        assert standing_name(ledger.events, when) == \
+            (t.registration.name if t.registration is not None else None)

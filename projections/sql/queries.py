@@ -137,19 +137,24 @@ def _status_document(employer: str, as_of: date, row: Row[Any] | None) -> dict[s
     return document
 
 
-def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90, *,
+def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90,
+                           partner: str | None = None, *,
                            on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
-    """Every employer's lapse-risk entry on ``as_of`` (as :func:`projections.lapses.lapses`
-    gives them, soonest due first), from one range query over the lapse index: the rows are
-    pre-filtered by the window's date ranges, then :func:`lapse_decision` decides each."""
+    """Every employer's lapse-risk entry on ``as_of`` (optionally one partner's; as
+    :func:`projections.lapses.lapses` gives them, soonest due first), from one range query
+    over the lapse index: the rows are pre-filtered by the window's date ranges, then
+    :func:`lapse_decision` decides each."""
     slot = catch_up(store, on_progress=on_progress)
     if slot is None:  # a read-only ledger whose read models are behind: fold every stream
-        return lapses((store.stream(e) for e in store.employers()), as_of, within)
+        return [e for e in lapses((store.stream(e) for e in store.employers()), as_of, within)
+                if partner is None or e["partner"] == partner]
     window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
         t = slot_tables(slot)[1]
         in_force = and_(t.c.valid_from <= as_of,
                         or_(t.c.valid_to.is_(None), t.c.valid_to > as_of))
+        if partner is not None:
+            in_force = and_(in_force, t.c.partner == partner)
         # One indexed, date-bounded branch per way of being listed, so the query reads the
         # rows near as-of rather than every later row in the ledger's history.
         branches = [

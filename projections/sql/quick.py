@@ -130,17 +130,15 @@ def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
 
 
 def registered_name(conn: sqlite3.Connection, employer: str) -> str | None:
-    """The name of the employer's latest registration (as :func:`commands.names.name_in`
-    finds it in the stream), decoded by the one codec."""
+    """The name of the employer's standing registration (its registrations and voids read,
+    decoded by the one codec, and judged as :func:`commands.names.name_in` judges them)."""
     from ledger.codec import decode_state
-    from ledger.events import EmployerRegistered, stream_id
+    from ledger.events import stream_id
+    from projections.order import standing_name
 
     stream = stream_id(employer)
-    row = conn.execute("SELECT originator_version, topic, state FROM stored_events"
-                       " WHERE originator_id = ? AND topic = 'EmployerRegistered'"
-                       " ORDER BY originator_version DESC LIMIT 1", (stream.hex,)).fetchone()
-    if row is None:
-        return None
-    event = decode_state(row[1], stream, row[0], bytes(row[2]))
-    return event.name if isinstance(event, EmployerRegistered) else None
-
+    rows = conn.execute("SELECT originator_version, topic, state FROM stored_events"
+                        " WHERE originator_id = ? AND topic IN ('EmployerRegistered',"
+                        " 'EventVoided') ORDER BY originator_version", (stream.hex,))
+    return standing_name(decode_state(topic, stream, version, bytes(state))
+                         for version, topic, state in rows)

@@ -19,6 +19,7 @@ from ledger import events as ev
 from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import summarize
+from projections.order import NameBook
 from projections.sql.payment_run import DecisionCache
 from projections.sql.queries import ROLL_FIELDS, lapses_from_read_model, roll_call
 from projections.status import render
@@ -119,12 +120,13 @@ def event_receipt(store: LedgerStore, stream: Sequence[ev.LedgerEvent], key: str
 
 
 class NameIndex:
-    """Each employer's registered name, kept up to date from the event log's notifications
-    (the read models carry no names). One per process; it reads only events appended since
-    it last looked."""
+    """Each employer's name (its standing registration's: :class:`projections.order.NameBook`,
+    the rule every reader names employers by), kept up to date from the event log's
+    notifications (the read models carry no names). One per process; it reads only events
+    appended since it last looked."""
 
     def __init__(self) -> None:
-        self._names: dict[str, str] = {}
+        self._book = NameBook()
         self._position = 0
         self._lock = threading.Lock()
 
@@ -135,10 +137,9 @@ class NameIndex:
                 if not batch:
                     break
                 for position, event in batch:
-                    if isinstance(event, ev.EmployerRegistered) and event.employer:
-                        self._names[event.employer] = event.name
+                    self._book.add(event)
                     self._position = position
-            return self._names
+            return dict(self._book.names())
 
 
 NAMES = NameIndex()
@@ -182,11 +183,13 @@ def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
 # --- lapses and incentives ------------------------------------------------------------------------
 
 
-def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None
-           ) -> list[dict[str, Any]]:
-    """The lapse-risk entries on ``as_of`` within ``scope``, soonest due first."""
-    return [e for e in lapses_from_read_model(store, as_of, within)
-            if scope is None or e["partner"] == scope]
+def lapses(store: LedgerStore, as_of: date, within: int, scope: str | None, *,
+           partner: str | None = None) -> list[dict[str, Any]]:
+    """The lapse-risk entries on ``as_of`` within ``scope``, filtered by partner (as the
+    roll is), soonest due first."""
+    if scope is not None and partner not in (None, scope):
+        return []
+    return lapses_from_read_model(store, as_of, within, scope or partner)
 
 
 def incentives(store: LedgerStore, employers: Iterable[str], year: int, today: date,

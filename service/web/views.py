@@ -262,7 +262,7 @@ def lapses() -> Any:
     scope = list_scope(principal)
     args = _args(params.LapsesArgs())
     as_of, within = args.get("as_of") or today(), args["within"]
-    entries = pages.lapses(store(), as_of, within, scope)
+    entries = pages.lapses(store(), as_of, within, scope, partner=args.get("partner"))
     return render_template("lapses.html", entries=entries, as_of=as_of, within=within)
 
 
