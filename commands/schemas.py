@@ -26,6 +26,7 @@ from ledger.events import (
     EVENT_TYPES,
     MONEY,
     SCORE,
+    STATED,
     Choice,
     LedgerEvent,
     Range,
@@ -198,11 +199,14 @@ def _field_for(hint: Any, has_default: bool) -> fields.Field:
     """The marshmallow field of one event-class field, from its type hint and markers.
 
     ``X | None`` allows null; a field with a default in the class may be left out (the class
-    fills it in); any other field is required.
+    fills it in), unless marked :data:`ledger.events.STATED`; any other field is required.
     """
+    stated = False
+    if typing.get_origin(hint) is typing.Annotated and STATED in typing.get_args(hint)[1:]:
+        hint, stated = typing.get_args(hint)[0], True
     optional = typing.get_origin(hint) in (typing.Union, UnionType) \
         and NoneType in typing.get_args(hint)
-    kw: dict[str, Any] = {"required": not (optional or has_default)}
+    kw: dict[str, Any] = {"required": stated or not (optional or has_default)}
     if optional:
         kw["allow_none"] = True
         (hint,) = [a for a in typing.get_args(hint) if a is not NoneType]

@@ -32,6 +32,7 @@ LAPSE_LEVELS = ("missed", "critical", "warning", "notice")
 
 MONEY = "money"
 SCORE = "score"
+STATED = "stated"  # the sender must give the key, though its value may be null
 Money = Annotated[Decimal, MONEY]
 """An amount of dollars: a decimal string with two places in JSON, never a float."""
 Score = Annotated[Decimal, SCORE]
@@ -181,7 +182,9 @@ class ScopeChanged(LedgerEvent):
     """A merger, acquisition or account change; the partner decides on a new audit."""
 
     change: ScopeChange
-    certification_audit_required: bool | None = None
+    # null while the partner has not decided, but never left out (INTERCHANGE); the default
+    # only reads stored events written before the key was required
+    certification_audit_required: Annotated[bool | None, STATED] = None
     detail: str | None = None
 
 
