@@ -107,9 +107,33 @@ def pack(first: int, leaves: Sequence[bytes], refs: Sequence[tuple[str, int]],
             "\n".join(f"{stream} {version}" for stream, version in refs))
 
 
+def stored_blob(value: Any) -> bytes | None:
+    """A BLOB (BYTEA) column's value exactly as stored; None when it is stored as another
+    type (TEXT, NULL, a number), which the ledger never writes: damage, never a value to
+    convert. Every value read back for verification goes through these three."""
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else None
+
+
+def stored_int(value: Any) -> int | None:
+    """An INTEGER column's value as stored; None when stored as another type."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def stored_text(value: Any) -> str | None:
+    """A TEXT column's value as stored; None when stored as another type (a BLOB, NULL)."""
+    return value if isinstance(value, str) else None
+
+
 def unpack(row: Sequence[Any]) -> list[tuple[int, str, int, bytes]]:
-    """A log row's entries as (index, stream, version, leaf); LogDamaged when malformed."""
-    first, count, blob, refs = int(row[0]), int(row[1]), bytes(row[2]), str(row[3])
+    """A log row's entries as (index, stream, version, leaf); LogDamaged when malformed
+    (a value stored with another type than the log writes included)."""
+    first, count, blob, refs = (stored_int(row[0]), stored_int(row[1]), stored_blob(row[2]),
+                                stored_text(row[3]))
+    if first is None:
+        raise LogDamaged(f"a row of the log has the first index {row[0]!r}: it was edited")
+    if count is None or blob is None or refs is None:
+        raise LogDamaged(f"the log's row from index {first} is malformed (a value stored "
+                         "as another type than the log writes): it was edited")
     lines = refs.split("\n") if count else []
     if len(blob) != HASH_SIZE * count or len(lines) != count:
         raise LogDamaged(f"the log's row from index {first} is malformed: it was edited")
@@ -120,6 +144,16 @@ def unpack(row: Sequence[Any]) -> list[tuple[int, str, int, bytes]]:
             raise LogDamaged(f"the log's entry {first + k} is malformed: it was edited")
         out.append((first + k, stream, int(version), blob[HASH_SIZE * k:HASH_SIZE * (k + 1)]))
     return out
+
+
+def stored_node(found: Sequence[tuple[Any, ...]], level: int, index: int) -> bytes:
+    """The hash of a stored node, from its query's rows; LogDamaged when missing or not a
+    hash as the log stores it."""
+    digest = stored_blob(found[0][0]) if found else None
+    if digest is None or len(digest) != HASH_SIZE:
+        raise LogDamaged(f"the log's stored node at level {level}, index {index} is "
+                         f"{'not a hash' if found else 'missing'}: run `corledger verify`")
+    return digest
 
 
 def log_size(db: Db) -> int:
@@ -215,10 +249,7 @@ class LogAppender:
     def _node(self, level: int, index: int) -> bytes:
         found = self.db.rows("SELECT hash FROM {ledger_log_nodes} WHERE level = ? AND idx = ?",
                              (level, index))
-        if not found:
-            raise LogDamaged(f"the log's stored node at level {level}, index {index} is "
-                             "missing: run `corledger verify`")
-        return bytes(found[0][0])
+        return stored_node(found, level, index)
 
     def _backfill(self) -> None:
         """A ledger made before the log: its events enter the log once, in append order."""
@@ -388,10 +419,7 @@ class LogReader:
             found = self.db.rows(
                 "SELECT hash FROM {ledger_log_nodes} WHERE level = ? AND idx = ?",
                 (level, index))
-            if found:
-                return bytes(found[0][0])
-            raise LogDamaged(f"the log's stored node at level {level}, index {index} is "
-                             "missing: run `corledger verify`")
+            return stored_node(found, level, index)
         return root_of(self.leaves(index << level, (index + 1) << level))
 
     def subtree(self, start: int, end: int) -> bytes:

@@ -28,7 +28,17 @@ import orjson
 
 from ledger.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint, read_checkpoint
 from ledger.merkle import EMPTY_ROOT, TreeBuilder, event_leaf
-from storage.log import STORED_LEVEL, Db, LogDamaged, LogReader, all_entries, log_size
+from storage.log import (
+    STORED_LEVEL,
+    Db,
+    LogDamaged,
+    LogReader,
+    all_entries,
+    log_size,
+    stored_blob,
+    stored_int,
+    stored_text,
+)
 
 PROGRESS_EVERY = 5000
 
@@ -80,23 +90,27 @@ class GivenCheckpoint:
     note: str
 
 
-def _describe(db: Db, stream: str, version: int, topic: str | None = None,
-              state: bytes | None = None) -> dict[str, Any]:
-    """What a person needs to find an event: its sender id, employer, type, stream, version."""
-    out: dict[str, Any] = {"stream": stream, "version": version, "type": topic}
+def _describe(db: Db, stream: str, version: int, topic: Any = None,
+              state: Any = None) -> dict[str, Any]:
+    """What a person needs to find an event: its sender id, employer, type, stream, version.
+    ``topic`` and ``state`` are the row's values as stored, whatever their type (an edit may
+    have stored TEXT or NULL): the sender id is read from them when they still hold it."""
+    out: dict[str, Any] = {"stream": stream, "version": version, "type": stored_text(topic)}
     if state is None:
         found = db.rows("SELECT topic, state FROM {stored_events} WHERE originator_id ="
                         " {stream_param} AND originator_version = ?", (stream, version))
         if found:
-            topic, state = found[0][0], bytes(found[0][1])
-            out["type"] = topic
-    if state is not None:
+            topic, state = found[0][0], found[0][1]
+            out["type"] = stored_text(topic)
+    doc: Any = None
+    if isinstance(state, bytes | bytearray | memoryview | str):
         try:
             doc = orjson.loads(state)
-            out.update(id=doc.get("id"), employer=doc.get("employer"))
         except orjson.JSONDecodeError:
-            out.update(id=None, employer=None)
-    else:  # the event is gone: its sender id and employer may still be in the indexes
+            doc = None
+    if isinstance(doc, dict):
+        out.update(id=doc.get("id"), employer=doc.get("employer"))
+    else:  # gone, or its stored state unreadable: the indexes may still name it
         ids = db.rows("SELECT event_id, employer FROM {ledger_event_ids} WHERE stream_id = ?"
                       " AND version = ?", (stream, version))
         out.update(id=ids[0][0] if ids else None, employer=ids[0][1] if ids else None)
@@ -135,27 +149,36 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
                           "the events table: deleted" + (" (the log's last event)"
                                                           if kind == "truncated" else ""),
                           index, event)
-        topic, stream, version, state = e[0], e[1], int(e[2]), bytes(e[3])
-        leaf = event_leaf(topic, stream, version, state)
+        # every value as stored: a type the ledger never writes is an edit, not a crash
+        topic, stream, version, state = (stored_text(e[0]), stored_text(e[1]),
+                                         stored_int(e[2]), stored_blob(e[3]))
+        if stream is None or version is None:
+            event = _describe(db, g[1], g[2]) if g is not None else {
+                "stream": e[1], "version": e[2], "type": topic, "id": None, "employer": None}
+            return Damage("altered", f"the event row at position {index} has a stream id or "
+                          f"version stored as no event has them ({e[1]!r}, {e[2]!r}); the log "
+                          f"has {_name(event)} there: the row was edited", index, event)
         if g is None:
-            event = _describe(db, stream, version, topic, state)
+            event = _describe(db, stream, version, e[0], e[3])
             return Damage("inserted", f"{_name(event)} at position {index} is not in the log:"
                           " a row inserted behind the ledger's back", index, event)
-        if (g[1], int(g[2])) == (stream, version):
-            if bytes(g[3]) != leaf:
-                event = _describe(db, stream, version, topic, state)
+        if (g[1], g[2]) == (stream, version):
+            if topic is None or state is None or g[3] != event_leaf(topic, stream, version,
+                                                                     state):
+                event = _describe(db, stream, version, e[0], e[3])
                 return Damage("altered", f"{_name(event)} at log index {index} differs from "
                               "what was logged: its stored payload, times or type were edited",
                               index, event)
         else:
-            return _misplaced(db, index, (stream, version, topic, state), (g[1], int(g[2])))
-        on_leaf(builder.append(leaf))
+            return _misplaced(db, index, (stream, version, e[0], e[3]), (g[1], g[2]))
+        on_leaf(builder.append(g[3]))  # the same as the event's leaf, recomputed above
         index += 1
 
 
-def _misplaced(db: Db, index: int, found: tuple[str, int, str, bytes],
+def _misplaced(db: Db, index: int, found: tuple[str, int, Any, Any],
                logged: tuple[str, int]) -> Damage:
-    """The event at ``index`` is not the logged one: deleted, inserted or moved?"""
+    """The event at ``index`` is not the logged one: deleted, inserted or moved? (``found``:
+    its stream, version, and topic and state as stored.)"""
     stream, version, topic, state = found
     gone = not db.rows("SELECT 1 FROM {stored_events} WHERE originator_id = {stream_param}"
                        " AND originator_version = ?", logged)
@@ -185,10 +208,23 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
     report = Report(signatures_checked=verifier is not None)
     report.log_size = log_size(db)
     report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
-    nodes = {(int(level), int(idx)): bytes(h) for level, idx, h in db.rows(
-        "SELECT level, idx, hash FROM {ledger_log_nodes}")}
-    heads = {int(s): bytes(r) for s, r in db.rows(
-        "SELECT tree_size, root FROM {ledger_log_heads}")}
+    malformed: list[Damage] = []  # the log's own rows holding values of the wrong type
+    nodes: dict[tuple[int, int], bytes | None] = {}
+    for level, idx, digest in db.rows("SELECT level, idx, hash FROM {ledger_log_nodes}"):
+        lv, ix = stored_int(level), stored_int(idx)
+        if lv is None or ix is None:
+            malformed.append(Damage("log-altered", f"a row of the log's nodes is at level "
+                                    f"{level!r}, index {idx!r}: the log's nodes were edited"))
+        else:
+            nodes[(lv, ix)] = stored_blob(digest)  # None: not a hash as stored; never matches
+    heads: dict[int, bytes | None] = {}
+    for tree_size, root in db.rows("SELECT tree_size, root FROM {ledger_log_heads}"):
+        size = stored_int(tree_size)
+        if size is None or size < 0:
+            malformed.append(Damage("log-altered", f"a tree head has the size {tree_size!r}: "
+                                    "the log's heads were edited"))
+        else:
+            heads[size] = stored_blob(root)
 
     parsed: list[tuple[GivenCheckpoint, Checkpoint]] = []
     for given in checkpoints:
@@ -232,6 +268,7 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
         report.damage.insert(0, first)
         return report
     report.damage.extend(bad_nodes[:1])
+    report.damage.extend(malformed[:1])
     size = builder.size
     for head_size, root in sorted(heads.items()):
         report.heads_checked += 1
