@@ -18,7 +18,8 @@ import click
 # class) pairs, looked up only once a command has failed. A layer that was never imported
 # cannot have raised, so a command that never loaded SQLAlchemy or psycopg (``--help``, a
 # read-model ``status``) does not import them to catch their errors.
-_DATABASE_ERRORS = (("storage.store", "StoreError"), ("eventsourcing.persistence",
+_DATABASE_ERRORS = (("storage.store", "StoreError"), ("storage.log", "LogDamaged"),
+                    ("eventsourcing.persistence",
                     "PersistenceError"), ("sqlalchemy.exc", "SQLAlchemyError"),
                     ("sqlite3", "Error"), ("psycopg", "Error"))
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, NoteError, Signer, Verifier, sign_checkpoint
+from storage.log import made_before_the_log
 from storage.store import LedgerStore
 
 SIGNING_KEY_ENV = "CORLEDGER_SIGNING_KEY"
@@ -60,7 +61,14 @@ def load_verifier(path: Path) -> Verifier:
 
 
 def make_checkpoint(store: LedgerStore, signer: Signer, now: datetime) -> tuple[Checkpoint, str]:
-    """Signs the log's current tree head and stores the note; returns both."""
+    """Signs the log's current tree head and stores the note; returns both. A ledger made
+    before the log has its events logged first, by a write of their own: a checkpoint never
+    signs a tree that leaves events out."""
+    with store.log_db() as db:
+        behind = made_before_the_log(db)
+    if behind:
+        with store.writer() as writer:
+            writer.log.catch_up()
     with store.log() as log:
         size = log.size()
         head = Checkpoint(signer.name, size, log.root(size))

@@ -177,6 +177,13 @@ def _print_report(report: Report) -> None:
     if not report.signatures_checked:
         out.print("signatures NOT checked: give --public-key FILE (your own copy of the "
                   "log's public key) to check them", highlight=False, markup=False)
+    if report.unlogged:
+        out.print(f"NOT VERIFIED: the ledger's {report.unlogged} events were appended before "
+                  "it kept a Merkle log, and the log has not caught up: there is nothing to "
+                  "hold them to yet (this is not damage). The next write (import, scan, the "
+                  "API) logs them in append order, or `corledger checkpoint --key FILE` does "
+                  "now and signs the tree", highlight=False, markup=False)
+        return
     if report.ok:
         out.print("OK: the log matches the events and every checkpoint", highlight=False,
                   markup=False)

@@ -39,6 +39,7 @@ from service.directory import employers_of
 from service.importing import BodyError, TenancyRefused, import_body
 from service.problems import Problem
 from service.verification import answers
+from storage.log import LogDamaged
 from storage.store import StoreError
 
 events_blp = Blueprint("events", __name__, url_prefix="/v1",
@@ -136,6 +137,8 @@ def post_events() -> Response:
                       truncated=refused.truncated) from None
     except StoreError as exc:
         raise Problem(503, "store-unavailable", f"not imported: {exc}") from None
+    except LogDamaged as exc:  # the log refuses writes until an operator looks at it
+        raise Problem(503, "log-damaged", f"not imported: {exc}") from None
     return json_response({"added": result.added, "skipped": result.skipped,
                           "lines": result.lines, "by": who.describe()})
 
@@ -344,5 +347,8 @@ def run_scan(args: dict[str, Any]) -> Response:
     require_token(who)
     if who.role is not Role.OPERATOR:
         raise Forbidden("only an operator runs scans")
-    result = scan(store(), [args.get("as_of") or today()], args["within"], now())
+    try:
+        result = scan(store(), [args.get("as_of") or today()], args["within"], now())
+    except LogDamaged as exc:
+        raise Problem(503, "log-damaged", f"not scanned: {exc}") from None
     return json_response(result.to_json())

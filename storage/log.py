@@ -156,6 +156,18 @@ def stored_node(found: Sequence[tuple[Any, ...]], level: int, index: int) -> byt
     return digest
 
 
+def made_before_the_log(db: Db) -> bool:
+    """Whether the log has yet to catch up with a ledger made before it: events, and no log
+    entry, tree head, or checkpoint of a tree that is not empty (one signed over the empty
+    log by a version that did not catch up first says nothing the catch-up contradicts).
+    The next write logs such a ledger's events, in append order; until then ``verify``
+    has nothing to hold them to. The one place this is decided."""
+    return bool(log_size(db) == 0 and db.rows("SELECT 1 FROM {stored_events} LIMIT 1")
+                and not db.rows("SELECT 1 FROM {ledger_log_heads} LIMIT 1")
+                and not db.rows("SELECT 1 FROM {ledger_checkpoints} WHERE tree_size <> 0"
+                                " LIMIT 1"))
+
+
 def log_size(db: Db) -> int:
     found = db.rows("SELECT first_idx + entries FROM {ledger_log} ORDER BY first_idx DESC"
                     " LIMIT 1")
@@ -226,12 +238,18 @@ class LogAppender:
         self.pending: list[bytes] = []
         self.first: int | None = None
         self.batch: ImportBatch | None = None
+        self.backfilled = False  # this write logged a ledger made before the log
+
+    def catch_up(self) -> None:
+        """Loads the tree, so a ledger made before the log has its events logged by this
+        write even when it appends none (``checkpoint`` before it signs)."""
+        if self.size is None:
+            self._load()
 
     def _load(self) -> None:
         size = log_size(self.db)
         if size == 0 and self.db.rows("SELECT 1 FROM {stored_events} LIMIT 1"):
-            if self.db.rows("SELECT 1 FROM {ledger_log_heads} LIMIT 1") or self.db.rows(
-                    "SELECT 1 FROM {ledger_checkpoints} LIMIT 1"):
+            if not made_before_the_log(self.db):
                 raise LogDamaged("the ledger's Merkle log is empty, but it had tree heads: "
                                  "its rows were deleted. Nothing was written; run "
                                  "`corledger verify`")
@@ -260,6 +278,7 @@ class LogAppender:
         for start in range(0, len(rows), BACKFILL_ROW):
             self.write(self._hash_leaves(rows[start:start + BACKFILL_ROW]))
         self.first = None  # the backfill is not part of this write's own appends
+        self.backfilled = True
 
     def append(self, rows: Sequence[LogRow]) -> None:
         """Logs events as (stream hex, topic, version, state[, leaf]), in their append order
@@ -320,15 +339,17 @@ class LogAppender:
         return builder.root()
 
     def finish(self, now: datetime) -> None:
-        """Records the tree head this write leaves (and its import batch), before commit."""
-        if self.size is None or self.first is None or self.first == self.size:
+        """Records the tree head this write leaves (and its import batch), before commit:
+        whenever it logged anything, a backfill included."""
+        grew = self.first is not None and self.first != self.size
+        if self.size is None or not (grew or self.backfilled):
             if self.batch is not None:
                 self._record_batch(None, None)
             return
         self.db.insert("ledger_log_heads", ("tree_size", "root", "appended_at"),
                        [(self.size, self.root(), format_time(now))])
         if self.batch is not None:
-            self._record_batch(self.first, self.size - 1)
+            self._record_batch(*((self.first, self.size - 1) if grew else (None, None)))
 
     def _record_batch(self, first: int | None, last: int | None) -> None:
         b = self.batch

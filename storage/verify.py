@@ -35,6 +35,7 @@ from storage.log import (
     LogReader,
     all_entries,
     log_size,
+    made_before_the_log,
     stored_blob,
     stored_int,
     stored_text,
@@ -66,10 +67,11 @@ class Report:
     checkpoints_checked: int = 0
     signatures_checked: bool = False
     damage: list[Damage] = field(default_factory=list)
+    unlogged: int = 0  # a ledger made before the log, not logged yet: nothing to hold it to
 
     @property
     def ok(self) -> bool:
-        return not self.damage
+        return not self.damage and not self.unlogged
 
     def as_json(self) -> dict[str, Any]:
         import base64
@@ -78,7 +80,7 @@ class Report:
                 "root_hash": base64.b64encode(self.root).decode(),
                 "heads_checked": self.heads_checked,
                 "checkpoints_checked": self.checkpoints_checked,
-                "signatures_checked": self.signatures_checked,
+                "signatures_checked": self.signatures_checked, "unlogged": self.unlogged,
                 "damage": [d.as_json() for d in self.damage]}
 
 
@@ -208,6 +210,9 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
     report = Report(signatures_checked=verifier is not None)
     report.log_size = log_size(db)
     report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
+    if made_before_the_log(db):
+        report.unlogged = report.events  # not damage: the log has yet to catch up
+        return report
     malformed: list[Damage] = []  # the log's own rows holding values of the wrong type
     nodes: dict[tuple[int, int], bytes | None] = {}
     for level, idx, digest in db.rows("SELECT level, idx, hash FROM {ledger_log_nodes}"):
