@@ -8,10 +8,12 @@ differs is named with its kind of damage:
 
 - ``altered``: the event at this index is the logged one (same stream and version) but its
   stored bytes (payload, times, type) changed;
-- ``deleted``: the event logged at this index is gone (``truncated`` when the log's end is);
+- ``deleted``: the event logged at this index is gone (``truncated`` when every event from
+  it to the log's end is);
 - ``inserted``: an event the log never saw (a forged row);
 - ``reordered``: the event is in the log, at another index (rows swapped or moved);
-- ``log-altered``: the log's own rows (a node, a tree head) differ from the recomputation;
+- ``log-altered``: the log's own rows (a leaf hash, the stream and version lines, a node, a
+  tree head) differ from the recomputation, while the events still match the tree heads;
 - ``rewritten``: log and events agree but not with a signed checkpoint: both were rewritten
   with recomputed hashes; the damage lies between the last checkpoint that still holds and
   the first that does not;
@@ -129,52 +131,86 @@ def _name(event: dict[str, Any]) -> str:
 def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any, ...]],
              builder: TreeBuilder,
              on_leaf: Callable[[list[tuple[int, int, bytes]]], None],
-             ) -> Damage | None:
-    """Walks events and log rows in step; the first damage, or None when they agree."""
+             ) -> tuple[Damage | None, Damage | None]:
+    """Walks events and log rows in step, building the tree from the events' own leaves.
+
+    Returns (``differs``, ``stop``): the first event whose leaf differs from the one logged
+    at its index (the walk goes on past it: whether the event or the log's leaf was edited
+    is decided by the tree heads, see :func:`_blame`), and the damage that stopped the walk
+    (None when the events and the log's entries pair up to the end)."""
     index = 0
+    differs: Damage | None = None
     while True:
         e = next(events, None)
         try:
             g = next(log, None)
         except LogDamaged as exc:
-            return Damage("log-altered", str(exc), index)
+            return differs, Damage("log-altered", str(exc), index)
         if e is None and g is None:
-            return None
+            return differs, None
         if g is not None and int(g[0]) != index:
-            return Damage("log-altered", f"the log has no entry at index {index} (its next is "
-                          f"{g[0]}): log rows were deleted", index)
-        if e is None:
+            return differs, Damage("log-altered", f"the log has no entry at index {index} "
+                                   f"(its next is {g[0]}): log rows were deleted", index)
+        if e is None:  # every event before matched: the rest of the log's are gone
             assert g is not None
             event = _describe(db, g[1], int(g[2]))
-            kind = "truncated" if next(log, None) is None else "deleted"
-            return Damage(kind, f"{_name(event)}, logged at index {index}, is no longer in "
-                          "the events table: deleted" + (" (the log's last event)"
-                                                          if kind == "truncated" else ""),
-                          index, event)
+            gone = 1 + sum(1 for _ in log)
+            return differs, Damage(
+                "truncated", f"{_name(event)}, logged at index {index}, is no longer in the "
+                f"events table, nor the {gone - 1} logged after it: the last {gone} events "
+                "were deleted", index, event)
         # every value as stored: a type the ledger never writes is an edit, not a crash
         topic, stream, version, state = (stored_text(e[0]), stored_text(e[1]),
                                          stored_int(e[2]), stored_blob(e[3]))
         if stream is None or version is None:
             event = _describe(db, g[1], g[2]) if g is not None else {
                 "stream": e[1], "version": e[2], "type": topic, "id": None, "employer": None}
-            return Damage("altered", f"the event row at position {index} has a stream id or "
-                          f"version stored as no event has them ({e[1]!r}, {e[2]!r}); the log "
-                          f"has {_name(event)} there: the row was edited", index, event)
+            return differs, Damage(
+                "altered", f"the event row at position {index} has a stream id or version "
+                f"stored as no event has them ({e[1]!r}, {e[2]!r}); the log has "
+                f"{_name(event)} there: the row was edited", index, event)
+        leaf = (event_leaf(topic, stream, version, state)
+                if topic is not None and state is not None else None)
         if g is None:
             event = _describe(db, stream, version, e[0], e[3])
-            return Damage("inserted", f"{_name(event)} at position {index} is not in the log:"
-                          " a row inserted behind the ledger's back", index, event)
-        if (g[1], g[2]) == (stream, version):
-            if topic is None or state is None or g[3] != event_leaf(topic, stream, version,
-                                                                     state):
+            return differs, Damage("inserted", f"{_name(event)} at position {index} is not in "
+                                   "the log: a row inserted behind the ledger's back", index,
+                                   event)
+        if (g[1], g[2]) != (stream, version):
+            if leaf == g[3]:  # the event is the one whose leaf is logged here: refs edited
                 event = _describe(db, stream, version, e[0], e[3])
-                return Damage("altered", f"{_name(event)} at log index {index} differs from "
-                              "what was logged: its stored payload, times or type were edited",
-                              index, event)
-        else:
-            return _misplaced(db, index, (stream, version, e[0], e[3]), (g[1], g[2]))
-        on_leaf(builder.append(g[3]))  # the same as the event's leaf, recomputed above
+                return differs, Damage(
+                    "log-altered", f"the log names stream {g[1]} version {g[2]} at index "
+                    f"{index}, but the leaf logged there is that of {_name(event)}, which is "
+                    "where it was appended: the log's row (its stream and version lines) was "
+                    "edited", index, event)
+            return differs, _misplaced(db, index, (stream, version, e[0], e[3]),
+                                       (g[1], g[2]))
+        if leaf != g[3] and differs is None:
+            event = _describe(db, stream, version, e[0], e[3])
+            differs = Damage("altered", f"{_name(event)} at log index {index} differs from "
+                             "what was logged: its stored payload, times or type were edited",
+                             index, event)
+        if leaf is None:  # no leaf to build the tree on: the heads cannot tell who was edited
+            return differs, None
+        on_leaf(builder.append(leaf))
         index += 1
+
+
+def _blame(differs: Damage, heads: dict[int, bytes | None], roots: dict[int, bytes]) -> Damage:
+    """An event's leaf differs from the one logged: the event was edited (``altered``), or
+    the log's leaf (``log-altered``) when the tree built from the events still matches the
+    tree head of the write that appended it, as it did when that write committed."""
+    index = differs.log_index
+    assert index is not None
+    covering = min((size for size in heads if size > index and size in roots), default=None)
+    if covering is None or heads[covering] != roots[covering]:
+        return differs
+    event = differs.event or {}
+    return Damage("log-altered", f"the leaf hash the log holds at index {index} differs from "
+                  f"{_name(event)}, but the event still matches the tree head recorded at size "
+                  f"{covering}: the log's row (its leaf hashes) was edited, not the event",
+                  index, differs.event)
 
 
 def _misplaced(db: Db, index: int, found: tuple[str, int, Any, Any],
@@ -262,15 +298,16 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
                        " FROM {stored_events} ORDER BY {order}")
     log = all_entries(db)
     try:
-        first = _compare(db, events, log, builder, on_leaf)
+        differs, first = _compare(db, events, log, builder, on_leaf)
     finally:
         events.close()  # type: ignore[attr-defined]
         log.close()  # type: ignore[attr-defined]
     if on_progress is not None:
         on_progress(builder.size % PROGRESS_EVERY)
     report.root = builder.root()
-    if first is not None:
-        report.damage.insert(0, first)
+    if differs is not None or first is not None:
+        report.damage[:0] = [d for d in (differs and _blame(differs, heads, roots), first)
+                             if d is not None]
         return report
     report.damage.extend(bad_nodes[:1])
     report.damage.extend(malformed[:1])

@@ -218,3 +218,50 @@ def test_a_deleted_log_is_not_rebuilt_over_the_tampered_events(ledger: SignedLed
     assert result.exit_code == 1
     assert "Merkle log is empty, but it had tree heads" in result.stderr
     assert ledger.verify()[0] == 1
+
+
+def test_the_last_events_deleted_are_a_truncation_whatever_their_number(
+        ledger: SignedLedger, raw: Raw) -> None:
+    for position in (15, 14, 13):
+        raw.delete(position)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "truncated" and damage["log_index"] == 13
+    assert damage["event"]["id"] == "E-3-A2" and "the last 3 events" in damage["message"]
+
+
+def test_an_edited_leaf_of_the_log_is_log_damage_not_an_edited_event(
+        ledger: SignedLedger, raw: Raw) -> None:
+    entries = raw.log_entries()
+    index, stream, version, leaf = entries[5]
+    entries[5] = (index, stream, version, bytes([leaf[0] ^ 1]) + leaf[1:])
+    raw.write_log(entries)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 5
+    assert "not the event" in damage["message"] and damage["event"]["id"] == "E-3-reg"
+
+
+def test_swapped_stream_lines_of_the_log_are_log_damage_not_moved_events(
+        ledger: SignedLedger, raw: Raw) -> None:
+    entries = raw.log_entries()
+    (i, s2, v2, l2), (j, s9, v9, l9) = entries[2], entries[9]
+    entries[2], entries[9] = (i, s9, v9, l2), (j, s2, v2, l9)  # the leaves stay in place
+    raw.write_log(entries)
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 2
+
+
+def test_an_edited_event_is_still_altered_when_its_logged_leaf_is_edited_too(
+        ledger: SignedLedger, raw: Raw) -> None:
+    raw.edit(5, lambda doc: doc["data"].update(headcount=1))
+    entries = raw.log_entries()
+    index, stream, version, leaf = entries[5]
+    entries[5] = (index, stream, version, b"\x00" * 32)
+    raw.write_log(entries)
+    damage = only_damage(ledger.verify()[1])
+    assert damage["kind"] == "altered" and damage["log_index"] == 5
