@@ -292,9 +292,13 @@ def _must_match(log_size: int, root: bytes | None, head: Checkpoint, label: str)
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="check against this checkpoint (one you kept) instead of "
                                    "the proof's own")
+@click.option("--old-checkpoint", "old_checkpoint_file",
+              type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="for a consistency proof: the checkpoint you kept before, which the new "
+                   "tree must extend (the proof's old tree must be this one)")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def verify_proof(proof_file: Path, public_key: Path | None, checkpoint_file: Path | None,
-                 as_json: bool) -> None:
+                 old_checkpoint_file: Path | None, as_json: bool) -> None:
     """Check a proof offline: needs only the public key, the checkpoint and the proof."""
     verifier = _verifier(public_key)
     if verifier is None:
@@ -309,8 +313,9 @@ def verify_proof(proof_file: Path, public_key: Path | None, checkpoint_file: Pat
     except orjson.JSONDecodeError as exc:
         raise click.ClickException(f"{proof_file}: not JSON ({exc})") from None
     note = _read_note(checkpoint_file) if checkpoint_file is not None else None
+    kept_old = _read_note(old_checkpoint_file) if old_checkpoint_file is not None else None
     try:
-        verified = check_proof(doc, verifier, note)
+        verified = check_proof(doc, verifier, note, kept_old)
     except ProofError as exc:
         if as_json:
             emit_json({"ok": False, "error": str(exc)})

@@ -88,12 +88,19 @@ def _checkpoint(note: Any, verifier: Verifier, field: str) -> Checkpoint:
         raise ProofError(f"{field}: {exc}") from None
 
 
-def check_proof(doc: Any, verifier: Verifier, checkpoint_note: str | None = None) -> Verified:
+def check_proof(doc: Any, verifier: Verifier, checkpoint_note: str | None = None,
+                kept_old_note: str | None = None) -> Verified:
     """Checks a proof document offline; ``checkpoint_note`` replaces the proof's own
-    checkpoint (one the partner kept). Returns what was proved, or raises ProofError."""
+    checkpoint (one the partner kept). ``kept_old_note``, for a consistency proof, is the
+    checkpoint the partner kept before: the proof's old tree must be that one (its size and
+    root), so a proof from a re-signed rewrite of it fails. Returns what was proved, or
+    raises ProofError."""
     if not isinstance(doc, dict):
         raise ProofError("a proof is a JSON object")
     kind = doc.get("proof")
+    if kept_old_note is not None and kind != "consistency":
+        raise ProofError("an old checkpoint you kept is checked against a consistency proof "
+                         "only")
     head = _checkpoint(checkpoint_note if checkpoint_note is not None else doc.get("checkpoint"),
                        verifier, "checkpoint")
     size = _int(doc, "tree_size")
@@ -118,6 +125,16 @@ def check_proof(doc: Any, verifier: Verifier, checkpoint_note: str | None = None
             old = _checkpoint(doc["old_checkpoint"], verifier, "old_checkpoint")
             if (old.size, old.root) != (old_size, old_root):
                 raise ProofError("old_checkpoint does not match old_size and old_root")
+        if kept_old_note is not None:
+            kept = _checkpoint(kept_old_note, verifier, "the old checkpoint you kept")
+            if kept.size != old_size:
+                raise ProofError(f"the proof extends a tree of size {old_size}, the checkpoint "
+                                 f"you kept is of size {kept.size}: ask for a proof from "
+                                 "yours (`corledger proof --consistency KEPT NEW`)")
+            if kept.root != old_root:
+                raise ProofError(f"the proof's old tree of size {old_size} is not the one you "
+                                 "kept (another root hash): the new tree does not extend "
+                                 "your checkpoint; history was rewritten after it")
         if not verify_consistency(old_size, size, old_root, head.root, path):
             raise ProofError(f"the tree of size {old_size} is not a prefix of the tree of "
                              f"size {size}: the proof does not hold")

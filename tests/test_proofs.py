@@ -116,3 +116,40 @@ def test_a_proof_without_any_checkpoint_says_how_to_make_one(cli: Cli) -> None:
     assert cli.import_lines(first_batch()).exit_code == 0
     result = cli("proof", "E-1-reg")
     assert result.exit_code == 1 and "no checkpoint stored" in result.stderr
+
+
+def test_a_consistency_proof_is_held_to_the_checkpoint_the_partner_kept(
+        ledger: SignedLedger) -> None:
+    """trust.md step 3: the new tree must extend the one *you* kept, not the old tree the
+    proof carries. A key holder rewrites an event inside the kept tree, recomputes the log,
+    re-signs both trees and hands over a proof between them: it checks on its own, and fails
+    against the kept checkpoint."""
+    from ledger.checkpoint import Checkpoint, Signer, sign_checkpoint
+
+    kept, _ = ledger.checkpoints
+    honest = make_proof(ledger, "--consistency", "11", "16")
+    code, out = check(ledger, honest, "--old-checkpoint", str(kept))
+    assert code == 0 and out["old_size"] == 11, out
+    code, out = check(ledger, make_proof(ledger, "--consistency", "16", "16"),
+                      "--old-checkpoint", str(kept))
+    assert code == 1 and "ask for a proof from yours" in out["error"]
+
+    raw = Raw(ledger.cli.db_url)
+    try:
+        raw.edit(1, lambda doc: doc["data"].update(headcount=3))
+        raw.rewrite_log()
+        raw.q("DELETE FROM ledger_checkpoints")
+        root = bytes(raw.q("SELECT root FROM ledger_log_heads WHERE tree_size = 11")[0][0])
+    finally:
+        raw.close()
+    signer = Signer.parse(ledger.private_key.read_text())
+    forged_old = ledger.cli.tmp_path / "forged-old.txt"
+    forged_old.write_text(sign_checkpoint(Checkpoint(signer.name, 11, root), signer))
+    new = ledger.sign("new.txt")
+    forged = make_proof(ledger, "--consistency", str(forged_old), str(new))
+    assert check(ledger, forged)[0] == 0  # it holds on its own
+    code, out = check(ledger, forged, "--old-checkpoint", str(kept))
+    assert code == 1 and "does not extend your checkpoint" in out["error"]
+    code, out = check(ledger, make_proof(ledger, "E-1-reg"),
+                      "--old-checkpoint", str(kept))
+    assert code == 1 and "consistency proof only" in out["error"]
