@@ -22,13 +22,16 @@ differs is named with its kind of damage:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from ledger.checkpoint import Checkpoint, NoteError, Verifier, open_checkpoint, read_checkpoint
+from ledger.codec import format_time, parse_time
 from ledger.merkle import EMPTY_ROOT, TreeBuilder, event_leaf
 from storage.log import (
     STORED_LEVEL,
@@ -131,6 +134,7 @@ def _name(event: dict[str, Any]) -> str:
 def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any, ...]],
              builder: TreeBuilder,
              on_leaf: Callable[[list[tuple[int, int, bytes]]], None],
+             on_event: Callable[[int, bytes], None] = lambda index, state: None,
              ) -> tuple[Damage | None, Damage | None]:
     """Walks events and log rows in step, building the tree from the events' own leaves.
 
@@ -194,6 +198,8 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
         if leaf is None:  # no leaf to build the tree on: the heads cannot tell who was edited
             return differs, None
         on_leaf(builder.append(leaf))
+        assert state is not None  # a leaf was computed from it
+        on_event(index, state)
         index += 1
 
 
@@ -294,11 +300,18 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
         if on_progress is not None and size % PROGRESS_EVERY == 0:
             on_progress(PROGRESS_EVERY)
 
+    writes: list[tuple[int, bytes | None]] = []  # (first index, appended_at) of each write
+
+    def on_event(index: int, state: bytes) -> None:
+        at = _appended_at(state)
+        if not writes or writes[-1][1] != at:
+            writes.append((index, at))
+
     events = db.stream("SELECT topic, {stream_text}, originator_version, state"
                        " FROM {stored_events} ORDER BY {order}")
     log = all_entries(db)
     try:
-        differs, first = _compare(db, events, log, builder, on_leaf)
+        differs, first = _compare(db, events, log, builder, on_leaf, on_event)
     finally:
         events.close()  # type: ignore[attr-defined]
         log.close()  # type: ignore[attr-defined]
@@ -325,8 +338,77 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
                 "the events: the log's heads were edited, or the events and log rewritten",
                 head_size - 1))
             break
+    if not report.damage:
+        timing = _check_head_times(db, writes, size)
+        if timing is not None:
+            report.damage.append(timing)
     _check_checkpoints(db, report, parsed, roots, size)
     return report
+
+
+APPENDED_AT = b'"appended_at":"'
+
+
+def _appended_at(state: bytes) -> bytes | None:
+    """The ``appended_at`` of a stored event, read from its logged bytes (the first such key
+    is the event's own: the payload comes after it, and a quote inside a string is escaped)."""
+    start = state.find(APPENDED_AT)
+    if start < 0:
+        return None
+    start += len(APPENDED_AT)
+    end = state.find(b'"', start)
+    return state[start:end] if end > 0 else None
+
+
+def _check_head_times(db: Db, writes: list[tuple[int, bytes | None]], size: int,
+                      ) -> Damage | None:
+    """Holds the tree heads' times (the ledger's own time axis, ``--ledger-at``) to the
+    logged events' own ``appended_at``, which their hashes cover: a head is never timed
+    before the events of its write, nor before the head of the write before it; and where
+    the events' ``appended_at`` changes (one write ends, the next begins) after the first
+    head, a head must be there. Events before the first head may be a ledger made before the
+    log, logged at once by one write: they carry their original times and no heads."""
+    rows = db.rows("SELECT tree_size, appended_at FROM {ledger_log_heads} ORDER BY tree_size")
+    times: dict[int, datetime] = {}
+    for tree_size, text in rows:
+        if not isinstance(tree_size, int) or tree_size > size:
+            continue  # malformed or beyond the log: reported by the checks before
+        try:
+            if not isinstance(text, str):
+                raise ValueError(text)
+            times[tree_size] = parse_time(text)
+        except ValueError:
+            return Damage("log-altered", f"the tree head at size {tree_size} has the time "
+                          f"{text!r}: the log's heads were edited", tree_size - 1)
+    starts = [index for index, _ in writes]
+    previous: tuple[int, datetime] | None = None
+    for tree_size, at in sorted(times.items()):
+        if previous is not None and at < previous[1]:
+            return Damage("log-altered", f"the tree head at size {tree_size} is timed "
+                          f"{format_time(at)}, before the head at size {previous[0]} "
+                          f"({format_time(previous[1])}): the log's heads were edited",
+                          tree_size - 1)
+        previous = (tree_size, at)
+        if tree_size == 0:
+            continue
+        own = writes[bisect.bisect_right(starts, tree_size - 1) - 1][1]
+        try:
+            appended = parse_time(own.decode()) if own is not None else None
+        except (ValueError, UnicodeDecodeError):
+            appended = None
+        if appended is not None and at < appended:
+            return Damage("log-altered", f"the tree head at size {tree_size} is timed "
+                          f"{format_time(at)}, before its own write's events were appended "
+                          f"({format_time(appended)}): the log's heads were edited",
+                          tree_size - 1)
+    first_head = min(times, default=None)
+    for index, began in writes[1:]:
+        if first_head is not None and index > first_head and index not in times:
+            return Damage("log-altered", f"the write that ended at log size {index} (the "
+                          f"next write's events were appended at "
+                          f"{(began or b'?').decode(errors='replace')}) has no tree head: the "
+                          "log's heads were deleted", index - 1)
+    return None
 
 
 def _check_checkpoints(db: Db, report: Report, parsed: list[tuple[GivenCheckpoint, Checkpoint]],

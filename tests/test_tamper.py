@@ -265,3 +265,38 @@ def test_an_edited_event_is_still_altered_when_its_logged_leaf_is_edited_too(
     raw.write_log(entries)
     damage = only_damage(ledger.verify()[1])
     assert damage["kind"] == "altered" and damage["log_index"] == 5
+
+
+def test_a_tree_head_timed_before_its_own_events_is_log_damage(
+        ledger: SignedLedger, raw: Raw) -> None:
+    """The heads' times are the ledger's time axis (``--ledger-at``); the logged events'
+    own ``appended_at`` (inside their hashes) bounds them."""
+    raw.q("UPDATE ledger_log_heads SET appended_at = '2000-01-01T00:00:00.000000Z'"
+          " WHERE tree_size = 16")
+    damage = only_damage(ledger.verify()[1])
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 15
+    assert "the log's heads were edited" in damage["message"]
+
+
+def test_a_tree_head_moved_after_the_next_writes_head_is_log_damage(
+        ledger: SignedLedger, raw: Raw) -> None:
+    from datetime import timedelta
+
+    from ledger.codec import format_time, parse_time
+
+    (later,) = raw.q("SELECT appended_at FROM ledger_log_heads WHERE tree_size = 16")[0]
+    raw.q("UPDATE ledger_log_heads SET appended_at = ? WHERE tree_size = 11",
+          (format_time(parse_time(later) + timedelta(milliseconds=1)),))
+    damage = only_damage(ledger.verify()[1])
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 15
+
+
+def test_a_deleted_tree_head_is_log_damage(ledger: SignedLedger, raw: Raw) -> None:
+    assert ledger.cli.import_lines([{"type": "HeadcountReported", "employer": "E-1",
+                                     "effective": "2022-01-01", "data": {"headcount": 7},
+                                     "id": "E-1-hc"}]).exit_code == 0
+    assert ledger.verify()[0] == 0
+    raw.q("DELETE FROM ledger_log_heads WHERE tree_size = 16")
+    damage = only_damage(ledger.verify()[1])
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 15
+    assert "has no tree head" in damage["message"]
