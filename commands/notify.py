@@ -68,7 +68,8 @@ from commands.config import (
     WebhookSettings,
 )
 from ledger.codec import event_to_state, format_time
-from ledger.events import EmployerRegistered, LapseRiskFlagged
+from ledger.events import LapseRiskFlagged
+from projections.order import standing_registration
 from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore
 
@@ -323,12 +324,10 @@ def flag_payload(position: int, event: LapseRiskFlagged, partner: str | None,
 
 
 def partner_of(store: LedgerStore, employer: str) -> str | None:
-    """The partner of the employer's latest registration."""
-    partner = None
-    for event in store.stream(employer):
-        if isinstance(event, EmployerRegistered):
-            partner = event.partner
-    return partner
+    """The partner of the employer's standing registration (voids applied: the one every
+    reader names the employer by), None when no registration stands."""
+    registration = standing_registration(store.stream(employer))
+    return registration.partner if registration is not None else None
 
 
 def relay(store: LedgerStore, engine: Engine, sinks: Mapping[str, Sink], now: datetime,

@@ -172,6 +172,31 @@ def test_email_goes_to_the_partners_recipients(cli: Any, store: LedgerStore,
                   "lapse:B-1:2021-12-31:warning": ["cor@bccsa.example"]}
 
 
+def test_a_notice_goes_to_the_partner_of_the_registration_that_stands(
+        cli: Any, store: LedgerStore, db_url: str) -> None:
+    """A second registration keyed under another partner, then voided, names no one: the
+    flag is announced for (and mailed to) the partner of the registration that stands."""
+    from tests.conftest import line, registration
+
+    wrong = registration("B-1", "2020-09-01", partner="GO2HR", id="B-1-reg-wrong")
+    void = line("EventVoided", "B-1", "2020-09-02",
+                {"target": "B-1-reg-wrong", "reason": "keyed under the wrong partner"},
+                id="B-1-void")
+    assert cli.import_lines(certified("B-1", QA, partner="BCCSA") + [wrong, void]
+                            ).exit_code == 0
+    assert [c.entry["employer"] for c in scan(store, [date(2021, 11, 15)], 90, NOW).flagged
+            ] == ["B-1"]
+    with smtp_server() as mail, http_receiver() as hook:
+        config = Config(sinks=(
+            WebhookSettings("hook", hook.url),
+            EmailSettings("mail", "127.0.0.1", port=mail.port, to=("ops@example.org",),
+                          partners=(("BCCSA", ("cor@bccsa.example",)),
+                                    ("GO2HR", ("desk@go2hr.example",))))))
+        assert len(deliver(store, db_url, config, Clock()).sent) == 2
+    assert [body["partner"] for body in hook.delivered()] == ["BCCSA"]
+    assert [m["to"] for m in mail.messages] == [["cor@bccsa.example"]]
+
+
 def test_relay_enqueues_once_even_when_run_again(flagged: LedgerStore, db_url: str,
                                                  tmp_path: Path) -> None:
     engine = engine_for(db_url)
