@@ -279,6 +279,25 @@ def test_a_partner_imports_its_employers_events_and_by_defaults_to_its_name(
                                                         ("hc-2", "k.lee@bccsa")]
 
 
+def test_a_partner_posts_a_lapse_flag_and_it_is_imported_as_the_command_line_does(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    """A LapseRiskFlagged is an employer's event: its partner may send it, once per
+    employer, due date and level, as `corledger import` takes it (never a 500)."""
+    flag = {"due": "2024-12-31", "level": "warning", "reasons": []}
+    first = post(client, jsonl([line("LapseRiskFlagged", OWN, "2024-05-01", flag,
+                                     id="bccsa-flag-1")]), ledger["partner"])
+    assert first.status_code == 200 and first.json["added"] == 1
+    again = post(client, jsonl([line("LapseRiskFlagged", OWN, "2024-05-02", flag,
+                                     id="bccsa-flag-2")]), ledger["partner"])
+    assert again.status_code == 422
+    assert again.json["errors"] == [{
+        "line": 1, "field": "data.due",
+        "message": f"a LapseRiskFlagged for {OWN}, due 2024-12-31, level warning is already "
+                   "in the ledger or earlier in this file: a flag is never written twice"}]
+    events = get(client, f"/v1/employers/{OWN}/history", ledger["partner"]).json["events"]
+    assert [e["id"] for e in events if e["type"] == "LapseRiskFlagged"] == ["bccsa-flag-1"]
+
+
 def test_a_json_array_body_imports_like_jsonl(client: FlaskClient,
                                               ledger: dict[str, str]) -> None:
     body = orjson.dumps([line("HeadcountReported", OWN, "2024-01-01", {"headcount": 30},
