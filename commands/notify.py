@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -144,6 +145,9 @@ class Sink(Protocol):
     def deliver(self, payload: Mapping[str, Any]) -> None:
         """Delivers one flag, or raises :class:`DeliveryError`."""
 
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in a failure's message (tokens, passwords)."""
+
 
 # The notice kind (configuration ``notices``) of each payload type.
 NOTICE_OF_TYPE = {"LapseRiskFlagged": "lapse", "StatusChanged": "status"}
@@ -166,6 +170,9 @@ class _NamedSink:
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return NOTICE_OF_TYPE.get(str(payload.get("type"))) in self.settings.notices
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
 
 
 @dataclass
@@ -202,6 +209,9 @@ class WebhookSink(_NamedSink):
 
     settings: WebhookSettings
 
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(value for _, value in self.settings.headers)  # a token, an API key
+
     def deliver(self, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "corledger",
@@ -228,6 +238,9 @@ class EmailSink(_NamedSink):
     """Sends one e-mail per flag through SMTP, to the recipients of the employer's partner."""
 
     settings: EmailSettings
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.settings.password,) if self.settings.password else ()
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return super().wants(payload) and bool(self.settings.recipients(payload.get("partner")))
@@ -431,11 +444,42 @@ def dispatch(engine: Engine, sinks: Mapping[str, Sink], settings: OutboxSettings
                 continue  # another worker has it, or it is no longer due
             try:
                 sink.deliver(payload)
-            except DeliveryError as exc:
-                _failed(engine, row_id, worker, settings, _naive(clock()), exc, result)
+            except Exception as exc:  # noqa: BLE001 - every failure of one delivery is a try
+                _failed(engine, row_id, worker, settings, _naive(clock()),
+                        delivery_failure(sink, exc), result)
             else:
                 _sent(engine, row_id, worker, _naive(clock()))
                 result.sent.append(row_id)
+
+
+def delivery_failure(sink: Sink, exc: Exception) -> DeliveryError:
+    """What one failed delivery is recorded as: the sink's own :class:`DeliveryError`, or
+    any other exception (an invalid header, a URL the HTTP client rejects, a bug) as a
+    failed try that is retried with backoff and then dead-lettered, so that it neither
+    escapes the dispatcher nor holds up the rows behind it. Either way the message (stored
+    in ``last_error``, logged) has every secret of the sink taken out."""
+    if isinstance(exc, DeliveryError):
+        message, permanent = str(exc), exc.permanent
+    else:
+        message, permanent = f"{type(exc).__name__}: {exc}", False
+    return DeliveryError(redact(message, sink.secrets()), permanent)
+
+
+def redact(message: str, secrets: Sequence[str]) -> str:
+    """``message`` with each secret, and each word of it that could identify it (a bearer
+    token without its scheme, a secret printed without its trailing control characters, as
+    ``repr`` shows it), replaced by ``[redacted]``."""
+    parts: set[str] = set()
+    for secret in secrets:
+        for text in (secret, repr(secret)[1:-1]):
+            parts.add(text)
+            parts.add(text.strip())
+            parts.update(word for word in text.split() if len(word) >= 6)
+        # what a repr shows of the secret up to its first control character
+        parts.update(p for p in re.split(r"[\x00-\x1f\x7f]", secret) if len(p) >= 6)
+    for part in sorted((p for p in parts if p), key=len, reverse=True):
+        message = message.replace(part, "[redacted]")
+    return message
 
 
 def _claim(engine: Engine, row_id: int, worker: str, settings: OutboxSettings,

@@ -294,12 +294,77 @@ bearer_token_env = "HOOK_TOKEN"
     ("[sinks.x]\ntype = 'webhook'\n", "sinks.x.url"),
     ("[sinks.x]\ntype = 'email'\nhost = 'h'\nto = ['not-an-address']\n", "sinks.x.to"),
     ("not toml [", "not valid TOML"),
+    # URLs the HTTP client could not send to, refused before any delivery is tried
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://127.0.0.1:80a/hook'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://127.0.0.1/a hook'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'https://h:99999/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://[::1/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'ftp://h/x'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h\u00e9.example/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X-Key' = \"a\\r\\nb\" }\n",
+     "sinks.x.headers.X-Key"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X-Key' = '\u20ac' }\n",
+     "sinks.x.headers.X-Key"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X Key' = 'v' }\n",
+     "sinks.x.headers.X Key"),
 ])
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_config(path, {})
+
+
+@pytest.mark.parametrize("token", ["tok-SECRET-4f2a9c\r", "tok-SECRET-4f2a9c\n",
+                                   "tok-SECRET-\u20ac"])
+def test_a_token_no_header_can_carry_is_refused_naming_the_key_never_the_token(
+        tmp_path: Path, token: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[sinks.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:1/x"\n'
+                    'bearer_token_env = "HOOK_TOKEN"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, {"HOOK_TOKEN": token})
+    assert str(refused.value).startswith("sinks.hook.bearer_token_env ($HOOK_TOKEN): ")
+    with pytest.raises(ConfigError) as from_env:
+        load_config(None, {"CORLEDGER_WEBHOOK_URL": "http://127.0.0.1:1/x",
+                           "CORLEDGER_WEBHOOK_TOKEN": token})
+    assert str(from_env.value).startswith("$CORLEDGER_WEBHOOK_TOKEN: ")
+    for message in (str(refused.value), str(from_env.value)):
+        assert "tok-SECRET" not in message
+
+
+@pytest.mark.parametrize("hook_url, header", [
+    (None, ("Authorization", "Bearer tok-SECRET-4f2a9c\r")),  # ValueError: invalid header
+    (None, ("Authorization", "Bearer tok-SECRET-\u20ac")),     # UnicodeEncodeError
+    ("http://127.0.0.1:80a/hook", ("Authorization", "Bearer tok-SECRET-4f2a9c")),  # InvalidURL
+])
+def test_any_failure_of_a_delivery_is_a_counted_try_that_never_shows_the_token(
+        flagged: LedgerStore, db_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, hook_url: str | None,
+        header: tuple[str, str]) -> None:
+    """Settings the configuration would refuse, built by hand: whatever a delivery raises
+    is one failed try (backoff, then the dead letter), with the token taken out of the
+    message, and the rows behind it are delivered in the same pass."""
+    out = tmp_path / "flags.jsonl"
+    settings = OutboxSettings(max_attempts=2, backoff_seconds=10)
+    with http_receiver() as hook:
+        config = Config(outbox=settings, sinks=(
+            WebhookSettings("hook", hook_url or hook.url, headers=(header,)),
+            JsonlSettings("file", out)))
+        clock = Clock()
+        first = deliver(flagged, db_url, config, clock)
+        assert (len(first.sent), len(first.retrying), first.dead) == (1, 1, [])
+        assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [
+            "lapse:E-1:2021-06-15:critical"]  # the row behind the failing one
+        clock.advance(10)
+        assert len(deliver(flagged, db_url, config, clock).dead) == 1
+        assert hook.requests == []
+    (row,) = outbox_rows(engine_for(db_url), ["dead"])
+    assert (row["sink"], row["attempts"]) == ("hook", 2)
+    assert row["last_error"].split(":")[0] in ("ValueError", "UnicodeEncodeError",
+                                               "InvalidURL")
+    for text in (row["last_error"], caplog.text):
+        assert "tok-SECRET" not in text
 
 
 def test_relay_without_sinks_keeps_its_position(flagged: LedgerStore, db_url: str,
