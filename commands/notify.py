@@ -68,6 +68,7 @@ from commands.config import (
     SinkSettings,
     WebhookSettings,
 )
+from commands.scan import flag_key
 from ledger.codec import event_to_state, format_time
 from ledger.events import LapseRiskFlagged
 from projections.order import standing_registration
@@ -331,9 +332,11 @@ def ensure_outbox(engine: Engine) -> None:
 def flag_payload(position: int, event: LapseRiskFlagged, partner: str | None,
                  ) -> dict[str, Any]:
     """What every sink receives: the stored interchange form of the flag, its type, the
-    employer's partner and its position in the ledger."""
-    return {"type": "LapseRiskFlagged", **event_to_state(event), "partner": partner,
-            "position": position}
+    employer's partner and its position in the ledger; ``id`` is the flag's key
+    (:func:`commands.scan.flag_key`: its sender id, else one derived from its employer, due
+    date and level), so that every notice carries one."""
+    return {"type": "LapseRiskFlagged", **event_to_state(event), "id": flag_key(event),
+            "partner": partner, "position": position}
 
 
 def partner_of(store: LedgerStore, employer: str) -> str | None:
@@ -380,7 +383,7 @@ def relay(store: LedgerStore, engine: Engine, sinks: Mapping[str, Sink], now: da
                 text = json.dumps(payload, sort_keys=True)
                 for sink in sinks.values():
                     if sink.wants(payload):
-                        rows.append({"event_id": event.event_id, "sink": sink.name,
+                        rows.append({"event_id": payload["id"], "sink": sink.name,
                                      "position": number, "employer": event.employer,
                                      "payload": text, "status": "pending", "attempts": 0,
                                      "created_at": _naive(now),

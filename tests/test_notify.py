@@ -207,6 +207,32 @@ def test_relay_enqueues_once_even_when_run_again(flagged: LedgerStore, db_url: s
         "lapse:E-1:2021-06-15:critical"]
 
 
+def test_a_flag_imported_without_an_id_is_announced_once_under_its_key(
+        cli: Any, store: LedgerStore, db_url: str, tmp_path: Path) -> None:
+    """The format lets a LapseRiskFlagged come without an id: it is announced under the key
+    its employer, due date and level give it (unique in the ledger), exactly once, and the
+    flags after it are relayed and delivered as ever."""
+    from tests.conftest import line
+
+    partners_flag = line("LapseRiskFlagged", "E-1", "2021-04-01",
+                         {"due": "2021-06-15", "level": "notice", "reasons": []},
+                         recorded_at="2021-04-01T10:00:00Z")
+    assert cli.import_lines(certified("E-1", QA) + [partners_flag]).exit_code == 0
+    assert len(scan(store, [date(2021, 5, 20)], 90, NOW).flagged) == 1  # critical
+    out = tmp_path / "flags.jsonl"
+    with http_receiver() as hook:
+        config = Config(sinks=(JsonlSettings("file", out), WebhookSettings("hook", hook.url)))
+        clock = Clock()
+        assert len(deliver(store, db_url, config, clock).sent) == 4
+        clock.advance(3600)
+        assert deliver(store, db_url, config, clock).sent == []  # relayed once, sent once
+    keys = ["lapse:E-1:2021-06-15:notice", "lapse:E-1:2021-06-15:critical"]
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == keys
+    assert [h["Idempotency-Key"] for h in hook.headers] == keys
+    assert sorted(r["event_id"] for r in outbox_rows(engine_for(db_url), ["sent"])) == \
+        sorted(keys * 2)
+
+
 def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -> None:
     """Claims are exclusive: a second worker skips a row the first has leased."""
     import threading
