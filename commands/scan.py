@@ -44,6 +44,16 @@ def flag_id(employer: str, due: date | str, level: str) -> str:
     return f"lapse:{employer}:{due_text}:{level}"
 
 
+def check_scan_date(as_of: date, today: date) -> None:
+    """The one rule for the date a scan (by hand: ``corledger scan --as-of``, ``POST
+    /v1/scan?as_of=``) is run for: not after today, since a flag's ``effective`` date is the
+    day a scan saw the risk and its key is then held for good. A :class:`ValueError` saying
+    so; each edge names its own parameter."""
+    if as_of > today:
+        raise ValueError(f"{as_of} is after today ({today}): a flag records what a scan "
+                         "saw, not a forecast")
+
+
 def flag_key(flag: LapseRiskFlagged) -> str:
     """The key a flag is known by outside the ledger (the outbox row's, the payload's
     ``id``, the webhook's ``Idempotency-Key``): its sender id, else (a flag imported

@@ -25,6 +25,7 @@ from commands.notify import (
     requeue_dead,
     worker_name,
 )
+from commands.scan import check_scan_date
 from commands.scan import scan as run_scan
 from commands.session import console, emit_json, stderr, today_in
 from commands.status_cli import MAX_WITHIN_DAYS, check_reach, parse_date
@@ -88,9 +89,10 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     now: datetime = session.now()
     today = today_in(now, config.scan.zone)  # the zone every command's "today" uses
     as_of = as_of or today
-    if as_of > today:
-        raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
-                                 "scan saw, not a forecast", param_hint="--as-of")
+    try:
+        check_scan_date(as_of, today)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
     window = within if within is not None else config.scan.within
     check_reach(as_of, window)
     result = run_scan(session.store(), [as_of], window, now)

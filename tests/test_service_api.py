@@ -459,6 +459,28 @@ def test_an_operator_runs_a_scan_and_a_partner_may_not(client: FlaskClient,
     assert done.status_code == 200 and done.json["as_of"] == "2021-05-01"
 
 
+def test_a_scan_for_a_date_after_today_is_refused_naming_as_of_and_writes_nothing(
+        client: FlaskClient, db_url: str, ledger: dict[str, str]) -> None:
+    """As `corledger scan --as-of` refuses it (commands.scan.check_scan_date): a flag
+    records what a scan saw, not a forecast, and its key would be held for good."""
+    def flags() -> int:
+        with engine_for(db_url).connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM stored_events WHERE topic = "
+                                         "'LapseRiskFlagged'")).scalar_one())
+
+    refused = client.post("/v1/scan?as_of=2024-06-02&within=3653",
+                          headers=bearer(ledger["operator"]))
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["errors"] == [{
+        "field": "as_of", "message": "2024-06-02 is after today (2024-06-01): a flag records "
+                                     "what a scan saw, not a forecast"}]
+    assert flags() == 0
+    today = client.post("/v1/scan?as_of=2024-06-01&within=3653",
+                        headers=bearer(ledger["operator"]))
+    assert today.status_code == 200 and flags() == len(today.json["flagged"]) > 0
+
+
 def test_openapi_lists_every_endpoint_and_docs_fetch_nothing_from_outside(
         client: FlaskClient) -> None:
     spec = client.get("/openapi.json").json
