@@ -19,7 +19,8 @@ File format (every table and key is optional)::
     backoff_seconds = 30         # first retry delay; doubles each try
     max_backoff_seconds = 3600
     dispatch_every_seconds = 60  # how often the scheduler retries pending deliveries
-    lease_seconds = 300          # a claimed row is retried after this if its worker died
+    lease_seconds = 300          # a claimed row is retried after this if its worker died;
+                                 # longer than every sink's timeout_seconds
 
     [serve]                      # corledger serve (the HTTP service)
     host = "127.0.0.1"
@@ -571,8 +572,23 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
         if value is not None:
             serving: dict[str, Any] = {attr: value}
             serve = replace(serve, **serving)
-    return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
-                  sinks=tuple(sinks.values()), serve=_check_serve(serve))
+    outbox = _check_outbox(outbox)
+    check_lease(outbox, tuple(sinks.values()))
+    return Config(scan=_check_scan(scan), outbox=outbox, sinks=tuple(sinks.values()),
+                  serve=_check_serve(serve))
+
+
+def check_lease(outbox: OutboxSettings, sinks: tuple[SinkSettings, ...]) -> None:
+    """Refuses a lease not longer than a sink's timeout: a worker still delivering when its
+    lease ends would let another worker claim the row and deliver it a second time. (The
+    dispatcher bounds each delivery by its sink's timeout in all.)"""
+    for sink in sinks:
+        timeout = getattr(sink, "timeout_seconds", None)
+        if timeout is not None and outbox.lease_seconds <= timeout:
+            raise ConfigError(
+                f"outbox.lease_seconds ({outbox.lease_seconds}) must be longer than "
+                f"sinks.{sink.name}.timeout_seconds ({timeout:g}): a delivery still running "
+                "when its lease ends would be claimed and delivered again by another worker")
 
 
 _SINK_ENV = {"jsonl": "CORLEDGER_JSONL_PATH", "webhook": "CORLEDGER_WEBHOOK_URL",

@@ -37,6 +37,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -149,6 +150,10 @@ class Sink(Protocol):
     def secrets(self) -> tuple[str, ...]:
         """What must never appear in a failure's message (tokens, passwords)."""
 
+    @property
+    def timeout_seconds(self) -> float | None:
+        """How long one delivery may take in all (None: no network, no bound)."""
+
 
 # The notice kind (configuration ``notices``) of each payload type.
 NOTICE_OF_TYPE = {"LapseRiskFlagged": "lapse", "StatusChanged": "status"}
@@ -174,6 +179,10 @@ class _NamedSink:
 
     def secrets(self) -> tuple[str, ...]:
         return ()
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return getattr(self.settings, "timeout_seconds", None)
 
 
 @dataclass
@@ -446,13 +455,40 @@ def dispatch(engine: Engine, sinks: Mapping[str, Sink], settings: OutboxSettings
             if payload is None:
                 continue  # another worker has it, or it is no longer due
             try:
-                sink.deliver(payload)
+                deliver_within(sink, payload)
             except Exception as exc:  # noqa: BLE001 - every failure of one delivery is a try
                 _failed(engine, row_id, worker, settings, _naive(clock()),
                         delivery_failure(sink, exc), result)
             else:
                 _sent(engine, row_id, worker, _naive(clock()))
                 result.sent.append(row_id)
+
+
+def deliver_within(sink: Sink, payload: Mapping[str, Any]) -> None:
+    """Delivers, giving up (a failed try) once the sink's ``timeout_seconds`` have passed in
+    all. The clients' own timeouts bound each socket operation only, so a server answering a
+    byte at a time could hold a delivery past its lease, and another worker would claim and
+    deliver the row again; the configuration keeps every timeout below the lease
+    (:func:`commands.config.check_lease`), and this bounds the delivery by it."""
+    limit = sink.timeout_seconds
+    if limit is None:
+        sink.deliver(payload)
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sink.deliver(payload)
+        except BaseException as exc:  # noqa: BLE001 - handed to the dispatcher below
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name=f"deliver-{sink.name}", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():  # left to end on its own socket timeouts; its outcome is ignored
+        raise DeliveryError(f"no answer within timeout_seconds ({limit:g} s)")
+    if failure:
+        raise failure[0]
 
 
 def delivery_failure(sink: Sink, exc: Exception) -> DeliveryError:

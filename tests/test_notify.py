@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,61 @@ def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -
         assert len(hook.requests) == 1
 
 
+def test_a_delivery_is_bounded_by_its_timeout_so_a_live_worker_never_outlasts_its_lease(
+        flagged: LedgerStore, db_url: str) -> None:
+    """A webhook that trickles its answer a byte at a time (each read well inside the
+    socket timeout) cannot hold a delivery past timeout_seconds: the try fails in time,
+    and a second dispatcher, started after the first one's lease would have run out, does
+    not deliver the flag again."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posted: list[str] = []
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            posted.append(self.headers.get("Idempotency-Key", "?"))
+            try:
+                for byte in b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n":  # ~4 s
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client gave up
+            self.close_connection = True
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        config = Config(outbox=OutboxSettings(lease_seconds=2, backoff_seconds=30),
+                        sinks=(WebhookSettings("hook", url, timeout_seconds=1),))
+        relay(flagged, engine_for(db_url), make_sinks(config), NOW)
+        results: list[Any] = []
+
+        def work(name: str) -> None:
+            results.append(dispatch(engine_for(db_url), make_sinks(config), config.outbox,
+                                    lambda: datetime.now(UTC), name))
+
+        first = threading.Thread(target=work, args=("w1",))
+        first.start()
+        time.sleep(2.5)  # the first worker's lease (2 s) is over
+        work("w2")
+        first.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert posted == ["lapse:E-1:2021-06-15:critical"]
+    (row,) = outbox_rows(engine_for(db_url), ["pending"])
+    assert row["attempts"] == 1
+    assert row["last_error"] == "no answer within timeout_seconds (1 s)"
+
+
 def test_outbox_lists_pending(cli: Any, flagged: LedgerStore, tmp_path: Path) -> None:
     config_file = tmp_path / "c.toml"
     config_file.write_text('[sinks.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/x"\n')
@@ -333,11 +389,18 @@ bearer_token_env = "HOOK_TOKEN"
      "sinks.x.headers.X-Key"),
     ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X Key' = 'v' }\n",
      "sinks.x.headers.X Key"),
+    # a lease a delivery could outlast: another worker would deliver the row again
+    ("[outbox]\nlease_seconds = 10\n[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\n",
+     "outbox.lease_seconds (10) must be longer than sinks.x.timeout_seconds (10)"),
+    ("[outbox]\nlease_seconds = 1\n[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\n"
+     "timeout_seconds = 10\n", "outbox.lease_seconds (1) must be longer than sinks.x"),
+    ("[outbox]\nlease_seconds = 30\n[sinks.m]\ntype = 'email'\nhost = 'h'\n",
+     "outbox.lease_seconds (30) must be longer than sinks.m.timeout_seconds (30)"),
 ])
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path, {})
 
 
