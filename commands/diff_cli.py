@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 
 from commands.csvout import render as render_csv
+from commands.options import check_interval
 from commands.session import console, emit_json
 from commands.status_cli import parse_date, parse_known_at
 from ledger.events import PARTNERS
@@ -72,7 +73,7 @@ def diff_command(employer: str, before: View, after: View | None, year: int | No
     events = store.stream(employer)
     reference = store.reference() if year is not None else []
     result = diff(events, employer=employer, before=before, after=after,
-                  reference=reference, year=year)
+                  reference=reference, year=year, today=_today())
     if as_json:
         emit_json(result)
         return
@@ -198,9 +199,10 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
     roll's changes since the last report, with the events that made each difference."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
-    if until is not None and until < since:
-        raise click.BadParameter(f"--until {until.isoformat()} is before --since "
-                                 f"{since.isoformat()}", param_hint="'--until'")
+    try:
+        check_interval(since, until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--until'") from None
     day = as_of or _today()
     document = changes_document(_session().store(), since, until, day, partner)
     entries = document["changed"]

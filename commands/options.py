@@ -53,6 +53,13 @@ def read_known_at(value: str) -> datetime:
         raise ValueError(f"{value!r} falls outside years 1 to 9999 in UTC") from None
 
 
+def check_interval(since: datetime, until: datetime | None) -> None:
+    """Refuses a transaction-time interval that ends before it starts (a
+    :class:`ValueError` saying so): ``changes --since/--until`` and ``GET /v1/changes``."""
+    if until is not None and until < since:
+        raise ValueError(f"{until.isoformat()} is before since {since.isoformat()}")
+
+
 def check_reach(as_of: date, within: int = 0) -> None:
     """Refuses an as-of date whose window (and what a fold looks at around it, :data:`REACH`)
     leaves the calendar's years 1 to 9999: a :class:`ValueError` naming the dates that may

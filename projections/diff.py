@@ -33,7 +33,7 @@ from typing import Any
 from ledger import events as ev
 from ledger.codec import format_time
 from ledger.rulebooks import RuleRegistry, add_years
-from projections.incentive import incentive
+from projections.incentive import asked_on, incentive
 from projections.status import render
 from projections.timeline import Decision, EmployerTimeline, fold
 from projections.voids import in_view
@@ -133,17 +133,22 @@ class _Docs:
     kept for the length of one diff."""
 
     def __init__(self, events: Sequence[ev.LedgerEvent], reference: Sequence[ev.LedgerEvent],
-                 employer: str, year: int | None, registry: RuleRegistry | None) -> None:
+                 employer: str, year: int | None, registry: RuleRegistry | None,
+                 today: date | None = None) -> None:
         self.events, self.reference = list(events), list(reference)
         self.employer, self.year, self.registry = employer, year, registry
-        self._memo: dict[tuple[frozenset[int], date], tuple[dict[str, Any],
-                                                             EmployerTimeline]] = {}
+        self.today = today
+        self._memo: dict[tuple[frozenset[int], date, date | None],
+                         tuple[dict[str, Any], EmployerTimeline]] = {}
 
     def at(self, events: Sequence[ev.LedgerEvent], as_of: date,
-           ) -> tuple[dict[str, Any], EmployerTimeline]:
+           known_at: datetime | None = None) -> tuple[dict[str, Any], EmployerTimeline]:
         """The comparable document and the timeline of these events (the employer's and
-        the reference's, voids not yet applied) on ``as_of``."""
-        key = (frozenset(map(id, events)), as_of)
+        the reference's, voids not yet applied) on ``as_of``; the incentive, if asked, is
+        decided as on the day of ``known_at`` (or today), as ``incentive`` decides it."""
+        asked = asked_on(self.today, known_at) \
+            if self.year is not None and self.today is not None else None
+        key = (frozenset(map(id, events)), as_of, asked)
         found = self._memo.get(key)
         if found is None:
             own = [e for e in events if not e.reference]
@@ -151,12 +156,14 @@ class _Docs:
             inc = None
             if self.year is not None:
                 inc = incentive(own, [e for e in events if e.reference], year=self.year,
-                                employer=self.employer, registry=self.registry)
+                                employer=self.employer, registry=self.registry,
+                                asked_on=asked)
             found = self._memo[key] = (comparable(render(t), inc), t)
         return found
 
     def doc(self, view: View) -> dict[str, Any]:
-        return self.at(_known([*self.events, *self.reference], view.known_at), view.as_of)[0]
+        return self.at(_known([*self.events, *self.reference], view.known_at), view.as_of,
+                       view.known_at)[0]
 
 
 def _known(events: Iterable[ev.LedgerEvent], known_at: datetime | None) -> list[ev.LedgerEvent]:
@@ -183,10 +190,12 @@ def _later(a: datetime | None, b: datetime | None) -> bool:
 
 def diff(events: Sequence[ev.LedgerEvent], *, employer: str, before: View, after: View,
          reference: Sequence[ev.LedgerEvent] = (), year: int | None = None,
-         registry: RuleRegistry | None = None) -> dict[str, Any]:
+         registry: RuleRegistry | None = None, today: date | None = None) -> dict[str, Any]:
     """The differing fields of ``employer``'s documents in ``before`` and ``after``, each
-    with the events and rules (or the calendar) that made the difference."""
-    docs = _Docs(events, reference, employer, year, registry)
+    with the events and rules (or the calendar) that made the difference. ``today``: the day
+    the question is asked, so that a ``year`` still running reads ``open`` as ``incentive``
+    says (None: each year decided as at its end)."""
+    docs = _Docs(events, reference, employer, year, registry, today)
     start, end = docs.doc(before), docs.doc(after)
     changes = compare(start, end)
     legs: list[tuple[str, View, View]] = []
@@ -228,20 +237,20 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
     poor_ids = {id(e) for e in poor}
     candidates = [e for e in rich if id(e) not in poor_ids]
 
-    rich_doc, rich_t = docs.at(rich, as_of)
-    poor_doc, poor_t = docs.at(poor, as_of)
+    rich_doc, rich_t = docs.at(rich, as_of, rich_at)
+    poor_doc, poor_t = docs.at(poor, as_of, poor_at)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
     # First the events without which a field would not have moved; for a field that none
     # of them moves alone (two events each enough), the events that alone would move it.
     found = _removal_causes(docs, TRANSACTION, candidates, rich, as_of, changed, rich_doc,
-                            rich_t, poor_t)
+                            rich_t, poor_t, rich_at)
     unexplained = [f for f in changed if not found[f]]
     if unexplained:
         for candidate in candidates:
-            alone_doc, _ = docs.at([*poor, candidate], as_of)
+            alone_doc, _ = docs.at([*poor, candidate], as_of, poor_at)
             moved = [f for f in unexplained if _get(alone_doc, f) != _get(poor_doc, f)]
             if moved:
-                without_t = docs.at([e for e in rich if e is not candidate], as_of)[1]
+                without_t = docs.at([e for e in rich if e is not candidate], as_of, rich_at)[1]
                 entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
                 for f in moved:
                     found[f].append(entry)
@@ -255,12 +264,15 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
 def _removal_causes(docs: _Docs, axis: str, candidates: Sequence[ev.LedgerEvent],
                     pool: Sequence[ev.LedgerEvent], as_of: date, changed: list[str],
                     rich_doc: dict[str, Any], rich_t: EmployerTimeline,
-                    poor_t: EmployerTimeline) -> dict[str, list[dict[str, Any]]]:
+                    poor_t: EmployerTimeline, known_at: datetime | None,
+                    ) -> dict[str, list[dict[str, Any]]]:
     """Each changed field's causes among ``candidates``: the events without which (taken
-    out of ``pool``, the richer view's events) the field would not read as it does."""
+    out of ``pool``, the richer view's events, known at ``known_at``) the field would not
+    read as it does."""
     found: dict[str, list[dict[str, Any]]] = {f: [] for f in changed}
     for candidate in candidates:
-        without_doc, without_t = docs.at([e for e in pool if e is not candidate], as_of)
+        without_doc, without_t = docs.at([e for e in pool if e is not candidate], as_of,
+                                         known_at)
         fields = [f for f in changed if _get(without_doc, f) != _get(rich_doc, f)]
         if fields:
             entry = _event_entry(axis, candidate, pool, rich_t, without_t, poor_t)
@@ -277,21 +289,22 @@ def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]
     candidates = [e for e in in_view(known, None) if lo < e.effective <= hi
                   and not isinstance(e, ev.EventVoided) and not e.reference]
 
-    rich_doc, rich_t = docs.at(known, hi)
-    poor_doc, poor_t = docs.at(known, lo)
+    rich_doc, rich_t = docs.at(known, hi, a.known_at)
+    poor_doc, poor_t = docs.at(known, lo, a.known_at)
     changed = [c["field"] for c in compare(poor_doc, rich_doc)]
     found = _removal_causes(docs, VALID, candidates, known, hi, changed, rich_doc, rich_t,
-                            poor_t)
-    # The calendar moved a field when it moves without the events in between, or when the
-    # events alone (as of the last of them) do not yet give its new value.
+                            poor_t, a.known_at)
+    # The calendar moved a field when its value still moves after the last event in
+    # between, or when no event moves it and it moves without them.
     ids = {id(c) for c in candidates}
-    calendar_doc, _ = docs.at([e for e in known if id(e) not in ids], hi)
+    calendar_doc, _ = docs.at([e for e in known if id(e) not in ids], hi, a.known_at)
     last = max([lo, *(c.effective for c in candidates)])
-    still_doc = docs.at(known, last)[0]
+    still_doc = docs.at(known, last, a.known_at)[0]
     for f in changed:
-        if _get(calendar_doc, f) != _get(poor_doc, f) or \
-                _get(still_doc, f) != _get(rich_doc, f):
-            found[f].extend(_calendar_entries(f, rich_t, lo, hi))
+        if _get(still_doc, f) != _get(rich_doc, f) or (
+                not found[f] and _get(calendar_doc, f) != _get(poor_doc, f)):
+            day = _moved_on(docs, known, a.known_at, f, last, hi, rich_doc)
+            found[f].extend(_calendar_entries(f, rich_t, lo, hi, day))
         elif not found[f]:  # only a combination of the events moves it
             found[f].extend({**_event_entry(VALID, c, known, rich_t, None, poor_t),
                              "jointly": True} for c in candidates)
@@ -344,11 +357,27 @@ _CALENDAR_RULES: dict[str, str] = {"certificate.cycle_year": "validity",
                                    "flags": "limited-scope"}
 
 
+def _moved_on(docs: _Docs, known: Sequence[ev.LedgerEvent], known_at: datetime | None,
+              field: str, after: date, hi: date, rich_doc: dict[str, Any]) -> date:
+    """The first day after ``after`` from which ``field`` reads as on ``hi`` (a bisection:
+    the calendar moves a field once between two events)."""
+    target = _get(rich_doc, field)
+    lo_day, hi_day = after, hi  # reads otherwise on lo_day (or it is ``after``), so on hi_day
+    while (hi_day - lo_day).days > 1:
+        mid = lo_day + (hi_day - lo_day) // 2
+        if _get(docs.at(known, mid, known_at)[0], field) == target:
+            hi_day = mid
+        else:
+            lo_day = mid
+    return hi_day
+
+
 def _calendar_entries(field: str, rich_t: EmployerTimeline, lo: date, hi: date,
-                      ) -> list[dict[str, Any]]:
-    """The calendar as a cause: the fold's decisions of no event between the dates (a due
-    date passing, an expiry), or the anniversary that moved the cycle year."""
-    dated = [d for d in rich_t.decisions if d.event is None and lo < d.on <= hi]
+                      day: date) -> list[dict[str, Any]]:
+    """The calendar as a cause on ``day``, the day the field moved: the fold's decisions of
+    no event on it (a due date passing, an expiry), the anniversary that moved the cycle
+    year, or the rule behind the field's new value."""
+    dated = [d for d in rich_t.decisions if d.event is None and d.on == day]
 
     def entry(on: str, rules: list[dict[str, Any]]) -> dict[str, Any]:
         return {"time": VALID, "event": None, "type": "calendar", "effective": on,
@@ -360,15 +389,32 @@ def _calendar_entries(field: str, rich_t: EmployerTimeline, lo: date, hi: date,
     if field.startswith("certificate") and cert is not None:
         for k in (1, 2):
             anniversary = add_years(cert.issued, k)
-            if lo < anniversary <= hi:
+            if lo < anniversary <= hi and anniversary == day:
                 return [entry(anniversary.isoformat(), [{
                     "rule": _rule_id(rich_t, "validity", anniversary), "on":
                     anniversary.isoformat(), "says": f"anniversary {k} of the certificate "
                                                      f"issued {cert.issued} passed"}])]
-    rule = _CALENDAR_RULES.get(field)
-    return [entry(hi.isoformat(), [{
-        "rule": _rule_id(rich_t, rule, hi) if rule else None, "on": hi.isoformat(),
-        "says": f"{field} reads differently on {hi} than on {lo}: the calendar moved on"}])]
+    rule = _calendar_rule(field, rich_t, day)
+    return [entry(day.isoformat(), [{
+        "rule": rule, "on": day.isoformat(),
+        "says": f"{field} reads differently from {day} on: the calendar moved on"}])]
+
+
+def _calendar_rule(field: str, t: EmployerTimeline, day: date) -> str | None:
+    """The rule behind a field the calendar moved: a certificate's start (its issue, or a
+    waiver's), the open requirement's for the next audit, the rule named for the field."""
+    cert = t.current_certificate
+    if field.startswith("certificate") and cert is not None and cert.issued == day:
+        made = [d.rule for d in t.decisions if d.rule is not None and d.on <= day
+                and str(cert.expires) in d.says]
+        if made and made[-1] is not None:
+            return made[-1].id
+    if field.startswith("next_audit") and t.requirement is not None \
+            and t.requirement.rule is not None:
+        return t.requirement.rule.id
+    name = _CALENDAR_RULES.get(field) or ("validity" if field.startswith("certificate")
+                                          else None)
+    return _rule_id(t, name, day) if name else None
 
 
 def _rule_id(t: EmployerTimeline, name: str, on: date) -> str | None:

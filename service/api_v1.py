@@ -224,7 +224,7 @@ def employer_diff(args: dict[str, Any], employer: str) -> Response:
                               before=View(from_day or today(), from_at),
                               after=View(to_day or today(), to_at),
                               reference=s.reference() if year is not None else [],
-                              year=year))
+                              year=year, today=today()))
 
 
 # --- lists ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from commands.options import MAX_WITHIN_DAYS, check_reach, read_known_at
+from commands.options import MAX_WITHIN_DAYS, check_interval, check_reach, read_known_at
 from ledger.events import PARTNERS
 
 MAX_VERIFY = 150  # WorkSafeBC's clearance letters check up to 150 firms at once
@@ -123,3 +123,10 @@ class ChangesArgs(Schema):
     until = KnownAt(metadata={"description": "the later one (default: everything recorded)"})
     as_of = fields.Date(metadata={"description": "the date the status is for (default today)"})
     partner = fields.String(validate=validate.OneOf(PARTNERS))
+
+    @validates_schema
+    def _in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        try:  # skipped when a field is already refused (since is then present)
+            check_interval(data["since"], data.get("until"))
+        except ValueError as exc:
+            raise ValidationError(str(exc), field_name="until") from None

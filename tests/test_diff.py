@@ -229,3 +229,45 @@ def test_an_unregistered_employer_reads_the_same_everywhere() -> None:
     result = diff([], employer="NOBODY", before=View(date(2020, 1, 1)),
                   after=View(date(2024, 1, 1)))
     assert result["unchanged"] and result["after"]["status"] == "unregistered"
+
+
+def test_a_calendar_cause_is_dated_the_day_the_field_moved_not_the_later_view() -> None:
+    """The waiver's certificate starts on the old expiry: named on that day, by the waiver."""
+    ledger = Ledger("BC-W")
+    ledger.register("2016-02-01", partner="GO2HR")
+    ledger.certify("2017-06-20", "2017-07-15", "A1")
+    for n, year in ((2, 2018), (3, 2019)):
+        ledger.audit(f"{year}-11-01", f"A{n}", "maintenance")
+        ledger.qa(f"{year}-11-20", f"A{n}")
+    ledger.add(ev.AuditWaiverGranted, "2020-05-20", waiver="W-1", authority="WorkSafeBC")
+    result = diff(ledger.events, employer="BC-W", before=View(d("2020-06-05")),
+                  after=View(d("2020-08-05")))
+    change = next(c for c in result["changes"] if c["field"] == "certificate.issued")
+    assert [(c["type"], c["effective"]) for c in change["because"]] == [
+        ("calendar", "2020-07-15")]
+    assert rules(result, "certificate.issued") == {
+        RULES.rulebook_for("GO2HR", d("2020-07-15")).rule("audit-waiver").id}
+
+
+def test_an_event_that_kept_a_field_from_moving_leaves_no_calendar_cause() -> None:
+    """Without the QA acceptance the due date would have passed; with it the calendar moved
+    nothing after it, so only the events are named."""
+    ledger = Ledger("E-1")
+    ledger.register("2015-01-05")
+    ledger.certify("2015-06-01", "2015-06-15", "A1")
+    ledger.audit("2016-06-01", "A2", "maintenance")
+    ledger.qa("2016-06-10", "A2")
+    result = diff(ledger.events, employer="E-1", before=View(d("2016-05-07")),
+                  after=View(d("2016-07-07")))
+    assert ("valid", None) not in causes(result, "next_audit.due")
+
+
+def test_with_a_year_each_view_decides_the_incentive_as_on_its_own_day() -> None:
+    """Known at mid-year, the year still runs: open, as `incentive --known-at` says."""
+    ledger = Ledger("E-1")
+    ledger.register("2020-01-06", partner="BCCSA")
+    ledger.certify("2020-06-01", "2020-06-15", "A1")
+    mid = View(d("2021-01-01"), at("2021-07-01"))
+    result = diff(ledger.events, employer="E-1", before=mid, after=View(d("2021-01-01")),
+                  year=2021, today=d("2024-01-01"))
+    assert result["before"]["incentive"]["state"] == "open"
