@@ -19,7 +19,8 @@ File format (every table and key is optional)::
     backoff_seconds = 30         # first retry delay; doubles each try
     max_backoff_seconds = 3600
     dispatch_every_seconds = 60  # how often the scheduler retries pending deliveries
-    lease_seconds = 300          # a claimed row is retried after this if its worker died
+    lease_seconds = 300          # a claimed row is retried after this if its worker died;
+                                 # longer than every sink's timeout_seconds
 
     [serve]                      # corledger serve (the HTTP service)
     host = "127.0.0.1"
@@ -73,12 +74,14 @@ Environment variables (each overrides the file):
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 CONFIG_ENV = "CORLEDGER_CONFIG"
@@ -367,11 +370,14 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
         _only(doc, {"type", "url", "timeout_seconds", "headers", "bearer_token_env",
                     "notices"}, where)
         url = _get(doc, "url", str, None, where)
-        if not url or not url.startswith(("http://", "https://")):
+        if not url:
             raise ConfigError(f"{where}url: required, an http:// or https:// URL")
+        check_url(url, f"{where}url")
         headers = _table(doc, "headers", where)
         if not all(isinstance(v, str) for v in headers.values()):
             raise ConfigError(f"{where}headers: every value must be a string")
+        for header, value in headers.items():
+            check_header(header, value, f"{where}headers.{header}")
         return WebhookSettings(
             name, url,
             timeout_seconds=float(_get(doc, "timeout_seconds", (int, float), 10.0, where)),
@@ -403,6 +409,55 @@ def _sink(name: str, doc: Mapping[str, Any]) -> SinkSettings:
             notices=_notices(doc, where),
         )
     raise ConfigError(f"{where}type: expected jsonl, webhook or email, got {kind!r}")
+
+
+_URL_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # what http.client refuses in a URL
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
+def check_url(url: str, key: str) -> None:
+    """Refuses a webhook URL the HTTP client could not send to (it would fail every
+    delivery): http or https, a host, a port from 1 to 65535 if given, no user or password,
+    ASCII without spaces or control characters."""
+    problem = None
+    if not url.isascii() or _URL_FORBIDDEN.search(url):
+        problem = "must be ASCII without spaces or control characters (percent-encode them)"
+    else:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:  # a port not a number from 0 to 65535, a bad IPv6 host
+            raise ConfigError(f"{key}: {exc}, got {url!r}") from None
+        if "@" in parts.netloc:  # not quoted: it may hold a password
+            raise ConfigError(f"{key}: must not hold a user name or password (send a token "
+                              "with bearer_token_env or a header instead)")
+        if problem is None and parts.scheme not in ("http", "https"):
+            problem = "must be an http:// or https:// URL"
+        elif problem is None and not parts.hostname:
+            problem = "has no host"
+        elif problem is None and port == 0:
+            problem = "has a port that is not a number from 1 to 65535"
+    if problem:
+        raise ConfigError(f"{key}: {problem}, got {url!r}")
+
+
+def check_header(name: str, value: str, key: str) -> None:
+    """Refuses a webhook header the HTTP client would reject at every delivery: a name that
+    is not a token, a value that is not one line of Latin-1 text. The value is never quoted
+    in the message (it may be a token)."""
+    if not _HEADER_NAME.fullmatch(name):
+        raise ConfigError(f"{key}: {name!r} is not a valid HTTP header name")
+    if "\r" in value or "\n" in value:
+        raise ConfigError(f"{key}: the value holds a carriage return or line feed (an "
+                          "environment file saved with CRLF line endings?); a header value "
+                          "must be one line")
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise ConfigError(f"{key}: the value holds a control character")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ConfigError(f"{key}: the value holds a character outside Latin-1, which an "
+                          "HTTP header cannot carry") from None
 
 
 def _notices(doc: Mapping[str, Any], where: str) -> tuple[str, ...]:
@@ -468,14 +523,18 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
         if isinstance(sink, WebhookSettings) and sink.bearer_token_env:
             token = environ.get(sink.bearer_token_env)
             if token:
+                check_header("Authorization", f"Bearer {token}",
+                             f"sinks.{name}.bearer_token_env (${sink.bearer_token_env})")
                 sinks[name] = replace(sink, headers=tuple(sorted(
                     {**dict(sink.headers), "Authorization": f"Bearer {token}"}.items())))
     if environ.get("CORLEDGER_JSONL_PATH"):
         sinks["jsonl"] = JsonlSettings("jsonl", Path(environ["CORLEDGER_JSONL_PATH"]))
     if environ.get("CORLEDGER_WEBHOOK_URL"):
+        check_url(environ["CORLEDGER_WEBHOOK_URL"], "$CORLEDGER_WEBHOOK_URL")
         headers: tuple[tuple[str, str], ...] = ()
         if environ.get("CORLEDGER_WEBHOOK_TOKEN"):
             headers = (("Authorization", f"Bearer {environ['CORLEDGER_WEBHOOK_TOKEN']}"),)
+            check_header(*headers[0], "$CORLEDGER_WEBHOOK_TOKEN")
         sinks["webhook"] = WebhookSettings("webhook", environ["CORLEDGER_WEBHOOK_URL"],
                                            headers=headers)
     if environ.get("CORLEDGER_SMTP_HOST"):
@@ -513,8 +572,23 @@ def _from_environ(config: Config, environ: Mapping[str, str]) -> Config:
         if value is not None:
             serving: dict[str, Any] = {attr: value}
             serve = replace(serve, **serving)
-    return Config(scan=_check_scan(scan), outbox=_check_outbox(outbox),
-                  sinks=tuple(sinks.values()), serve=_check_serve(serve))
+    outbox = _check_outbox(outbox)
+    check_lease(outbox, tuple(sinks.values()))
+    return Config(scan=_check_scan(scan), outbox=outbox, sinks=tuple(sinks.values()),
+                  serve=_check_serve(serve))
+
+
+def check_lease(outbox: OutboxSettings, sinks: tuple[SinkSettings, ...]) -> None:
+    """Refuses a lease not longer than a sink's timeout: a worker still delivering when its
+    lease ends would let another worker claim the row and deliver it a second time. (The
+    dispatcher bounds each delivery by its sink's timeout in all.)"""
+    for sink in sinks:
+        timeout = getattr(sink, "timeout_seconds", None)
+        if timeout is not None and outbox.lease_seconds <= timeout:
+            raise ConfigError(
+                f"outbox.lease_seconds ({outbox.lease_seconds}) must be longer than "
+                f"sinks.{sink.name}.timeout_seconds ({timeout:g}): a delivery still running "
+                "when its lease ends would be claimed and delivered again by another worker")
 
 
 _SINK_ENV = {"jsonl": "CORLEDGER_JSONL_PATH", "webhook": "CORLEDGER_WEBHOOK_URL",

@@ -37,6 +37,7 @@ from commands.schemas import (
     StrictInt,
     Text,
     text_problem,
+    unstated,
 )
 from ledger.codec import CODECS, format_time
 from ledger.events import EMPLOYER_ID, EVENT_TYPES, MONEY, SCORE, type_hints
@@ -404,7 +405,7 @@ def _data_lines(type_name: str, consts: dict[str, Any]) -> list[str] | None:
     type has no fast form."""
     schema = DATA_SCHEMAS[type_name]
     cls = EVENT_TYPES[type_name]
-    hints = type_hints(cls)
+    hints = {name: unstated(hint) for name, hint in type_hints(cls).items()}
     class_fields = cls.data_fields()
     if {f.name for f in class_fields} != set(schema.fields):
         return None

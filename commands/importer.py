@@ -361,27 +361,30 @@ class Importer:
     def _recount_registration(self, writer: Writer, employer: str) -> None:
         """After a void: the employer's registration date as the ledger now counts it, the
         earliest registration not voided (void chains resolved), or None when none counts."""
-        registrations: list[tuple[str | None, str]] = []
+        registrations: list[tuple[str | None, str, str]] = []
         voids: list[tuple[str | None, str]] = []
         events = writer.registration_events(employer)
         for topic, state in events:
             row = orjson.loads(state)
             if topic == "EmployerRegistered":
-                registrations.append((row["id"], row["effective"]))
+                registrations.append((row["id"], row["effective"], row["data"]["partner"]))
             else:
                 voids.append((row["id"], row["data"]["target"]))
         voided = voided_ids(voids)
-        counted = [effective for event_id, effective in registrations if event_id not in voided]
-        registered_on = min(counted) if counted else None
+        # the registration that stands: the earliest counted (ties: the first written)
+        counted = sorted((effective, event_id or "", n, partner) for n, (event_id, effective,
+                         partner) in enumerate(registrations) if event_id not in voided)
+        registered_on = counted[0][0] if counted else None
+        partner = counted[0][3] if counted else None
         head = self._last_head  # the void's employer's: the void is the last line admitted
         assert head is not None and self._last_employer == employer
-        head[2] = {event_id for event_id, _ in registrations} | {
+        head[2] = {event_id for event_id, _, _ in registrations} | {
             event_id for event_id, _ in voids}
         head[2].discard(None)
-        if head[1] != registered_on:
-            head[1] = registered_on
-            writer.set_registered_on(
-                employer, None if registered_on is None else date.fromisoformat(registered_on))
+        head[1] = registered_on
+        writer.set_registration(
+            employer, None if registered_on is None else date.fromisoformat(registered_on),
+            partner)
 
     def _load_heads(self, writer: Writer, employers: set[str | None]) -> None:
         missing = {e for e in employers if e is not None and e not in self._heads}

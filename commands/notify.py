@@ -33,9 +33,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -67,8 +69,10 @@ from commands.config import (
     SinkSettings,
     WebhookSettings,
 )
+from commands.scan import flag_key
 from ledger.codec import event_to_state, format_time
-from ledger.events import EmployerRegistered, LapseRiskFlagged
+from ledger.events import LapseRiskFlagged
+from projections.order import standing_registration
 from storage.schema import ensure, insert_ignore, metadata
 from storage.store import LedgerStore
 
@@ -143,6 +147,13 @@ class Sink(Protocol):
     def deliver(self, payload: Mapping[str, Any]) -> None:
         """Delivers one flag, or raises :class:`DeliveryError`."""
 
+    def secrets(self) -> tuple[str, ...]:
+        """What must never appear in a failure's message (tokens, passwords)."""
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        """How long one delivery may take in all (None: no network, no bound)."""
+
 
 # The notice kind (configuration ``notices``) of each payload type.
 NOTICE_OF_TYPE = {"LapseRiskFlagged": "lapse", "StatusChanged": "status"}
@@ -165,6 +176,13 @@ class _NamedSink:
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return NOTICE_OF_TYPE.get(str(payload.get("type"))) in self.settings.notices
+
+    def secrets(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return getattr(self.settings, "timeout_seconds", None)
 
 
 @dataclass
@@ -201,6 +219,9 @@ class WebhookSink(_NamedSink):
 
     settings: WebhookSettings
 
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(value for _, value in self.settings.headers)  # a token, an API key
+
     def deliver(self, payload: Mapping[str, Any]) -> None:
         body = json.dumps(payload, sort_keys=True).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "corledger",
@@ -227,6 +248,9 @@ class EmailSink(_NamedSink):
     """Sends one e-mail per flag through SMTP, to the recipients of the employer's partner."""
 
     settings: EmailSettings
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.settings.password,) if self.settings.password else ()
 
     def wants(self, payload: Mapping[str, Any]) -> bool:
         return super().wants(payload) and bool(self.settings.recipients(payload.get("partner")))
@@ -317,18 +341,18 @@ def ensure_outbox(engine: Engine) -> None:
 def flag_payload(position: int, event: LapseRiskFlagged, partner: str | None,
                  ) -> dict[str, Any]:
     """What every sink receives: the stored interchange form of the flag, its type, the
-    employer's partner and its position in the ledger."""
-    return {"type": "LapseRiskFlagged", **event_to_state(event), "partner": partner,
-            "position": position}
+    employer's partner and its position in the ledger; ``id`` is the flag's key
+    (:func:`commands.scan.flag_key`: its sender id, else one derived from its employer, due
+    date and level), so that every notice carries one."""
+    return {"type": "LapseRiskFlagged", **event_to_state(event), "id": flag_key(event),
+            "partner": partner, "position": position}
 
 
 def partner_of(store: LedgerStore, employer: str) -> str | None:
-    """The partner of the employer's latest registration."""
-    partner = None
-    for event in store.stream(employer):
-        if isinstance(event, EmployerRegistered):
-            partner = event.partner
-    return partner
+    """The partner of the employer's standing registration (voids applied: the one every
+    reader names the employer by), None when no registration stands."""
+    registration = standing_registration(store.stream(employer))
+    return registration.partner if registration is not None else None
 
 
 def relay(store: LedgerStore, engine: Engine, sinks: Mapping[str, Sink], now: datetime,
@@ -368,7 +392,7 @@ def relay(store: LedgerStore, engine: Engine, sinks: Mapping[str, Sink], now: da
                 text = json.dumps(payload, sort_keys=True)
                 for sink in sinks.values():
                     if sink.wants(payload):
-                        rows.append({"event_id": event.event_id, "sink": sink.name,
+                        rows.append({"event_id": payload["id"], "sink": sink.name,
                                      "position": number, "employer": event.employer,
                                      "payload": text, "status": "pending", "attempts": 0,
                                      "created_at": _naive(now),
@@ -431,12 +455,70 @@ def dispatch(engine: Engine, sinks: Mapping[str, Sink], settings: OutboxSettings
             if payload is None:
                 continue  # another worker has it, or it is no longer due
             try:
-                sink.deliver(payload)
-            except DeliveryError as exc:
-                _failed(engine, row_id, worker, settings, _naive(clock()), exc, result)
+                deliver_within(sink, payload)
+            except Exception as exc:  # noqa: BLE001 - every failure of one delivery is a try
+                _failed(engine, row_id, worker, settings, _naive(clock()),
+                        delivery_failure(sink, exc), result)
             else:
                 _sent(engine, row_id, worker, _naive(clock()))
                 result.sent.append(row_id)
+
+
+def deliver_within(sink: Sink, payload: Mapping[str, Any]) -> None:
+    """Delivers, giving up (a failed try) once the sink's ``timeout_seconds`` have passed in
+    all. The clients' own timeouts bound each socket operation only, so a server answering a
+    byte at a time could hold a delivery past its lease, and another worker would claim and
+    deliver the row again; the configuration keeps every timeout below the lease
+    (:func:`commands.config.check_lease`), and this bounds the delivery by it."""
+    limit = sink.timeout_seconds
+    if limit is None:
+        sink.deliver(payload)
+        return
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            sink.deliver(payload)
+        except BaseException as exc:  # noqa: BLE001 - handed to the dispatcher below
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name=f"deliver-{sink.name}", daemon=True)
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():  # left to end on its own socket timeouts; its outcome is ignored
+        raise DeliveryError(f"no answer within timeout_seconds ({limit:g} s)")
+    if failure:
+        raise failure[0]
+
+
+def delivery_failure(sink: Sink, exc: Exception) -> DeliveryError:
+    """What one failed delivery is recorded as: the sink's own :class:`DeliveryError`, or
+    any other exception (an invalid header, a URL the HTTP client rejects, a bug) as a
+    failed try that is retried with backoff and then dead-lettered, so that it neither
+    escapes the dispatcher nor holds up the rows behind it. Either way the message (stored
+    in ``last_error``, logged) has every secret of the sink taken out."""
+    if isinstance(exc, DeliveryError):
+        message, permanent = str(exc), exc.permanent
+    else:
+        message, permanent = f"{type(exc).__name__}: {exc}", False
+    return DeliveryError(redact(message, sink.secrets()), permanent)
+
+
+def redact(message: str, secrets: Sequence[str]) -> str:
+    """``message`` with each secret, and each word of it that could identify it (a bearer
+    token without its scheme, a secret printed without its trailing control characters, as
+    ``repr`` shows it), replaced by ``[redacted]``."""
+    parts: set[str] = set()
+    for secret in secrets:
+        for text in (secret, repr(secret)[1:-1]):
+            parts.add(text)
+            parts.add(text.strip())
+            parts.update(word for word in text.split() if len(word) >= 6)
+        # what a repr shows of the secret up to its first control character
+        parts.update(p for p in re.split(r"[\x00-\x1f\x7f]", secret) if len(p) >= 6)
+    for part in sorted((p for p in parts if p), key=len, reverse=True):
+        message = message.replace(part, "[redacted]")
+    return message
 
 
 def _claim(engine: Engine, row_id: int, worker: str, settings: OutboxSettings,

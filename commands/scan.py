@@ -44,6 +44,28 @@ def flag_id(employer: str, due: date | str, level: str) -> str:
     return f"lapse:{employer}:{due_text}:{level}"
 
 
+def check_scan_date(as_of: date, today: date) -> None:
+    """The one rule for the date a scan (by hand: ``corledger scan --as-of``, ``POST
+    /v1/scan?as_of=``) is run for: not after today, since a flag's ``effective`` date is the
+    day a scan saw the risk and its key is then held for good. A :class:`ValueError` saying
+    so; each edge names its own parameter."""
+    if as_of > today:
+        raise ValueError(f"{as_of} is after today ({today}): a flag records what a scan "
+                         "saw, not a forecast")
+
+
+def flag_key(flag: LapseRiskFlagged) -> str:
+    """The key a flag is known by outside the ledger (the outbox row's, the payload's
+    ``id``, the webhook's ``Idempotency-Key``): its sender id, else (a flag imported
+    without one) the id the scan would give it. The ledger holds one flag per employer, due
+    date and level, so that key is unique and stable."""
+    if flag.event_id is not None:
+        return flag.event_id
+    if flag.employer is None:  # pragma: no cover - a flag is always an employer's event
+        raise ValueError("a LapseRiskFlagged without an employer has no key")
+    return flag_id(flag.employer, flag.due, flag.level)
+
+
 def flag_hash(event_id: str) -> str:
     """A flag's content hash: a function of its id only, so the same key is the same content
     (the reasons or the as-of date of a later scan never make a "conflicting" flag)."""

@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from commands.config import Config, load_config
 from commands.notify import DispatchResult, dispatch, make_sinks, relay, worker_name
 from commands.scan import ScanResult, scan
-from commands.session import today_in
+from commands.session import configured_today
 from commands.signing import load_signer, make_checkpoint
 from commands.status_notices import relay_status_changes
 from storage.engine import engine_for
@@ -150,12 +150,13 @@ def _clock() -> datetime:
 
 def deliver(store: LedgerStore, engine: Engine, config: Config,
             clock: Callable[[], datetime]) -> tuple[int, DispatchResult]:
-    """Relays new flags and status changes into the outbox, then delivers every due row."""
+    """Relays new flags and status changes into the outbox, then delivers every due row:
+    the scheduler's jobs and ``corledger outbox --deliver`` alike, "today" (the status
+    notices' as-of date) read from ``config``."""
     sinks = make_sinks(config)
     enqueued = relay(store, engine, sinks, clock())
     now = clock()
-    enqueued += relay_status_changes(store, engine, sinks, now,
-                                     today_in(now, config.scan.zone))
+    enqueued += relay_status_changes(store, engine, sinks, now, configured_today(now, config))
     result = dispatch(engine, sinks, config.outbox, clock, worker_name(uuid4().hex[:8]))
     return enqueued, result
 
@@ -182,7 +183,7 @@ def scan_job(db_url: str, config_path: str | None = None) -> JobOutcome:
     db_url = real_url(db_url)
     config = load_config(config_path, os.environ)
     now = _clock()
-    today = today_in(now, config.scan.zone)
+    today = configured_today(now, config)
     store = open_store(db_url)
     try:
         engine = engine_for(db_url)

@@ -11,24 +11,19 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import click
 
 from commands.config import Config, ConfigError, load_config, transport_warnings
 from commands.notify import (
-    dispatch,
-    make_sinks,
     outbox_counts,
     outbox_rows,
-    relay,
     requeue_dead,
-    worker_name,
 )
+from commands.scan import check_scan_date
 from commands.scan import scan as run_scan
-from commands.session import console, emit_json, stderr, today_in
+from commands.session import configured_today, console, emit_json, stderr
 from commands.status_cli import MAX_WITHIN_DAYS, check_reach, parse_date
-from commands.status_notices import relay_status_changes
 from commands.terminal import styled
 from storage.engine import engine_for
 
@@ -86,11 +81,12 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
     config = _config(config_path)
     session = _session()
     now: datetime = session.now()
-    today = today_in(now, config.scan.zone)  # the zone every command's "today" uses
+    today = configured_today(now, config)
     as_of = as_of or today
-    if as_of > today:
-        raise click.BadParameter(f"{as_of} is after today ({today}): a flag records what a "
-                                 "scan saw, not a forecast", param_hint="--as-of")
+    try:
+        check_scan_date(as_of, today)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
     window = within if within is not None else config.scan.within
     check_reach(as_of, window)
     result = run_scan(session.store(), [as_of], window, now)
@@ -175,12 +171,9 @@ def outbox(failed: bool, deliver: bool, requeue: bool, config_path: str | None,
     if requeue:
         summary["requeued"] = requeue_dead(engine, session.now())
     if deliver:
-        sinks = make_sinks(config)
-        summary["enqueued"] = relay(store, engine, sinks, session.now()) + \
-            relay_status_changes(store, engine, sinks, session.now(), session.today())
-        result = dispatch(engine, sinks, config.outbox,
-                          session.now,
-                          worker_name(uuid4().hex[:8]))
+        from commands.scheduler import deliver as relay_and_deliver  # the scheduler's own
+
+        summary["enqueued"], result = relay_and_deliver(store, engine, config, session.now)
         summary.update(result.to_json())
     status = "dead" if failed else "pending"
     rows = outbox_rows(engine, [status])

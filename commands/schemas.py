@@ -195,15 +195,22 @@ class DataSchema(Schema):
         unknown = RAISE
 
 
+def unstated(hint: Any) -> Any:
+    """The type a field marked :data:`ledger.events.STATED` holds (the marker says only that
+    its key must be given); any other hint as it is."""
+    if typing.get_origin(hint) is typing.Annotated and STATED in typing.get_args(hint)[1:]:
+        return typing.get_args(hint)[0]
+    return hint
+
+
 def _field_for(hint: Any, has_default: bool) -> fields.Field:
     """The marshmallow field of one event-class field, from its type hint and markers.
 
     ``X | None`` allows null; a field with a default in the class may be left out (the class
     fills it in), unless marked :data:`ledger.events.STATED`; any other field is required.
     """
-    stated = False
-    if typing.get_origin(hint) is typing.Annotated and STATED in typing.get_args(hint)[1:]:
-        hint, stated = typing.get_args(hint)[0], True
+    stated = hint is not unstated(hint)
+    hint = unstated(hint)
     optional = typing.get_origin(hint) in (typing.Union, UnionType) \
         and NoneType in typing.get_args(hint)
     kw: dict[str, Any] = {"required": stated or not (optional or has_default)}

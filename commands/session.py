@@ -14,7 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 import click
 import orjson
 
-from commands.config import ConfigError, configured_zone
+from commands.config import Config, ConfigError, load_config
 from commands.terminal import LiteralConsole, json_safe
 
 if TYPE_CHECKING:  # the store (SQLAlchemy, eventsourcing) and the importer (marshmallow) are
@@ -49,13 +49,16 @@ class Session:
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
 
-    def today(self) -> date:
-        """Today in the configured time zone: every command's default as-of date."""
-        try:
-            zone = configured_zone(os.environ)
-        except ConfigError as exc:
-            raise click.ClickException(f"configuration: {exc}") from exc
-        return today_in(self.now(), zone)
+    def today(self, config: Config | None = None) -> date:
+        """Today in the configured time zone: every command's default as-of date. A command
+        given ``--config FILE`` passes its configuration (``config``); the others read the
+        environment's (``$CORLEDGER_TIMEZONE``, ``$CORLEDGER_CONFIG``)."""
+        if config is None:
+            try:
+                config = load_config(None, os.environ)
+            except ConfigError as exc:
+                raise click.ClickException(f"configuration: {exc}") from exc
+        return configured_today(self.now(), config)
 
     def close(self) -> None:
         if self._store is not None:
@@ -66,6 +69,13 @@ class Session:
 def today_in(now: datetime, zone: tzinfo) -> date:
     """The calendar date of the moment ``now`` in ``zone`` (the one way "today" is read)."""
     return now.astimezone(zone).date()
+
+
+def configured_today(now: datetime, config: Config) -> date:
+    """Today for a command run with ``config`` (the file it was given, the environment
+    over it): ``now`` in its ``scan.timezone``, which ``$CORLEDGER_TIMEZONE`` overrides,
+    else UTC. The scheduler, ``scan`` and ``outbox --deliver`` all read "today" here."""
+    return today_in(now, config.scan.zone)
 
 
 def emit_json(document: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from flask import Response, request, url_for
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from commands.csvout import render as render_csv
@@ -23,7 +23,7 @@ from commands.importer import ImportRefused, LineError
 from commands.incentive_cli import incentives_csv
 from commands.projections_cli import write_roll_csv
 from commands.rules_cli import catalogue
-from commands.scan import scan
+from commands.scan import check_scan_date, scan
 from commands.status_cli import explained
 from ledger.codec import event_to_state
 from projections.diff import View, diff
@@ -347,8 +347,14 @@ def run_scan(args: dict[str, Any]) -> Response:
     require_token(who)
     if who.role is not Role.OPERATOR:
         raise Forbidden("only an operator runs scans")
+    on = today()
+    as_of = args.get("as_of") or on
     try:
-        result = scan(store(), [args.get("as_of") or today()], args["within"], now())
+        check_scan_date(as_of, on)  # the command line's rule: a flag is not a forecast
+    except ValueError as exc:
+        abort(422, errors={"query": {"as_of": [str(exc)]}})
+    try:
+        result = scan(store(), [as_of], args["within"], now())
     except LogDamaged as exc:
         raise Problem(503, "log-damaged", f"not scanned: {exc}") from None
     return json_response(result.to_json())

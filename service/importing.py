@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
@@ -184,20 +183,6 @@ def recheck_new(store: LedgerStore, principal: Principal, new: dict[str, int]) -
                       f"{principal.partner}: the id is taken") for e in sorted(taken)])
 
 
-class _RecheckingStore:
-    """The store, whose write transaction re-checks new registrations before committing."""
-
-    def __init__(self, store: LedgerStore, check: Callable[[], None]) -> None:
-        self.store = store
-        self.check = check
-
-    @contextmanager
-    def writer(self) -> Iterator[Writer]:
-        with self.store.writer() as writer:
-            yield writer
-            self.check()  # raising here rolls the whole import back
-
-
 def with_by(lines: list[bytes], by: str) -> list[bytes]:
     """The lines, each event without a ``by`` given ``by``; other lines as they came."""
     out: list[bytes] = []
@@ -226,10 +211,17 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
     """Imports lines :func:`check_tenancy` passed (``new``: what it returned), ``by``
     defaulting to the principal's name, re-checking the new registrations before commit."""
     stream = io.BytesIO(b"\n".join(with_by(lines, principal.by)))
-    checked = _RecheckingStore(store, lambda: recheck_new(store, principal, new))
     digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # a JSONL body as received
     record = batch_recorder("api", principal.by, lambda: digest, now, lambda: now)
-    return Importer(cast(LedgerStore, checked), now=now, on_commit=record,
+
+    def before_commit(writer: Writer, result: ImportResult) -> None:
+        # Inside the import's write transaction, once it is whole: raising rolls it back.
+        recheck_new(store, principal, new)
+        record(writer, result)
+
+    # The store itself, as `corledger import` is given it: the importer reads what it
+    # needs of it (stream heads, an employer's flags) through the store's own interface.
+    return Importer(store, now=now, on_commit=before_commit,
                     may_know=lambda employer: may_know(store, principal, employer)).run(stream)
 
 

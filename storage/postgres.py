@@ -519,7 +519,7 @@ class PostgresWriter(Writer):
         if registrations:
             self.cursor.executemany(sql.SQL(
                 "INSERT INTO {} AS t VALUES (%s, %s, %s, %s) ON CONFLICT (employer) DO UPDATE"
-                " SET registered_on = excluded.registered_on"
+                " SET registered_on = excluded.registered_on, partner = excluded.partner"
                 " WHERE excluded.registered_on < t.registered_on"
                 " OR t.registered_on = ''").format(
                 self.names["ledger_employers"]), registrations)
@@ -531,7 +531,9 @@ class PostgresWriter(Writer):
             (stream_id(employer),))
         return [(row["topic"], bytes(row["state"])) for row in rows]
 
-    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
-        self.cursor.execute(sql.SQL("UPDATE {} SET registered_on = %s WHERE employer = %s")
+    def set_registration(self, employer: str, registered_on: date | None,
+                         partner: str | None) -> None:
+        self.cursor.execute(sql.SQL("UPDATE {} SET registered_on = %s,"
+                                    " partner = COALESCE(%s, partner) WHERE employer = %s")
                             .format(self.names["ledger_employers"]),
-                            (registered_on_to_column(registered_on), employer))
+                            (registered_on_to_column(registered_on), partner, employer))

@@ -368,7 +368,7 @@ class SQLiteWriter(Writer):
         if registrations:
             self.conn.executemany(
                 "INSERT INTO ledger_employers VALUES (?,?,?,?) ON CONFLICT(employer) DO UPDATE"
-                " SET registered_on = excluded.registered_on"
+                " SET registered_on = excluded.registered_on, partner = excluded.partner"
                 " WHERE excluded.registered_on < ledger_employers.registered_on"
                 " OR ledger_employers.registered_on = ''",
                 registrations)
@@ -403,7 +403,9 @@ class SQLiteWriter(Writer):
             (stream_id(employer).hex,))
         return [(topic, bytes(state)) for topic, state in rows]
 
-    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
+    def set_registration(self, employer: str, registered_on: date | None,
+                         partner: str | None) -> None:
         self.settle()
-        self.conn.execute("UPDATE ledger_employers SET registered_on = ? WHERE employer = ?",
-                          (registered_on_to_column(registered_on), employer))
+        self.conn.execute("UPDATE ledger_employers SET registered_on = ?,"
+                          " partner = COALESCE(?, partner) WHERE employer = ?",
+                          (registered_on_to_column(registered_on), partner, employer))

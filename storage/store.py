@@ -241,9 +241,10 @@ class Writer(ABC):
         since when, it is registered once voids are counted."""
 
     @abstractmethod
-    def set_registered_on(self, employer: str, registered_on: date | None) -> None:
-        """Records the employer's registration date after a void changed it (None: no
-        registration of it counts any more)."""
+    def set_registration(self, employer: str, registered_on: date | None,
+                         partner: str | None) -> None:
+        """Records the employer's standing registration after a void changed it: its date
+        (None: no registration of it counts any more) and partner (None: left as it was)."""
 
 
 class LedgerStore(ABC):

@@ -129,3 +129,25 @@ def test_a_void_of_a_report_then_of_the_registration_unregisters_the_employer(
         cli, [void("v1", "v3"), void("v2", "v4")], one_file=one_file))
     assert registered_on(db_url) == date(2020, 1, 6)
     assert cli.import_lines([headcount("2021-03-01")]).exit_code == 0
+
+
+def partner_of_record(db_url: str) -> str | None:
+    """The partner the employer index names (tenancy and every --partner filter read it)."""
+    from service.directory import partner_of
+
+    store: LedgerStore = open_store(db_url)
+    try:
+        return partner_of(store, "E-1")
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("one_file", [True, False], ids=["one file", "file per line"])
+def test_a_registration_voided_for_the_wrong_partner_hands_the_employer_to_the_next(
+        cli: Cli, db_url: str, one_file: bool) -> None:
+    lines = [registration(partner="GENERIC"), void("E-1-reg", "v1"),
+             registration(effective="2020-02-01", partner="BCCSA", id="reg-2")]
+    assert all(r.exit_code == 0 for r in imported(cli, lines, one_file=one_file))
+    assert partner_of_record(db_url) == "BCCSA"
+    assert cli.import_lines([void("v1", "v2")]).exit_code == 0  # the first counts again
+    assert partner_of_record(db_url) == "GENERIC"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,31 @@ def test_email_goes_to_the_partners_recipients(cli: Any, store: LedgerStore,
                   "lapse:B-1:2021-12-31:warning": ["cor@bccsa.example"]}
 
 
+def test_a_notice_goes_to_the_partner_of_the_registration_that_stands(
+        cli: Any, store: LedgerStore, db_url: str) -> None:
+    """A second registration keyed under another partner, then voided, names no one: the
+    flag is announced for (and mailed to) the partner of the registration that stands."""
+    from tests.conftest import line, registration
+
+    wrong = registration("B-1", "2020-09-01", partner="GO2HR", id="B-1-reg-wrong")
+    void = line("EventVoided", "B-1", "2020-09-02",
+                {"target": "B-1-reg-wrong", "reason": "keyed under the wrong partner"},
+                id="B-1-void")
+    assert cli.import_lines(certified("B-1", QA, partner="BCCSA") + [wrong, void]
+                            ).exit_code == 0
+    assert [c.entry["employer"] for c in scan(store, [date(2021, 11, 15)], 90, NOW).flagged
+            ] == ["B-1"]
+    with smtp_server() as mail, http_receiver() as hook:
+        config = Config(sinks=(
+            WebhookSettings("hook", hook.url),
+            EmailSettings("mail", "127.0.0.1", port=mail.port, to=("ops@example.org",),
+                          partners=(("BCCSA", ("cor@bccsa.example",)),
+                                    ("GO2HR", ("desk@go2hr.example",))))))
+        assert len(deliver(store, db_url, config, Clock()).sent) == 2
+    assert [body["partner"] for body in hook.delivered()] == ["BCCSA"]
+    assert [m["to"] for m in mail.messages] == [["cor@bccsa.example"]]
+
+
 def test_relay_enqueues_once_even_when_run_again(flagged: LedgerStore, db_url: str,
                                                  tmp_path: Path) -> None:
     engine = engine_for(db_url)
@@ -180,6 +206,32 @@ def test_relay_enqueues_once_even_when_run_again(flagged: LedgerStore, db_url: s
     assert relay(flagged, engine, sinks, NOW) == 0
     assert [r["event_id"] for r in outbox_rows(engine, ["pending"])] == [
         "lapse:E-1:2021-06-15:critical"]
+
+
+def test_a_flag_imported_without_an_id_is_announced_once_under_its_key(
+        cli: Any, store: LedgerStore, db_url: str, tmp_path: Path) -> None:
+    """The format lets a LapseRiskFlagged come without an id: it is announced under the key
+    its employer, due date and level give it (unique in the ledger), exactly once, and the
+    flags after it are relayed and delivered as ever."""
+    from tests.conftest import line
+
+    partners_flag = line("LapseRiskFlagged", "E-1", "2021-04-01",
+                         {"due": "2021-06-15", "level": "notice", "reasons": []},
+                         recorded_at="2021-04-01T10:00:00Z")
+    assert cli.import_lines(certified("E-1", QA) + [partners_flag]).exit_code == 0
+    assert len(scan(store, [date(2021, 5, 20)], 90, NOW).flagged) == 1  # critical
+    out = tmp_path / "flags.jsonl"
+    with http_receiver() as hook:
+        config = Config(sinks=(JsonlSettings("file", out), WebhookSettings("hook", hook.url)))
+        clock = Clock()
+        assert len(deliver(store, db_url, config, clock).sent) == 4
+        clock.advance(3600)
+        assert deliver(store, db_url, config, clock).sent == []  # relayed once, sent once
+    keys = ["lapse:E-1:2021-06-15:notice", "lapse:E-1:2021-06-15:critical"]
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == keys
+    assert [h["Idempotency-Key"] for h in hook.headers] == keys
+    assert sorted(r["event_id"] for r in outbox_rows(engine_for(db_url), ["sent"])) == \
+        sorted(keys * 2)
 
 
 def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -> None:
@@ -201,6 +253,61 @@ def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -
         for t in threads:
             t.join()
         assert len(hook.requests) == 1
+
+
+def test_a_delivery_is_bounded_by_its_timeout_so_a_live_worker_never_outlasts_its_lease(
+        flagged: LedgerStore, db_url: str) -> None:
+    """A webhook that trickles its answer a byte at a time (each read well inside the
+    socket timeout) cannot hold a delivery past timeout_seconds: the try fails in time,
+    and a second dispatcher, started after the first one's lease would have run out, does
+    not deliver the flag again."""
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    posted: list[str] = []
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            posted.append(self.headers.get("Idempotency-Key", "?"))
+            try:
+                for byte in b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n":  # ~4 s
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            except OSError:
+                pass  # the client gave up
+            self.close_connection = True
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        config = Config(outbox=OutboxSettings(lease_seconds=2, backoff_seconds=30),
+                        sinks=(WebhookSettings("hook", url, timeout_seconds=1),))
+        relay(flagged, engine_for(db_url), make_sinks(config), NOW)
+        results: list[Any] = []
+
+        def work(name: str) -> None:
+            results.append(dispatch(engine_for(db_url), make_sinks(config), config.outbox,
+                                    lambda: datetime.now(UTC), name))
+
+        first = threading.Thread(target=work, args=("w1",))
+        first.start()
+        time.sleep(2.5)  # the first worker's lease (2 s) is over
+        work("w2")
+        first.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert posted == ["lapse:E-1:2021-06-15:critical"]
+    (row,) = outbox_rows(engine_for(db_url), ["pending"])
+    assert row["attempts"] == 1
+    assert row["last_error"] == "no answer within timeout_seconds (1 s)"
 
 
 def test_outbox_lists_pending(cli: Any, flagged: LedgerStore, tmp_path: Path) -> None:
@@ -269,12 +376,84 @@ bearer_token_env = "HOOK_TOKEN"
     ("[sinks.x]\ntype = 'webhook'\n", "sinks.x.url"),
     ("[sinks.x]\ntype = 'email'\nhost = 'h'\nto = ['not-an-address']\n", "sinks.x.to"),
     ("not toml [", "not valid TOML"),
+    # URLs the HTTP client could not send to, refused before any delivery is tried
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://127.0.0.1:80a/hook'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://127.0.0.1/a hook'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'https://h:99999/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://[::1/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'ftp://h/x'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h\u00e9.example/'\n", "sinks.x.url"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X-Key' = \"a\\r\\nb\" }\n",
+     "sinks.x.headers.X-Key"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X-Key' = '\u20ac' }\n",
+     "sinks.x.headers.X-Key"),
+    ("[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\nheaders = { 'X Key' = 'v' }\n",
+     "sinks.x.headers.X Key"),
+    # a lease a delivery could outlast: another worker would deliver the row again
+    ("[outbox]\nlease_seconds = 10\n[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\n",
+     "outbox.lease_seconds (10) must be longer than sinks.x.timeout_seconds (10)"),
+    ("[outbox]\nlease_seconds = 1\n[sinks.x]\ntype = 'webhook'\nurl = 'http://h/'\n"
+     "timeout_seconds = 10\n", "outbox.lease_seconds (1) must be longer than sinks.x"),
+    ("[outbox]\nlease_seconds = 30\n[sinks.m]\ntype = 'email'\nhost = 'h'\n",
+     "outbox.lease_seconds (30) must be longer than sinks.m.timeout_seconds (30)"),
 ])
 def test_config_errors_name_the_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "c.toml"
     path.write_text(text)
-    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(path, {})
+
+
+@pytest.mark.parametrize("token", ["tok-SECRET-4f2a9c\r", "tok-SECRET-4f2a9c\n",
+                                   "tok-SECRET-\u20ac"])
+def test_a_token_no_header_can_carry_is_refused_naming_the_key_never_the_token(
+        tmp_path: Path, token: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[sinks.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:1/x"\n'
+                    'bearer_token_env = "HOOK_TOKEN"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, {"HOOK_TOKEN": token})
+    assert str(refused.value).startswith("sinks.hook.bearer_token_env ($HOOK_TOKEN): ")
+    with pytest.raises(ConfigError) as from_env:
+        load_config(None, {"CORLEDGER_WEBHOOK_URL": "http://127.0.0.1:1/x",
+                           "CORLEDGER_WEBHOOK_TOKEN": token})
+    assert str(from_env.value).startswith("$CORLEDGER_WEBHOOK_TOKEN: ")
+    for message in (str(refused.value), str(from_env.value)):
+        assert "tok-SECRET" not in message
+
+
+@pytest.mark.parametrize("hook_url, header", [
+    (None, ("Authorization", "Bearer tok-SECRET-4f2a9c\r")),  # ValueError: invalid header
+    (None, ("Authorization", "Bearer tok-SECRET-\u20ac")),     # UnicodeEncodeError
+    ("http://127.0.0.1:80a/hook", ("Authorization", "Bearer tok-SECRET-4f2a9c")),  # InvalidURL
+])
+def test_any_failure_of_a_delivery_is_a_counted_try_that_never_shows_the_token(
+        flagged: LedgerStore, db_url: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, hook_url: str | None,
+        header: tuple[str, str]) -> None:
+    """Settings the configuration would refuse, built by hand: whatever a delivery raises
+    is one failed try (backoff, then the dead letter), with the token taken out of the
+    message, and the rows behind it are delivered in the same pass."""
+    out = tmp_path / "flags.jsonl"
+    settings = OutboxSettings(max_attempts=2, backoff_seconds=10)
+    with http_receiver() as hook:
+        config = Config(outbox=settings, sinks=(
+            WebhookSettings("hook", hook_url or hook.url, headers=(header,)),
+            JsonlSettings("file", out)))
+        clock = Clock()
+        first = deliver(flagged, db_url, config, clock)
+        assert (len(first.sent), len(first.retrying), first.dead) == (1, 1, [])
+        assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [
+            "lapse:E-1:2021-06-15:critical"]  # the row behind the failing one
+        clock.advance(10)
+        assert len(deliver(flagged, db_url, config, clock).dead) == 1
+        assert hook.requests == []
+    (row,) = outbox_rows(engine_for(db_url), ["dead"])
+    assert (row["sink"], row["attempts"]) == ("hook", 2)
+    assert row["last_error"].split(":")[0] in ("ValueError", "UnicodeEncodeError",
+                                               "InvalidURL")
+    for text in (row["last_error"], caplog.text):
+        assert "tok-SECRET" not in text
 
 
 def test_relay_without_sinks_keeps_its_position(flagged: LedgerStore, db_url: str,

@@ -279,6 +279,25 @@ def test_a_partner_imports_its_employers_events_and_by_defaults_to_its_name(
                                                         ("hc-2", "k.lee@bccsa")]
 
 
+def test_a_partner_posts_a_lapse_flag_and_it_is_imported_as_the_command_line_does(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    """A LapseRiskFlagged is an employer's event: its partner may send it, once per
+    employer, due date and level, as `corledger import` takes it (never a 500)."""
+    flag = {"due": "2024-12-31", "level": "warning", "reasons": []}
+    first = post(client, jsonl([line("LapseRiskFlagged", OWN, "2024-05-01", flag,
+                                     id="bccsa-flag-1")]), ledger["partner"])
+    assert first.status_code == 200 and first.json["added"] == 1
+    again = post(client, jsonl([line("LapseRiskFlagged", OWN, "2024-05-02", flag,
+                                     id="bccsa-flag-2")]), ledger["partner"])
+    assert again.status_code == 422
+    assert again.json["errors"] == [{
+        "line": 1, "field": "data.due",
+        "message": f"a LapseRiskFlagged for {OWN}, due 2024-12-31, level warning is already "
+                   "in the ledger or earlier in this file: a flag is never written twice"}]
+    events = get(client, f"/v1/employers/{OWN}/history", ledger["partner"]).json["events"]
+    assert [e["id"] for e in events if e["type"] == "LapseRiskFlagged"] == ["bccsa-flag-1"]
+
+
 def test_a_json_array_body_imports_like_jsonl(client: FlaskClient,
                                               ledger: dict[str, str]) -> None:
     body = orjson.dumps([line("HeadcountReported", OWN, "2024-01-01", {"headcount": 30},
@@ -438,6 +457,28 @@ def test_an_operator_runs_a_scan_and_a_partner_may_not(client: FlaskClient,
     done = client.post("/v1/scan?as_of=2021-05-01&within=365",
                        headers=bearer(ledger["operator"]))
     assert done.status_code == 200 and done.json["as_of"] == "2021-05-01"
+
+
+def test_a_scan_for_a_date_after_today_is_refused_naming_as_of_and_writes_nothing(
+        client: FlaskClient, db_url: str, ledger: dict[str, str]) -> None:
+    """As `corledger scan --as-of` refuses it (commands.scan.check_scan_date): a flag
+    records what a scan saw, not a forecast, and its key would be held for good."""
+    def flags() -> int:
+        with engine_for(db_url).connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM stored_events WHERE topic = "
+                                         "'LapseRiskFlagged'")).scalar_one())
+
+    refused = client.post("/v1/scan?as_of=2024-06-02&within=3653",
+                          headers=bearer(ledger["operator"]))
+    assert refused.status_code == 422
+    assert refused.mimetype == "application/problem+json"
+    assert refused.json["errors"] == [{
+        "field": "as_of", "message": "2024-06-02 is after today (2024-06-01): a flag records "
+                                     "what a scan saw, not a forecast"}]
+    assert flags() == 0
+    today = client.post("/v1/scan?as_of=2024-06-01&within=3653",
+                        headers=bearer(ledger["operator"]))
+    assert today.status_code == 200 and flags() == len(today.json["flagged"]) > 0
 
 
 def test_openapi_lists_every_endpoint_and_docs_fetch_nothing_from_outside(

@@ -82,3 +82,28 @@ def test_the_service_defaults_to_today_in_the_configured_zone(
         from service.context import today
 
         assert today() == date(2024, 2, 29)
+
+
+def test_outbox_deliver_reads_today_in_its_config_files_zone_as_the_scheduler_does(
+        clocked: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`outbox --deliver --config FILE` dates a status notice (its as_of, so its id) by
+    today in FILE's scan.timezone, as `scheduler run --config FILE` does, not in UTC."""
+    import json
+
+    from tests.conftest import line
+
+    monkeypatch.delenv("CORLEDGER_TIMEZONE", raising=False)
+    out = tmp_path / "notices.jsonl"
+    config = tmp_path / "c.toml"
+    config.write_text(f'[scan]\ntimezone = "Asia/Tokyo"\n[sinks.f]\ntype = "jsonl"\n'
+                      f'path = "{out}"\nnotices = ["status"]\n')
+    assert clocked("outbox", "--deliver", "--config", str(config)).exit_code == 0  # records
+    revoked = line("CertificationRevoked", "E-1", "2027-05-10",
+                   {"authority": "WorkSafeBC", "reason": "serious violation"}, id="E-1-rev",
+                   recorded_at="2027-05-10T10:00:00Z")
+    assert clocked.import_lines([revoked]).exit_code == 0
+    assert clocked("outbox", "--deliver", "--config", str(config)).exit_code == 0
+    (notice,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert (notice["as_of"], notice["id"]) == ("2027-05-20",
+                                               "status:E-1:certified->revoked:2027-05-20")
+    assert clocked.json("scan", "--config", str(config))["as_of"] == "2027-05-20"
