@@ -4,6 +4,8 @@ and a small signed ledger to tamper with."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,16 @@ from ledger.merkle import TreeBuilder, entry_bytes, leaf_hash
 from storage.log import STORED_LEVEL, pack, unpack
 from storage.postgres import connection_settings
 from tests.conftest import Cli, audit, line, registration
+
+
+@contextmanager
+def raw_connection(db_url: str) -> Iterator[Raw]:
+    """A :class:`Raw` connection to the ledger's database, closed after use."""
+    connection = Raw(db_url)
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
 class Raw:

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.conftest import Cli
-from tests.tamper_helpers import Raw, SignedLedger, signed_ledger
+from tests.tamper_helpers import Raw, SignedLedger, raw_connection, signed_ledger
 
 
 @pytest.fixture
@@ -21,9 +21,8 @@ def ledger(cli: Cli) -> SignedLedger:
 
 @pytest.fixture
 def raw(ledger: SignedLedger) -> Iterator[Raw]:
-    connection = Raw(ledger.cli.db_url)
-    yield connection
-    connection.close()
+    with raw_connection(ledger.cli.db_url) as connection:
+        yield connection
 
 
 def only_damage(report: dict[str, Any]) -> dict[str, Any]:

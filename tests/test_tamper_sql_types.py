@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from tests.conftest import Cli, registration
-from tests.tamper_helpers import Raw, SignedLedger, signed_ledger
+from tests.tamper_helpers import Raw, SignedLedger, raw_connection, signed_ledger
 
 
 @pytest.fixture
@@ -23,9 +23,8 @@ def ledger(cli: Cli) -> SignedLedger:
 
 @pytest.fixture
 def raw(ledger: SignedLedger) -> Iterator[Raw]:
-    connection = Raw(ledger.cli.db_url)
-    yield connection
-    connection.close()
+    with raw_connection(ledger.cli.db_url) as connection:
+        yield connection
 
 
 def first_damage(ledger: SignedLedger) -> dict[str, Any]:
