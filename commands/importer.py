@@ -371,7 +371,9 @@ class Importer:
             else:
                 voids.append((row["id"], row["data"]["target"]))
         voided = voided_ids(voids)
-        # the registration that stands: the earliest counted (ties: the first written)
+        # the registration that stands, as projections.order.standing_registration picks it
+        # from decoded events (first in fold order): here from the stored rows, the earliest
+        # counted by effective date, then sender id (ties of both: the first written)
         counted = sorted((effective, event_id or "", n, partner) for n, (event_id, effective,
                          partner) in enumerate(registrations) if event_id not in voided)
         registered_on = counted[0][0] if counted else None

@@ -404,11 +404,9 @@ def _calendar_rule(field: str, t: EmployerTimeline, day: date) -> str | None:
     """The rule behind a field the calendar moved: a certificate's start (its issue, or a
     waiver's), the open requirement's for the next audit, the rule named for the field."""
     cert = t.current_certificate
-    if field.startswith("certificate") and cert is not None and cert.issued == day:
-        made = [d.rule for d in t.decisions if d.rule is not None and d.on <= day
-                and str(cert.expires) in d.says]
-        if made and made[-1] is not None:
-            return made[-1].id
+    if field.startswith("certificate") and cert is not None and cert.issued == day \
+            and cert.issued_by is not None:
+        return cert.issued_by.id
     if field.startswith("next_audit") and t.requirement is not None \
             and t.requirement.rule is not None:
         return t.requirement.rule.id

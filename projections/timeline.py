@@ -148,6 +148,7 @@ class Certificate:
     maintenance: list[str] = field(default_factory=list)
     first_cycle_year: int = 1  # 3 for a 2020 audit waiver's one-year certificate
     ended_by: ev.LedgerEvent | None = field(default=None, compare=False)  # the event, if one
+    issued_by: Rule | None = field(default=None, compare=False)  # validity, or the waiver
 
     def in_force_on(self, day: date) -> bool:
         return self.issued <= day and (self.ended_on is None or day < self.ended_on)
@@ -946,7 +947,7 @@ class Fold:
         expires = add_years(old.expires, int(rule["years"]))
         old.ended, old.ended_on = "renewed", old.expires
         waived = Certificate(old.expires, expires, old.audit, old.submitted, e.effective,
-                             old.scope, first_cycle_year=3)
+                             old.scope, first_cycle_year=3, issued_by=rule)
         self.t.certificates.append(waived)
         self._mark(*waived.change_days())
         self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "
@@ -1266,7 +1267,8 @@ class Fold:
         rb = self.rb(day)
         expires = rb.expires(issued)
         a.used_for, a.used_on, a.used_for_year = "certification", day, issued.year
-        cert = Certificate(issued, expires, a.audit, a.submitted, day, a.scope)
+        cert = Certificate(issued, expires, a.audit, a.submitted, day, a.scope,
+                           issued_by=rb.rule("validity"))
         self.t.certificates.append(cert)
         self._renewing = [r for r in self._renewing if r.submitted >= issued]
         self.t.after_revocation = False
