@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, Unauthorized
 
-from commands.config import ServeSettings
+from commands.config import ServeSettings, configured_zone
 from service.auth import PUBLIC
 from service.context import ServiceState
 from service.problems import problem_response
@@ -46,9 +47,10 @@ class ProblemApi(Api):
 
 
 def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | None = None,
-               settings: ServeSettings | None = None) -> Flask:
+               settings: ServeSettings | None = None, zone: ZoneInfo | None = None) -> Flask:
     """The service's app over the ledger at ``db_url`` (default ``$CORLEDGER_DB``, else
-    ``sqlite:///corledger.db``); ``clock`` is read for "today" and for import times."""
+    ``sqlite:///corledger.db``); ``clock`` is read for "today" and for import times, and
+    ``zone`` (default: the environment's configuration) says which day "today" is."""
     settings = settings or ServeSettings()
     app = Flask("corledger")
     app.config.update(
@@ -58,7 +60,8 @@ def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | Non
     )
     app.extensions["corledger"] = ServiceState(
         db_url or os.environ.get("CORLEDGER_DB") or DEFAULT_DB,
-        clock or (lambda: datetime.now(UTC)), settings)
+        clock or (lambda: datetime.now(UTC)), settings,
+        zone or configured_zone(os.environ))
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "An event-sourced ledger of COR and SECOR certifications: "
                                 "partners, regulators, operators and the public."},

@@ -6,15 +6,15 @@ store is opened once per process and the clock is read in one place.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
-from commands.config import ServeSettings, configured_zone
+from commands.config import ServeSettings
 from commands.session import today_in
 from projections.sql.payment_run import DecisionCache
 from service.auth import PUBLIC, Principal
@@ -29,6 +29,7 @@ class ServiceState:
     db_url: str
     clock: Callable[[], datetime]
     settings: ServeSettings
+    zone: ZoneInfo  # of "today": the configuration's, as every command's
     decisions: DecisionCache = field(default_factory=DecisionCache)
     _store: LedgerStore | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -77,6 +78,6 @@ def now() -> datetime:
 
 
 def today() -> date:
-    """Today in the configured time zone (``CORLEDGER_TIMEZONE``, as for every command): the
-    default ``as_of``."""
-    return today_in(now(), configured_zone(os.environ))
+    """Today in the configured time zone (``CORLEDGER_TIMEZONE``, else the configuration's
+    ``scan.timezone``, as for every command): the default ``as_of``."""
+    return today_in(now(), state().zone)

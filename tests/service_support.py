@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,13 +97,15 @@ def free_port() -> int:
 
 @contextmanager
 def served(db_url: str, tmp_path: Path, workers: int = 2,
-           environ: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
-    """A real ``corledger serve`` on loopback: yields its base URL and its stderr file."""
+           environ: dict[str, str] | None = None,
+           args: Sequence[str] = ()) -> Iterator[tuple[str, Path]]:
+    """A real ``corledger serve`` on loopback (``args`` added to its command line): yields
+    its base URL and its stderr file."""
     port = free_port()
     log = tmp_path / f"serve-{port}.log"
     corledger = Path(sys.executable).with_name("corledger")
     command = [str(corledger), "--db", db_url, "serve", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers)]
+               "--port", str(port), "--workers", str(workers), *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORLEDGER_SERVE_")}
     env.pop("CORLEDGER_CONFIG", None)
     env.update(environ or {})

@@ -10,9 +10,11 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -198,3 +200,21 @@ def test_every_reader_names_an_employer_by_its_standing_registration(
         status, text = browser.get("/roll.csv")
         rows = {r["employer"]: r["name"] for r in csv.DictReader(io.StringIO(text))}
         assert {e: rows[e] for e in NAMES} == NAMES
+
+
+def test_serve_takes_today_from_its_config_files_time_zone(db_url: str, tmp_path: Path) -> None:
+    """``serve --config FILE`` answers "today" in the file's ``scan.timezone``, as every
+    command does: a zone chosen so that its date is not UTC's at this hour (UTC+14 from
+    11:00 UTC, UTC-12 before), at least an hour from either zone's midnight."""
+    seed(db_url)
+    made = tokens(db_url)
+    now = datetime.now(UTC)
+    zone = "Etc/GMT-14" if now.hour >= 11 else "Etc/GMT+12"
+    expected = datetime.now(ZoneInfo(zone)).date()
+    assert expected != now.date()
+    config = tmp_path / "corledger.toml"
+    config.write_text(f'[scan]\ntimezone = "{zone}"\n')
+    with served(db_url, tmp_path, workers=1, args=("--config", str(config))) as (base, _):
+        status, _, answer = http("GET", f"{base}/v1/employers/{OWN}", made["partner"])
+    assert status == 200, answer
+    assert orjson.loads(answer)["as_of"] == expected.isoformat()
