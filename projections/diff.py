@@ -19,8 +19,11 @@ field that no single removal explains (two events each enough), the events that 
 move it from the poorer view. The calendar is responsible when the field moves without the
 events in between, or when those events (as of the last of them) do not yet give its new
 value. The rules named are those of the decisions the event brought about (the fold's
-``because``). When only a combination of events moves a field, every candidate of that leg
-is named and the cause says ``jointly``. Pure: no I/O, no clock.
+``because``; for an incentive field, the incentive's decisions that cite it). When only a
+combination of events moves a field, a smallest set of them that moves it is named and the
+cause says ``jointly``. A later known-at also asks the incentive on a later day: a field
+the same events read otherwise on that day is put down to the calendar (a year that ended is
+no longer ``open``). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -140,15 +143,20 @@ class _Docs:
         self.today = today
         self._memo: dict[tuple[frozenset[int], date, date | None],
                          tuple[dict[str, Any], EmployerTimeline]] = {}
+        self._reasons: dict[tuple[frozenset[int], date, date | None],
+                            list[dict[str, Any]]] = {}
+
+    def asked(self, known_at: datetime | None) -> date | None:
+        """The day the incentive is decided as on in a view known at ``known_at``."""
+        return asked_on(self.today, known_at) \
+            if self.year is not None and self.today is not None else None
 
     def at(self, events: Sequence[ev.LedgerEvent], as_of: date,
            known_at: datetime | None = None) -> tuple[dict[str, Any], EmployerTimeline]:
         """The comparable document and the timeline of these events (the employer's and
         the reference's, voids not yet applied) on ``as_of``; the incentive, if asked, is
         decided as on the day of ``known_at`` (or today), as ``incentive`` decides it."""
-        asked = asked_on(self.today, known_at) \
-            if self.year is not None and self.today is not None else None
-        key = (frozenset(map(id, events)), as_of, asked)
+        key = (frozenset(map(id, events)), as_of, self.asked(known_at))
         found = self._memo.get(key)
         if found is None:
             own = [e for e in events if not e.reference]
@@ -157,9 +165,16 @@ class _Docs:
             if self.year is not None:
                 inc = incentive(own, [e for e in events if e.reference], year=self.year,
                                 employer=self.employer, registry=self.registry,
-                                asked_on=asked)
+                                asked_on=key[2])
+                self._reasons[key] = inc["because"]
             found = self._memo[key] = (comparable(render(t), inc), t)
         return found
+
+    def reasons(self, events: Sequence[ev.LedgerEvent], as_of: date,
+                known_at: datetime | None = None) -> list[dict[str, Any]]:
+        """The incentive's ``because`` in the view of :meth:`at` (empty without a year)."""
+        self.at(events, as_of, known_at)
+        return self._reasons.get((frozenset(map(id, events)), as_of, self.asked(known_at)), [])
 
     def doc(self, view: View) -> dict[str, Any]:
         return self.at(_known([*self.events, *self.reference], view.known_at), view.as_of,
@@ -244,6 +259,7 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
     # of them moves alone (two events each enough), the events that alone would move it.
     found = _removal_causes(docs, TRANSACTION, candidates, rich, as_of, changed, rich_doc,
                             rich_t, poor_t, rich_at)
+    _asked_later(docs, poor, as_of, poor_at, rich_at, poor_doc, rich_t, found)
     unexplained = [f for f in changed if not found[f]]
     if unexplained:
         for candidate in candidates:
@@ -254,11 +270,80 @@ def _transaction_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, 
                 entry = _event_entry(TRANSACTION, candidate, rich, rich_t, without_t, poor_t)
                 for f in moved:
                     found[f].append(entry)
-    for entries in found.values():
+    for field, entries in found.items():
         if not entries:  # only a combination of the events moves it
             entries.extend({**_event_entry(TRANSACTION, c, rich, rich_t, None, poor_t),
-                            "jointly": True} for c in candidates)
+                            "jointly": True}
+                           for c in _together(docs, poor, candidates, as_of, rich_at, field,
+                                              _get(rich_doc, field)))
+    _incentive_rules(found, docs.reasons(rich, as_of, rich_at),
+                     docs.reasons(poor, as_of, poor_at))
     return found
+
+
+def _asked_later(docs: _Docs, poor: Sequence[ev.LedgerEvent], as_of: date,
+                 poor_at: datetime | None, rich_at: datetime | None,
+                 poor_doc: dict[str, Any], rich_t: EmployerTimeline,
+                 found: dict[str, list[dict[str, Any]]]) -> None:
+    """The calendar of transaction time: a later known-at asks the incentive on a later day
+    (a year that has ended is no longer ``open``). Each incentive field that the same
+    events read otherwise on the later day is put down to that day."""
+    later, earlier = docs.asked(rich_at), docs.asked(poor_at)
+    if later is None or later == earlier or docs.year is None:
+        return
+    shifted = docs.at(poor, as_of, rich_at)[0]
+    moved = [f for f in found if f.startswith("incentive")
+             and _get(shifted, f) != _get(poor_doc, f)]
+    if not moved:
+        return
+    year_end = date(docs.year, 12, 31)
+    entry = {"time": TRANSACTION, "event": None, "type": "calendar",
+             "effective": later.isoformat(), "recorded_at": None, "voided": None,
+             "rules": [{"rule": _rule_id(rich_t, "incentive", year_end),
+                        "on": later.isoformat(),
+                        "says": f"the decision for {docs.year} is taken as on {later}, the day "
+                                f"of the later known-at, where it was taken as on {earlier}"}]}
+    for f in moved:
+        found[f].append(entry)
+
+
+def _together(docs: _Docs, base: Sequence[ev.LedgerEvent],
+              candidates: Sequence[ev.LedgerEvent], as_of: date, known_at: datetime | None,
+              field: str, target: Any) -> list[ev.LedgerEvent]:
+    """A smallest set of ``candidates`` that, added to ``base``, still gives ``field`` the
+    value ``target``: each candidate in turn, latest first, is left out when the field
+    reads the same without it. Names the events a combination needs, not every event in
+    between (all of them if none can be left out)."""
+    kept = list(candidates)
+    for candidate in reversed(candidates):
+        trial = [e for e in kept if e is not candidate]
+        if trial and _get(docs.at([*base, *trial], as_of, known_at)[0], field) == target:
+            kept = trial
+    return kept
+
+
+def _incentive_rules(found: dict[str, list[dict[str, Any]]], rich: list[dict[str, Any]],
+                     poor: list[dict[str, Any]]) -> None:
+    """Gives an event named for an incentive field the rules of the incentive's own
+    decisions that cite it (a void: those that cited its target), where it has any: the
+    status fold's decisions say nothing of premiums, rates or exceptions."""
+    for field, entries in found.items():
+        if not field.startswith("incentive"):
+            continue
+        for i, entry in enumerate(entries):
+            if entry["event"] is None:
+                continue
+            cited, reasons = (entry["voided"]["event"], poor) if entry["voided"] \
+                else (entry["event"], rich)
+            if cited is None:
+                continue
+            rules: list[dict[str, Any]] = []
+            for b in reasons:
+                item = {"rule": b["rule"], "on": b["effective"], "says": b["says"]}
+                if b["event"] == cited and item not in rules:
+                    rules.append(item)
+            if rules:
+                entries[i] = {**entry, "rules": rules}
 
 
 def _removal_causes(docs: _Docs, axis: str, candidates: Sequence[ev.LedgerEvent],
@@ -306,8 +391,13 @@ def _valid_leg(docs: _Docs, a: View, b: View) -> dict[str, list[dict[str, Any]]]
             day = _moved_on(docs, known, a.known_at, f, last, hi, rich_doc)
             found[f].extend(_calendar_entries(f, rich_t, lo, hi, day))
         elif not found[f]:  # only a combination of the events moves it
+            base = [e for e in known if id(e) not in ids]
             found[f].extend({**_event_entry(VALID, c, known, rich_t, None, poor_t),
-                             "jointly": True} for c in candidates)
+                             "jointly": True}
+                            for c in _together(docs, base, candidates, hi, a.known_at, f,
+                                               _get(rich_doc, f)))
+    _incentive_rules(found, docs.reasons(known, hi, a.known_at),
+                     docs.reasons(known, lo, a.known_at))
     return found
 
 

@@ -271,3 +271,59 @@ def test_with_a_year_each_view_decides_the_incentive_as_on_its_own_day() -> None
     result = diff(ledger.events, employer="E-1", before=mid, after=View(d("2021-01-01")),
                   year=2021, today=d("2024-01-01"))
     assert result["before"]["incentive"]["state"] == "open"
+
+
+def bccsa_rule(name: str, on: date = date(2021, 12, 31)) -> str:
+    return RULES.rulebook_for("BCCSA", on).rule(name).id
+
+
+def test_a_year_ending_between_the_known_ats_is_the_calendar_of_the_incentive() -> None:
+    """Nothing recorded in between, yet the later known-at asks after the year ended: the
+    decision leaves ``open`` by the calendar, under the incentive's rule."""
+    ledger = Ledger("E-1")
+    ledger.register("2021-01-05", partner="BCCSA")
+    ledger.certify("2021-06-01", "2021-06-30")
+    result = diff(ledger.events, employer="E-1", before=View(d("2021-12-20"), at("2021-12-15")),
+                  after=View(d("2021-12-20"), at("2022-01-20")), year=2021,
+                  today=d("2024-01-01"))
+    state = next(c for c in result["changes"] if c["field"] == "incentive.state")
+    assert (state["from"], state["to"]) == ("open", "eligible")
+    assert all(change["because"] for change in result["changes"])
+    assert causes(result, "incentive.state") == [("transaction", None)]
+    assert state["because"][0]["type"] == "calendar"
+    assert rules(result, "incentive.state") == {bccsa_rule("incentive")}
+
+
+def test_a_combination_names_the_events_it_needs_not_every_event_in_between() -> None:
+    """Two certification audits recorded together, each enough alone, and a headcount
+    report: no single event moves the status alone or by its removal; one audit with its QA
+    acceptance is named jointly, never the headcount report."""
+    ledger = Ledger("E-1")
+    ledger.register("2021-01-05", recorded="2021-01-05")
+    for audit in ("A1", "A2"):
+        ledger.audit("2021-06-01", audit, recorded="2021-08-01")
+        ledger.qa("2021-06-30", audit, recorded="2021-08-01")
+    ledger.add(ev.HeadcountReported, "2021-07-01", "2021-08-01", headcount=30)
+    result = diff(ledger.events, employer="E-1", before=View(d("2021-07-15"), at("2021-07-20")),
+                  after=View(d("2021-07-15"), at("2021-08-02")))
+    assert (result["before"]["status"], result["after"]["status"]) == ("registered", "certified")
+    assert causes(result, "status") == [("transaction", "E-1-2"), ("transaction", "E-1-3")]
+    assert all(c.get("jointly") for c in next(
+        ch for ch in result["changes"] if ch["field"] == "status")["because"])
+    every = {c["event"] for change in result["changes"] for c in change["because"]}
+    assert "E-1-6" not in every
+
+
+def test_an_event_named_for_the_incentive_cites_the_incentives_own_rule() -> None:
+    """A penalty recorded late makes the year ineligible: the cause carries the rule the
+    incentive decided it by, which the status fold knows nothing of."""
+    ledger = Ledger("E-1")
+    ledger.register("2021-01-05", partner="BCCSA")
+    ledger.certify("2021-06-01", "2021-06-30")
+    ledger.add(ev.ViolationRecorded, "2021-09-01", "2022-03-01", kind="fall protection",
+               penalty=True)
+    result = diff(ledger.events, employer="E-1", before=View(d("2022-02-15"), at("2022-02-15")),
+                  after=View(d("2022-02-15"), at("2022-03-15")), year=2021,
+                  today=d("2024-01-01"))
+    assert causes(result, "incentive.state") == [("transaction", "E-1-4")]
+    assert bccsa_rule("incentive-exceptions") in rules(result, "incentive.state")
