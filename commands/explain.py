@@ -45,6 +45,8 @@ def account(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> dict[str, 
             "issued": c.issued.isoformat(), "expires": c.expires.isoformat(), "audit": c.audit,
             "submitted": c.submitted.isoformat(), "qa_accepted": _iso(c.qa_date),
             "ended": c.ended, "ended_on": _iso(c.ended_on), "maintenance": list(c.maintenance),
+            "issued_by": c.issued_by.id if c.issued_by else None,
+            "waiver": _event_ref(c.waiver) if c.waiver else None,
         } for c in t.certificates],
         "audits": [{
             "audit": a.audit, "kind": a.kind, "submitted": a.submitted.isoformat(),
@@ -177,9 +179,12 @@ def render_account(acc: dict[str, Any]) -> RenderableType:
         parts.append(_heading("Certificates"))
         for c in acc["certificates"]:
             ended = f"{c['ended']} {c['ended_on']}" if c["ended"] else "in force"
+            waiver = c["waiver"]
+            origin = (f"audit waiver {waiver['event'] or ''} granted {waiver['effective']} "
+                      f"({c['issued_by']}), extending " if waiver else "")
             parts.append(_item(f"{c['issued']} to {c['expires']}", ended,
-                               f"audit {c['audit']} submitted {c['submitted']}, QA accepted "
-                               f"{c['qa_accepted'] or '-'}; maintenance "
+                               f"{origin}audit {c['audit']} submitted {c['submitted']}, QA "
+                               f"accepted {c['qa_accepted'] or '-'}; maintenance "
                                f"{', '.join(c['maintenance']) or '-'}"))
     if acc["audits"]:
         parts.append(_heading("Audits"))

@@ -149,6 +149,7 @@ class Certificate:
     first_cycle_year: int = 1  # 3 for a 2020 audit waiver's one-year certificate
     ended_by: ev.LedgerEvent | None = field(default=None, compare=False)  # the event, if one
     issued_by: Rule | None = field(default=None, compare=False)  # validity, or the waiver
+    waiver: ev.AuditWaiverGranted | None = field(default=None, compare=False)  # that issued it
 
     def in_force_on(self, day: date) -> bool:
         return self.issued <= day and (self.ended_on is None or day < self.ended_on)
@@ -946,8 +947,9 @@ class Fold:
         old = self.cert
         expires = add_years(old.expires, int(rule["years"]))
         old.ended, old.ended_on = "renewed", old.expires
-        waived = Certificate(old.expires, expires, old.audit, old.submitted, e.effective,
-                             old.scope, first_cycle_year=3, issued_by=rule)
+        # the audit it extends is still the one that earned it, QA-accepted when it was
+        waived = Certificate(old.expires, expires, old.audit, old.submitted, old.qa_date,
+                             old.scope, first_cycle_year=3, issued_by=rule, waiver=e)
         self.t.certificates.append(waived)
         self._mark(*waived.change_days())
         self.note(e.effective, f"audit waiver {e.waiver} ({e.authority}): a one-year "

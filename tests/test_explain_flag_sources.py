@@ -76,3 +76,27 @@ def test_qa_pending_rows_name_only_audits_that_could_meet_the_next_audit(cli: Cl
     # before the certification audit only the late maintenance audit is in QA: no flag
     before = cli.json("explain", "GC-1", "--as-of", "2016-07-03")
     assert before["status"]["flags"] == [] and before["flags"] == []
+
+
+def test_a_waivers_certificate_names_the_waiver_and_its_audits_own_qa_date(cli: Cli) -> None:
+    """The 2020 waiver's one-year certificate extends audit A1's: its row says the waiver
+    issued it, and A1's QA acceptance is the one of 2017, not the waiver's date."""
+    qa = [line("QADecided", "W1", day, {"audit": name, "outcome": "accepted"}, id=f"W1-q{name}")
+          for name, day in (("A1", "2017-06-30"), ("M1", "2018-11-20"), ("M2", "2019-11-20"))]
+    assert cli.import_lines([
+        registration("W1", "2017-01-05", partner="BCCSA"),
+        audit("W1", "2017-06-01", started="2017-05-22", completed="2017-05-27"), qa[0],
+        audit("W1", "2018-11-01", audit_id="M1", kind="maintenance", started="2018-10-22",
+              completed="2018-10-27"), qa[1],
+        audit("W1", "2019-11-01", audit_id="M2", kind="maintenance", started="2019-10-22",
+              completed="2019-10-27"), qa[2],
+        line("AuditWaiverGranted", "W1", "2020-04-15",
+             {"waiver": "WV-1", "authority": "WorkSafeBC"}, id="W1-wv"),
+    ]).exit_code == 0
+    rows = cli.json("explain", "W1", "--as-of", "2020-07-15")["certificates"]
+    waived = next(r for r in rows if r["issued"] == "2020-06-30")
+    assert (waived["audit"], waived["qa_accepted"]) == ("A1", "2017-06-30")
+    assert waived["issued_by"] == "WSBC-2020.audit-waiver"
+    assert waived["waiver"] == {"event": "W1-wv", "type": "AuditWaiverGranted",
+                                "effective": "2020-04-15"}
+    assert rows[0]["issued_by"] == "COR-2000.validity" and rows[0]["waiver"] is None
