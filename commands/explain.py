@@ -136,12 +136,11 @@ def _flag_sources(t: EmployerTimeline, flags: Sequence[str]
 def _voids(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> list[dict[str, Any]]:
     """Every void known at the view's time: its target, who voided it, when and why, and
     whether it counts (a voided void does not)."""
-    by_id = {e.event_id: e for e in stream if e.event_id}
+    known = [e for e in stream if t.known_at is None or e.recorded_at <= t.known_at]
+    by_id = {e.event_id: e for e in known if e.event_id}  # a target recorded later: unknown
     counted = {id(e) for e in in_view(stream, t.known_at)}
     rows = []
-    for void in (e for e in stream if isinstance(e, ev.EventVoided)):
-        if t.known_at is not None and void.recorded_at > t.known_at:
-            continue
+    for void in (e for e in known if isinstance(e, ev.EventVoided)):
         target = by_id.get(void.target)
         rows.append({
             **_event_ref(void), "target": void.target,

@@ -100,3 +100,24 @@ def test_a_waivers_certificate_names_the_waiver_and_its_audits_own_qa_date(cli: 
     assert waived["waiver"] == {"event": "W1-wv", "type": "AuditWaiverGranted",
                                 "effective": "2020-04-15"}
     assert rows[0]["issued_by"] == "COR-2000.validity" and rows[0]["waiver"] is None
+
+
+def test_a_void_known_before_its_target_does_not_describe_the_target_yet(cli: Cli) -> None:
+    """Known at a time between the void's record and its target's, explain lists the void
+    but knows nothing of the target: its type and date come from an event not yet recorded."""
+    assert cli.import_lines([
+        registration("E-1", "2015-01-05", recorded_at="2015-01-05T00:00:00Z"),
+        line("QADecided", "E-1", "2015-06-15", {"audit": "A1", "outcome": "accepted"},
+             id="E-1-qa", recorded_at="2015-09-15T00:00:00Z"),
+    ]).exit_code == 0
+    assert cli.import_lines([  # imported after its target, recorded before it
+        line("EventVoided", "E-1", "2015-09-01", {"target": "E-1-qa", "reason": "early"},
+             id="E-1-void", recorded_at="2015-09-01T00:00:00Z"),
+    ]).exit_code == 0
+    early = cli.json("explain", "E-1", "--as-of", "2015-12-31",
+                     "--known-at", "2015-09-10T00:00:00Z")["voids"]
+    assert [(v["event"], v["target"], v["target_type"]) for v in early] == [
+        ("E-1-void", "E-1-qa", None)]
+    later = cli.json("explain", "E-1", "--as-of", "2015-12-31")["voids"]
+    assert [(v["target_type"], v["target_effective"]) for v in later] == [
+        ("QADecided", "2015-06-15")]
