@@ -30,6 +30,7 @@ from commands.appending import Draft, append_new
 from commands.importer import content_hash
 from ledger.events import LapseRiskFlagged, LedgerEvent
 from projections.lapses import lapse_entry
+from projections.sql.queries import status_stream
 from projections.timeline import fold
 from storage.store import WRITE_CONFLICTS, LedgerStore
 
@@ -153,7 +154,7 @@ def scan(store: LedgerStore, dates: Sequence[date], within: int, now: datetime) 
     and the append.
     """
     ordered = sorted(set(dates))
-    streams = (store.stream(employer) for employer in store.employers())
+    streams = (status_stream(store, employer) for employer in store.employers())
     candidates = flag_candidates(streams, ordered, within)
     result = ScanResult(ordered, within)
     for attempt in (1, 2):

@@ -112,7 +112,9 @@ def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
     from projections.timeline import fold
 
     if events is None:
-        events = _session().store().stream(employer, tree_size)
+        from projections.sql.queries import status_stream
+
+        events = status_stream(_session().store(), employer, tree_size)
     return fold(events, as_of=_as_of(as_of), known_at=known_at, employer=employer)
 
 
@@ -139,7 +141,7 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
             return
     from commands.catchup import catching_up
     from commands.names import name_in
-    from projections.sql.queries import status_from_read_model
+    from projections.sql.queries import status_from_read_model, status_stream
     from projections.status import render
 
     store = _session().store()
@@ -154,15 +156,16 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
             doc = render(_timeline(employer, as_of, None, tree_size=size))
     elif size is None:
         size = current_size(store)
-        events = store.stream(employer, size)
+        events = status_stream(store, employer, size)
         doc = render(_timeline(employer, as_of, known_at, events))
     else:
         doc = render(_timeline(employer, as_of, known_at, tree_size=size))
     if as_json:
         emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
         return
-    _print_status(doc, name_in(events if events is not None else store.stream(employer),
-                               known_at) if doc["partner"] else None)
+    _print_status(doc, name_in(events if events is not None
+                               else status_stream(store, employer), known_at)
+                  if doc["partner"] else None)
 
 
 def _print_status(doc: dict[str, Any], name: str | None) -> None:
@@ -249,7 +252,7 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     from commands.names import registered_names
     from ledger.codec import format_time_or_none
     from projections.lapses import lapses as fold_lapses
-    from projections.sql.queries import lapses_from_read_model
+    from projections.sql.queries import lapses_from_read_model, status_stream
 
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
@@ -260,7 +263,8 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
         with catching_up() as report:
             entries = lapses_from_read_model(store, day, within, partner, on_progress=report)
     else:  # the read models hold only the present: fold each stream as it then stood
-        entries = [e for e in fold_lapses((store.stream(e, size) for e in store.employers()),
+        entries = [e for e in fold_lapses((status_stream(store, e, size)
+                                           for e in store.employers()),
                                           day, within, known_at)
                    if partner is None or e["partner"] == partner]
     if as_json:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection
 
 from commands.notify import RELAY_PAGE, Sink, outbox_table, takes, tracking_table
 from projections.diff import View, diff
+from projections.sql.queries import status_stream
 from projections.status import render
 from projections.timeline import EmployerTimeline, fold
 from storage.schema import ensure, insert_ignore, metadata
@@ -108,7 +109,7 @@ def _start(conn: Connection, store: LedgerStore, now: datetime, day: date) -> No
     """The first run: every employer's status, recorded without a notice."""
     position = store.position()
     for employer in store.employers():
-        t = fold(store.stream(employer), as_of=day, employer=employer)
+        t = fold(status_stream(store, employer), as_of=day, employer=employer)
         _remember(conn, employer, t, now, day)
     insert_ignore(conn, tracking_table, [{"name": RELAY_NAME, "position": position}],
                   ["name"])

@@ -1455,3 +1455,9 @@ HANDLERS: dict[str, _Handler] = {
 }
 """Event type -> the fold's handler: every type in :data:`ledger.events.EVENT_TYPES`, so a
 new type fails loudly (:class:`UnknownEventType`) until it is given one here."""
+
+NOT_FOR_STATUS = frozenset(name for name, handler in HANDLERS.items()
+                           if handler is Fold._not_for_status and name != "EventVoided")
+"""The types whose events the status fold reads nothing from, not even their place (money,
+reference rates, the scan's flags): a status fold may leave them unread, with the same
+answer. Voids stay: :func:`projections.voids.in_view` reads them."""

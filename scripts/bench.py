@@ -429,7 +429,9 @@ LONG_HISTORY = (1_000, 10_000, 50_000)
 def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
                          runs: int = 5) -> dict[str, Any]:
     """(g) ``status --known-at`` in process for one employer with 1k, 10k and 50k events
-    (:mod:`scripts.long_history`): read the stream from a SQLite store, fold, render; after
+    (:mod:`scripts.long_history`): read the stream from a SQLite store as the command does
+    (:func:`projections.sql.queries.status_stream`: the money events left unread), fold,
+    render; after
     one run not counted (the store's first read, the rulebooks' first use), the median of
     ``runs`` (more for the small sizes, which take milliseconds and so are the noisiest:
     about as many as fit in the time of one 50k run), wall and CPU (on a shared machine the
@@ -437,6 +439,7 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
     smallest (linear: about the ratio of sizes, 50), ``long_cpu_ratio`` the same in CPU
     seconds; ``long_slope_ms_per_1k`` the least-squares slope."""
     from commands.importer import Importer
+    from projections.sql.queries import status_stream
     from projections.status import render
     from projections.timeline import fold
     from scripts.long_history import EMPLOYER, lines
@@ -463,8 +466,8 @@ def measure_long_history(cache: Path, sizes: tuple[int, ...] = LONG_HISTORY,
         samples, cpu = [], []
         for run in range(1 + max(runs, min(25, max(sizes) // size))):
             t0, c0 = time.perf_counter(), time.process_time()
-            render(fold(store.stream(EMPLOYER), as_of=date(2025, 12, 31), known_at=known_at,
-                        employer=EMPLOYER))
+            render(fold(status_stream(store, EMPLOYER), as_of=date(2025, 12, 31),
+                        known_at=known_at, employer=EMPLOYER))
             if run:  # the first is a warm-up
                 samples.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)

@@ -29,7 +29,12 @@ from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
-from projections.sql.queries import lapses_from_read_model, roll_call, status_from_read_model
+from projections.sql.queries import (
+    lapses_from_read_model,
+    roll_call,
+    status_from_read_model,
+    status_stream,
+)
 from projections.status import render
 from projections.timeline import EmployerTimeline, fold
 from service import params
@@ -150,7 +155,7 @@ EMPLOYER_RESPONSES = {"401": {"description": "no token, or an unknown or revoked
 
 
 def _timeline(employer: str, as_of: date | None, known_at: Any) -> EmployerTimeline:
-    return fold(store().stream(employer), as_of=as_of or today(), known_at=known_at,
+    return fold(status_stream(store(), employer), as_of=as_of or today(), known_at=known_at,
                 employer=employer)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from projections.sql.queries import status_stream
 from projections.timeline import fold
 from storage.store import LedgerStore
 
@@ -17,7 +18,7 @@ def answers(store: LedgerStore, employers: Iterable[str], on: date) -> list[dict
     """One answer per employer id, in the order asked."""
     out = []
     for employer in employers:
-        t = fold(store.stream(employer), as_of=on, employer=employer)
+        t = fold(status_stream(store, employer), as_of=on, employer=employer)
         cert = t.current_certificate if t.registration is not None else None
         out.append({
             "employer": employer,

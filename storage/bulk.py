@@ -11,7 +11,7 @@ form (SQLite keeps a ``Date`` as its ISO text, exactly as SQLAlchemy writes it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -31,23 +31,29 @@ class StreamRows(NamedTuple):
     rows: list[tuple[int, str, bytes]]  # (originator_version, topic, state)
 
 
-def read_streams(conn: Connection, employers: Sequence[str]) -> list[StreamRows]:
+def read_streams(conn: Connection, employers: Sequence[str],
+                 leaving_out: Collection[str] = ()) -> list[StreamRows]:
     """The stored events of ``employers`` (registered or not: an empty stream then), in one
-    statement, each stream in version order; in the order of ``employers``."""
+    statement, each stream in version order; in the order of ``employers``. Rows of the
+    ``leaving_out`` types are skipped by the statement."""
     if not employers:
         return []
     ids = {employer: stream_id(employer) for employer in employers}
+    skip = sorted(leaving_out)
     if conn.dialect.name == "sqlite":
         keys: list[Any] = [ids[e].hex for e in employers]
         marks = ", ".join("?" * len(keys))
+        without = f" AND topic NOT IN ({', '.join('?' * len(skip))})" if skip else ""
         query = ("SELECT originator_id, originator_version, topic, state FROM stored_events"
-                 f" WHERE originator_id IN ({marks}) ORDER BY originator_id, originator_version")
-        params: Any = tuple(keys)
+                 f" WHERE originator_id IN ({marks}){without}"
+                 " ORDER BY originator_id, originator_version")
+        params: Any = (*keys, *skip)
     else:
         keys = [ids[e] for e in employers]
         query = ("SELECT originator_id, originator_version, topic, state FROM stored_events"
-                 " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version")
-        params = (keys,)
+                 " WHERE originator_id = ANY(%s) AND topic <> ALL(%s::text[])"
+                 " ORDER BY originator_id, originator_version")
+        params = (keys, skip)
     out = [StreamRows(e, ids[e], []) for e in employers]
     by_key: dict[Any, StreamRows] = dict(zip(keys, out, strict=True))
     cursor = conn.exec_driver_sql(query, params)

@@ -388,18 +388,22 @@ class PostgresStore(LedgerStore):
 
             return touched_from(rows, after, first_state)
 
-    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
+    def _stream(self, originator_id: UUID, leaving_out: frozenset[str] = frozenset()
+                ) -> list[LedgerEvent]:
         """One stream in one prepared statement, its rows as plain tuples decoded straight
-        to events (the library's path makes a dictionary row and a ``StoredEvent`` each)."""
+        to events (the library's path makes a dictionary row and a ``StoredEvent`` each);
+        rows of the ``leaving_out`` types are skipped by the statement, never decoded."""
         with collector_paused(), self._connection() as conn, \
                 conn.cursor(row_factory=tuple_row) as cursor:
-            cursor.execute(self._stream_query, (originator_id,), prepare=True)
+            cursor.execute(self._stream_query, (originator_id, sorted(leaving_out)),
+                           prepare=True)
             return decode_rows(originator_id, cursor.fetchall())
 
     @property
     def _stream_query(self) -> sql.Composed:
         return sql.SQL("SELECT originator_version, topic, state FROM {}.{}"
-                       " WHERE originator_id = %s ORDER BY originator_version").format(
+                       " WHERE originator_id = %s AND topic <> ALL(%s::text[])"
+                       " ORDER BY originator_version").format(
             sql.Identifier(self.schema), sql.Identifier(EVENTS_TABLE))
 
     @contextmanager

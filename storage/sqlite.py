@@ -250,14 +250,18 @@ class SQLiteStore(LedgerStore):
 
             return touched_from(rows, after, first_state)
 
-    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
+    def _stream(self, originator_id: UUID, leaving_out: frozenset[str] = frozenset()
+                ) -> list[LedgerEvent]:
         """One stream in one statement, decoded straight from its rows: the library's
-        per-row ``StoredEvent`` and UUID parsing cost as much as decoding the events."""
+        per-row ``StoredEvent`` and UUID parsing cost as much as decoding the events. Rows
+        of the ``leaving_out`` types are skipped by the statement, never decoded."""
         datastore = self.app.recorder.datastore  # type: ignore[attr-defined]
+        skip = sorted(leaving_out)
         with collector_paused(), datastore.transaction(commit=False) as cursor:  # a reader
             cursor.execute("SELECT originator_version, topic, state FROM stored_events"
-                           " WHERE originator_id = ? ORDER BY originator_version",
-                           (originator_id.hex,))
+                           " WHERE originator_id = ?"
+                           + (f" AND topic NOT IN ({', '.join('?' * len(skip))})" if skip else "")
+                           + " ORDER BY originator_version", (originator_id.hex, *skip))
             return decode_rows(originator_id, cursor.fetchall())
 
     @contextmanager

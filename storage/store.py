@@ -281,13 +281,16 @@ class LedgerStore(ABC):
         """The clock the log stamps its tree heads with (the ledger's own time axis)."""
         return datetime.now(UTC)
 
-    def stream(self, employer: str, tree_size: int | None = None) -> list[LedgerEvent]:
+    def stream(self, employer: str, tree_size: int | None = None, *,
+               leaving_out: Collection[str] = ()) -> list[LedgerEvent]:
         """An employer's events in append order (empty when never registered).
 
         With ``tree_size``, only those among the first ``tree_size`` entries of the log: what
-        the ledger held then, whatever the events' ``recorded_at`` (``--ledger-at``).
+        the ledger held then, whatever the events' ``recorded_at`` (``--ledger-at``). Events
+        of the types in ``leaving_out`` are not read at all (a status fold reads nothing
+        from money events: :data:`projections.timeline.NOT_FOR_STATUS`).
         """
-        return self._cut(self._stream(stream_id(employer)), tree_size)
+        return self._cut(self._stream(stream_id(employer), frozenset(leaving_out)), tree_size)
 
     def _cut(self, events: list[LedgerEvent], tree_size: int | None) -> list[LedgerEvent]:
         """The one place ``--ledger-at``/``--tree-size`` filters what a fold reads."""
@@ -327,8 +330,10 @@ class LedgerStore(ABC):
             self._reference = cached
         return list(cached)
 
-    def _stream(self, originator_id: UUID) -> list[LedgerEvent]:
-        return list(self.app.events.get(originator_id))  # type: ignore[arg-type]
+    def _stream(self, originator_id: UUID, leaving_out: frozenset[str] = frozenset()
+                ) -> list[LedgerEvent]:
+        events: list[LedgerEvent] = list(self.app.events.get(originator_id))  # type: ignore[arg-type]
+        return [e for e in events if e.type_name() not in leaving_out]
 
     def notifications(self, after: int, limit: int) -> list[tuple[int, LedgerEvent]]:
         """Events in global append order after position ``after``, at most ``limit``."""

@@ -1,81 +1,66 @@
-"""The rebuild's fast paths answer exactly as the plain ones: skimmed money events fold to the
-same rows as fully decoded ones (a same-day tie decodes their content), the cached registry
-gives every date the registry's rulebook, and the bulk stream read returns each stream as
-``store.stream`` does."""
+"""The rebuild's fast paths answer exactly as the plain ones: streams read without the
+events the status fold reads nothing from fold to the same rows as whole streams (bar the
+stream version an interval notes), the cached registry gives every date the registry's
+rulebook, and the bulk stream read returns each stream as ``store.stream`` does."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any
-from uuid import uuid4
 
-import orjson
 import pytest
 
-from ledger.codec import decode_state, encode_state, new_event
+from ledger.codec import decode_rows
 from ledger.rulebooks import RULES
 from projections.sql.projector import engine_of
-from projections.sql.read_models import CachedRegistry, employer_rows
-from projections.sql.skim import SKIMMED, Skimmed, rebuild_event
-from projections.timeline import in_fold_order
+from projections.sql.read_models import STATUS_COLUMNS, CachedRegistry, employer_rows
+from projections.timeline import HANDLERS, NOT_FOR_STATUS, Fold
 from scripts.generate import LedgerSpec, ledger_lines
 from storage.bulk import read_streams
 from storage.store import LedgerStore
 
 pytestmark = pytest.mark.integration  # a real database, process or server
 
+VERSION = STATUS_COLUMNS.index("event_version")
+
+
 def _import(cli: Any, lines: list[str]) -> None:
     result = cli.import_lines(lines)
     assert result.exit_code == 0, result.output
 
 
-def test_skimmed_streams_fold_to_the_rows_of_decoded_ones(cli: Any, store: LedgerStore
-                                                          ) -> None:
+def _without_version(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return [(*row[:VERSION], *row[VERSION + 1:]) for row in rows]
+
+
+def test_streams_read_without_money_events_fold_to_the_rows_of_whole_streams(
+        cli: Any, store: LedgerStore) -> None:
     generated = b"".join(ledger_lines(LedgerSpec(60, 4), 0)).decode().splitlines()
     _import(cli, generated)
     employers = store.employers()
     with engine_of(store).connect() as conn:
-        streams = read_streams(conn, employers)
-    skimmed = 0
-    for stream in streams:
-        full = [decode_state(topic, stream.originator_id, version, state)
-                for version, topic, state in stream.rows]
-        assert full == store.stream(stream.employer)  # the bulk read: the same stream
-        fast = [rebuild_event(topic, stream.originator_id, version, state)
-                for version, topic, state in stream.rows]
-        skimmed += sum(isinstance(e, Skimmed) for e in fast)
-        plain, quick = employer_rows(stream.employer, full), employer_rows(stream.employer, fast)
-        assert quick.status_values(7) == plain.status_values(7)
+        whole = read_streams(conn, employers)
+        lean = read_streams(conn, employers, leaving_out=NOT_FOR_STATUS)
+    left_out = 0
+    for full, short in zip(whole, lean, strict=True):
+        events = decode_rows(full.originator_id, full.rows)
+        assert events == store.stream(full.employer)  # the bulk read: the same stream
+        kept = decode_rows(short.originator_id, short.rows)
+        assert kept == store.stream(full.employer, leaving_out=NOT_FOR_STATUS) == [
+            e for e in events if e.type_name() not in NOT_FOR_STATUS]
+        left_out += len(events) - len(kept)
+        plain, quick = employer_rows(full.employer, events), employer_rows(full.employer, kept)
+        assert _without_version(quick.status_values(7)) == \
+            _without_version(plain.status_values(7))
         assert quick.lapse_values() == plain.lapse_values()
-    assert skimmed > 500  # the generated payroll, premiums and incentives
+    assert left_out > 500  # the generated payroll, premiums and incentives
 
 
-def test_a_same_day_tie_of_skimmed_events_is_broken_by_their_content() -> None:
-    stamp = datetime(2024, 1, 1, tzinfo=UTC)
-    events = [new_event("PayrollReported", employer="E-1", version=v,
-                        effective=date(2024, 1, 1), recorded_at=stamp, appended_at=stamp,
-                        event_id=None, year=2023, cu="721002", assessable_payroll=payroll)
-              for v, payroll in ((2, Decimal("900.00")), (3, Decimal("100.00")))]
-    stored = [(e.originator_version, e.type_name(), encode_state(e)) for e in events]
-    fast = [rebuild_event(topic, events[0].originator_id, version, raw)
-            for version, topic, raw in stored]
-    assert all(isinstance(e, Skimmed) for e in fast)
-    assert [e.originator_version for e in in_fold_order(fast)] == \
-        [e.originator_version for e in in_fold_order(events)] == [3, 2]
-
-
-def test_only_types_whose_payload_the_status_fold_ignores_are_skimmed() -> None:
-    assert {"PayrollReported", "PremiumPaid", "IncentivePaid", "BaseRateSet",
-                       "LapseRiskFlagged"} == SKIMMED
-    now = datetime(2024, 1, 1, tzinfo=UTC)
-    registered = new_event("EmployerRegistered", employer="E-1", version=1,
-                           effective=date(2020, 1, 6), recorded_at=now, appended_at=now,
-                           event_id="r-1", name="E", partner="GENERIC", program="COR",
-                           classification_units=("1",), headcount=3)
-    back = rebuild_event("EmployerRegistered", uuid4(), 1, encode_state(registered))
-    assert not isinstance(back, Skimmed)
-    assert orjson.loads(encode_state(back)) == orjson.loads(encode_state(registered))
+def test_only_types_the_status_fold_reads_nothing_from_are_left_out() -> None:
+    expected = {"PayrollReported", "PremiumPaid", "IncentivePaid", "BaseRateSet",
+                "LapseRiskFlagged"}
+    assert expected == NOT_FOR_STATUS
+    assert all(HANDLERS[name] is Fold._not_for_status for name in NOT_FOR_STATUS)
 
 
 def test_the_cached_registry_gives_every_date_the_registrys_rulebook() -> None:

@@ -134,7 +134,7 @@ def test_reading_and_folding_a_stream_make_no_reference_cycles(long_store: Ledge
 
 def test_folding_streams_into_read_model_rows_makes_no_reference_cycles(
         long_store: LedgerStore) -> None:
-    """What makes pausing the collector safe in a rebuild and a catch-up: the skimmed read,
+    """What makes pausing the collector safe in a rebuild and a catch-up: the lean read,
     the fold into intervals and the rows for the tables are freed by reference counting."""
     from projections.sql.projector import fold_employers
 

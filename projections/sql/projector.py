@@ -49,6 +49,7 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, selec
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from ledger.codec import decode_rows
 from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, RuleRegistry
 from projections.sql.read_models import (
@@ -61,7 +62,7 @@ from projections.sql.read_models import (
     tracking,
 )
 from projections.sql.revision import READ_MODEL_REVISION
-from projections.sql.skim import rebuild_event
+from projections.timeline import NOT_FOR_STATUS
 from storage.bulk import StreamRows, insert_rows, read_streams
 from storage.engine import SQLITE_BUSY_TIMEOUT_SECONDS, engine_for
 from storage.schema import ensure
@@ -239,8 +240,8 @@ def fold_employers(
     engine = engine_of(store)
     with collector_paused():  # reading and folding make no cycles: see ledger.collector
         for part in chunks(list(employers), REBUILD_EMPLOYERS):
-            with engine.connect() as conn:
-                streams = read_streams(conn, part)
+            with engine.connect() as conn:  # the money events change no row: not read
+                streams = read_streams(conn, part, leaving_out=NOT_FOR_STATUS)
             for stream in streams:
                 _fold_stream(stream, registry, out)
                 stream.rows.clear()  # the stored rows are not needed once folded
@@ -251,8 +252,7 @@ def _fold_stream(stream: StreamRows, registry: RuleRegistry, out: Folded) -> Non
     """Decodes and folds one stream into ``out`` (its rows, or its failure)."""
     employer, originator_id = stream.employer, stream.originator_id
     try:
-        events = [rebuild_event(topic, originator_id, version, state)
-                  for version, topic, state in stream.rows]
+        events = decode_rows(originator_id, stream.rows)
         out.rows.append(employer_rows(employer, events, registry))
     except Exception as exc:  # noqa: BLE001 - any failure of one stream is reported
         log.error("read models: employer %s could not be projected: %r", employer, exc)

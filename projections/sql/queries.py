@@ -29,6 +29,7 @@ from sqlalchemy import (
     union,
 )
 
+from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule
 from projections.lapses import (
     LapseFacts,
@@ -47,8 +48,17 @@ from projections.sql.projector import (
 from projections.sql.read_models import SLOTS, failed, revisions, slot_tables, tracking
 from projections.sql.revision import READ_MODEL_REVISION
 from projections.status import render, unregistered
-from projections.timeline import fold
+from projections.timeline import NOT_FOR_STATUS, fold
 from storage.store import LedgerStore
+
+
+def status_stream(store: LedgerStore, employer: str, tree_size: int | None = None,
+                  ) -> list[LedgerEvent]:
+    """What a status fold reads of an employer's stream: every event but those it reads
+    nothing from (money, rates, flags: :data:`NOT_FOR_STATUS`), which are left unread. A long
+    history is mostly payroll and premiums; ``status --known-at`` then costs what the
+    employer's certification history holds."""
+    return store.stream(employer, tree_size, leaving_out=NOT_FOR_STATUS)
 
 
 def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
@@ -63,11 +73,11 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
         return _status_document(employer, as_of, current[0])
     slot = catch_up(store, wait=False, on_progress=on_progress)
     if slot is None:
-        return render(fold(store.stream(employer), as_of=as_of, employer=employer))
+        return render(fold(status_stream(store, employer), as_of=as_of, employer=employer))
     _LIVE[_key(store)] = slot
     with engine_of(store).connect() as conn:
         if not store.read_only and failures(conn, slot, employer):  # its rows are stale
-            return render(fold(store.stream(employer), as_of=as_of, employer=employer))
+            return render(fold(status_stream(store, employer), as_of=as_of, employer=employer))
         row = conn.execute(_latest(slot), {"employer": employer, "as_of": as_of}).first()
     return _status_document(employer, as_of, row)
 
@@ -146,7 +156,8 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90,
     :func:`lapse_decision` decides each."""
     slot = catch_up(store, on_progress=on_progress)
     if slot is None:  # a read-only ledger whose read models are behind: fold every stream
-        return [e for e in lapses((store.stream(e) for e in store.employers()), as_of, within)
+        return [e for e in lapses((status_stream(store, e) for e in store.employers()), as_of,
+                                  within)
                 if partner is None or e["partner"] == partner]
     window = LapseWindow(as_of, within)
     with engine_of(store).connect() as conn:
@@ -221,7 +232,7 @@ def roll_by_folding(store: LedgerStore, as_of: date, partner: str | None,
     replay, and for a read-only ledger whose read models are behind."""
     rows = []
     for employer in store.employers():
-        doc = render(fold(store.stream(employer), as_of=as_of, known_at=known_at,
+        doc = render(fold(status_stream(store, employer), as_of=as_of, known_at=known_at,
                           employer=employer))
         if doc["status"] == "unregistered" or (partner is not None and doc["partner"] != partner):
             continue
