@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import Any
 
 from ledger import events as ev
@@ -45,15 +45,19 @@ STATES = ("eligible", "ineligible", "deferred", "open", "not_applicable")
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
+EXACT = Context(prec=80, rounding=ROUND_HALF_UP)
+"""The arithmetic of money: wide enough that no product or sum of accepted figures (at most
+15 digits before the point, 2 after) is ever rounded but to the cent, on purpose (the
+default 28 digits round a payroll times a rate, or cannot quantize the result)."""
 
 
 def money(value: Decimal) -> str:
     """A sum of money as INTERCHANGE.md writes it: rounded half-up to the cent, 2 places."""
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(_cents(value))
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, rounding=ROUND_HALF_UP, context=EXACT)
 
 
 def _figure(value: Decimal) -> str:
@@ -61,7 +65,7 @@ def _figure(value: Decimal) -> str:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         return format(value, "f")
-    return str(value.quantize(CENT))
+    return str(value.quantize(CENT, context=EXACT))
 
 
 def _opt_money(value: Decimal | None) -> str | None:
@@ -88,6 +92,14 @@ def incentive(
     that cannot be final yet on that date (see :func:`outstanding`) is ``open``, with what is
     still outstanding, rather than reading as final. Without it the decision is as at the
     year's end, whatever the date."""
+    with localcontext(EXACT):
+        return _incentive(events, reference, year=year, employer=employer, known_at=known_at,
+                          registry=registry, asked_on=asked_on)
+
+
+def _incentive(events: Iterable[ev.LedgerEvent], reference: Iterable[ev.LedgerEvent], *,
+               year: int, employer: str, known_at: datetime | None,
+               registry: RuleRegistry | None, asked_on: date | None) -> dict[str, Any]:
     view = in_view([*events, *reference], known_at)
     own = [e for e in view if not e.reference and (e.employer in (None, employer))]
     rates = [e for e in view if isinstance(e, ev.BaseRateSet)]
@@ -131,6 +143,11 @@ def summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Totals for a payment run: how many employers in each state, the amount due, what was
     paid, and the difference (deferred and open decisions count in neither amount nor
     difference: they are counted apart, in ``by_state``)."""
+    with localcontext(EXACT):
+        return _summarize(documents)
+
+
+def _summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     by_state = {state: 0 for state in STATES}
     amount = paid = difference = ZERO
     for doc in documents:
@@ -227,8 +244,9 @@ class _Decider:
                 and e.year == self.year]
 
     def _note_difference(self, paid: Decimal, due: Decimal, difference: Decimal) -> None:
-        rule = self.rb.rule("incentive-payable") if self.rb.has("incentive-payable") \
-            else self.rb.rule("incentive")
+        rb = self.rb  # none for an employer not registered (a registration voided, say)
+        rule = next((rb.rule(name) for name in ("incentive-payable", "incentive")
+                     if rb.has(name)), None)
         if difference > 0:
             says = f"paid {money(paid)} of {money(due)} due: {money(difference)} still owed"
         elif difference < 0:
