@@ -66,15 +66,23 @@ def in_view(events: Iterable[ev.LedgerEvent], known_at: datetime | None,
 def with_voids(events: Iterable[ev.LedgerEvent], known_at: datetime | None,
                ) -> tuple[list[ev.LedgerEvent], dict[str, ev.EventVoided]]:
     """The events known at ``known_at``, voided ones included, and for each voided one (by
-    id) a void known by then that leaves it out: the one to cite."""
+    id) a void known by then that leaves it out: the one to cite, the same whatever the
+    order the voids were appended in (the first recorded; then the first effective, then the
+    least id)."""
     known, voided = _known(events, known_at)
     by_target: dict[str, ev.EventVoided] = {}
     if voided:
         for e in known:
             if (isinstance(e, ev.EventVoided) and e.target in voided
                     and (e.event_id is None or e.event_id not in voided)):
-                by_target.setdefault(e.target, e)
+                cited = by_target.get(e.target)
+                if cited is None or _citation_order(e) < _citation_order(cited):
+                    by_target[e.target] = e
     return known, by_target
+
+
+def _citation_order(void: ev.EventVoided) -> tuple[datetime, object, str]:
+    return _aware(void.recorded_at), void.effective, void.event_id or ""
 
 
 def _known(events: Iterable[ev.LedgerEvent], known_at: datetime | None,

@@ -131,3 +131,23 @@ def test_the_standing_registration_is_the_one_the_fold_keeps(
         t = fold(ledger.events, as_of=date(2030, 1, 1), known_at=when, employer="E-1")
         assert standing_name(ledger.events, when) == \
             (t.registration.name if t.registration is not None else None)
+
+
+def test_two_voids_of_one_event_cite_the_same_void_in_either_append_order() -> None:
+    """The answer cites one void of a voided event: the first recorded (then the least id),
+    not whichever was appended first, so the same events give the same ``because``."""
+    ledger = Ledger("E-1")
+    ledger.register("2020-01-06")
+    ledger.certify("2020-06-01", "2020-06-15", "A1")
+    qa = ledger.events[-1]
+    ledger.add(ev.EventVoided, "2020-09-01", "2020-09-01", event_id="V-b", target=qa.event_id,
+               reason="second")
+    ledger.add(ev.EventVoided, "2020-09-01", "2020-09-01", event_id="V-a", target=qa.event_id,
+               reason="first")
+    forward = fold(ledger.events, as_of=date(2020, 12, 31))
+    backward = fold([*ledger.events[:-2], *reversed(ledger.events[-2:])],
+                    as_of=date(2020, 12, 31))
+    cited = [d.event.event_id for d in forward.decisions if isinstance(d.event, ev.EventVoided)]
+    assert cited == ["V-a"]
+    assert [d.as_because() for d in forward.decisions] == \
+        [d.as_because() for d in backward.decisions]
