@@ -86,8 +86,9 @@ def incentive(
 
     ``asked_on`` is the date the question is asked (the command line's today): a decision
     that cannot be final yet on that date (see :func:`outstanding`) is ``open``, with what is
-    still outstanding, rather than reading as final. Without it the decision is as at the
-    year's end, whatever the date."""
+    still outstanding, rather than reading as final; one that is ``deferred`` (on hold) or
+    ``ineligible`` for what happened in the year stays so. Without it the decision is as at
+    the year's end, whatever the date."""
     everything = [*events, *reference]
     view = in_view(everything, known_at)
     rates = [e for e in view if isinstance(e, ev.BaseRateSet)]
@@ -108,7 +109,10 @@ def incentive(
     d.opening(scheme["scheme"])
     doc = d.worksafebc() if scheme["scheme"] == "worksafebc" else d.pir()
     pending = outstanding(t, year, asked_on) if asked_on is not None else []
-    if not pending or (doc["state"] == "ineligible" and d.final):
+    # on hold whatever the calendar (DOMAIN.md: deferred while an investigation or a review
+    # is open), or ineligible for what happened in the year: the answer stands as it is
+    if not pending or doc["state"] == "deferred" or (doc["state"] == "ineligible"
+                                                     and d.final):
         return doc
     return d.reopen(doc, pending)
 

@@ -6,7 +6,7 @@ The employer below is scenario 03's: BCCSA Small COR, first certified 2023-06-20
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from typing import Any
 
@@ -530,6 +530,32 @@ def test_pir_cites_a_void_only_where_it_decides_pir() -> None:
     doc = decide(led, rates())
     assert doc["state"] == "eligible"
     assert _cited(doc, "VOID") and not _cited(doc, "VOID-P")
+
+
+# --- a year still running -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hold", ["review", "investigation"])
+def test_a_hold_defers_the_year_while_it_still_runs(hold: str) -> None:
+    """DOMAIN.md: deferred while an investigation or a review is open, whatever the day
+    asked; not ``open`` (a year in progress) and without ``outstanding``."""
+    led = certified()
+    if hold == "review":
+        led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="x")
+    else:
+        led.add(ev.InvestigationOpened, "2023-10-01", case="C-1")
+    doc = incentive(led.events, rates((CU, 2023, "4.00")).events, year=2023,
+                    employer=led.employer, asked_on=date(2023, 11, 1))
+    assert doc["state"] == "deferred" and doc["amount"] is None
+    assert doc["difference"] is None and "outstanding" not in doc
+
+
+def test_pir_with_an_open_review_is_deferred_while_the_year_runs() -> None:
+    led = amhsa()
+    led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=True, description="x")
+    doc = incentive(led.events, [], year=2023, employer=led.employer,
+                    asked_on=date(2023, 11, 1))
+    assert doc["state"] == "deferred" and "outstanding" not in doc
 
 
 # --- partners ------------------------------------------------------------------------------------
