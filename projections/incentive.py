@@ -37,7 +37,7 @@ from projections.timeline import (
     Review,
     fold,
 )
-from projections.voids import in_view
+from projections.voids import in_view, with_voids
 
 __all__ = ["STATES", "incentive", "money", "summarize"]
 
@@ -90,8 +90,9 @@ def incentive(
 
     ``asked_on`` is the date the question is asked (the command line's today): a decision
     that cannot be final yet on that date (see :func:`outstanding`) is ``open``, with what is
-    still outstanding, rather than reading as final. Without it the decision is as at the
-    year's end, whatever the date."""
+    still outstanding, rather than reading as final; one that is ``deferred`` (on hold) or
+    ``ineligible`` for what happened in the year stays so. Without it the decision is as at
+    the year's end, whatever the date."""
     with localcontext(EXACT):
         return _incentive(events, reference, year=year, employer=employer, known_at=known_at,
                           registry=registry, asked_on=asked_on)
@@ -100,24 +101,30 @@ def incentive(
 def _incentive(events: Iterable[ev.LedgerEvent], reference: Iterable[ev.LedgerEvent], *,
                year: int, employer: str, known_at: datetime | None,
                registry: RuleRegistry | None, asked_on: date | None) -> dict[str, Any]:
-    view = in_view([*events, *reference], known_at)
-    own = [e for e in view if not e.reference and (e.employer in (None, employer))]
+    everything = [*events, *reference]
+    view = in_view(everything, known_at)
     rates = [e for e in view if isinstance(e, ev.BaseRateSet)]
     year_end = date(year, 12, 31)
-    as_of = max([year_end, *(e.effective for e in own)])
+    as_of = max([year_end, *(e.effective for e in view
+                             if not e.reference and (e.employer in (None, employer)))])
+    # the employer's events with their voids still to apply: the fold applies them, keeping
+    # each voided event beside its void so that an answer it would have decided cites it
+    own = [e for e in with_voids(everything, known_at)[0]
+           if not e.reference and (e.employer in (None, employer))]
     t = fold(own, as_of=as_of, known_at=known_at, employer=employer, registry=registry)
     d = _Decider(t, year, rates, known_at)
     if t.registration is None:
         return d.unregistered()
     scheme = d.rb.rule("incentive")
-    if scheme["scheme"] == "worksafebc":
-        doc = d.worksafebc()
-    elif scheme["scheme"] == "pir":
-        doc = d.pir()
-    else:
+    if scheme["scheme"] not in ("worksafebc", "pir"):
         return d.not_applicable(scheme)
+    d.opening(scheme["scheme"])
+    doc = d.worksafebc() if scheme["scheme"] == "worksafebc" else d.pir()
     pending = outstanding(t, year, asked_on) if asked_on is not None else []
-    if not pending or (doc["state"] == "ineligible" and d.final):
+    # on hold whatever the calendar (DOMAIN.md: deferred while an investigation or a review
+    # is open), or ineligible for what happened in the year: the answer stands as it is
+    if not pending or doc["state"] == "deferred" or (doc["state"] == "ineligible"
+                                                     and d.final):
         return doc
     return d.reopen(doc, pending)
 
@@ -261,6 +268,56 @@ class _Decider:
         self.note(f"registered with {reg.partner} for {self.t.program}",
                   "incentive", reg.event, reg.registered)
 
+    def opening(self, scheme: str) -> None:
+        """The first decisions of a program's incentive: the registration, then each void
+        that took away an event which would otherwise have decided the year (COR-2000
+        .corrections: an answer cites the void that took its target away)."""
+        self._registered()
+        for e, void in self.t.voided:
+            if self.would_decide(e, scheme):
+                then = f"{e.target} counts again" if isinstance(e, ev.EventVoided) else \
+                    f"it does not decide {self.year}"
+                self.note(f"{e.type_name()} {e.event_id} ({e.effective}) was voided: "
+                          f"{void.reason}; {then}", "corrections", void, e.effective)
+
+    def would_decide(self, e: ev.LedgerEvent, scheme: str) -> bool:
+        """Whether ``e``, had it counted, would have decided Y under ``scheme``, by the
+        questions below: a certificate revoked during Y (also by a review closed
+        ``revoked``), a review that would hold Y (:meth:`_bears_on_year`) or the close that
+        would have released it; for ``worksafebc`` also a violation with a penalty in Y,
+        payroll or premiums for Y and an investigation (or its close) as a review. A void
+        would have decided Y when its target, which counts again, decides it."""
+        t, year = self.t, self.year
+        if isinstance(e, ev.EventVoided):
+            target = next((x for x in t.events if x.event_id == e.target), None)
+            return target is not None and self.would_decide(target, scheme)
+        if scheme != "worksafebc" and isinstance(e, ev.ViolationRecorded | ev.PayrollReported
+                                                 | ev.PremiumPaid | ev.InvestigationOpened
+                                                 | ev.InvestigationClosed):
+            return False
+        if isinstance(e, ev.ViolationRecorded):
+            return bool(e.penalty) and e.effective.year == year
+        if isinstance(e, (ev.PayrollReported, ev.PremiumPaid)):
+            return bool(e.year == year)
+        if isinstance(e, ev.InvestigationOpened):
+            return bool(e.incident_on.year == year)
+        if isinstance(e, ev.SeriousIncidentReported):
+            # its review would still be open in Y unless a review closed before Y began
+            start = date(year, 1, 1)
+            return e.effective <= self.year_end and not any(
+                r.closed is not None and e.effective <= r.closed < start for r in t.reviews)
+        if isinstance(e, ev.CertificationRevoked | ev.ReviewClosed):
+            revoked = (not isinstance(e, ev.ReviewClosed) or e.outcome == "revoked")
+            if revoked and e.effective.year == year and t.certificate_on(e.effective):
+                return True
+        if isinstance(e, ev.ReviewClosed | ev.InvestigationClosed):
+            holds = t.reviews if isinstance(e, ev.ReviewClosed) else [
+                i for i in t.investigations if i.case == e.case]
+            return e.effective.year >= year and any(
+                self._bears_on_year(r) and r.opened <= e.effective
+                and (r.closed is None or r.closed > e.effective) for r in holds)
+        return False
+
     # outcomes -------------------------------------------------------------------------------
 
     def reopen(self, doc: dict[str, Any], pending: list[str]) -> dict[str, Any]:
@@ -285,7 +342,6 @@ class _Decider:
 
     def pir(self) -> dict[str, Any]:
         """AMHSA PIR: a valid certificate on Dec 31 of Y and no open review (open: deferred)."""
-        self._registered()
         rule = self.rb.rule("pir-eligibility")
         cert = self.t.certificate_on(self.year_end)
         if cert is None:
@@ -315,7 +371,6 @@ class _Decider:
 
     def worksafebc(self) -> dict[str, Any]:
         """The WorkSafeBC COR incentive (DOMAIN.md): eligibility, exceptions, the amount."""
-        self._registered()
         basis, audit = self.certificate_basis()
         open_holds = self.open_holds([*self.t.reviews, *self.t.investigations])
         if basis == "none" or (basis == "missed" and not open_holds):

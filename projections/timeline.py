@@ -273,6 +273,9 @@ class EmployerTimeline:
     late: list[tuple[Requirement, Certificate, AuditRecord]] = field(default_factory=list)
     decisions: list[Decision] = field(default_factory=list)
     events: list[ev.LedgerEvent] = field(default_factory=list)  # in view, in fold order
+    # The voided events, in fold order, each with the void that leaves it out: they decide
+    # nothing, but an answer they would have decided cites the void (the incentive asks).
+    voided: list[tuple[ev.LedgerEvent, ev.EventVoided]] = field(default_factory=list)
     # The ids of audits that opened a limited-scope window, in ``audits`` order: an index so
     # the questions about open windows do not re-scan every audit of a long history.
     windowed: dict[str, None] = field(default_factory=dict)
@@ -752,6 +755,7 @@ class Fold:
         event is one the status fold would have read (a registration, or any such event
         once registered). True when it was cited."""
         void = self._voids[e.event_id or ""]
+        self.t.voided.append((e, void))
         if handler is Fold._not_for_status:
             return False
         if isinstance(e, ev.EmployerRegistered):

@@ -6,7 +6,7 @@ The employer below is scenario 03's: BCCSA Small COR, first certified 2023-06-20
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 from typing import Any
 
@@ -445,6 +445,117 @@ def test_a_voided_event_no_longer_counts_from_its_void_on() -> None:
     led.add(ev.EventVoided, "2024-01-10", target="V-1", reason="entered in error")
     assert decide(led)["state"] == "eligible"
     assert decide(led, known_at=datetime(2024, 1, 1, tzinfo=UTC))["state"] == "ineligible"
+
+
+def _cited(doc: dict[str, Any], event_id: str) -> bool:
+    return any(b["event"] == event_id and b["rule"] == "COR-2000.corrections"
+               for b in doc["because"])
+
+
+def _voided_revocation(led: Ledger) -> None:
+    led.add(ev.CertificationRevoked, "2023-10-01", event_id="X", authority="WSBC", reason="r")
+
+
+def _voided_penalty(led: Ledger) -> None:
+    led.add(ev.ViolationRecorded, "2023-08-01", event_id="X", kind="order", penalty=True)
+
+
+def _voided_incident(led: Ledger) -> None:
+    led.add(ev.SeriousIncidentReported, "2023-10-01", event_id="X", fatality=False,
+            description="fall")
+
+
+def _voided_investigation(led: Ledger) -> None:
+    led.add(ev.InvestigationOpened, "2023-09-01", event_id="X", case="C-1")
+
+
+def _voided_review_close(led: Ledger) -> None:
+    led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="fall")
+    led.add(ev.ReviewClosed, "2024-01-20", event_id="X", outcome="certificate_stands")
+
+
+def _voided_investigation_close(led: Ledger) -> None:
+    led.add(ev.InvestigationOpened, "2023-09-01", case="C-1")
+    led.add(ev.InvestigationClosed, "2024-01-20", event_id="X", case="C-1")
+
+
+@pytest.mark.parametrize(("voided", "before", "after"), [
+    (_voided_revocation, "ineligible", "eligible"),
+    (_voided_penalty, "ineligible", "eligible"),
+    (_voided_incident, "deferred", "eligible"),
+    (_voided_investigation, "deferred", "eligible"),
+    (_voided_review_close, "eligible", "deferred"),
+    (_voided_investigation_close, "eligible", "deferred"),
+])
+def test_a_void_that_takes_away_what_would_decide_the_year_is_cited(
+        voided: Any, before: str, after: str) -> None:
+    """COR-2000.corrections: an answer cites the void that took its target away; the
+    incentive for Y does where the voided event would otherwise have decided Y."""
+    led = worked_example()
+    voided(led)
+    led.add(ev.EventVoided, "2024-03-01", event_id="VOID", target="X", reason="in error")
+    known = decide(led, known_at=datetime(2024, 2, 20, tzinfo=UTC))
+    assert known["state"] == before and not _cited(known, "VOID")
+    doc = decide(led)
+    assert doc["state"] == after and _cited(doc, "VOID")
+    assert "was voided: in error" in says(doc)
+
+
+def test_a_voided_penalty_is_cited_for_its_own_year_only() -> None:
+    led = worked_example()
+    payroll(led, "2000000.00", year=2024, reported="2025-02-15", deadline="2025-02-28")
+    led.add(ev.ViolationRecorded, "2024-03-01",
+            event_id="X", kind="order", penalty=True)
+    led.add(ev.EventVoided, "2024-05-01", event_id="VOID", target="X", reason="in error")
+    assert not _cited(decide(led), "VOID")  # 2023: a penalty in 2024 decides nothing
+    assert _cited(decide(led, rates((CU, 2024, "4.00")), year=2024), "VOID")
+
+
+def test_a_voided_void_cites_the_void_that_gives_its_target_back() -> None:
+    led = worked_example()
+    _voided_penalty(led)
+    led.add(ev.EventVoided, "2024-03-01", event_id="VOID", target="X", reason="in error")
+    led.add(ev.EventVoided, "2024-03-05", event_id="VOID-2", target="VOID", reason="no")
+    doc = decide(led)
+    assert doc["state"] == "ineligible" and _cited(doc, "VOID-2")
+    assert "X counts again" in says(doc)
+
+
+def test_pir_cites_a_void_only_where_it_decides_pir() -> None:
+    led = amhsa()
+    led.add(ev.ViolationRecorded, "2023-08-01", event_id="P", kind="order", penalty=True)
+    led.add(ev.EventVoided, "2024-03-01", event_id="VOID-P", target="P", reason="in error")
+    _voided_incident(led)
+    led.add(ev.EventVoided, "2024-03-01", event_id="VOID", target="X", reason="in error")
+    doc = decide(led, rates())
+    assert doc["state"] == "eligible"
+    assert _cited(doc, "VOID") and not _cited(doc, "VOID-P")
+
+
+# --- a year still running -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hold", ["review", "investigation"])
+def test_a_hold_defers_the_year_while_it_still_runs(hold: str) -> None:
+    """DOMAIN.md: deferred while an investigation or a review is open, whatever the day
+    asked; not ``open`` (a year in progress) and without ``outstanding``."""
+    led = certified()
+    if hold == "review":
+        led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=False, description="x")
+    else:
+        led.add(ev.InvestigationOpened, "2023-10-01", case="C-1")
+    doc = incentive(led.events, rates((CU, 2023, "4.00")).events, year=2023,
+                    employer=led.employer, asked_on=date(2023, 11, 1))
+    assert doc["state"] == "deferred" and doc["amount"] is None
+    assert doc["difference"] is None and "outstanding" not in doc
+
+
+def test_pir_with_an_open_review_is_deferred_while_the_year_runs() -> None:
+    led = amhsa()
+    led.add(ev.SeriousIncidentReported, "2023-10-01", fatality=True, description="x")
+    doc = incentive(led.events, [], year=2023, employer=led.employer,
+                    asked_on=date(2023, 11, 1))
+    assert doc["state"] == "deferred" and "outstanding" not in doc
 
 
 # --- partners ------------------------------------------------------------------------------------
