@@ -107,6 +107,12 @@ class ScanSettings:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def window(self, asked: int | None) -> int:
+        """The days a scan looks ahead (and back): those ``asked`` (``--within``, the API's
+        ``within``), else the configured ``within`` (``$CORLEDGER_SCAN_WITHIN``, else the
+        file's ``scan.within``, else 90)."""
+        return self.within if asked is None else asked
+
 
 @dataclass(frozen=True)
 class OutboxSettings:
@@ -203,7 +209,13 @@ class Config:
 def configured_zone(environ: Mapping[str, str]) -> ZoneInfo:
     """The one time zone of "today" for every command: ``$CORLEDGER_TIMEZONE``, else the
     config file's ``scan.timezone`` (``$CORLEDGER_CONFIG``), else UTC."""
-    return load_config(None, environ).scan.zone
+    return configured_scan(environ).zone
+
+
+def configured_scan(environ: Mapping[str, str]) -> ScanSettings:
+    """The scan settings of the environment's configuration (``$CORLEDGER_CONFIG`` and the
+    ``CORLEDGER_SCAN_*`` and ``CORLEDGER_TIMEZONE`` variables)."""
+    return load_config(None, environ).scan
 
 
 def load_config(path: str | Path | None, environ: Mapping[str, str]) -> Config:

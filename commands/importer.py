@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections import OrderedDict, deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -91,8 +91,12 @@ class _Line(NamedTuple):
     state: bytes | None
     envelope: dict[str, Any] | None
     recorded: str  # recorded_at (the import's clock when absent) as storage.recorded_key
+    # the hash of the line as given to the importer when the HTTP service stamped ``by`` on
+    # the submitted object (``content_hash`` is then the submitted object's): what the
+    # service stored as the content hash before it hashed the submitted object
+    stamped_hash: str | None = None
     leaf: bytes | None = None  # its Merkle leaf if admitted at leaf_version (guess_leaves)
-    leaf_version: int = 0
+    leaf_version: int = 0  # (these two last: guess_leaves replaces them)
 
 
 def content_hash(obj: Any) -> str:
@@ -203,6 +207,11 @@ class Importer:
     # everyone's, as at the command line. A void naming an event the sender may not know of
     # is refused as one naming no event, so a refusal never tells one partner of another's.
     may_know: Callable[[str | None], bool] | None = None
+    # Lines the HTTP service gave a ``by`` the sender left out (line number -> the hash of
+    # the object as submitted). Idempotency compares the submitted object (DOMAIN.md, "Ids"),
+    # so such a line is stored under its submitted object's hash, and one already in the
+    # ledger under the stamped line's hash (as the service stored it before) is the same.
+    submitted: Mapping[int, str] | None = None
     errors: list[LineError] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
 
@@ -327,9 +336,12 @@ class Importer:
         known.update(self._held_ids)
         self._append_held(writer)
         admitted = self._held_ids
-        admit = self._admit
+        admit, submitted = self._admit, self.submitted
         batch: list[StoredRow | Appended] = []
         for line in pending:
+            if submitted is not None and line.number in submitted:
+                line = line._replace(content_hash=submitted[line.number],
+                                     stamped_hash=line.content_hash)
             item = admit(line, known)
             if item is not None:
                 batch.append(item)
@@ -410,7 +422,7 @@ class Importer:
         """Checks a valid line against the ledger; returns the row to append, if any."""
         event_id = line.event_id
         if event_id is not None and event_id in known:
-            if known[event_id][0] == line.content_hash:
+            if known[event_id][0] in (line.content_hash, line.stamped_hash):
                 self.result.skipped += 1
                 return None
             self._error(line.number, "id",

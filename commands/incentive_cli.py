@@ -9,7 +9,7 @@ An employer the ledger has never registered is answered, not refused: state
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -21,10 +21,12 @@ from commands.session import console, emit_json, stderr
 from commands.status_cli import check_employer, parse_known_at, partner_option
 from commands.terminal import LiteralConsole, styled
 from ledger.codec import format_time_or_none
-from ledger.events import LedgerEvent
 from projections.incentive import asked_on, summarize
 from projections.incentive import incentive as decide
 from projections.sql.payment_run import payment_run
+
+if TYPE_CHECKING:
+    from storage.store import LedgerStore
 
 DECIDING = ("deciding incentives (employers)", "deciding the incentives of {total} employers")
 
@@ -47,16 +49,15 @@ def _asked_on(known_at: datetime | None) -> date:
     return asked_on(click.get_current_context().obj.today(), known_at)
 
 
-def _decision(employer: str, reference: list[LedgerEvent], year: int,
-              known_at: datetime | None, tree_size: int | None = None) -> dict[str, Any]:
-    return decide(_store().stream(employer, tree_size), reference, year=year,
-                  employer=employer, known_at=known_at, asked_on=_asked_on(known_at))
-
-
-def _size(ledger_at: datetime | None, tree_size: int | None) -> int:
-    """The tree size the answer is computed from: pinned by the options, else the log's."""
-    size = pinned_size(_store(), ledger_at, tree_size)
-    return current_size(_store()) if size is None else size
+def incentive_document(store: LedgerStore, employer: str, year: int,
+                       known_at: datetime | None, asked: date,
+                       tree_size: int | None = None) -> dict[str, Any]:
+    """The ``incentive --json`` document, its receipt included, of the first ``tree_size``
+    log entries (default: the whole log), asked on ``asked``: the CLI's and the API's."""
+    size = current_size(store) if tree_size is None else tree_size
+    doc = decide(store.stream(employer, size), store.reference(size), year=year,
+                 employer=employer, known_at=known_at, asked_on=asked)
+    return {**doc, "receipt": receipt(store, size, doc["because"])}
 
 
 @click.command()
@@ -68,10 +69,10 @@ def _size(ledger_at: datetime | None, tree_size: int | None) -> int:
 def incentive(employer: str, year: int, known_at: datetime | None, ledger_at: datetime | None,
               tree_size: int | None, as_json: bool) -> None:
     """Incentive eligibility and amount of EMPLOYER for a certification year."""
-    size = _size(ledger_at, tree_size)
-    doc = _decision(employer, _store().reference(size), year, known_at, size)
+    doc = incentive_document(_store(), employer, year, known_at, _asked_on(known_at),
+                             pinned_size(_store(), ledger_at, tree_size))
     if as_json:
-        emit_json({**doc, "receipt": receipt(_store(), size, doc["because"])})
+        emit_json(doc)
         return
     if doc["partner"] is None:
         stderr.print(styled(f"{employer}: not registered in this ledger"))

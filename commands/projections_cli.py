@@ -4,7 +4,7 @@ and the regulator's roll call, answered from them."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.text import Text
@@ -21,6 +21,9 @@ from ledger.codec import format_time_or_none
 from projections.sql.projector import Progress, progress, rebuild
 from projections.sql.queries import ROLL_FIELDS, roll_by_folding, roll_call
 from projections.sql.revision import READ_MODEL_REVISION
+
+if TYPE_CHECKING:
+    from storage.store import LedgerStore
 
 
 def _session() -> Any:
@@ -121,15 +124,13 @@ def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv
             rows = roll_call(store, as_of, partner, on_progress=report)
     else:
         rows = roll_by_folding(store, as_of, partner, known_at)
-    names = registered_names(store, known_at) if rows else {}
-    rows = [{"employer": r["employer"], "name": names.get(r["employer"]),
-             **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
+    rows = named_roll(store, rows, known_at)
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner,
                    "known_at": format_time_or_none(known_at), "employers": rows})
         return
     if csv_file:
-        write_csv(csv_file, (*ROLL_FIELDS, "name"), rows, force)
+        write_csv(csv_file, ROLL_COLUMNS, rows, force)
         if csv_file != "-":
             stderr.print(styled(f"{csv_file}: {len(rows)} employers written"))
         return
@@ -153,10 +154,25 @@ def _name_and_flags(name: str | None, flags: list[str]) -> Text:
     return styled(name or "", ("\n" + " ".join(flags), "yellow") if flags else None)
 
 
+ROLL_COLUMNS = (*ROLL_FIELDS, "name")
+"""The columns of the roll as CSV: ``roll --csv``'s and ``GET /v1/roll``'s."""
+
+
+def named_roll(store: LedgerStore, rows: list[dict[str, Any]],
+               known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The roll's rows, each with the name of its employer's standing registration (as
+    known at ``known_at``) after the id: what ``roll --json/--csv`` and ``GET /v1/roll``
+    answer."""
+    names = registered_names(store, known_at) if rows else {}
+    return [{"employer": r["employer"], "name": names.get(r["employer"]),
+             **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
+
+
 def write_roll_csv(rows: list[dict[str, Any]], stream: Any) -> None:
-    """The roll as CSV (one row per employer, flags space-separated): the CLI's and the API's,
-    through the one CSV writer (formula cells neutralised)."""
-    stream.write(render_csv(ROLL_FIELDS, rows))
+    """The roll as CSV (one row per employer, flags space-separated, rows of
+    :func:`named_roll`): the CLI's and the API's, through the one CSV writer (formula cells
+    neutralised)."""
+    stream.write(render_csv(ROLL_COLUMNS, rows))
 
 
 COMMANDS = [projections_group, roll]

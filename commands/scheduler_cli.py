@@ -87,7 +87,7 @@ def scan(as_of: date | None, within: int | None, config_path: str | None,
         check_scan_date(as_of, today)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--as-of") from None
-    window = within if within is not None else config.scan.within
+    window = config.scan.window(within)
     check_reach(as_of, window)
     result = run_scan(session.store(), [as_of], window, now)
     if as_json:

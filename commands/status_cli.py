@@ -28,6 +28,7 @@ from ledger.ids import EMPLOYER_ID
 
 if TYPE_CHECKING:
     from ledger.events import LedgerEvent
+    from projections.sql.projector import OnProgress
     from storage.store import LedgerStore
 
 # A command imports what only it needs when it runs (see commands.cli: lazy loading): the
@@ -107,17 +108,6 @@ def _as_of(as_of: date | None, within: int = 0) -> date:
     return day
 
 
-def _timeline(employer: str, as_of: date | None, known_at: datetime | None,
-              events: list[LedgerEvent] | None = None, tree_size: int | None = None) -> Any:
-    from projections.timeline import fold
-
-    if events is None:
-        from projections.sql.queries import status_stream
-
-        events = status_stream(_session().store(), employer, tree_size)
-    return fold(events, as_of=_as_of(as_of), known_at=known_at, employer=employer)
-
-
 @click.command()
 @employer_argument
 @as_of_option
@@ -141,31 +131,50 @@ def status(employer: str, as_of: date | None, known_at: datetime | None,
             return
     from commands.catchup import catching_up
     from commands.names import name_in
-    from projections.sql.queries import status_from_read_model, status_stream
-    from projections.status import render
+    from projections.sql.queries import status_stream
 
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
-    events: list[LedgerEvent] | None = None  # the whole stream, when read here anyway
-    if known_at is None and size is None:
-        before = current_size(store)
-        with catching_up() as report:
-            doc = status_from_read_model(store, employer, _as_of(as_of), on_progress=report)
-        size = current_size(store)
-        if size != before:  # a write landed meanwhile: answer from exactly `size` events
-            doc = render(_timeline(employer, as_of, None, tree_size=size))
-    elif size is None:
-        size = current_size(store)
-        events = status_stream(store, employer, size)
-        doc = render(_timeline(employer, as_of, known_at, events))
-    else:
-        doc = render(_timeline(employer, as_of, known_at, tree_size=size))
+    with catching_up() as report:
+        doc, events = status_document(store, employer, _as_of(as_of), known_at, size,
+                                      on_progress=report)
     if as_json:
-        emit_json({**doc, "receipt": receipt(store, size, doc["because"])})
+        emit_json(doc)
         return
     _print_status(doc, name_in(events if events is not None
                                else status_stream(store, employer), known_at)
                   if doc["partner"] else None)
+
+
+def status_document(store: LedgerStore, employer: str, as_of: date,
+                    known_at: datetime | None, tree_size: int | None = None,
+                    on_progress: OnProgress | None = None,
+                    ) -> tuple[dict[str, Any], list[LedgerEvent] | None]:
+    """The ``status --json`` document, its receipt included, of the first ``tree_size`` log
+    entries (default: the whole log; known now, from the read models): the CLI's and the
+    API's. Also the employer's events when they were read for it (else None)."""
+    from projections.sql.queries import status_from_read_model, status_stream
+    from projections.status import render
+    from projections.timeline import fold
+
+    def folded(events: list[LedgerEvent], at: datetime | None) -> dict[str, Any]:
+        return render(fold(events, as_of=as_of, known_at=at, employer=employer))
+
+    size = tree_size
+    events: list[LedgerEvent] | None = None  # what a status fold reads, when read here anyway
+    if known_at is None and size is None:
+        before = current_size(store)
+        doc = status_from_read_model(store, employer, as_of, on_progress=on_progress)
+        size = current_size(store)
+        if size != before:  # a write landed meanwhile: answer from exactly `size` events
+            doc = folded(status_stream(store, employer, size), None)
+    elif size is None:
+        size = current_size(store)
+        events = status_stream(store, employer, size)
+        doc = folded(events, known_at)
+    else:
+        doc = folded(status_stream(store, employer, size), known_at)
+    return {**doc, "receipt": receipt(store, size, doc["because"])}, events
 
 
 def _print_status(doc: dict[str, Any], name: str | None) -> None:
@@ -232,6 +241,17 @@ def explain(employer: str, as_of: date | None, known_at: datetime | None,
 
 LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "level",
                  "reasons", "grace_end")
+"""The columns of the lapses as CSV: ``lapses --csv``'s and ``GET /v1/lapses``'s."""
+
+
+def named_lapses(store: LedgerStore, entries: list[dict[str, Any]],
+                 known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """The lapse entries as the CSV's rows (:data:`LAPSE_COLUMNS`): each with the name of
+    its employer's standing registration (as known at ``known_at``)."""
+    from commands.names import registered_names
+
+    names = registered_names(store, known_at) if entries else {}
+    return [{**e, "name": names.get(e["employer"])} for e in entries]
 
 
 @click.command()
@@ -270,13 +290,12 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     if as_json:
         emit_json(entries)
         return
-    names = registered_names(store, known_at) if entries else {}
     if csv_file is not None:
-        write_csv(csv_file, LAPSE_COLUMNS,
-                  ({**e, "name": names.get(e["employer"])} for e in entries), force)
+        write_csv(csv_file, LAPSE_COLUMNS, named_lapses(store, entries, known_at), force)
         if csv_file != "-":
             stderr.print(styled(f"{csv_file}: {len(entries)} employers written"))
         return
+    names = registered_names(store, known_at) if entries else {}
     out = console()
     view = f", as known at {format_time_or_none(known_at)}" if known_at else ""
     out.print(styled((f"Due or missed within {within} days of {day}{view}: "

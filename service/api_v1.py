@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import orjson
@@ -20,26 +19,19 @@ from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from commands.csvout import render as render_csv
 from commands.diff_cli import changes_csv, changes_document
 from commands.importer import ImportRefused, LineError
-from commands.incentive_cli import incentives_csv
-from commands.projections_cli import write_roll_csv
+from commands.incentive_cli import incentive_document, incentives_csv
+from commands.options import check_reach
+from commands.projections_cli import named_roll, write_roll_csv
 from commands.rules_cli import catalogue
 from commands.scan import check_scan_date, scan
-from commands.status_cli import explained
+from commands.status_cli import LAPSE_COLUMNS, explained, named_lapses, status_document
 from ledger.codec import event_to_state
 from projections.diff import View, diff
 from projections.incentive import asked_on, summarize
-from projections.incentive import incentive as decide
-from projections.sql.queries import (
-    lapses_from_read_model,
-    roll_call,
-    status_from_read_model,
-    status_stream,
-)
-from projections.status import render
-from projections.timeline import EmployerTimeline, fold
+from projections.sql.queries import lapses_from_read_model, roll_call
 from service import params
 from service.auth import Role, list_scope, readable_employer, require_token
-from service.context import decisions, now, principal, store, today
+from service.context import decisions, now, principal, scan_settings, store, today
 from service.directory import employers_of
 from service.importing import BodyError, TenancyRefused, import_body
 from service.problems import Problem
@@ -154,22 +146,14 @@ EMPLOYER_RESPONSES = {"401": {"description": "no token, or an unknown or revoked
                       "404": {"description": "no such employer, or not the caller's"}}
 
 
-def _timeline(employer: str, as_of: date | None, known_at: Any) -> EmployerTimeline:
-    return fold(status_stream(store(), employer), as_of=as_of or today(), known_at=known_at,
-                employer=employer)
-
-
 @employers_blp.route("/<employer>")
 @employers_blp.arguments(params.StatusArgs, location="query")
 @employers_blp.doc(summary="Certification status on a date, as known at a time",
                    security=BEARER, responses=EMPLOYER_RESPONSES)
 def employer_status(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
-    known_at = args.get("known_at")
-    if known_at is None:
-        doc = status_from_read_model(store(), employer, args.get("as_of") or today())
-    else:
-        doc = render(_timeline(employer, args.get("as_of"), known_at))
+    doc, _ = status_document(store(), employer, args.get("as_of") or today(),
+                             args.get("known_at"))
     return json_response(doc)
 
 
@@ -210,10 +194,9 @@ def employer_history(args: dict[str, Any], employer: str) -> Response:
                    security=BEARER, responses=EMPLOYER_RESPONSES)
 def employer_incentive(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
-    s = store()
-    return json_response(decide(s.stream(employer), s.reference(), year=args["year"],
-                                employer=employer, known_at=args.get("known_at"),
-                                asked_on=asked_on(today(), args.get("known_at"))))
+    known_at = args.get("known_at")
+    return json_response(incentive_document(store(), employer, args["year"], known_at,
+                                            asked_on(today(), known_at)))
 
 
 @employers_blp.route("/<employer>/diff")
@@ -259,9 +242,8 @@ def lapses(args: dict[str, Any]) -> Response:
     as_of = args.get("as_of") or today()
     entries = lapses_from_read_model(store(), as_of, args["within"], partner)
     if wants_csv():
-        fields = ("employer", "partner", "status", "due", "days_left", "level", "reasons")
-
-        return csv_response(lambda stream: stream.write(render_csv(fields, entries)))
+        rows = named_lapses(store(), entries)
+        return csv_response(lambda stream: stream.write(render_csv(LAPSE_COLUMNS, rows)))
     return json_response({"as_of": as_of.isoformat(), "within": args["within"],
                           "partner": partner, "lapses": entries})
 
@@ -273,7 +255,7 @@ def lapses(args: dict[str, Any]) -> Response:
 def roll(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
     as_of = args.get("as_of") or today()
-    rows = roll_call(store(), as_of, partner)
+    rows = named_roll(store(), roll_call(store(), as_of, partner))
     if wants_csv():
         return csv_response(lambda stream: write_roll_csv(rows, stream))
     return json_response({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
@@ -354,12 +336,14 @@ def run_scan(args: dict[str, Any]) -> Response:
         raise Forbidden("only an operator runs scans")
     on = today()
     as_of = args.get("as_of") or on
+    within = scan_settings().window(args.get("within"))
     try:
         check_scan_date(as_of, on)  # the command line's rule: a flag is not a forecast
+        check_reach(as_of, within)
     except ValueError as exc:
         abort(422, errors={"query": {"as_of": [str(exc)]}})
     try:
-        result = scan(store(), [as_of], args["within"], now())
+        result = scan(store(), [as_of], within, now())
     except LogDamaged as exc:
         raise Problem(503, "log-damaged", f"not scanned: {exc}") from None
     return json_response(result.to_json())

@@ -17,14 +17,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from flask import Flask, Response, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, Unauthorized
 
-from commands.config import ServeSettings, configured_zone
+from commands.config import ScanSettings, ServeSettings, configured_scan
 from service.auth import PUBLIC
 from service.context import ServiceState
 from service.problems import problem_response
@@ -47,10 +46,12 @@ class ProblemApi(Api):
 
 
 def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | None = None,
-               settings: ServeSettings | None = None, zone: ZoneInfo | None = None) -> Flask:
+               settings: ServeSettings | None = None, scan: ScanSettings | None = None,
+               ) -> Flask:
     """The service's app over the ledger at ``db_url`` (default ``$CORLEDGER_DB``, else
     ``sqlite:///corledger.db``); ``clock`` is read for "today" and for import times, and
-    ``zone`` (default: the environment's configuration) says which day "today" is."""
+    ``scan`` (default: the environment's configuration) says which day "today" is (its time
+    zone) and how far a scan looks (its window), as for ``corledger scan``."""
     settings = settings or ServeSettings()
     app = Flask("corledger")
     app.config.update(
@@ -61,7 +62,7 @@ def create_app(db_url: str | None = None, *, clock: Callable[[], datetime] | Non
     app.extensions["corledger"] = ServiceState(
         db_url or os.environ.get("CORLEDGER_DB") or DEFAULT_DB,
         clock or (lambda: datetime.now(UTC)), settings,
-        zone or configured_zone(os.environ))
+        scan or configured_scan(os.environ))
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "An event-sourced ledger of COR and SECOR certifications: "
                                 "partners, regulators, operators and the public."},

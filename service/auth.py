@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
-from service.directory import partner_of
+from service.directory import holders_of
 from storage.store import LedgerStore
 
 
@@ -80,14 +80,18 @@ def may_write(principal: Principal, employer_partner: str | None) -> bool:
             and principal.partner == employer_partner)
 
 
-def readable_employer(store: LedgerStore, principal: Principal, employer: str) -> str:
-    """The partner of ``employer`` if ``principal`` may read it; else 401 for the public and
-    404 (as for an unknown employer) for everyone else."""
+def readable_employer(store: LedgerStore, principal: Principal, employer: str) -> str | None:
+    """The partner of ``employer``'s standing registration (None: all of them were voided)
+    if ``principal`` may read it; else 401 for the public and 404 (as for an unknown
+    employer) for everyone else. A regulator reads every employer ever registered; a
+    partner only those whose standing registration is with it."""
     require_token(principal)
-    partner = partner_of(store, employer)
-    if not may_read(principal, partner):
+    holders = holders_of(store, [employer])
+    if employer not in holders:
         raise EmployerNotFound(employer)
-    assert partner is not None
+    partner = holders[employer]
+    if principal.role is not Role.REGULATOR and not may_read(principal, partner):
+        raise EmployerNotFound(employer)
     return partner
 
 

@@ -122,7 +122,7 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
         config = load_config(config_file, os.environ)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    settings, zone = config.serve, config.scan.zone
+    settings, scan = config.serve, config.scan
     overrides = {k: v for k, v in (("host", host), ("port", port), ("workers", workers))
                  if v is not None}
     settings = ServeSettings(**{**settings.__dict__, **overrides})
@@ -156,7 +156,7 @@ def serve(session: Session, host: str | None, port: int | None, workers: int | N
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return create_app(db_url, settings=settings, zone=zone)
+            return create_app(db_url, settings=settings, scan=scan)
 
     click.echo(f"corledger serving {session_url_safe(db_url)} on "
                f"http://{settings.host}:{settings.port} ({settings.workers} workers)", err=True)

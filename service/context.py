@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
-from commands.config import ServeSettings
+from commands.config import ScanSettings, ServeSettings
 from commands.session import today_in
 from projections.sql.payment_run import DecisionCache
 from service.auth import PUBLIC, Principal
@@ -29,10 +29,17 @@ class ServiceState:
     db_url: str
     clock: Callable[[], datetime]
     settings: ServeSettings
-    zone: ZoneInfo  # of "today": the configuration's, as every command's
+    # the configuration's scan settings, as every command's: the zone of "today" and the
+    # window of a scan (POST /v1/scan without `within`, as `corledger scan`)
+    scan: ScanSettings
     decisions: DecisionCache = field(default_factory=DecisionCache)
     _store: LedgerStore | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of "today"."""
+        return self.scan.zone
 
     def store(self) -> LedgerStore:
         if self._store is None:
@@ -70,6 +77,11 @@ def db_url() -> str:
 def principal() -> Principal:
     """Who is asking (the public when no token was given)."""
     return getattr(g, "principal", PUBLIC)
+
+
+def scan_settings() -> ScanSettings:
+    """The configuration's scan settings (``serve --config``'s file, and the environment)."""
+    return state().scan
 
 
 def now() -> datetime:

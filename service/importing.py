@@ -8,7 +8,12 @@ The body is a JSON array of events or JSONL (one event a line). Before the impor
   employers only with itself; an operator writes reference data (base rates) only. Any line
   outside that refuses the whole body (nothing is written), naming the line and field. An
   employer of another partner is refused in the same words as one not registered at all;
-- an event without ``by`` gets the caller's name as ``by``.
+- an event without ``by`` gets the caller's name as ``by``. Idempotency still compares the
+  object as submitted (DOMAIN.md, "Ids": "the same content" means the submitted JSON
+  object): the importer is told each stamped line's submitted hash, stores that, and takes
+  a line already stored under the stamped line's hash (how the service stored it before)
+  as the same too. So the same object re-sent by another token, or by ``corledger import``,
+  is skipped.
 
 Then :class:`commands.importer.Importer` imports it, whole or not at all, exactly as
 ``corledger import`` does; its refusals come back line by line.
@@ -32,6 +37,7 @@ from commands.importer import (
     ImportRefused,
     ImportResult,
     LineError,
+    content_hash,
     duplicate_key,
     key_given_twice,
 )
@@ -183,19 +189,22 @@ def recheck_new(store: LedgerStore, principal: Principal, new: dict[str, int]) -
                       f"{principal.partner}: the id is taken") for e in sorted(taken)])
 
 
-def with_by(lines: list[bytes], by: str) -> list[bytes]:
-    """The lines, each event without a ``by`` given ``by``; other lines as they came."""
+def with_by(lines: list[bytes], by: str) -> tuple[list[bytes], dict[int, str]]:
+    """The lines, each event without a ``by`` given ``by``, other lines as they came; and,
+    for each line given ``by`` (by its number), the hash of the object as submitted."""
     out: list[bytes] = []
-    for raw, (_, obj) in zip(lines, _objects(lines), strict=True):
+    submitted: dict[int, str] = {}
+    for raw, (number, obj) in zip(lines, _objects(lines), strict=True):
         # A line with a key given twice goes on as it came, for the importer to refuse:
         # re-serialising it would keep only the last value and hide the duplicate.
         if obj is not None and "by" not in obj and key_given_twice(
                 raw, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)) is None:
+            submitted[number] = content_hash(obj)
             obj["by"] = by
             out.append(orjson.dumps(obj))
         else:
             out.append(raw)
-    return out
+    return out, submitted
 
 
 def import_body(store: LedgerStore, principal: Principal, body: bytes,
@@ -210,7 +219,8 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
                  new: dict[str, int], now: datetime) -> ImportResult:
     """Imports lines :func:`check_tenancy` passed (``new``: what it returned), ``by``
     defaulting to the principal's name, re-checking the new registrations before commit."""
-    stream = io.BytesIO(b"\n".join(with_by(lines, principal.by)))
+    stamped, submitted = with_by(lines, principal.by)
+    stream = io.BytesIO(b"\n".join(stamped))
     digest = hashlib.sha256(b"\n".join(lines)).hexdigest()  # a JSONL body as received
     record = batch_recorder("api", principal.by, lambda: digest, now, lambda: now)
 
@@ -221,7 +231,7 @@ def import_lines(store: LedgerStore, principal: Principal, lines: list[bytes],
 
     # The store itself, as `corledger import` is given it: the importer reads what it
     # needs of it (stream heads, an employer's flags) through the store's own interface.
-    return Importer(store, now=now, on_commit=before_commit,
+    return Importer(store, now=now, on_commit=before_commit, submitted=submitted,
                     may_know=lambda employer: may_know(store, principal, employer)).run(stream)
 
 

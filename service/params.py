@@ -88,7 +88,8 @@ class VerifyArgs(Schema):
 
 class ScanArgs(InReach):
     as_of = fields.Date()
-    within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=MAX_WITHIN_DAYS))
+    # left out: the configured window (scan.within), as `corledger scan` without --within
+    within = fields.Integer(validate=validate.Range(min=0, max=MAX_WITHIN_DAYS))
 
 
 class ViewArg(fields.Field):

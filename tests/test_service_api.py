@@ -216,10 +216,10 @@ def test_lists_answer_csv_when_asked(client: FlaskClient, ledger: dict[str, str]
     assert year.data.decode().splitlines()[0].startswith("employer,partner,state,amount")
     lapses = get(client, "/v1/lapses?as_of=2021-05-01&within=365", ledger["regulator"],
                  Accept="text/csv")
-    assert lapses.data.decode().splitlines() == [
-        "employer,partner,status,due,days_left,level,reasons",
-        f"{OWN},BCCSA,certified,2021-12-31,244,notice,",
-        f"{OTHER},GO2HR,certified,2021-12-31,244,notice,"]
+    assert lapses.data.decode().splitlines() == [  # the columns of `lapses --csv`
+        "employer,name,partner,status,due,days_left,level,reasons,grace_end",
+        f"{OWN},{OWN} Ltd,BCCSA,certified,2021-12-31,244,notice,,",
+        f"{OTHER},{OTHER} Ltd,GO2HR,certified,2021-12-31,244,notice,,"]
 
 
 def test_verify_is_public_and_says_only_id_name_partner_status_expiry(
