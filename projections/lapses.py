@@ -70,9 +70,12 @@ class LapseWindow:
         days back, before as-of."""
         return self.as_of - timedelta(days=self.within), self.as_of - timedelta(days=1)
 
-    def held_listed(self, due: date) -> bool:
-        """A held requirement is listed until ``within`` days after its due date."""
-        return (self.as_of - due).days <= self.within
+    @property
+    def held(self) -> tuple[date, date]:
+        """Due dates of a held audit listed: like every entry's, at most ``within`` days
+        after as-of, and, held past its due, until ``within`` days after that due (second
+        set, "Lapses window")."""
+        return self.as_of - timedelta(days=self.within), self.as_of + timedelta(days=self.within)
 
     def in_grace(self, longest_grace_days: int) -> tuple[date, date]:
         """Due dates that can still be in grace on as-of (none is longer than
@@ -165,7 +168,7 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
     base = {"employer": employer, "partner": partner, "status": status}
     reasons = list(facts.reasons)
     if facts.kind == "held" and facts.due is not None:
-        if not window.held_listed(facts.due):  # listed within the window back from its due
+        if not window.holds(facts.due, window.held):
             return None
         return {**base, "due": facts.due.isoformat(), "days_left": window.days_left(facts.due),
                 "level": "critical", "reasons": _add(reasons, "qa_pending")}

@@ -546,7 +546,8 @@ class Fold:
         self._year_starts = False  # a program limit that counts every headcount of the year
         # A scope change's certification audit, owed once the open requirement is met: the
         # change came after that requirement's due date (in its grace, or while QA held it),
-        # or the certificate expired before it and a renewal settles the expiry only.
+        # or the certificate expired before it and a renewal settles the expiry (and the
+        # change's audit too when submitted after the change).
         self._scope_owed: Requirement | None = None
 
     @property
@@ -660,7 +661,8 @@ class Fold:
         cert, owed = self.cert, self.t.requirement
         assert cert is not None and owed is not None
         self._keep_late(owed, cert, day)
-        if owed.scope_change:  # a renewal settles the expiry, not the scope change
+        if owed.scope_change:  # a renewal settles the expiry; the change's audit, only if
+            # submitted after the change (see _fulfil)
             self._scope_owed = owed
         req = self.t.requirement = self._renewal(cert, day)
         candidates = self._candidates(day)
@@ -1230,9 +1232,15 @@ class Fold:
     def _fulfil(self, req: Requirement, a: AuditRecord, day: date) -> None:
         """``a`` meets ``req``: issue or renew the certificate, or count the maintenance;
         then open what is owed next (a scope change's audit waiting for this one first)."""
-        self._meet(req, a, day)
         owed, self._scope_owed = self._scope_owed, None
-        if owed is not None and self.cert is not None:
+        # a certifying audit submitted after the change (a renewal that settled the expiry,
+        # say) is the scope change's certification audit too
+        also = owed is not None and can_meet(owed, a)
+        self._meet(req, a, day)
+        if owed is not None and also:
+            self.note(day, f"audit {a.audit}, submitted after the scope change, also meets "
+                           "its certification audit", owed.rule, a.qa_event)
+        elif owed is not None and self.cert is not None:
             self.t.requirement = owed
             self.note(day, f"the scope change's certification audit is now the next audit, "
                            f"due by {owed.due}", owed.rule)

@@ -75,6 +75,28 @@ def test_a_certificate_held_by_qa_past_its_due_date_is_critical() -> None:
     assert "qa_pending" in found["reasons"]
 
 
+def test_a_held_audit_due_beyond_the_window_is_not_listed() -> None:
+    # Second set, "Lapses window": every entry is listed only when its due is within
+    # --within days after as-of; a held audit (qa_pending) is no exception before its due.
+    # BCCSA M1 at 75% holds the certificate by its limited-scope window (to 2022-03-31);
+    # the re-audit L1 is in QA: on 2022-02-16 the close is 43 days ahead.
+    ledger = Ledger("BC-HW")
+    ledger.register("2020-01-06", partner="BCCSA", headcount=25)
+    ledger.certify("2020-05-01", "2020-05-15", started="2020-04-20", completed="2020-04-28")
+    ledger.audit("2021-12-31", "M1", "maintenance", started="2021-12-20",
+                 completed="2021-12-31", overall=75)
+    ledger.qa("2022-01-10", "M1")
+    ledger.audit("2022-02-15", "L1", "limited_scope", started="2022-02-10",
+                 completed="2022-02-12")
+    assert entry(ledger, "2022-02-16", within=30) is None
+    assert entry(ledger, "2022-02-16", within=0) is None
+    assert entry(ledger, "2022-02-16", within=42) is None
+    found = entry(ledger, "2022-02-16", within=43)
+    assert found is not None and (found["due"], found["days_left"], found["level"]) == (
+        "2022-03-31", 43, "critical")
+    assert found["reasons"][0] == "qa_pending"
+
+
 def test_reasons_add_risk() -> None:
     ledger = Ledger("AB-1")
     ledger.register("2021-01-05", partner="AMHSA", program="SECOR", headcount=8)

@@ -198,6 +198,35 @@ def test_a_missed_entry_is_listed_while_its_grace_end_is_within_the_window(
         assert found == []
 
 
+@pytest.mark.parametrize(("within", "listed"), [(0, False), (42, False), (43, True)])
+def test_a_held_audit_is_listed_only_when_its_due_is_within_the_window_ahead(
+        cli: Cli, within: int, listed: bool) -> None:
+    """BCCSA M1 at 75% holds the certificate by its limited-scope window (to 2022-03-31); the
+    re-audit L1 is in QA on 2022-02-16, 43 days before the close: listed (critical,
+    qa_pending) only with --within 43 or more (read models, as the fold)."""
+    audit = {"auditor": "x", "auditor_type": "external", "elements": {"policy": 88}}
+    lines: list[dict[str, Any] | str] = [
+        registration("BC-HW", "2020-01-06", partner="BCCSA", headcount=25),
+        line("AuditSubmitted", "BC-HW", "2020-05-01", {
+            **audit, "audit": "C1", "kind": "certification", "started": "2020-04-20",
+            "completed": "2020-04-28", "overall": 85}),
+        line("QADecided", "BC-HW", "2020-05-15", {"audit": "C1", "outcome": "accepted"}),
+        line("AuditSubmitted", "BC-HW", "2021-12-31", {
+            **audit, "audit": "M1", "kind": "maintenance", "started": "2021-12-20",
+            "completed": "2021-12-31", "overall": 75, "elements": {"policy": 75}}),
+        line("QADecided", "BC-HW", "2022-01-10", {"audit": "M1", "outcome": "accepted"}),
+        line("AuditSubmitted", "BC-HW", "2022-02-15", {
+            **audit, "audit": "L1", "kind": "limited_scope", "started": "2022-02-10",
+            "completed": "2022-02-12", "overall": 85})]
+    assert cli.import_lines(lines).exit_code == 0
+    found = cli.json("lapses", "--as-of", "2022-02-16", "--within", str(within))
+    if listed:
+        assert [(e["level"], e["due"], e["days_left"], e["reasons"][0]) for e in found] == [
+            ("critical", "2022-03-31", 43, "qa_pending")]
+    else:
+        assert found == []
+
+
 @pytest.mark.parametrize(("as_of", "listed"), [("2022-03-31", True), ("2022-04-01", False)])
 def test_a_held_audit_is_listed_critical_within_the_window_from_its_due(
         cli: Cli, as_of: str, listed: bool) -> None:

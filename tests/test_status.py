@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from ledger import events as ev
 from projections.status import fold, status
 from tests.factories import Ledger, at, d
@@ -490,6 +492,33 @@ def test_scope_change_pending_until_the_partner_decides() -> None:
                                  "auditor": "external"}
     assert st(ledger, "2015-12-31")["status"] == "certified"
     assert st(ledger, "2016-01-01")["status"] == "cancelled"
+
+
+@pytest.mark.parametrize(("submitted", "meets"), [("2018-05-01", True), ("2018-01-20", False)])
+def test_a_renewal_accepted_after_the_expiry_meets_the_scope_change_only_if_submitted_after_it(
+        submitted: str, meets: bool) -> None:
+    """Certificate expiring 2018-06-15; a scope change on 2018-02-01 requires a certification
+    audit (due 2018-12-31); certification audit S1 is accepted on 2018-07-01, after the
+    expiry. Submitted after the change, S1 is the change's own audit: the next audit is a
+    maintenance audit and the certificate stands on 2019-01-01. Submitted before the change,
+    it only renews the certificate: the change's audit stays owed and, not met, the
+    certificate is cancelled from 2019-01-01."""
+    ledger = generic_certified()
+    maintain(ledger, "2016-06-01", "2016-06-05", "M1")
+    maintain(ledger, "2017-06-01", "2017-06-05", "M2")
+    ledger.add(ev.ScopeChanged, "2018-02-01", change="merger",
+               certification_audit_required=True)
+    ledger.audit(submitted, "S1")
+    ledger.qa("2018-07-01", "S1")
+    doc = st(ledger, "2018-07-01")
+    assert doc["status"] == "certified" and doc["certificate"]["issued"] == "2018-06-15"
+    if meets:
+        assert doc["next_audit"]["kind"] == "maintenance"
+        assert st(ledger, "2019-01-01")["status"] == "certified"
+    else:
+        assert doc["next_audit"] == {"kind": "certification", "due": "2018-12-31",
+                                     "auditor": "external"}
+        assert st(ledger, "2019-01-01")["status"] == "cancelled"
 
 
 # --- both time axes and corrections ---------------------------------------------------------------

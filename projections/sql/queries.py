@@ -169,7 +169,7 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90,
         # One indexed, date-bounded branch per way of being listed, so the query reads the
         # rows near as-of rather than every later row in the ledger's history.
         branches = [
-            and_(t.c.kind == "held", or_(t.c.valid_to.is_(None), t.c.valid_to > as_of)),
+            and_(t.c.kind == "held", t.c.due.between(*window.held)),
             t.c.due.between(*window.upcoming),
             # in grace: grace_end = due + grace, so due lies within the longest grace before
             and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),
