@@ -84,6 +84,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from commands.options import MAX_WITHIN_DAYS
+
 CONFIG_ENV = "CORLEDGER_CONFIG"
 NOTICE_KINDS = ("lapse", "status")  # lapse-risk flags; status changes
 DEFAULT_NOTICES = ("lapse",)
@@ -298,6 +300,9 @@ def _scan(doc: Mapping[str, Any]) -> ScanSettings:
 
 def _check_scan(settings: ScanSettings) -> ScanSettings:
     _positive(settings.within, "scan.within", 0)
+    if settings.within > MAX_WITHIN_DAYS:  # as --within: a window past it reaches no rule
+        raise ConfigError(f"scan.within: must be at most {MAX_WITHIN_DAYS}, "
+                          f"got {settings.within!r}")
     _positive(settings.misfire_grace_seconds, "scan.misfire_grace_seconds")
     _positive(settings.max_catch_up_days, "scan.max_catch_up_days")
     try:

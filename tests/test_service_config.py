@@ -47,3 +47,18 @@ def test_serve_stops_on_a_wrong_config_naming_the_key(cli: object, tmp_path: Pat
     result = cli("serve", "--config", str(config))  # type: ignore[operator]
     assert result.exit_code != 0
     assert "serve.workers: expected int" in result.output
+
+
+@pytest.mark.parametrize("text, environ", [
+    ("[scan]\nwithin = 4000000\n", {}),
+    ("", {"CORLEDGER_SCAN_WITHIN": "3654"}),
+])
+def test_a_scan_window_wider_than_the_command_lines_is_refused(
+        tmp_path: Path, text: str, environ: dict[str, str]) -> None:
+    """As ``--within``: at most 3653 days (a wider one reached outside the calendar, and
+    the scan raised a traceback building its own message)."""
+    config = tmp_path / "corledger.toml"
+    config.write_text(text)
+    with pytest.raises(ConfigError, match="scan.within: must be at most 3653"):
+        load_config(config, environ)
+    assert load_config(config, {"CORLEDGER_SCAN_WITHIN": "3653"}).scan.within == 3653
