@@ -61,4 +61,4 @@ def test_a_scan_window_wider_than_the_command_lines_is_refused(
     config.write_text(text)
     with pytest.raises(ConfigError, match="scan.within: must be at most 3653"):
         load_config(config, environ)
-    assert load_config(config, {"CORLEDGER_SCAN_WITHIN": "3653"}).scan.within == 3653
+    assert load_config(None, {"CORLEDGER_SCAN_WITHIN": "3653"}).scan.within == 3653
