@@ -46,9 +46,12 @@ class LapseFacts:
     kind: str  # held / due / limited / missed
     due: date | None  # held, due, limited: the due date listed
     # due: the last day of grace; missed, limited: the miss's last day (its grace end, due
-    # date, or the close of the limited-scope window that held it)
+    # date, or the close of the limited-scope window that held it); held: the grace end of
+    # the audit owed next, which falls due on its own date meanwhile
     grace_end: date | None
-    miss_due: date | None  # the missed requirement's due date
+    # missed, limited: the missed requirement's due date; held: the due date of the audit
+    # owed next (None: none is listed), listed once the held one no longer is
+    miss_due: date | None
     reasons: tuple[str, ...]
 
 
@@ -130,7 +133,11 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             kind = "held" if "qa_pending" in raised else "due"
             return LapseFacts(kind, limited_due, None, None, reasons)
         if req.held:
-            return LapseFacts("held", req.due, None, None, reasons)
+            then = req.then
+            if then is not None and then.held:  # it fell due too, and is held in turn
+                return LapseFacts("held", then.due, None, None, reasons)
+            then_due, then_grace = _held_then(t, then)
+            return LapseFacts("held", req.due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         return LapseFacts("due", due, grace_end, None, reasons)
     miss_due = miss_last = None  # a missed requirement's due and its grace end
@@ -142,6 +149,17 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
     if miss_due is not None:
         return LapseFacts("missed", None, miss_last, miss_due, reasons)
     return None
+
+
+def _held_then(t: EmployerTimeline, then: Requirement | None
+               ) -> tuple[date | None, date | None]:
+    """The due date and grace end of the audit owed after a held one, to list once the held
+    one is no longer listed: none when it falls due at the expiry (the coming expiry of a
+    held certificate is not listed ahead of time)."""
+    cert = t.current_certificate
+    if then is None or then.due is None or cert is None or then.due >= cert.expires:
+        return None, None
+    return _before_expiry(t, then, then.due)
 
 
 def _before_expiry(t: EmployerTimeline, req: Requirement, due: date | None
@@ -168,10 +186,14 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
     base = {"employer": employer, "partner": partner, "status": status}
     reasons = list(facts.reasons)
     if facts.kind == "held" and facts.due is not None:
-        if not window.holds(facts.due, window.held):
+        if window.holds(facts.due, window.held):
+            return {**base, "due": facts.due.isoformat(),
+                    "days_left": window.days_left(facts.due), "level": "critical",
+                    "reasons": _add(reasons, "qa_pending")}
+        if facts.miss_due is None or facts.due > window.as_of:
             return None
-        return {**base, "due": facts.due.isoformat(), "days_left": window.days_left(facts.due),
-                "level": "critical", "reasons": _add(reasons, "qa_pending")}
+        # then the audit owed next, due on its own date whatever QA says of the held one
+        facts = LapseFacts("due", facts.miss_due, facts.grace_end, None, facts.reasons)
     if facts.kind in ("due", "limited") and facts.due is not None:
         days_left = window.days_left(facts.due)
         if facts.kind == "due" and days_left < 0 and facts.grace_end is not None \

@@ -188,6 +188,9 @@ class Requirement:
     measured_on: str = "submitted"  # which audit date must fall in the window, by due
     held: bool = False  # kept past the lapse date by an on-time audit still in QA
     scope_change: bool = False
+    # While held: the audit owed next (maintenance N+1, or the recertification after the
+    # year-3 maintenance), which falls due on its own date whatever QA says of this one.
+    then: Requirement | None = None
 
     @property
     def within_expiry(self) -> bool:
@@ -613,7 +616,8 @@ class Fold:
 
     def _next_deadline(self) -> date | None:
         """The day the open requirement's deadline takes effect (None: none is running): its
-        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it;
+        :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it or
+        the lapse date of the audit owed next (:attr:`Requirement.then`), whichever is first;
         the certificate's expiry when that comes first and the requirement does not renew
         the certificate (no hold or grace of a maintenance audit runs past ``expires``)."""
         req, cert = self.t.requirement, self.cert
@@ -626,6 +630,10 @@ class Fold:
             original = self._held_by_window()
             if original is not None and original.limited_scope_until is not None:
                 own = original.limited_scope_until + ONE_DAY
+            then = req.then
+            if then is not None and not then.held and then.lapse_on is not None \
+                    and (own is None or then.lapse_on < own):
+                own = then.lapse_on
         if req.within_expiry:
             expiry = cert.expires + ONE_DAY
             if own is None or expiry < own:
@@ -638,6 +646,11 @@ class Fold:
         if cert is not None and req.within_expiry and day > cert.expires:
             self._expire(day)
             return
+        then = req.then
+        if req.held and then is not None and not then.held and then.lapse_on is not None \
+                and day >= then.lapse_on:
+            self._then_due(req, then, day)
+            return
         if req.held:  # a limited-scope window that held the certificate has closed
             original = self._held_by_window()
             if original is not None:
@@ -646,13 +659,61 @@ class Fold:
             return
         pending = self._holding(day)
         if pending:
-            req.held = True
+            self._hold(req, pending, day)
             names = ", ".join(a.audit for a in pending)
             self.note(day, f"{req.kind} due {req.due} passed; audit {names} was submitted "
                            "on time and is still in QA: the certificate stays in force",
                       self.rb(day).rule("qa"))
             return
         self._lapse(day, None)
+
+    def _hold(self, req: Requirement, pending: Sequence[AuditRecord], day: date) -> None:
+        """Keep the certificate past ``req``'s due date for its ``pending`` audits. A hold
+        keeps it against that due date only: the audit owed next (:attr:`Requirement.then`)
+        still falls due on its own date (DOMAIN, the cycle 2: "in each of years 2 and 3")."""
+        req.held = True
+        cert = self.cert
+        if req.kind != "maintenance" or req.scope_change or cert is None:
+            return
+        first = next((a for a in pending if can_meet(req, a)), None)
+        if first is None:  # only a renewal holds it: accepted, it starts a new cycle
+            return
+        req.then = self._after_maintenance(cert, req.number, first.completed, day)
+
+    def _then_due(self, req: Requirement, then: Requirement, day: date) -> None:
+        """The audit owed next fell due while ``req`` is held: an audit that can meet it,
+        accepted or still pending, keeps the certificate; otherwise it is missed, whatever
+        QA still says of ``req``'s audits (kept so that one accepted later meets its year)."""
+        holding = self._then_holding(then, day)
+        if holding:
+            then.held = True
+            names = ", ".join(a.audit for a in holding)
+            self.note(day, f"{then.kind} due {then.due} passed while the {req.kind} audit "
+                           f"due {req.due} is still in QA; audit {names} was submitted on "
+                           "time: the certificate stays in force", self.rb(day).rule("qa"))
+            return
+        self._miss_then(req, then, day, None)
+
+    def _then_holding(self, then: Requirement, day: date) -> list[AuditRecord]:
+        """The audits that meet, or may still meet, the audit owed after a held one: those
+        that can meet it, accepted and passing or pending, and pending renewals."""
+        cert = self.cert
+        found = [a for a in self.t.audits.values()
+                 if can_meet(then, a) and a.submitted <= day
+                 and (a.accepted and a.final_passes or self._pending(a, day))]
+        if cert is not None:
+            found += [a for a in self._renewing if renews(then, cert, a)
+                      and a.submitted <= day and self._pending(a, day) and a not in found]
+        return found
+
+    def _miss_then(self, req: Requirement, then: Requirement, day: date,
+                   why: str | None, by: ev.LedgerEvent | None = None) -> None:
+        """The certificate lapses for the audit owed after the held ``req``."""
+        cert = self.cert
+        assert cert is not None
+        self._keep_late(req, cert, day)
+        self.t.requirement = then
+        self._lapse(day, why, by)
 
     def _expire(self, day: date) -> None:
         """The certificate's expiry passed while a maintenance audit (or a scope change's
@@ -1164,6 +1225,17 @@ class Fold:
                 req, done = self._renewal(self.cert, day), renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
+        then = req.then
+        if req.held and then is not None and then.held and self.cert is not None \
+                and not self._then_holding(then, day):
+            rejected = [a for a in self.t.audits.values()
+                        if can_meet(then, a) and a.qa_outcome == "rejected"]
+            if rejected:
+                self._miss_then(req, then, day, f"QA rejected audit {rejected[-1].audit} "
+                                "after the due date", rejected[-1].qa_event)
+            else:
+                self._miss_then(req, then, day, "the audit that held the certificate failed")
+            return
         if req.held and self.cert is not None and not self._holding(day):
             rejected = [a for a in candidates if a.qa_outcome == "rejected"]
             if rejected:
@@ -1265,11 +1337,10 @@ class Fold:
         cert.maintenance.append(a.audit)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
                        f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
-        if req.number == 1:
-            self._open_maintenance(cert, 2, a.completed, day)
-        else:
-            self.t.requirement = self._renewal(
-                cert, day, rb.recertification_due(cert.expires, a.completed))
+        nxt = self.t.requirement = self._after_maintenance(cert, req.number, a.completed, day)
+        if nxt.lapse_on is not None and nxt.lapse_on <= day:
+            # it fell due while QA held this one: only its own audits hold it now
+            self._hold(nxt, self._candidates(day), day)
 
     def _renewal(self, cert: Certificate, day: date, due: date | None = None) -> Requirement:
         """The recertification of ``cert``, due by ``due`` (default its expiry): every
@@ -1291,10 +1362,23 @@ class Fold:
         self._mark(*cert.change_days())
         self._open_maintenance(cert, 1, a.completed, day)
 
+    def _after_maintenance(self, cert: Certificate, number: int, completed: date,
+                           day: date) -> Requirement:
+        """What is owed once maintenance audit ``number``, completed on ``completed``, is
+        met: maintenance 2 after 1, the recertification after 2."""
+        if number == 1:
+            return self._maintenance(cert, 2, completed, day)
+        return self._renewal(cert, day, self.rb(day).recertification_due(cert.expires,
+                                                                         completed))
+
     def _open_maintenance(self, cert: Certificate, number: int, last_completed: date,
                           day: date) -> None:
+        self.t.requirement = self._maintenance(cert, number, last_completed, day)
+
+    def _maintenance(self, cert: Certificate, number: int, last_completed: date,
+                     day: date) -> Requirement:
         due = self.rb(day).maintenance_due(cert.issued, number, last_completed)
-        self.t.requirement = Requirement(
+        return Requirement(
             "maintenance", day, due.rule, number=number, due=due.due,
             grace_end=due.grace_end if due.grace_end != due.due else None,
             window_start=due.window_start, start_inclusive=due.start_inclusive,

@@ -10,7 +10,7 @@ the tests hold them equal over random histories, dates and windows.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
@@ -170,6 +170,11 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90,
         # rows near as-of rather than every later row in the ledger's history.
         branches = [
             and_(t.c.kind == "held", t.c.due.between(*window.held)),
+            # held past its window: the audit owed next (its due in miss_due), coming up, in
+            # grace or missed
+            and_(t.c.kind == "held", t.c.miss_due.between(
+                as_of - timedelta(days=within + _longest_grace()),
+                as_of + timedelta(days=within))),
             t.c.due.between(*window.upcoming),
             # in grace: grace_end = due + grace, so due lies within the longest grace before
             and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),

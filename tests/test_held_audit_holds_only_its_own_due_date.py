@@ -1,0 +1,123 @@
+"""A maintenance audit held in QA past its due date keeps the certificate against that due
+date only (DOMAIN, the cycle 2: a maintenance audit "in each of years 2 and 3", "a missed
+due date cancels the certificate the day after"): the next maintenance audit, or an earlier
+AMHSA recertification, still falls due on its own date while QA holds the first one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from projections.lapses import lapse_entry
+from projections.sql.read_models import employer_rows
+from projections.status import render
+from projections.timeline import fold
+from tests.factories import Ledger, d
+from tests.test_read_models import interval_document, lapse_from_rows
+
+
+def held_year_1(partner: str = "GENERIC") -> Ledger:
+    """Certified 2015-06-15; maintenance audit M1 submitted on time, never decided."""
+    ledger = Ledger("H-1")
+    ledger.register("2015-01-05", partner=partner, headcount=40)
+    ledger.certify("2015-06-01", "2015-06-15", completed="2015-05-28")
+    ledger.audit("2016-05-01", "M1", "maintenance", completed="2016-04-20")
+    return ledger
+
+
+def doc(ledger: Ledger, day: str) -> dict[str, Any]:
+    return render(fold(ledger.events, as_of=d(day)))
+
+
+def rows_agree(ledger: Ledger, start: str, end: str) -> None:
+    """The read models answer as the fold does on every day through the hold."""
+    rows = employer_rows(ledger.employer, ledger.events)
+    day = d(start)
+    while day <= d(end):
+        t = fold(ledger.events, as_of=day, employer=ledger.employer)
+        assert interval_document(rows, day) == render(t), day
+        for within in (30, 90, 365):
+            assert lapse_from_rows(rows, day, within) == lapse_entry(t, within), day
+        day += timedelta(days=1)
+
+
+def test_a_held_year_1_audit_does_not_hold_the_year_2_due_date() -> None:
+    ledger = held_year_1()
+    held = doc(ledger, "2017-06-15")  # the second anniversary: M2's due date
+    assert held["status"] == "certified" and "qa_pending" in held["flags"]
+    missed = doc(ledger, "2017-06-16")
+    assert missed["status"] == "cancelled" and missed["certificate"] is None
+    assert missed["next_audit"]["kind"] == "certification"
+    assert doc(ledger, "2018-06-16")["status"] == "cancelled"  # never "expired"
+    t = fold(ledger.events, as_of=d("2017-06-16"))
+    assert t.misses[-1].requirement.number == 2
+    assert t.misses[-1].lapsed_on == d("2017-06-16")
+    rows_agree(ledger, "2016-05-01", "2018-07-01")
+
+
+def test_an_acceptance_after_the_next_due_date_does_not_resurrect_the_certificate() -> None:
+    ledger = held_year_1()
+    ledger.qa("2017-07-01", "M1")
+    assert doc(ledger, "2017-06-30")["status"] == "cancelled"  # the day after M2's due
+    after = doc(ledger, "2017-07-01")
+    assert after["status"] == "cancelled" and after["certificate"] is None
+    t = fold(ledger.events, as_of=d("2017-12-31"))
+    assert t.required_audit_accepted_in(2016) is t.audits["M1"]  # it still meets its year
+
+
+def test_the_next_audit_submitted_on_time_keeps_the_certificate_until_qa_decides() -> None:
+    ledger = held_year_1()
+    ledger.audit("2017-06-01", "M2", "maintenance")
+    assert doc(ledger, "2017-06-16")["status"] == "certified"
+    held = lapse_entry(fold(ledger.events, as_of=d("2017-06-20")), 30)  # M2 in QA now
+    assert held is not None and held["due"] == "2017-06-15"
+    assert held["level"] == "critical" and held["reasons"] == ["qa_pending"]
+    ledger.qa("2017-07-01", "M1")
+    after_m1 = fold(ledger.events, as_of=d("2017-07-01"))
+    assert after_m1.current_certificate is not None
+    assert after_m1.requirement is not None and after_m1.requirement.number == 2
+    assert after_m1.requirement.held
+    ledger.qa("2017-07-10", "M2")
+    nxt = doc(ledger, "2017-07-10")["next_audit"]
+    assert nxt["kind"] == "recertification" and nxt["due"] == "2018-06-15"
+    rows_agree(ledger, "2016-05-01", "2018-07-01")
+
+
+def test_the_next_audit_rejected_after_its_due_date_cancels_from_the_rejection() -> None:
+    ledger = held_year_1()
+    ledger.audit("2017-06-01", "M2", "maintenance")
+    ledger.qa("2017-08-01", "M2", "rejected")
+    assert doc(ledger, "2017-07-31")["status"] == "certified"
+    rejected = fold(ledger.events, as_of=d("2017-08-01"))
+    assert rejected.status == "cancelled"
+    assert rejected.certificates[-1].ended_on == d("2017-08-01")
+    rows_agree(ledger, "2016-05-01", "2018-07-01")
+
+
+def test_amhsa_maintenance_2_falls_due_a_year_after_the_held_audits_completion() -> None:
+    ledger = held_year_1("AMHSA")
+    assert doc(ledger, "2017-04-20")["status"] == "certified"
+    assert doc(ledger, "2017-04-21")["status"] == "cancelled"
+
+
+def test_bccsa_year_2_due_date_and_grace_run_while_the_year_1_audit_is_held() -> None:
+    ledger = Ledger("H-2")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    assert doc(ledger, "2023-02-14")["status"] == "certified"  # grace end of 2022's audit
+    assert doc(ledger, "2023-02-15")["status"] == "cancelled"
+
+
+def test_lapses_list_the_next_due_date_once_the_held_audit_is_no_longer_listed() -> None:
+    ledger = held_year_1()
+    t = fold(ledger.events, as_of=d("2016-07-01"))
+    held = lapse_entry(t, 90)
+    assert held is not None and held["due"] == "2016-06-15" and held["level"] == "critical"
+    assert held["reasons"] == ["qa_pending"]
+    coming = lapse_entry(fold(ledger.events, as_of=d("2017-04-01")), 90)
+    assert coming is not None and coming["due"] == "2017-06-15"
+    assert coming["level"] == "notice"
+    missed = lapse_entry(fold(ledger.events, as_of=d("2017-06-20")), 30)
+    assert missed is not None and missed["level"] == "missed"
+    assert missed["due"] == "2017-06-15"
