@@ -139,6 +139,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             then_due, then_grace = _held_then(t, then)
             return LapseFacts("held", req.due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
+        if "qa_pending" in raised:  # shown once the due has passed: held in grace
+            reasons = (*reasons, "qa_pending")
         return LapseFacts("due", due, grace_end, None, reasons)
     miss_due = miss_last = None  # a missed requirement's due and its grace end
     if not current and t.misses and t.certificates and t.certificates[-1].ended in LAPSED:
@@ -201,9 +203,10 @@ def lapse_decision(facts: LapseFacts | None, window: LapseWindow, rule: Rule, *,
             return {**base, "due": facts.due.isoformat(), "days_left": days_left,
                     "level": "critical", "reasons": _add(reasons, "in_grace"),
                     "grace_end": facts.grace_end.isoformat()}
-        if window.holds(facts.due, window.upcoming):
+        if window.holds(facts.due, window.upcoming):  # before its due, no audit is held yet
             return {**base, "due": facts.due.isoformat(), "days_left": days_left,
-                    "level": level_for(days_left, rule), "reasons": reasons}
+                    "level": level_for(days_left, rule),
+                    "reasons": [r for r in reasons if r != "qa_pending"]}
         if facts.kind == "due":
             return None
     # a miss is listed while its last day (see LapseFacts.grace_end; else its due) is
