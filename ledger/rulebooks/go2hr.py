@@ -21,10 +21,9 @@ RULES: list[Rule] = [
          {"SECOR": INTERNAL, "COR": EXTERNAL}),
     Rule("GO2HR-2000.maintenance-auditor", V1, (S002, DECIDED_2026),
          "SECOR: every audit is by the trained internal auditor, so maintenance audits are "
-         "internal; decided: an external auditor standing in still counts (WorkSafeBC's "
-         "partners allow it, seed 004); COR: either",
-         {"SECOR": INTERNAL, "COR": EITHER, "stand_in": (EXTERNAL,),
-          "expected": {"SECOR": INTERNAL}}),
+         "internal, and an external auditor does not count in their place (only AMHSA's "
+         "rule allows that stand-in); COR: either",
+         {"SECOR": INTERNAL, "COR": EITHER, "expected": {"SECOR": INTERNAL}}),
     Rule("GO2HR-2000.maintenance-due", V1, (SITE, BCCSA_FAQ),
          "as BCCSA: completed by Dec 31 of each of the two calendar years after the year of "
          "issue; 45 days' grace for the submission",
