@@ -1176,7 +1176,9 @@ class Fold:
     def _repair(self, ls: AuditRecord, e: ev.QADecided) -> None:
         original = self.t.audits[ls.repairs or ""]
         rb = self.rb(e.effective)
-        elements = {**original.elements, **ls.elements}
+        # on the scores an earlier accepted re-audit already replaced (DOMAIN.md, Limited
+        # scope: each replaces the re-audited elements' scores; nothing undoes an earlier one)
+        elements = {**(original.final_elements or original.elements), **ls.elements}
         verdict, rule = rb.judge_scores(original.kind, ls.overall, elements)
         original.final_overall, original.final_elements = ls.overall, elements
         self.note(e.effective, f"limited-scope audit {ls.audit} replaces audit "
