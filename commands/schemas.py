@@ -40,8 +40,11 @@ DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MONEY_TEXT = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
 """Money: a non-negative amount with exactly two decimal places, nothing around it."""
 RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
-"""A ``recorded_at``: RFC 3339 with ``T``, seconds, at most 6 fraction digits and an offset."""
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+"""A ``recorded_at``: RFC 3339 with ``T``, seconds, at most 6 fraction digits and an offset
+whose hours run 00-23 and minutes 00-59 (RFC 3339 5.6 ``time-numoffset``: Python's
+``fromisoformat`` alone would read ``+05:99`` as ``+06:39``)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab, newline
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every control character
 _VISIBLE = frozenset("LNPS")  # Unicode categories that put ink on the page

@@ -70,6 +70,20 @@ def test_hostile_values_are_refused_naming_line_and_field(cli: Cli, bad: Any, fi
     assert "Traceback" not in error
 
 
+@pytest.mark.parametrize("offset", ["+05:99", "+05:60", "+00:99", "-00:60", "+24:00",
+                                    "+99:00"])
+def test_an_offset_past_23_59_is_refused_not_carried_over(cli: Cli, offset: str) -> None:
+    """RFC 3339 5.6: an offset's hours run 00-23 and its minutes 00-59 (``+05:99`` was read
+    as ``+06:39``); nothing of the file is written. The widest offsets are read."""
+    widest = [{**HEADCOUNT, "id": f"h{n}", "recorded_at": f"2021-01-10T12:00:00{o}"}
+              for n, o in enumerate(("+23:59", "-23:59", "-00:00", "+05:30"))]
+    assert cli.import_lines([registration(), *widest]).exit_code == 0
+    bad = {**HEADCOUNT, "recorded_at": f"2021-01-10T12:00:00{offset}"}
+    error = refused(cli, [HEADCOUNT, bad])
+    assert "line 2: recorded_at: must be an RFC 3339 date-time" in error
+    assert len(cli.json("history", "E-1")["events"]) == 5
+
+
 def test_a_value_nested_a_thousand_deep_is_refused_not_a_crash(cli: Cli) -> None:
     deep = ('{"type": "HeadcountReported", "employer": "E-1", "effective": "2021-01-01",'
             ' "data": {"headcount": ' + "[" * 1000 + "]" * 1000 + "}}")
