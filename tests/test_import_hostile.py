@@ -84,6 +84,26 @@ def test_an_offset_past_23_59_is_refused_not_carried_over(cli: Cli, offset: str)
     assert len(cli.json("history", "E-1")["events"]) == 5
 
 
+@pytest.mark.parametrize("blank", ["\u3164", "\u115f", "\u1160", "\uffa0", "\u2800",
+                                   "\u3164 \u2800\u200b", "\ufeff\u3164", "\u2800\u2800"])
+def test_text_that_renders_as_nothing_is_refused(cli: Cli, blank: str) -> None:
+    """The Hangul fillers are letters, U+2800 BRAILLE PATTERN BLANK a symbol, but all draw
+    nothing (the fillers are Default_Ignorable_Code_Point): a name of only them shows
+    nothing and is refused like a blank one, on the fast path and marshmallow's alike."""
+    from commands.fastpath import fast_line
+    from commands.schemas import text_problem
+
+    assert text_problem(blank) is not None
+    named = registration()
+    named["data"]["name"] = blank
+    assert fast_line(named, "2026-01-01T00:00:00Z") is None
+    error = refused(cli, [registration("E-0"), named])
+    assert "line 2: data.name: must contain a visible character" in error
+    assert cli.json("status", "E-1", "--as-of", "2021-06-01")["status"] == "unregistered"
+    shown = {**named, "data": {**named["data"], "name": f"\u3164{blank}\u1100"}}
+    assert cli.import_lines([shown]).exit_code == 0  # a Hangul letter shows
+
+
 def test_a_value_nested_a_thousand_deep_is_refused_not_a_crash(cli: Cli) -> None:
     deep = ('{"type": "HeadcountReported", "employer": "E-1", "effective": "2021-01-01",'
             ' "data": {"headcount": ' + "[" * 1000 + "]" * 1000 + "}}")
