@@ -282,6 +282,21 @@ DATA_SCHEMAS: dict[str, Schema] = {name: data_schema(cls) for name, cls in EVENT
 assert set(DATA_SCHEMAS) == set(EVENT_TYPES), "every event type needs a data schema"
 
 
+def _takes_fraction(field: fields.Field | None) -> bool:
+    """Whether a field accepts a JSON number with a fraction (a score), itself or inside."""
+    if isinstance(field, fields.List):
+        return _takes_fraction(field.inner)
+    if isinstance(field, fields.Dict):
+        return _takes_fraction(field.value_field)
+    return isinstance(field, ScoreField)
+
+
+FRACTION_TYPES = frozenset(name for name, schema in DATA_SCHEMAS.items()
+                           if any(_takes_fraction(f) for f in schema.fields.values()))
+"""The event types whose lines may hold a number with a fraction: any other type's line
+holding one is refused for its shape (no other field takes one)."""
+
+
 class EnvelopeSchema(Schema):
     """The fields every event line carries; ``data`` is checked by its type's schema."""
 

@@ -3,6 +3,8 @@ never a traceback, nothing written, on every store."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -102,6 +104,39 @@ def test_text_that_renders_as_nothing_is_refused(cli: Cli, blank: str) -> None:
     assert cli.json("status", "E-1", "--as-of", "2021-06-01")["status"] == "unregistered"
     shown = {**named, "data": {**named["data"], "name": f"\u3164{blank}\u1100"}}
     assert cli.import_lines([shown]).exit_code == 0  # a Hangul letter shows
+
+
+def audit_line(event_id: str, overall: str, policy: str = "90") -> str:
+    """An AuditSubmitted line with its scores written exactly as given."""
+    event = line("AuditSubmitted", "E-1", "2021-03-10", {
+        "audit": event_id, "kind": "certification", "auditor": "x", "auditor_type": "external",
+        "started": "2021-03-01", "completed": "2021-03-05", "overall": "@overall",
+        "elements": {"policy": "@policy"}}, id=event_id)
+    return json.dumps(event).replace('"@overall"', overall).replace('"@policy"', policy)
+
+
+@pytest.mark.parametrize(("overall", "policy", "field", "taken_as"), [
+    ("79.99999999999999999", "90", "data.overall", "80.0"),  # below the pass mark
+    ("100.00000000000000001", "90", "data.overall", "100.0"),  # above the range
+    ("85", "49.999999999999999999", "data.elements.policy", "50.0"),
+    ("7999999999999999999e-17", "90", "data.overall", "80.0"),
+])
+def test_a_score_written_more_precisely_than_it_is_read_is_refused(
+        cli: Cli, overall: str, policy: str, field: str, taken_as: str) -> None:
+    """DOMAIN.md: ``overall`` is taken as reported. A JSON reader holds a number with a point
+    as a binary double, so 79.99999999999999999 would be 80.0 and pass: a score is taken as
+    written or refused, naming its field. Scores read back as written are taken, and a
+    file imported before is skipped, its content hash unchanged."""
+    exact = [registration(), audit_line("ok-1", "85.5", "49.25"),
+             audit_line("ok-2", "85.500000000000000", "0.30000000000000004")]
+    assert "3 events added" in cli.import_lines(exact).stdout
+    assert "0 events added, 3 skipped" in cli.import_lines(exact).stdout
+    assert [e["data"]["overall"] for e in cli.json("history", "E-1")["events"][1:]] == [
+        85.5, 85.5]
+    error = refused(cli, [HEADCOUNT, audit_line("bad", overall, policy)])
+    assert f"line 2: {field}: {Decimal(policy if 'policy' in field else overall)} is " \
+        f"written more precisely than a number is read (it would be taken as {taken_as})" \
+        in error
 
 
 def test_a_value_nested_a_thousand_deep_is_refused_not_a_crash(cli: Cli) -> None:
