@@ -1,11 +1,13 @@
-"""Append ledger-made events to registered employers' streams, skipping ids already held.
+"""Append ledger-made events to registered employers' streams.
 
 Import does the same for partner files, line by line with validation and a bounded head
 cache (:mod:`commands.importer`); jobs that derive events from the ledger itself (the lapse
-scan) only need the core of it: inside one :meth:`LedgerStore.writer` transaction, ask which
-sender ids are known, read the stream heads of the employers concerned, number the new
-events after them, and append them with their id index rows. The ``ledger_event_ids``
-primary key stays the last line of defence when two writers race.
+scan) only need the core of it: inside one :meth:`LedgerStore.writer` transaction, read the
+stream heads of the employers concerned, number the new events after them, and append them
+with their id index rows. Whether an event is new is the caller's to decide, from what the
+events say (an id held by the ledger may be another event's: see
+:func:`commands.scan.flag_ids`); the ``ledger_event_ids`` primary key refuses an id that is
+taken, the last line of defence when two writers race.
 """
 
 from __future__ import annotations
@@ -35,10 +37,9 @@ class Draft:
 
 @dataclass
 class AppendResult:
-    """What :func:`append_new` appended, and the drafts whose id the ledger already held."""
+    """What :func:`append_new` appended."""
 
     added: list[LedgerEvent] = field(default_factory=list)
-    existing: list[Draft] = field(default_factory=list)
 
 
 class NotRegistered(Exception):
@@ -47,23 +48,16 @@ class NotRegistered(Exception):
 
 def append_new(writer: Writer, drafts: Sequence[Draft], *, recorded_at: datetime,
                appended_at: datetime) -> AppendResult:
-    """Appends the drafts whose ``event_id`` is new, in the order given, and reports both.
+    """Appends the drafts, in the order given, under ids the caller found free.
 
-    A draft repeating an id already in the ledger (or earlier in ``drafts``) is skipped, not
-    compared: callers give ids that are deterministic in the content (see
-    :func:`commands.scan.flag_id`). Raises :class:`NotRegistered` for an unknown employer,
-    leaving the transaction to be rolled back by the caller's ``writer()`` block.
+    Nothing is skipped: an id the ledger holds already (which may be another event's, and
+    says nothing of whether this one is there) fails the append at the ``ledger_event_ids``
+    primary key (a :data:`storage.store.WRITE_CONFLICTS` error). Raises
+    :class:`NotRegistered` for an unknown employer. Either leaves the transaction to be
+    rolled back by the caller's ``writer()`` block.
     """
     result = AppendResult()
-    known = writer.known_ids({d.event_id for d in drafts}) if drafts else {}
-    fresh: list[Draft] = []
-    seen: set[str] = set()
-    for draft in drafts:
-        if draft.event_id in known or draft.event_id in seen:
-            result.existing.append(draft)
-            continue
-        seen.add(draft.event_id)
-        fresh.append(draft)
+    fresh = list(drafts)
     if not fresh:
         return result
     heads = writer.heads({d.employer for d in fresh})

@@ -19,6 +19,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import IO, Any, NamedTuple
 
@@ -26,7 +27,7 @@ import orjson
 from marshmallow import ValidationError
 
 from commands.fastpath import fast_line, fast_load
-from commands.schemas import flatten, load_event
+from commands.schemas import FRACTION_TYPES, flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.collector import collector_paused
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
@@ -599,6 +600,8 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
     fast = fast_line(obj, now_text)
     if fast is not None:
         type_name, event_id, employer, effective, recorded, state = fast
+        if type_name in FRACTION_TYPES and (inexact := inexact_number(raw, obj)) is not None:
+            return [LineError(number, *inexact)]
         now_key = recorded_key(now)  # cached: one clock reading per import
         if recorded is None:
             recorded = now_key
@@ -610,6 +613,8 @@ def parse_line(number: int, raw: bytes | LineError, now: datetime, now_text: str
         envelope = fast_load(obj) or load_event(obj)
     except ValidationError as exc:
         return [LineError(number, path, message) for path, message in flatten(exc.messages)]
+    if envelope["type"] in FRACTION_TYPES and (inexact := inexact_number(raw, obj)) is not None:
+        return [LineError(number, *inexact)]
     recorded_at = envelope.get("recorded_at")
     if recorded_at is not None and recorded_at > now:
         return [_future(number, obj, now)]
@@ -649,6 +654,47 @@ def key_given_twice(raw: bytes, canonical: bytes) -> str | None:
     """
     if b"\\" in raw or raw.count(b":") != canonical.count(b":"):
         return duplicate_key(raw)
+    return None
+
+
+# A run of 16 digits and points: the shortest number text that can hold more significant
+# digits than a binary double keeps (any decimal of at most 15 is read back as written),
+# found as a run of 16 ones once digits and points are ones and all else zeros.
+_DIGITS_AS_ONES = bytes(0x31 if chr(b) in "0123456789." else 0x30 for b in range(256))
+_LONG_RUN = b"1" * 16
+
+
+def inexact_number(raw: bytes, obj: Any) -> tuple[str, str] | None:
+    """The path and refusal of the first number the JSON text ``raw`` writes more precisely
+    than it was read into ``obj`` (orjson's reading of it), or None, at the import's speed.
+
+    orjson reads a number with a point or exponent (or an integer too long for 64 bits) as
+    a binary double: ``79.99999999999999999`` becomes ``80.0`` and would pass the 80% mark,
+    ``100.00000000000000001`` the 0-100 range. A number is taken as written or refused: a
+    score is held as ``Decimal(str(float))``, which equals what was written exactly when
+    this finds nothing. Only a line with 16 digits in a row is parsed again, slowly, to
+    compare (a key given twice is refused before this is asked). :func:`parse_line` asks
+    only of a line it would accept of a type that takes such a number
+    (:data:`commands.schemas.FRACTION_TYPES`): any other line holding one is refused."""
+    if _LONG_RUN not in raw.translate(_DIGITS_AS_ONES):
+        return None
+    try:
+        written = json.loads(raw, parse_float=Decimal)
+    except (RecursionError, ValueError):
+        return None  # what orjson read and this cannot is refused for its shape anyway
+    stack: list[tuple[Any, Any, str]] = [(obj, written, "")]
+    while stack:
+        read, exact, path = stack.pop()
+        if type(read) is float:
+            if Decimal(repr(read)) != exact:
+                return path or "line", (
+                    f"{exact} is written more precisely than a number is read (it would be "
+                    f"taken as {read!r}): give at most 15 significant digits")
+        elif type(read) is dict and type(exact) is dict:
+            stack.extend((v, exact.get(k), _joined(path, k)) for k, v in reversed(read.items()))
+        elif type(read) is list and type(exact) is list:
+            stack.extend((v, e, _joined(path, str(i))) for i, (v, e)
+                         in reversed(list(enumerate(zip(read, exact, strict=False)))))
     return None
 
 

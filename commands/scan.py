@@ -10,8 +10,10 @@ Uniqueness ("never twice for the same employer, due date and level", for every
 :meth:`LedgerStore.writer` transaction, which excludes every other writer (an import, another
 scan), the scan reads the flags already in the candidates' streams and skips any candidate
 whose (employer, due date, level) one of them holds; the rest are appended under the
-deterministic id ``lapse:<employer>:<due>:<level>``, whose content hash depends only on
-that id. Should two scanners still race, the ``ledger_event_ids`` primary key fails the
+deterministic id ``lapse:<employer>:<due>:<level>`` (:func:`flag_ids`: where another event
+holds that id, as a sender may give any id, the first of ``<that id>:2``, ``:3``, ... that
+is free), whose content hash depends only on that id. An id is never what says a flag is
+there. Should two scanners still race, the ``ledger_event_ids`` primary key fails the
 loser's transaction, which is retried once and then finds the flags and adds nothing.
 
 Pure parts (:func:`flag_candidates`) take their dates as arguments; :func:`scan` takes the
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -32,7 +34,7 @@ from ledger.events import LapseRiskFlagged, LedgerEvent
 from projections.lapses import lapse_entry
 from projections.sql.queries import status_stream
 from projections.timeline import fold
-from storage.store import WRITE_CONFLICTS, LedgerStore
+from storage.store import WRITE_CONFLICTS, LedgerStore, Writer
 
 FLAG_TYPE = "LapseRiskFlagged"
 FLAG_BY = "corledger scan"
@@ -73,15 +75,39 @@ def flag_hash(event_id: str) -> str:
     return content_hash({"type": FLAG_TYPE, "id": event_id})
 
 
+def flag_ids(writer: Writer, keys: Iterable[tuple[str, str, str]],
+             ) -> dict[tuple[str, str, str], str]:
+    """The id each new flag (employer, due date, level) is appended under: :func:`flag_id`,
+    or, where the ledger holds that id already (another event: a sender may give any id,
+    and whether a flag is there is decided by the flags themselves, :func:`flag_keys`), the
+    first of ``<that id>:2``, ``:3``, ... it does not hold. Deterministic for a given
+    ledger, so two racing scanners still pick the same id and the primary key stops one."""
+    ids = {key: flag_id(*key) for key in keys}
+    round_ = 1
+    while ids:
+        taken = writer.known_ids(set(ids.values()))
+        clashing = [key for key, event_id in ids.items() if event_id in taken]
+        if not clashing:
+            break
+        round_ += 1
+        for key in clashing:
+            ids[key] = f"{flag_id(*key)}:{round_}"
+    return ids
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A flag the scan would write, with the lapse entry it came from."""
+    """A flag the scan would write, with the lapse entry it came from; ``assigned_id`` is
+    the id :func:`flag_ids` gave it, once it is about to be appended."""
 
     as_of: date
     entry: dict[str, Any]
+    assigned_id: str | None = None
 
     @property
     def event_id(self) -> str:
+        if self.assigned_id is not None:
+            return self.assigned_id
         return flag_id(self.entry["employer"], self.entry["due"], self.entry["level"])
 
     @property
@@ -107,21 +133,21 @@ class Candidate:
 
 def flag_candidates(streams: Iterable[Sequence[LedgerEvent]], dates: Sequence[date],
                     within: int) -> list[Candidate]:
-    """Every flag the dates call for, each id once (at the earliest date that raises it),
+    """Every flag the dates call for, each key once (at the earliest date that raises it),
     ordered by as-of date, then due date, then employer. Pure: no I/O, no clock.
 
     Each stream is read once and folded for each date, so a catch-up over many days costs
     one read of the ledger.
     """
     ordered = sorted(set(dates))
-    found: dict[str, Candidate] = {}
+    found: dict[tuple[str, str, str], Candidate] = {}
     for stream in streams:
         for as_of in ordered:
             entry = lapse_entry(fold(stream, as_of=as_of), within)
             if entry is None:
                 continue
             candidate = Candidate(as_of, entry)
-            found.setdefault(candidate.event_id, candidate)
+            found.setdefault(candidate.key, candidate)
     return sorted(found.values(),
                   key=lambda c: (c.as_of, c.entry["due"], c.entry["employer"], c.event_id))
 
@@ -173,17 +199,16 @@ def scan(store: LedgerStore, dates: Sequence[date], within: int, now: datetime) 
 
 def _append(store: LedgerStore, candidates: list[Candidate], now: datetime,
             result: ScanResult) -> None:
-    by_id = {c.event_id: c for c in candidates}
     with store.writer() as writer:
         # No other writer can commit until this block ends: the flags read now are all
-        # the flags there are.
+        # the flags there are, and the ids free now stay free.
         held = flag_keys(store, {c.key[0] for c in candidates})
         fresh = [c for c in candidates if c.key not in held]
-        appended = append_new(writer, [c.draft() for c in fresh],
-                              recorded_at=now, appended_at=now)
-    result.flagged = [by_id[e.event_id] for e in appended.added if e.event_id is not None]
-    result.existing = [c for c in candidates if c.key in held] + \
-        [by_id[d.event_id] for d in appended.existing]
+        ids = flag_ids(writer, [c.key for c in fresh])
+        fresh = [replace(c, assigned_id=ids[c.key]) for c in fresh]
+        append_new(writer, [c.draft() for c in fresh], recorded_at=now, appended_at=now)
+    result.flagged = fresh
+    result.existing = [c for c in candidates if c.key in held]
 
 
 def flag_keys(store: LedgerStore, employers: Iterable[str]) -> set[tuple[str, str, str]]:

@@ -40,11 +40,27 @@ DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MONEY_TEXT = re.compile(r"[0-9]{1,15}\.[0-9]{2}")
 """Money: a non-negative amount with exactly two decimal places, nothing around it."""
 RFC3339 = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
-"""A ``recorded_at``: RFC 3339 with ``T``, seconds, at most 6 fraction digits and an offset."""
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])")
+"""A ``recorded_at``: RFC 3339 with ``T``, seconds, at most 6 fraction digits and an offset
+whose hours run 00-23 and minutes 00-59 (RFC 3339 5.6 ``time-numoffset``: Python's
+``fromisoformat`` alone would read ``+05:99`` as ``+06:39``)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0/C1 controls but tab, newline
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # every control character
-_VISIBLE = frozenset("LNPS")  # Unicode categories that put ink on the page
+_VISIBLE = frozenset("LNPS")  # Unicode categories that put ink on the page, but for:
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): code points a renderer
+# shows as nothing. Most are format characters or marks, not in _VISIBLE's categories
+# anyway; the letters among them, the Hangul fillers (U+115F, U+1160, U+3164, U+FFA0), are.
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+    (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF))
+_BLANK_SYMBOLS = "\u2800"  # BRAILLE PATTERN BLANK: a symbol that draws no dot
+_INVISIBLE = frozenset(
+    [chr(c) for low, high in _DEFAULT_IGNORABLE for c in range(low, high + 1)]
+    + list(_BLANK_SYMBOLS))
 
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxstring, _short.maxother = 3, 60, 60
@@ -57,12 +73,13 @@ def shown(value: Any) -> str:
 
 def text_problem(value: str, single_line: bool = False) -> str | None:
     """Why a text is refused, or None: control characters (tab and newline are allowed unless
-    ``single_line``), or nothing visible in it (empty, blank, only zero-width characters)."""
+    ``single_line``), or nothing visible in it (empty, blank, only zero-width characters or
+    others that render as nothing: :data:`_INVISIBLE`)."""
     bad = (_LINE_CONTROL if single_line else _CONTROL).search(value)
     if bad is not None:
         return (f"must not contain the control character U+{ord(bad.group()):04X}"
                 f" (at character {bad.start() + 1})")
-    if not any(unicodedata.category(c)[0] in _VISIBLE for c in value):
+    if not any(unicodedata.category(c)[0] in _VISIBLE and c not in _INVISIBLE for c in value):
         return "must contain a visible character (it is empty, blank or invisible)"
     return None
 
@@ -263,6 +280,21 @@ def data_schema(cls: type[LedgerEvent]) -> Schema:
 
 DATA_SCHEMAS: dict[str, Schema] = {name: data_schema(cls) for name, cls in EVENT_TYPES.items()}
 assert set(DATA_SCHEMAS) == set(EVENT_TYPES), "every event type needs a data schema"
+
+
+def _takes_fraction(field: fields.Field | None) -> bool:
+    """Whether a field accepts a JSON number with a fraction (a score), itself or inside."""
+    if isinstance(field, fields.List):
+        return _takes_fraction(field.inner)
+    if isinstance(field, fields.Dict):
+        return _takes_fraction(field.value_field)
+    return isinstance(field, ScoreField)
+
+
+FRACTION_TYPES = frozenset(name for name, schema in DATA_SCHEMAS.items()
+                           if any(_takes_fraction(f) for f in schema.fields.values()))
+"""The event types whose lines may hold a number with a fraction: any other type's line
+holding one is refused for its shape (no other field takes one)."""
 
 
 class EnvelopeSchema(Schema):

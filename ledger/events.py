@@ -36,7 +36,9 @@ STATED = "stated"  # the sender must give the key, though its value may be null
 Money = Annotated[Decimal, MONEY]
 """An amount of dollars: a decimal string with two places in JSON, never a float."""
 Score = Annotated[Decimal, SCORE]
-"""An audit score from 0 to 100: a JSON number, held as Decimal so 79.99 never rounds up."""
+"""An audit score from 0 to 100: a JSON number, held as Decimal so 79.99 never rounds up (a
+number written more precisely than it is read is refused at import:
+:func:`commands.importer.inexact_number`)."""
 
 
 

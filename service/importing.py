@@ -39,6 +39,7 @@ from commands.importer import (
     LineError,
     content_hash,
     duplicate_key,
+    inexact_number,
     key_given_twice,
 )
 from commands.session import batch_recorder
@@ -68,8 +69,9 @@ def body_lines(body: bytes) -> list[bytes]:
     the first line dropped here too, so that every check reads the lines it imports.
 
     Raises :class:`ImportRefused` for an element the importer could not be given as it
-    came: a key given twice (a line of its own would be refused for it), or a value nested
-    deeper than a line can be written."""
+    came: a key given twice or a number written more precisely than it is read (a line of
+    its own would be refused for either; written back, the line would hide it), or a value
+    nested deeper than a line can be written."""
     if body.startswith(BOM):
         body = body[len(BOM):]
     if body.lstrip()[:1] != b"[":
@@ -89,6 +91,10 @@ def body_lines(body: bytes) -> list[bytes]:
             errors.append(LineError(number, "line", "is nested too deeply"))
     if not errors and key_given_twice(body, orjson.dumps(items, option=orjson.OPT_SORT_KEYS)):
         errors = _twice_in_array(body)
+    if not errors:
+        inexact = inexact_number(body, items)
+        if inexact is not None:
+            errors = [_element_error(*inexact)]
     if errors:
         raise ImportRefused(errors[:MAX_ERRORS], truncated=len(errors) > MAX_ERRORS)
     return lines
@@ -105,6 +111,14 @@ def _twice_in_array(body: bytes) -> list[LineError]:
         return [LineError(1, "line", "a key is given twice")]
     return [LineError(int(index) + 1, rest or "line", "is given twice in one JSON object (a "
                       "reader taking the first value would see another event)")]
+
+
+def _element_error(path: str, message: str) -> LineError:
+    """A refusal of an array body's element at ``path`` (``3.data.overall``), as a line's."""
+    index, _, rest = path.partition(".")
+    if not index.isdigit():  # pragma: no cover - the array itself holds no number
+        return LineError(1, "line", message)
+    return LineError(int(index) + 1, rest or "line", message)
 
 
 def _objects(lines: list[bytes]) -> Iterator[tuple[int, dict[str, Any] | None]]:
@@ -195,10 +209,12 @@ def with_by(lines: list[bytes], by: str) -> tuple[list[bytes], dict[int, str]]:
     out: list[bytes] = []
     submitted: dict[int, str] = {}
     for raw, (number, obj) in zip(lines, _objects(lines), strict=True):
-        # A line with a key given twice goes on as it came, for the importer to refuse:
-        # re-serialising it would keep only the last value and hide the duplicate.
+        # A line with a key given twice, or a number written more precisely than it is
+        # read, goes on as it came, for the importer to refuse: re-serialising it would keep
+        # only the last value and hide the duplicate, or write the number as it was read.
         if obj is not None and "by" not in obj and key_given_twice(
-                raw, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)) is None:
+                raw, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)) is None \
+                and inexact_number(raw, obj) is None:
             submitted[number] = content_hash(obj)
             obj["by"] = by
             out.append(orjson.dumps(obj))

@@ -3,6 +3,8 @@ never a traceback, nothing written, on every store."""
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -68,6 +70,73 @@ def test_hostile_values_are_refused_naming_line_and_field(cli: Cli, bad: Any, fi
     assert f"line 2: {field}: " in error
     assert says in error
     assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("offset", ["+05:99", "+05:60", "+00:99", "-00:60", "+24:00",
+                                    "+99:00"])
+def test_an_offset_past_23_59_is_refused_not_carried_over(cli: Cli, offset: str) -> None:
+    """RFC 3339 5.6: an offset's hours run 00-23 and its minutes 00-59 (``+05:99`` was read
+    as ``+06:39``); nothing of the file is written. The widest offsets are read."""
+    widest = [{**HEADCOUNT, "id": f"h{n}", "recorded_at": f"2021-01-10T12:00:00{o}"}
+              for n, o in enumerate(("+23:59", "-23:59", "-00:00", "+05:30"))]
+    assert cli.import_lines([registration(), *widest]).exit_code == 0
+    bad = {**HEADCOUNT, "recorded_at": f"2021-01-10T12:00:00{offset}"}
+    error = refused(cli, [HEADCOUNT, bad])
+    assert "line 2: recorded_at: must be an RFC 3339 date-time" in error
+    assert len(cli.json("history", "E-1")["events"]) == 5
+
+
+@pytest.mark.parametrize("blank", ["\u3164", "\u115f", "\u1160", "\uffa0", "\u2800",
+                                   "\u3164 \u2800\u200b", "\ufeff\u3164", "\u2800\u2800"])
+def test_text_that_renders_as_nothing_is_refused(cli: Cli, blank: str) -> None:
+    """The Hangul fillers are letters, U+2800 BRAILLE PATTERN BLANK a symbol, but all draw
+    nothing (the fillers are Default_Ignorable_Code_Point): a name of only them shows
+    nothing and is refused like a blank one, on the fast path and marshmallow's alike."""
+    from commands.fastpath import fast_line
+    from commands.schemas import text_problem
+
+    assert text_problem(blank) is not None
+    named = registration()
+    named["data"]["name"] = blank
+    assert fast_line(named, "2026-01-01T00:00:00Z") is None
+    error = refused(cli, [registration("E-0"), named])
+    assert "line 2: data.name: must contain a visible character" in error
+    assert cli.json("status", "E-1", "--as-of", "2021-06-01")["status"] == "unregistered"
+    shown = {**named, "data": {**named["data"], "name": f"\u3164{blank}\u1100"}}
+    assert cli.import_lines([shown]).exit_code == 0  # a Hangul letter shows
+
+
+def audit_line(event_id: str, overall: str, policy: str = "90") -> str:
+    """An AuditSubmitted line with its scores written exactly as given."""
+    event = line("AuditSubmitted", "E-1", "2021-03-10", {
+        "audit": event_id, "kind": "certification", "auditor": "x", "auditor_type": "external",
+        "started": "2021-03-01", "completed": "2021-03-05", "overall": "@overall",
+        "elements": {"policy": "@policy"}}, id=event_id)
+    return json.dumps(event).replace('"@overall"', overall).replace('"@policy"', policy)
+
+
+@pytest.mark.parametrize(("overall", "policy", "field", "taken_as"), [
+    ("79.99999999999999999", "90", "data.overall", "80.0"),  # below the pass mark
+    ("100.00000000000000001", "90", "data.overall", "100.0"),  # above the range
+    ("85", "49.999999999999999999", "data.elements.policy", "50.0"),
+    ("7999999999999999999e-17", "90", "data.overall", "80.0"),
+])
+def test_a_score_written_more_precisely_than_it_is_read_is_refused(
+        cli: Cli, overall: str, policy: str, field: str, taken_as: str) -> None:
+    """DOMAIN.md: ``overall`` is taken as reported. A JSON reader holds a number with a point
+    as a binary double, so 79.99999999999999999 would be 80.0 and pass: a score is taken as
+    written or refused, naming its field. Scores read back as written are taken, and a
+    file imported before is skipped, its content hash unchanged."""
+    exact = [registration(), audit_line("ok-1", "85.5", "49.25"),
+             audit_line("ok-2", "85.500000000000000", "0.30000000000000004")]
+    assert "3 events added" in cli.import_lines(exact).stdout
+    assert "0 events added, 3 skipped" in cli.import_lines(exact).stdout
+    assert [e["data"]["overall"] for e in cli.json("history", "E-1")["events"][1:]] == [
+        85.5, 85.5]
+    error = refused(cli, [HEADCOUNT, audit_line("bad", overall, policy)])
+    assert f"line 2: {field}: {Decimal(policy if 'policy' in field else overall)} is " \
+        f"written more precisely than a number is read (it would be taken as {taken_as})" \
+        in error
 
 
 def test_a_value_nested_a_thousand_deep_is_refused_not_a_crash(cli: Cli) -> None:

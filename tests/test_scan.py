@@ -13,6 +13,7 @@ from commands.scan import flag_candidates, flag_id, scan
 from ledger.events import LapseRiskFlagged
 from storage.sqlite import SQLiteWriter
 from storage.store import WRITE_CONFLICTS, LedgerStore
+from tests.conftest import line, registration
 from tests.lapse_helpers import certified
 
 NOW = datetime(2021, 7, 1, 9, 30, tzinfo=UTC)
@@ -200,3 +201,26 @@ def test_racing_scans_never_write_a_twin_of_a_flag_under_another_id(
     assert errors == []
     keys = [(f.due, f.level) for f in flags(ledger)]
     assert sorted(keys) == [(date(2021, 6, 15), "critical"), (date(2021, 6, 15), "warning")]
+
+
+def test_an_id_another_event_holds_does_not_suppress_the_flag(
+        cli: Any, ledger: LedgerStore) -> None:
+    """specqa5-11. DOMAIN.md, "Lapse flags": uniqueness is by (employer, due date, level) of
+    the LapseRiskFlagged events, not by id. Another partner's event sent under the id the
+    scan would give E-1's flag (and the next one) once made the scan count the flag as
+    there; now the flag takes the first id free, and a second scan adds nothing."""
+    squatters = [registration("E-2", id="E-2-reg"),
+                 line("HeadcountReported", "E-2", "2021-01-04", {"headcount": 30},
+                      id="lapse:E-1:2021-06-15:critical"),
+                 line("LapseRiskFlagged", "E-2", "2021-01-05",
+                      {"due": "2021-06-15", "level": "critical", "reasons": []},
+                      id="lapse:E-1:2021-06-15:critical:2")]
+    assert cli.import_lines(squatters).exit_code == 0
+    first = cli.json("scan", "--as-of", "2021-05-20")
+    assert [(f["employer"], f["id"]) for f in first["flagged"]] == [
+        ("E-1", "lapse:E-1:2021-06-15:critical:3")]
+    assert [(f.event_id, f.due, f.level) for f in flags(ledger)] == [
+        ("lapse:E-1:2021-06-15:critical:3", date(2021, 6, 15), "critical")]
+    again = cli.json("scan", "--as-of", "2021-05-20")
+    assert again["flagged"] == [] and again["existing"] == 1
+    assert len(flags(ledger)) == 1

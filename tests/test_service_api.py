@@ -400,6 +400,31 @@ def test_a_key_given_twice_in_a_json_array_element_is_refused_like_a_line(
     assert "hc-ok" not in _history_ids(client, OWN, ledger["partner"])
 
 
+@pytest.mark.parametrize(("as_array", "by"), [(False, ""), (False, ', "by": "x"'),
+                                             (True, "")])
+def test_a_score_written_more_precisely_than_it_is_read_is_refused_like_a_line(
+        client: FlaskClient, ledger: dict[str, str], as_array: bool, by: str) -> None:
+    """Written back (an array's element, a line given its ``by``), 79.99999999999999999
+    would reach the importer as 80.0 and pass the 80% mark: it is refused as the command
+    line refuses it, naming the element's line and field."""
+    ok = (b'{"id":"hc-ok","type":"HeadcountReported","employer":"BC-OWN",'
+          b'"effective":"2024-01-01","data":{"headcount":3}}')
+    audit = ('{"id":"a-9","type":"AuditSubmitted","employer":"BC-OWN","effective":'
+             '"2024-03-10"@by,"data":{"audit":"A9","kind":"maintenance","auditor":"x",'
+             '"auditor_type":"external","started":"2024-03-01","completed":"2024-03-05",'
+             '"overall":85,"elements":{"policy":79.99999999999999999}}}').replace(
+                 "@by", by).encode()
+    body = b"[" + ok + b"," + audit + b"]" if as_array else ok + b"\n" + audit + b"\n"
+    refused = post(client, body, ledger["partner"], **{"Content-Type": "application/json"}
+                   if as_array else {})
+    assert refused.status_code == 422
+    assert [(e["line"], e["field"]) for e in refused.json["errors"]] == [
+        (2, "data.elements.policy")]
+    assert "79.99999999999999999 is written more precisely" in \
+        refused.json["errors"][0]["message"]
+    assert "hc-ok" not in _history_ids(client, OWN, ledger["partner"])
+
+
 @pytest.mark.parametrize("as_array", [False, True])
 def test_a_value_nested_too_deeply_is_refused_not_a_crash(
         client: FlaskClient, ledger: dict[str, str], as_array: bool) -> None:
