@@ -183,7 +183,8 @@ def _print_report(report: Report) -> None:
                   "hold them to yet (this is not damage). The next write (import, scan, the "
                   "API) logs them in append order, or `corledger checkpoint --key FILE` does "
                   "now and signs the tree", highlight=False, markup=False)
-        return
+        if not report.damage:
+            return
     if report.ok:
         out.print("OK: the log matches the events and every checkpoint", highlight=False,
                   markup=False)

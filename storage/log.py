@@ -509,18 +509,20 @@ class LogReader:
                              " WHERE event_id = ?", (event_id,))
         return self.index_of(found[0][0], int(found[0][1])) if found else None
 
-    def last_version(self, stream: str, tree_size: int) -> int:
-        """The stream's last version among the first ``tree_size`` log entries (0: none)."""
+    def versions_within(self, stream: str, tree_size: int) -> set[int]:
+        """The versions of the stream's events among the first ``tree_size`` log entries:
+        those appended no later than the event logged at ``tree_size - 1`` (log order is
+        append order, as ``verify`` holds it; a version forged below the stream's last, its
+        row appended later, is left out as the log places it)."""
         if tree_size <= 0:
-            return 0
+            return set()
         position = self.position_of(tree_size - 1)
         if position is None:
             raise LogDamaged(f"the event logged at index {tree_size - 1} is gone: run "
                              "`corledger verify`")
-        found = self.db.rows("SELECT MAX(originator_version) FROM {stored_events}"
-                             " WHERE originator_id = {stream_param} AND {order} <= ?",
-                             (stream, position))
-        return int(found[0][0] or 0)
+        return {int(v) for (v,) in self.db.rows(
+            "SELECT originator_version FROM {stored_events} WHERE originator_id ="
+            " {stream_param} AND {order} <= ?", (stream, position))}
 
     def size_at(self, moment: datetime) -> int:
         """The tree size the ledger had at ``moment``: the last write committed by then."""

@@ -297,8 +297,8 @@ class LedgerStore(ABC):
         if tree_size is None or not events:
             return events
         with self.log() as log:
-            last = log.last_version(events[0].originator_id.hex, tree_size)
-        return [e for e in events if e.originator_version <= last]
+            within = log.versions_within(events[0].originator_id.hex, tree_size)
+        return [e for e in events if e.originator_version in within]
 
     def reference(self, tree_size: int | None = None) -> list[LedgerEvent]:
         """The reference data (base rates), in append order (``tree_size``: as in stream)."""

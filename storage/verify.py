@@ -10,10 +10,13 @@ differs is named with its kind of damage:
   stored bytes (payload, times, type) changed;
 - ``deleted``: the event logged at this index is gone (``truncated`` when every event from
   it to the log's end is);
-- ``inserted``: an event the log never saw (a forged row);
+- ``inserted``: an event the log never saw (a forged row), or one logged at a version at or
+  below one logged before it in its stream (forged with a log entry of its own: the ledger
+  appends each stream's versions in rising order);
 - ``reordered``: the event is in the log, at another index (rows swapped or moved);
 - ``log-altered``: the log's own rows (a leaf hash, the stream and version lines, a node, a
-  tree head) differ from the recomputation, while the events still match the tree heads;
+  tree head) differ from the recomputation or are gone (the last write's row or head
+  included), while the events still match the tree heads;
 - ``rewritten``: log and events agree but not with a signed checkpoint: both were rewritten
   with recomputed hashes; the damage lies between the last checkpoint that still holds and
   the first that does not;
@@ -135,26 +138,32 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
              builder: TreeBuilder,
              on_leaf: Callable[[list[tuple[int, int, bytes]]], None],
              on_event: Callable[[int, bytes], None] = lambda index, state: None,
-             ) -> tuple[Damage | None, Damage | None]:
+             ) -> tuple[Damage | None, Damage | None, Damage | None]:
     """Walks events and log rows in step, building the tree from the events' own leaves.
 
-    Returns (``differs``, ``stop``): the first event whose leaf differs from the one logged
-    at its index (the walk goes on past it: whether the event or the log's leaf was edited
-    is decided by the tree heads, see :func:`_blame`), and the damage that stopped the walk
-    (None when the events and the log's entries pair up to the end)."""
+    Returns (``differs``, ``stop``, ``unlogged``): the first event whose leaf differs from
+    the one logged at its index (the walk goes on past it: whether the event or the log's
+    leaf was edited is decided by the tree heads, see :func:`_blame`), the damage that
+    stopped the walk (None when the events and the log's entries pair up to the end), and
+    the first event past the log's last entry (the walk goes on past it too: an inserted
+    row, or the log's last rows deleted while the events still match the tree heads).
+    A stream's versions rise in append order, so in the log: a version at or below one
+    logged before it in its stream is a row the ledger never appended there."""
     index = 0
     differs: Damage | None = None
+    unlogged: Damage | None = None
+    last: dict[str, int] = {}  # each stream's last version logged so far
     while True:
         e = next(events, None)
         try:
-            g = next(log, None)
+            g = next(log, None) if unlogged is None else None
         except LogDamaged as exc:
-            return differs, Damage("log-altered", str(exc), index)
+            return differs, Damage("log-altered", str(exc), index), None
         if e is None and g is None:
-            return differs, None
+            return differs, None, unlogged
         if g is not None and int(g[0]) != index:
             return differs, Damage("log-altered", f"the log has no entry at index {index} "
-                                   f"(its next is {g[0]}): log rows were deleted", index)
+                                   f"(its next is {g[0]}): log rows were deleted", index), None
         if e is None:  # every event before matched: the rest of the log's are gone
             assert g is not None
             event = _describe(db, g[1], int(g[2]))
@@ -162,57 +171,77 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
             return differs, Damage(
                 "truncated", f"{_name(event)}, logged at index {index}, is no longer in the "
                 f"events table, nor the {gone - 1} logged after it: the last {gone} events "
-                "were deleted", index, event)
+                "were deleted", index, event), None
         # every value as stored: a type the ledger never writes is an edit, not a crash
         topic, stream, version, state = (stored_text(e[0]), stored_text(e[1]),
                                          stored_int(e[2]), stored_blob(e[3]))
         if stream is None or version is None:
+            if unlogged is not None:
+                return differs, None, unlogged
             event = _describe(db, g[1], g[2]) if g is not None else {
                 "stream": e[1], "version": e[2], "type": topic, "id": None, "employer": None}
             return differs, Damage(
                 "altered", f"the event row at position {index} has a stream id or version "
                 f"stored as no event has them ({e[1]!r}, {e[2]!r}); the log has "
-                f"{_name(event)} there: the row was edited", index, event)
+                f"{_name(event)} there: the row was edited", index, event), None
         leaf = (event_leaf(topic, stream, version, state)
                 if topic is not None and state is not None else None)
         if g is None:
-            event = _describe(db, stream, version, e[0], e[3])
-            return differs, Damage("inserted", f"{_name(event)} at position {index} is not in "
-                                   "the log: a row inserted behind the ledger's back", index,
-                                   event)
-        if (g[1], g[2]) != (stream, version):
+            if unlogged is None:
+                event = _describe(db, stream, version, e[0], e[3])
+                unlogged = Damage("inserted", f"{_name(event)} at position {index} is not in "
+                                  "the log: a row inserted behind the ledger's back", index,
+                                  event)
+        elif (g[1], g[2]) != (stream, version):
             if leaf == g[3]:  # the event is the one whose leaf is logged here: refs edited
                 event = _describe(db, stream, version, e[0], e[3])
                 return differs, Damage(
                     "log-altered", f"the log names stream {g[1]} version {g[2]} at index "
                     f"{index}, but the leaf logged there is that of {_name(event)}, which is "
                     "where it was appended: the log's row (its stream and version lines) was "
-                    "edited", index, event)
+                    "edited", index, event), None
             return differs, _misplaced(db, index, (stream, version, e[0], e[3]),
-                                       (g[1], g[2]))
-        if leaf != g[3] and differs is None:
+                                       (g[1], g[2])), None
+        elif version <= last.get(stream, version - 1):
+            event = _describe(db, stream, version, e[0], e[3])
+            return differs, Damage(
+                "inserted", f"{_name(event)} is logged at index {index}, after version "
+                f"{last[stream]} of its stream: the ledger appends a stream's versions in "
+                "rising order, so this row (and its log entry) was put there behind its back",
+                index, event), None
+        else:
+            last[stream] = version
+        if g is not None and leaf != g[3] and differs is None:
             event = _describe(db, stream, version, e[0], e[3])
             differs = Damage("altered", f"{_name(event)} at log index {index} differs from "
                              "what was logged: its stored payload, times or type were edited",
                              index, event)
         if leaf is None:  # no leaf to build the tree on: the heads cannot tell who was edited
-            return differs, None
+            return differs, None, unlogged
         on_leaf(builder.append(leaf))
         assert state is not None  # a leaf was computed from it
         on_event(index, state)
         index += 1
 
 
-def _blame(differs: Damage, heads: dict[int, bytes | None], roots: dict[int, bytes]) -> Damage:
-    """An event's leaf differs from the one logged: the event was edited (``altered``), or
-    the log's leaf (``log-altered``) when the tree built from the events still matches the
-    tree head of the write that appended it, as it did when that write committed."""
+def _blame(differs: Damage, heads: dict[int, bytes | None], roots: dict[int, bytes],
+           unlogged: bool = False) -> Damage:
+    """An event's leaf differs from the one logged (or, ``unlogged``, the log ends before
+    it): the event was edited (``altered``) or inserted (``inserted``), or the log's row was
+    edited or deleted (``log-altered``) when the tree built from the events still matches
+    the tree head of the write that appended the event, as it did when that write
+    committed."""
     index = differs.log_index
     assert index is not None
     covering = min((size for size in heads if size > index and size in roots), default=None)
     if covering is None or heads[covering] != roots[covering]:
         return differs
     event = differs.event or {}
+    if unlogged:
+        return Damage("log-altered", f"the log ends at index {index}, but {_name(event)} and "
+                      f"the events after it still match the tree head recorded at size "
+                      f"{covering}: the log's rows from index {index} on were deleted, no "
+                      "event inserted", index, differs.event)
     return Damage("log-altered", f"the leaf hash the log holds at index {index} differs from "
                   f"{_name(event)}, but the event still matches the tree head recorded at size "
                   f"{covering}: the log's row (its leaf hashes) was edited, not the event",
@@ -252,8 +281,11 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
     report = Report(signatures_checked=verifier is not None)
     report.log_size = log_size(db)
     report.events = int(db.rows("SELECT COUNT(*) FROM {stored_events}")[0][0])
+    parsed = _parse_checkpoints(checkpoints, verifier, report)
     if made_before_the_log(db):
-        report.unlogged = report.events  # not damage: the log has yet to catch up
+        if not any(c.size for _, c in parsed):
+            report.unlogged = report.events  # not damage: the log has yet to catch up
+        _check_without_log(db, report, parsed)
         return report
     malformed: list[Damage] = []  # the log's own rows holding values of the wrong type
     nodes: dict[tuple[int, int], bytes | None] = {}
@@ -273,15 +305,6 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
         else:
             heads[size] = stored_blob(root)
 
-    parsed: list[tuple[GivenCheckpoint, Checkpoint]] = []
-    for given in checkpoints:
-        try:
-            head = (open_checkpoint(given.note, verifier) if verifier is not None
-                    else read_checkpoint(given.note))
-        except NoteError as exc:
-            report.damage.append(Damage("bad-checkpoint", f"{given.label}: {exc}"))
-            continue
-        parsed.append((given, head))
     wanted = set(heads) | {c.size for _, c in parsed}
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
     builder = TreeBuilder()
@@ -311,15 +334,16 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
                        " FROM {stored_events} ORDER BY {order}")
     log = all_entries(db)
     try:
-        differs, first = _compare(db, events, log, builder, on_leaf, on_event)
+        differs, first, unlogged = _compare(db, events, log, builder, on_leaf, on_event)
     finally:
         events.close()  # type: ignore[attr-defined]
         log.close()  # type: ignore[attr-defined]
     if on_progress is not None:
         on_progress(builder.size % PROGRESS_EVERY)
     report.root = builder.root()
-    if differs is not None or first is not None:
-        report.damage[:0] = [d for d in (differs and _blame(differs, heads, roots), first)
+    if differs is not None or first is not None or unlogged is not None:
+        report.damage[:0] = [d for d in (differs and _blame(differs, heads, roots), first,
+                                         unlogged and _blame(unlogged, heads, roots, True))
                              if d is not None]
         return report
     report.damage.extend(bad_nodes[:1])
@@ -346,6 +370,76 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
     return report
 
 
+def _parse_checkpoints(checkpoints: Sequence[GivenCheckpoint], verifier: Verifier | None,
+                       report: Report) -> list[tuple[GivenCheckpoint, Checkpoint]]:
+    """The checkpoints whose signatures hold (each that does not is ``bad-checkpoint``)."""
+    parsed: list[tuple[GivenCheckpoint, Checkpoint]] = []
+    for given in checkpoints:
+        try:
+            head = (open_checkpoint(given.note, verifier) if verifier is not None
+                    else read_checkpoint(given.note))
+        except NoteError as exc:
+            report.damage.append(Damage("bad-checkpoint", f"{given.label}: {exc}"))
+            continue
+        parsed.append((given, head))
+    return parsed
+
+
+def _check_without_log(db: Db, report: Report,
+                       parsed: list[tuple[GivenCheckpoint, Checkpoint]]) -> None:
+    """The log is empty and the database keeps no tree head or checkpoint: a ledger made
+    before the log, or one whose log, heads and stored checkpoints were all deleted. A
+    checkpoint handed in (a partner's copy) tells them apart: a ledger made before the log
+    never signed a tree of more than 0 entries, so one that did had a log, now gone. It is
+    held to the tree the events make in append order (as the log would have logged them):
+    larger than the events, ``truncated``; another root, ``rewritten``; the same root,
+    ``log-altered`` (the events still match it, so no event is blamed)."""
+    if not parsed:
+        return
+    wanted = {c.size for _, c in parsed}
+    roots: dict[int, bytes] = {0: EMPTY_ROOT}
+    builder = TreeBuilder()
+    events = db.stream("SELECT topic, {stream_text}, originator_version, state"
+                       " FROM {stored_events} ORDER BY {order}")
+    try:
+        for topic, stream, version, state in events:
+            if builder.size >= max(wanted):
+                break
+            t, s, v, b = stored_text(topic), stored_text(stream), stored_int(version), (
+                stored_blob(state))
+            if t is None or s is None or v is None or b is None:
+                break  # an edited row: no tree beyond it, no checkpoint beyond it holds
+            builder.append(event_leaf(t, s, v, b))
+            if builder.size in wanted:
+                roots[builder.size] = builder.root()
+    finally:
+        events.close()  # type: ignore[attr-defined]
+    size = builder.size
+    holding = sorted(c.size for _, c in parsed if roots.get(c.size) == c.root)
+    for given, head in sorted(parsed, key=lambda p: p[1].size):
+        report.checkpoints_checked += 1
+        if head.size == 0:
+            continue  # the empty tree: what a ledger made before the log may have signed
+        if head.size > report.events:
+            report.damage.append(Damage(
+                "truncated", f"{given.label} signs a tree of {head.size} entries; the ledger "
+                f"has {report.events} events and no log: the entries from index "
+                f"{report.events} on were deleted, with the log, its tree heads and stored "
+                "checkpoints", report.events))
+        elif head.size <= size and roots[head.size] == head.root:
+            report.damage.append(Damage(
+                "log-altered", f"{given.label} signs the tree of the first {head.size} "
+                "events, which they still make, but the ledger keeps no log: its rows, tree "
+                "heads and stored checkpoints were deleted"))
+        else:
+            low = max((s for s in holding if s < head.size), default=0)
+            report.damage.append(Damage(
+                "rewritten", f"{given.label} signs a different tree of size {head.size} than "
+                f"the events make, and the ledger keeps no log: events were edited and the "
+                f"log, its tree heads and stored checkpoints deleted; the first damaged event "
+                f"is at a log index from {low} to {head.size - 1}", low))
+
+
 APPENDED_AT = b'"appended_at":"'
 
 
@@ -366,8 +460,10 @@ def _check_head_times(db: Db, writes: list[tuple[int, bytes | None]], size: int,
     logged events' own ``appended_at``, which their hashes cover: a head is never timed
     before the events of its write, nor before the head of the write before it; and where
     the events' ``appended_at`` changes (one write ends, the next begins) after the first
-    head, a head must be there. Events before the first head may be a ledger made before the
-    log, logged at once by one write: they carry their original times and no heads."""
+    head, a head must be there; and the last write's head is at the log's end (every write
+    records the head it leaves, so entries beyond the last head lost theirs). Events before
+    the first head may be a ledger made before the log, logged at once by one write: they
+    carry their original times and no heads."""
     rows = db.rows("SELECT tree_size, appended_at FROM {ledger_log_heads} ORDER BY tree_size")
     times: dict[int, datetime] = {}
     for tree_size, text in rows:
@@ -408,6 +504,11 @@ def _check_head_times(db: Db, writes: list[tuple[int, bytes | None]], size: int,
                           f"next write's events were appended at "
                           f"{(began or b'?').decode(errors='replace')}) has no tree head: the "
                           "log's heads were deleted", index - 1)
+    last_head = max(times, default=0)
+    if size > last_head:  # every write records the head it leaves, so the last is at the end
+        return Damage("log-altered", f"the log has {size} entries, but its last tree head is "
+                      f"at size {last_head}: the head of the write that logged the entries "
+                      f"from index {last_head} on was deleted", size - 1)
     return None
 
 

@@ -178,3 +178,19 @@ def signed_ledger(cli: Cli) -> SignedLedger:
     assert cli.import_lines(second_batch()).exit_code == 0
     ledger.checkpoints.append(ledger.sign("cp2.txt"))
     return ledger
+
+
+def forge_append(raw: Raw, stream: str, version: int, topic: str, state: bytes) -> None:
+    """Appends an event behind the ledger's back with everything a key is not needed for:
+    the row, a log row with its leaf, and the tree head of the grown log."""
+    raw.insert(stream, version, topic, state)
+    entries = raw.log_entries()
+    leaf = leaf_hash(entry_bytes(topic, stream, version, state))
+    raw.q("INSERT INTO ledger_log (first_idx, entries, leaves, refs) VALUES (?, ?, ?, ?)",
+          pack(len(entries), [leaf], [(stream, version)]))
+    builder = TreeBuilder()
+    for entry in [*entries, (len(entries), stream, version, leaf)]:
+        builder.append(entry[3])
+    (at,) = raw.q("SELECT MAX(appended_at) FROM ledger_log_heads")[0]
+    raw.q("INSERT INTO ledger_log_heads (tree_size, root, appended_at) VALUES (?, ?, ?)",
+          (builder.size, builder.root(), at))

@@ -299,3 +299,89 @@ def test_a_deleted_tree_head_is_log_damage(ledger: SignedLedger, raw: Raw) -> No
     damage = only_damage(ledger.verify()[1])
     assert damage["kind"] == "log-altered" and damage["log_index"] == 15
     assert "has no tree head" in damage["message"]
+
+
+def test_a_deleted_head_of_the_last_write_is_log_damage(ledger: SignedLedger,
+                                                        raw: Raw) -> None:
+    """Every write records the head it leaves, so log entries beyond the last head are
+    themselves evidence of a deleted head (which ``--ledger-at`` would answer without)."""
+    raw.q("DELETE FROM ledger_log_heads WHERE tree_size = 16")
+    code, report = ledger.verify()
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 15
+    assert "last tree head is at size 11" in damage["message"]
+
+
+def test_the_last_writes_log_row_deleted_is_log_damage_not_an_inserted_event(
+        ledger: SignedLedger, raw: Raw) -> None:
+    """The events past the log's end still match the last write's tree head: the log's row
+    was deleted, and no honestly appended event is blamed."""
+    raw.q("DELETE FROM ledger_log WHERE first_idx = 11")
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[1]))
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "log-altered" and damage["log_index"] == 11
+    assert "the log's rows from index 11 on were deleted" in damage["message"]
+
+
+def wipe_log(raw: Raw) -> None:
+    for table in ("ledger_log", "ledger_log_nodes", "ledger_log_heads", "ledger_checkpoints"):
+        raw.q(f"DELETE FROM {table}")
+
+
+def test_a_partners_checkpoint_catches_an_edit_with_the_whole_log_deleted(
+        ledger: SignedLedger, raw: Raw) -> None:
+    """With the log, its heads and the stored checkpoints gone the ledger looks made before
+    the log; a kept checkpoint of more than 0 entries says it was not, and is held to the
+    tree the events make."""
+    raw.edit(4, lambda doc: doc["data"].update(overall=40))
+    wipe_log(raw)
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[0]))
+    assert code == 1 and report["checkpoints_checked"] == 1 and report["unlogged"] == 0
+    damage = only_damage(report)
+    assert damage["kind"] == "rewritten" and damage["log_index"] == 0
+    text = ledger.cli("verify", "--checkpoint", str(ledger.checkpoints[0])).stdout
+    assert "DAMAGE (rewritten)" in text and "not damage" not in text
+
+
+def test_a_partners_checkpoint_catches_the_whole_log_deleted_over_intact_events(
+        ledger: SignedLedger, raw: Raw) -> None:
+    wipe_log(raw)
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[1]))
+    assert code == 1 and report["checkpoints_checked"] == 1
+    assert only_damage(report)["kind"] == "log-altered"
+    raw.delete(15)
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[1]))
+    damage = only_damage(report)
+    assert code == 1 and damage["kind"] == "truncated" and damage["log_index"] == 15
+
+
+def forged_revision(raw: Raw) -> None:
+    """An event forged into E-1's stream at version 0, below its last, appended last with
+    its own log entry and tree head (no key needed)."""
+    from tests.tamper_helpers import forge_append
+
+    stream, _, _, state = raw.events()[1]  # E-1's registration
+    doc = orjson.loads(state)
+    forge_append(raw, stream, 0, "HeadcountReported", orjson.dumps({
+        **doc, "id": "forged-1", "data": {"headcount": 5000}}))
+
+
+def test_a_forged_append_below_its_streams_last_version_is_inserted(
+        ledger: SignedLedger, raw: Raw) -> None:
+    forged_revision(raw)
+    code, report = ledger.verify("--checkpoint", str(ledger.checkpoints[1]))
+    damage = only_damage(report)
+    assert code == 1
+    assert damage["kind"] == "inserted" and damage["log_index"] == 16
+    assert damage["event"]["version"] == 0 and "rising order" in damage["message"]
+
+
+def test_a_replay_at_a_tree_size_reads_only_the_events_logged_within_it(
+        ledger: SignedLedger, raw: Raw) -> None:
+    before = ledger.cli.json("history", "E-1", "--tree-size", "16")
+    forged_revision(raw)
+    after = ledger.cli.json("history", "E-1", "--tree-size", "16")
+    assert after == before
+    assert "forged-1" in str(ledger.cli.json("history", "E-1"))
