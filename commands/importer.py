@@ -31,6 +31,7 @@ from commands.schemas import FRACTION_TYPES, flatten, load_event
 from ledger.codec import format_time, new_event
 from ledger.collector import collector_paused
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
+from ledger.ids import FLAG_ID_PREFIX, flag_id, flag_id_fields
 from ledger.merkle import LEAF_FORMAT
 from projections.voids import voided_ids
 from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
@@ -232,7 +233,8 @@ class Importer:
             # ids: the sender ids of its registrations and voids, or None when not known
             # (its head came from the ledger): see _changes_registration
             self._heads: OrderedDict[str, list[Any]] = OrderedDict()
-            self._flags: dict[str, set[tuple[str, str]]] = {}  # (due, level) per employer
+            # per employer: (due, level) of each flag -> its sender id (None: imported without)
+            self._flags: dict[str, dict[tuple[str, str], str | None]] = {}
             self._last_employer: str | None = None
             self._last_head: list[Any] | None = None
             # the last batch admitted, appended once the next one's ledger reads are done
@@ -329,6 +331,9 @@ class Importer:
             return
         ids = {line.event_id for line in pending if line.event_id is not None}
         ids |= {_target(line) for line in pending if line.type_name == "EventVoided"}
+        # the key of a flag without an id, which no event may hold as its id (_flag_taken)
+        ids |= {_idless_flag_key(line) for line in pending if line.event_id is None
+                and line.type_name == "LapseRiskFlagged" and line.employer is not None}
         # sender id -> (content hash, employer), the ledger's and this file's so far
         known: dict[str, tuple[str, str | None]] = {
             event_id: (k.content_hash, k.employer)
@@ -433,7 +438,10 @@ class Importer:
         type_name = line.type_name
         employer = line.employer
         if type_name == "LapseRiskFlagged" and employer is not None and \
-                self._flag_taken(line, employer):
+                self._flag_taken(line, employer, known):
+            return None
+        if event_id is not None and event_id.startswith(FLAG_ID_PREFIX) and \
+                self._idless_flags_key(line, event_id):
             return None
         if _REFERENCE[type_name] or employer is None:  # reference data, or a void of it
             if type_name == "EventVoided" and not self._void_target_ok(line, known, None):
@@ -502,25 +510,60 @@ class Importer:
                          line.effective, line.recorded,
                          line.leaf if line.leaf_version == version else None)
 
-    def _flag_taken(self, line: _Line, employer: str) -> bool:
+    def _flag_taken(self, line: _Line, employer: str,
+                    known: dict[str, tuple[str, str | None]]) -> bool:
         """Refuses a lapse flag whose employer, due date and level the ledger (or this file)
-        already holds under any id: a flag is never written twice, whoever writes it. The
-        ledger's flags are read once per employer; the write lock keeps them true."""
+        already holds under any id: a flag is never written twice, whoever writes it. And a
+        flag without an id whose key (:func:`commands.scan.flag_key`, the id the scan would
+        give it) an event in the ledger or this file holds as its id: the outbox announces
+        each flag under its key, which must be no other's. The ledger's flags are read once
+        per employer; the write lock keeps them true."""
         data = _data(line)
         key = (str(data["due"]), str(data["level"]))
-        flags = self._flags.get(employer)
-        if flags is None:
-            flags = self._flags[employer] = {
-                (e.due.isoformat(), e.level) for e in self.store.stream(employer)
-                if isinstance(e, LapseRiskFlagged)}
+        flags = self._employer_flags(employer)
         if key in flags:
             self._error(line.number, "data.due",
                         f"a LapseRiskFlagged for {employer}, due {key[0]}, level {key[1]} is "
                         "already in the ledger or earlier in this file: a flag is never "
                         "written twice")
             return True
-        flags.add(key)
+        if line.event_id is None and (derived := flag_id(employer, *key)) in known:
+            self._error(line.number, "id",
+                        f"none given, so this flag's key would be {derived!r}, which another "
+                        "event in the ledger or earlier in this file has as its id: give the "
+                        "flag an id of its own (a flag is announced under its key, which is "
+                        "never another event's)")
+            return True
+        flags[key] = line.event_id
         return False
+
+    def _idless_flags_key(self, line: _Line, event_id: str) -> bool:
+        """Refuses a sender id equal to the key of a flag imported without an id, in the
+        ledger or earlier in this file: that flag is announced under it, and two events
+        under one key would be one notification."""
+        fields = flag_id_fields(event_id)
+        if fields is None:
+            return False
+        employer, due, level = fields
+        flags = self._employer_flags(employer)
+        if (due, level) not in flags or flags[(due, level)] is not None:
+            return False
+        self._error(line.number, "id",
+                    f"{event_id!r} is the key of the LapseRiskFlagged for {employer}, due "
+                    f"{due}, level {level}, which was imported without an id (in the ledger "
+                    "or earlier in this file): a flag is announced under its key, which is "
+                    "never another event's id")
+        return True
+
+    def _employer_flags(self, employer: str) -> dict[tuple[str, str], str | None]:
+        """(due, level) -> sender id of the employer's flags, the ledger's and this file's
+        so far; the ledger's are read once per employer."""
+        flags = self._flags.get(employer)
+        if flags is None:
+            flags = self._flags[employer] = {
+                (e.due.isoformat(), e.level): e.event_id for e in self.store.stream(employer)
+                if isinstance(e, LapseRiskFlagged)}
+        return flags
 
     def _void_target_ok(self, line: _Line, known: dict[str, tuple[str, str | None]],
                         employer: str | None) -> bool:
@@ -863,6 +906,13 @@ def _data(line: _Line) -> dict[str, Any]:
     if line.envelope is not None:
         return line.envelope["data"]  # type: ignore[no-any-return]
     return orjson.loads(line.state)["data"]  # type: ignore[arg-type,no-any-return]
+
+
+def _idless_flag_key(line: _Line) -> str:
+    """The key of a flag line without an id: :func:`ledger.ids.flag_id` of it."""
+    data = _data(line)
+    assert line.employer is not None
+    return flag_id(line.employer, str(data["due"]), str(data["level"]))
 
 
 def _target(line: _Line) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from commands.appending import Draft, append_new
 from commands.importer import content_hash
 from ledger.events import LapseRiskFlagged, LedgerEvent
+from ledger.ids import flag_id
 from projections.lapses import lapse_entry
 from projections.sql.queries import status_stream
 from projections.timeline import fold
@@ -39,12 +40,6 @@ from storage.store import WRITE_CONFLICTS, LedgerStore, Writer
 FLAG_TYPE = "LapseRiskFlagged"
 FLAG_BY = "corledger scan"
 log = logging.getLogger(__name__)
-
-
-def flag_id(employer: str, due: date | str, level: str) -> str:
-    """The deterministic sender id of a flag: one per employer, due date and level."""
-    due_text = due.isoformat() if isinstance(due, date) else due
-    return f"lapse:{employer}:{due_text}:{level}"
 
 
 def check_scan_date(as_of: date, today: date) -> None:
@@ -61,7 +56,9 @@ def flag_key(flag: LapseRiskFlagged) -> str:
     """The key a flag is known by outside the ledger (the outbox row's, the payload's
     ``id``, the webhook's ``Idempotency-Key``): its sender id, else (a flag imported
     without one) the id the scan would give it. The ledger holds one flag per employer, due
-    date and level, so that key is unique and stable."""
+    date and level, and the import refuses an id equal to an id-less flag's key as it
+    refuses an id-less flag whose key an event holds as its id
+    (:meth:`commands.importer.Importer._flag_taken`), so that key is unique and stable."""
     if flag.event_id is not None:
         return flag.event_id
     if flag.employer is None:  # pragma: no cover - a flag is always an employer's event

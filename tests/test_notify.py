@@ -234,6 +234,30 @@ def test_a_flag_imported_without_an_id_is_announced_once_under_its_key(
         sorted(keys * 2)
 
 
+def test_no_event_takes_the_key_of_a_flag_imported_without_an_id_so_each_flag_is_announced(
+        cli: Any, store: LedgerStore, db_url: str, tmp_path: Path) -> None:
+    """An id-less flag is announced under ``lapse:<employer>:<due>:<level>``; a second flag
+    sent under that very id would share its outbox row and never be announced, so the
+    import refuses it (naming the line and the id), and under an id of its own it is."""
+    from tests.conftest import line, registration
+
+    def flag(employer: str, **envelope: Any) -> dict[str, Any]:
+        return line("LapseRiskFlagged", employer, "2021-02-20",
+                    {"due": "2021-03-16", "level": "critical", "reasons": []}, **envelope)
+
+    key = "lapse:GEN-A:2021-03-16:critical"
+    assert cli.import_lines([registration("GEN-A"), registration("GEN-B"),
+                             flag("GEN-A")]).exit_code == 0
+    taken = cli.import_lines([flag("GEN-B", id=key)])
+    assert taken.exit_code != 0 and f"line 1: id: {key!r} is the key of" in taken.stderr
+    assert cli.import_lines([flag("GEN-B", id="genb-flag")]).exit_code == 0
+    out = tmp_path / "flags.jsonl"
+    config = Config(sinks=(JsonlSettings("file", out),))
+    assert len(deliver(store, db_url, config, Clock()).sent) == 2
+    assert sorted((x["employer"], x["id"]) for x in map(json.loads, out.read_text().splitlines())) \
+        == [("GEN-A", key), ("GEN-B", "genb-flag")]
+
+
 def test_two_dispatchers_deliver_a_row_once(flagged: LedgerStore, db_url: str) -> None:
     """Claims are exclusive: a second worker skips a row the first has leased."""
     import threading
