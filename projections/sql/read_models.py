@@ -103,7 +103,10 @@ def _lapse_table(slot: str) -> Table:
         Index(f"ix_{name}_due", "due"),
         Index(f"ix_{name}_grace", "grace_end"),
         Index(f"ix_{name}_miss", "miss_due"),
-        Index(f"ix_{name}_kind", "kind"),
+        # a held row is found by its own due date, or by the due date of the audit owed
+        # after it (miss_due): each branch of the lapses query is one range of one index
+        Index(f"ix_{name}_kind", "kind", "due"),
+        Index(f"ix_{name}_kind_next", "kind", "miss_due"),
     )
 
 
