@@ -180,7 +180,9 @@ def lapses_from_read_model(store: LedgerStore, as_of: date, within: int = 90,
             and_(t.c.due.between(*window.in_grace(_longest_grace())), t.c.grace_end >= as_of),
             # missed: listed while its last day (kept in grace_end) is within the window
             and_(t.c.miss_due.is_not(None), t.c.grace_end.between(*window.missed)),
-            and_(t.c.grace_end.is_(None), t.c.miss_due.between(*window.missed)),
+            # (its due, when it has no grace: a superset, which lapse_decision narrows; a
+            # "grace_end IS NULL" term would have the planner read every such row instead)
+            t.c.miss_due.between(*window.missed),
         ]
         rows = conn.execute(union(*(select(t).where(in_force, b) for b in branches))).all()
     entries = [e for e in (lapse_entry_of(row, as_of, within) for row in rows) if e is not None]
