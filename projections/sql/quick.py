@@ -34,7 +34,8 @@ SLOTS = ("a", "b")  # as projections.sql.read_models.SLOTS (a test holds them eq
 # they create, so the quick path never skips a write the full path would make.
 SLOT_INDEXES = frozenset({
     *(f"ix_rm_status_{slot}_{ix}" for slot in SLOTS for ix in ("roll", "partner")),
-    *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS for ix in ("due", "grace", "miss", "kind")),
+    *(f"ix_rm_lapse_{slot}_{ix}" for slot in SLOTS
+      for ix in ("due", "grace", "miss", "kind", "kind_next")),
 })
 REQUIRED = frozenset({
     "stored_events", "ledger_employers", "ledger_event_ids", "ledger_recorded",
