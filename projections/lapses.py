@@ -32,6 +32,7 @@ from projections.timeline import (
     EmployerTimeline,
     Requirement,
     binding_expiry,
+    can_meet,
     fold,
     next_audit,
 )
@@ -137,6 +138,9 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             if then is not None and then.held:  # it fell due too, and is held in turn
                 return LapseFacts("held", then.due, None, None, reasons)
             then_due, then_grace = _held_then(t, then)
+            if then is not None and any(can_meet(then, a) and a.qa_outcome is None
+                                        for a in t.audits.values()):
+                reasons = (*reasons, "qa_pending")  # the audit owed next is in QA too
             return LapseFacts("held", req.due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         if "qa_pending" in raised:  # shown once the due has passed: held in grace
