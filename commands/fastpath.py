@@ -40,7 +40,15 @@ from commands.schemas import (
     unstated,
 )
 from ledger.codec import CODECS, format_time
-from ledger.events import EMPLOYER_ID, EVENT_TYPES, MONEY, SCORE, type_hints
+from ledger.events import (
+    EMPLOYER_ID,
+    EVENT_TYPES,
+    FIRST_DAY,
+    LAST_DAY,
+    MONEY,
+    SCORE,
+    type_hints,
+)
 from storage.store import recorded_key
 
 _FAIL = object()  # a converter's "cannot prove this valid"
@@ -57,9 +65,10 @@ def _date(value: str) -> Any:
     if not _DATE_MATCH(value):
         return _FAIL
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         return _FAIL
+    return day if FIRST_DAY <= day <= LAST_DAY else _FAIL  # refused, and said, by schemas
 
 
 def _iso_date(value: Any) -> Any:

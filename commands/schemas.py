@@ -24,6 +24,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ledger.events import (
     EMPLOYER_ID,
     EVENT_TYPES,
+    FIRST_DAY,
+    LAST_DAY,
     MONEY,
     SCORE,
     STATED,
@@ -91,9 +93,13 @@ class IsoDate(fields.Field):
         if not isinstance(value, str) or not DATE.fullmatch(value):
             raise ValidationError(f"must be a date written YYYY-MM-DD, got {shown(value)}")
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ValidationError(f"{value!r} is not a date that exists") from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationError(f"{value!r} is outside the dates the ledger keeps "
+                                  f"({FIRST_DAY} to {LAST_DAY})")
+        return day
 
 
 class AwareTime(fields.Field):

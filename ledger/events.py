@@ -76,6 +76,10 @@ Count = Annotated[int, Range(minimum=0)]
 """A number of people: a whole number, zero or more."""
 Year = Annotated[int, Range(1900, 2200)]
 """A calendar (payroll, incentive) year."""
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2200, 12, 31)
+"""The dates an event may carry (``effective`` and every date in its data), the years a
+:data:`Year` may name: far enough that the rules' own date arithmetic (an expiry three
+years on, a window of days, the reach of a query) stays inside the calendar."""
 EventRef = Annotated[str, TextRule(max_length=128, single_line=True)]
 """A sender's event ``id``, as another event names it (a void's ``target``)."""
 Partner = Annotated[str, Choice(PARTNERS)]

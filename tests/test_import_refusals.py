@@ -69,6 +69,12 @@ GOOD_AUDIT = audit()
      "before E-1's registration on 2020-01-06"),
     (line("EventVoided", "E-1", "2021-01-01", {"target": "nope", "reason": "typo"}),
      "data.target", "no event with id"),
+    # past the dates the ledger keeps, the rules' own arithmetic (an expiry, a window)
+    # would leave the calendar: refused, not a crash of every later answer
+    (line("HeadcountReported", "E-1", "2201-01-01", {"headcount": 3}), "effective",
+     "outside the dates the ledger keeps (1900-01-01 to 2200-12-31)"),
+    (audit("E-1", "2021-06-10", started="2021-05-25", completed="9999-12-01"),
+     "data.completed", "outside the dates the ledger keeps"),
 ])
 def test_a_bad_line_refuses_the_file_naming_line_and_field(cli: Cli, bad: Any, field: str,
                                                            says: str) -> None:
@@ -121,3 +127,9 @@ def test_a_missing_file_is_a_clear_error(cli: Cli) -> None:
 def test_a_type_that_is_not_a_string_is_refused_not_a_crash(cli: Cli) -> None:
     error = refused(cli, [registration(), {**audit(), "type": ["AuditSubmitted"]}])
     assert "line 2: type: " in error
+
+
+def test_the_first_and_last_day_the_ledger_keeps_are_accepted(cli: Cli) -> None:
+    assert cli.import_lines([registration("E-1", "1900-01-01")]).exit_code == 0
+    assert cli.import_lines([line("HeadcountReported", "E-1", "2200-12-31",
+                                  {"headcount": 3})]).exit_code == 0
