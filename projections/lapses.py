@@ -32,7 +32,6 @@ from projections.timeline import (
     EmployerTimeline,
     Requirement,
     binding_expiry,
-    can_meet,
     fold,
     next_audit,
 )
@@ -138,8 +137,7 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             if then is not None and then.held:  # it fell due too, and is held in turn
                 return LapseFacts("held", then.due, None, None, reasons)
             then_due, then_grace = _held_then(t, then)
-            if then is not None and any(can_meet(then, a) and a.qa_outcome is None
-                                        for a in t.audits.values()):
+            if then is not None and any(a.qa_outcome is None for a in t.able_to_meet(then)):
                 reasons = (*reasons, "qa_pending")  # the audit owed next is in QA too
             return LapseFacts("held", req.due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)

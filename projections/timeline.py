@@ -442,6 +442,11 @@ class EmployerTimeline:
         return [c for c in self.certificates
                 if c.ended in how and c.ended_on is not None and c.ended_on.year == year]
 
+    def able_to_meet(self, req: Requirement) -> list[AuditRecord]:
+        """The audits that can meet ``req`` (:func:`can_meet`), in submission order: for the
+        audit owed after a held one, which the fold does not index (it is rarely asked)."""
+        return [a for a in self.audits.values() if can_meet(req, a)]
+
     def required_audit_accepted_in(self, year: int) -> AuditRecord | None:
         """The QA-accepted audit that met the requirement of certification year ``year``
         (the certifying audit for the year of issue, a maintenance audit for its due year)."""
@@ -453,9 +458,8 @@ class EmployerTimeline:
         req = self.requirement
         then = req.then if req is not None and req.held else None
         if then is not None and then.due is not None and then.due.year == year:
-            for audit in self.audits.values():
-                if can_meet(then, audit) and audit.accepted and audit.final_passes:
-                    return audit
+            return next((a for a in self.able_to_meet(then) if a.accepted and a.final_passes),
+                        None)
         return None
 
     def first_certification_submitted_by_cutoff(self, year: int) -> bool | None:
@@ -706,8 +710,7 @@ class Fold:
         """The audits that meet, or may still meet, the audit owed after a held one: those
         that can meet it, accepted and passing or pending, and pending renewals."""
         cert = self.cert
-        found = [a for a in self.t.audits.values()
-                 if can_meet(then, a) and a.submitted <= day
+        found = [a for a in self.t.able_to_meet(then) if a.submitted <= day
                  and (a.accepted and a.final_passes or self._pending(a, day))]
         if cert is not None:
             found += [a for a in self._renewing if renews(then, cert, a)
@@ -1238,8 +1241,7 @@ class Fold:
         then = req.then
         if req.held and then is not None and then.held and self.cert is not None \
                 and not self._then_holding(then, day):
-            rejected = [a for a in self.t.audits.values()
-                        if can_meet(then, a) and a.qa_outcome == "rejected"]
+            rejected = [a for a in self.t.able_to_meet(then) if a.qa_outcome == "rejected"]
             if rejected:
                 self._miss_then(req, then, day, f"QA rejected audit {rejected[-1].audit} "
                                 "after the due date", rejected[-1].qa_event)
