@@ -1249,12 +1249,37 @@ class Fold:
                 self._miss_then(req, then, day, "the audit that held the certificate failed")
             return
         if req.held and self.cert is not None and not self._holding(day):
+            self._count_then(req, self.cert, day)
             rejected = [a for a in candidates if a.qa_outcome == "rejected"]
             if rejected:
                 self._lapse(day, f"QA rejected audit {rejected[-1].audit} after the due date",
                             rejected[-1].qa_event)
             else:
                 self._lapse(day, "the audit that held the certificate failed")
+
+    @staticmethod
+    def _count(req: Requirement, cert: Certificate, a: AuditRecord, day: date) -> None:
+        """``a`` meets maintenance ``req.number`` of ``cert``, for the year ``req`` falls due."""
+        a.used_for, a.used_on = f"maintenance {req.number}", day
+        a.used_for_year = req.due.year if req.due else day.year
+        cert.maintenance.append(a.audit)
+
+    def _count_then(self, req: Requirement, cert: Certificate, day: date) -> None:
+        """The held audit failed, but the maintenance audit owed next was accepted while it
+        was held: that one met its own year (the incentive asks), though the certificate
+        lapses now for the year before."""
+        then = req.then
+        if then is None or then.kind != "maintenance":
+            return
+        met = next((a for a in self.t.able_to_meet(then)
+                    if a.accepted and a.final_passes and a.used_for is None), None)
+        if met is None:
+            return
+        self._count(then, cert, met, day)
+        self.note(day, f"maintenance audit {met.audit}, accepted while the {req.kind} audit "
+                       f"before it was held in QA, met maintenance {then.number} of the "
+                       f"certificate issued {cert.issued} for {met.used_for_year}",
+                  then.rule, met.qa_event)
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
         """The certificate ends while its maintenance audits are pending: keep them, so that
@@ -1270,9 +1295,7 @@ class Fold:
         still = []
         for req, cert, a in self.t.late:
             if a.accepted and a.final_passes and a.used_for is None:
-                a.used_for, a.used_on = f"maintenance {req.number}", day
-                a.used_for_year = req.due.year if req.due else day.year
-                cert.maintenance.append(a.audit)
+                self._count(req, cert, a, day)
                 ended = (f"expired on {cert.expires}" if cert.ended == "expired"
                          else f"was {cert.ended} on {cert.ended_on}")
                 self.note(day, f"maintenance audit {a.audit} accepted after the certificate "
@@ -1344,9 +1367,7 @@ class Fold:
             self._issue(a, issued, day)
             return
         assert cert is not None
-        a.used_for, a.used_on = f"maintenance {req.number}", day
-        a.used_for_year = req.due.year if req.due else day.year
-        cert.maintenance.append(a.audit)
+        self._count(req, cert, a, day)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
                        f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
         nxt = self.t.requirement = self._after_maintenance(cert, req.number, a.completed, day)
