@@ -267,6 +267,7 @@ class FoldedValues:
     employers: list[str]  # those that folded
     status: list[tuple[Any, ...]]
     lapse: list[tuple[Any, ...]]
+    because: list[tuple[Any, ...]]
     failures: list[Failure]
 
     @classmethod
@@ -274,25 +275,27 @@ class FoldedValues:
         rows = folded.rows
         return cls([r.employer for r in rows],
                    [v for r in rows for v in r.status_values(log_position)],
-                   [v for r in rows for v in r.lapse_values()], folded.failures)
+                   [v for r in rows for v in r.lapse_values()],
+                   [v for r in rows for v in r.because_values()], folded.failures)
 
 
 def write_rows(conn: Connection, slot: str, values: FoldedValues, log_position: int) -> None:
     """Replaces the folded employers' rows in the slot's tables (batched, no per-row trips)
     and records which employers failed (their last good rows stay)."""
-    status_table, lapse_table = slot_tables(slot)
+    tables = slot_tables(slot)
     for part in chunks(values.employers):
-        conn.execute(delete(status_table).where(status_table.c.employer.in_(part)))
-        conn.execute(delete(lapse_table).where(lapse_table.c.employer.in_(part)))
+        for table in tables:
+            conn.execute(delete(table).where(table.c.employer.in_(part)))
     record_failures(conn, slot, values.employers, values.failures, log_position)
     _insert_values(conn, slot, values)
 
 
 def _insert_values(conn: Connection, slot: str, values: FoldedValues) -> None:
     """Inserts the status and lapse rows of folded employers into the slot's tables."""
-    status_table, lapse_table = slot_tables(slot)
+    status_table, lapse_table, because_table = slot_tables(slot)
     insert_rows(conn, status_table, values.status)
     insert_rows(conn, lapse_table, values.lapse)
+    insert_rows(conn, because_table, values.because)
 
 
 def record_failures(conn: Connection, slot: str, folded: Sequence[str],
@@ -367,7 +370,7 @@ def _fold_values(store: LedgerStore, employers: list[str], registry: RuleRegistr
         return FoldedValues.of(fold_employers(store, employers, registry), log_position)
     url = store.url.render_as_string(hide_password=False)
     size = -(-len(employers) // workers)
-    out = FoldedValues([], [], [], [])
+    out = FoldedValues([], [], [], [], [])
     try:
         shares = [pool.submit(_fold_values_in_worker, url, employers[i:i + size],
                               log_position) for i in range(0, len(employers), size)]
@@ -376,6 +379,7 @@ def _fold_values(store: LedgerStore, employers: list[str], registry: RuleRegistr
             out.employers += part.employers
             out.status += part.status
             out.lapse += part.lapse
+            out.because += part.because
             out.failures += part.failures
     except BrokenProcessPool as exc:  # a worker died (killed, out of memory): fold here
         log.warning("read models: a catch-up worker died (%s); folding in this process", exc)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     true,
     union,
 )
+from sqlalchemy.exc import DBAPIError
 
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule
@@ -45,7 +46,14 @@ from projections.sql.projector import (
     ensure_schema,
     failures,
 )
-from projections.sql.read_models import SLOTS, failed, revisions, slot_tables, tracking
+from projections.sql.quick import stored_status
+from projections.sql.read_models import (
+    SLOTS,
+    failed,
+    revisions,
+    slot_tables,
+    tracking,
+)
 from projections.sql.revision import READ_MODEL_REVISION
 from projections.status import render, unregistered
 from projections.timeline import NOT_FOR_STATUS, fold
@@ -94,10 +102,14 @@ def _key(store: LedgerStore) -> str:
 def _latest(slot: str) -> Select[tuple[str, date | None]]:
     """The employer's status row in force on ``as_of`` in a slot: the last one from before
     (``employer`` and ``as_of`` bound at execution; built once)."""
-    table = slot_tables(slot)[0]
-    return (select(table.c.document, table.c.valid_to)
-            .where(table.c.employer == _EMPLOYER, table.c.valid_from <= _AS_OF)
-            .order_by(table.c.valid_from.desc()).limit(1))
+    table, _, because = slot_tables(slot)
+    row = (select(table.c.document, table.c.valid_to, table.c.because_cycle,
+                  table.c.because_count)
+           .where(table.c.employer == _EMPLOYER, table.c.valid_from <= _AS_OF)
+           .order_by(table.c.valid_from.desc()).limit(1)).subquery()
+    return (select(row.c.document, row.c.valid_to, row.c.because_count, because.c.entries)
+            .select_from(row.outerjoin(because, and_(because.c.employer == _EMPLOYER,
+                                                     because.c.cycle == row.c.because_cycle))))
 
 
 @cache
@@ -112,7 +124,8 @@ def _current_row(slot: str, position_sql: str) -> Select[Any]:
     return (select(tracking.c.live, tracking.c.position,
                    literal_column(f"({position_sql})").label("head"),
                    failing.label("failing"), revision.label("revision"),
-                   latest.c.document, latest.c.valid_to)
+                   latest.c.document, latest.c.valid_to, latest.c.because_count,
+                   latest.c.entries)
             .select_from(tracking.outerjoin(latest, true()))
             .where(tracking.c.name == slot))
 
@@ -129,9 +142,12 @@ def _status_if_current(store: LedgerStore, employer: str, as_of: date,
     engine = engine_of(store)
     ensure_schema(engine)
     slot = _LIVE.get(_key(store), SLOTS[0])
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_current_row(slot, store.position_sql()),
-                           {"employer": employer, "as_of": as_of}).first()
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            row = conn.execute(_current_row(slot, store.position_sql()),
+                               {"employer": employer, "as_of": as_of}).first()
+    except DBAPIError:  # the slot's tables laid out by other code: the catch-up remakes them
+        return None
     if (row is None or not row.live or row.failing or row.revision != READ_MODEL_REVISION
             or row.position < (row.head or 0)):
         return None
@@ -142,7 +158,7 @@ def _status_document(employer: str, as_of: date, row: Row[Any] | None) -> dict[s
     """The ``status --json`` document from the employer's status row in force (None: none)."""
     if row is None or (row.valid_to is not None and row.valid_to <= as_of):
         return unregistered(employer, as_of, None)
-    document: dict[str, Any] = orjson.loads(row.document)
+    document = stored_status(row.document, row.entries, row.because_count)
     document["as_of"] = as_of.isoformat()
     return document
 

@@ -41,7 +41,7 @@ REQUIRED = frozenset({
     "stored_events", "ledger_employers", "ledger_event_ids", "ledger_recorded",
     "ledger_employers_stream", "ledger_log", "ledger_log_nodes", "ledger_log_heads",
     "ledger_checkpoints", "ledger_batches", "rm_tracking", "rm_failed", "rm_revision",
-    *(f"{name}_{slot}" for slot in SLOTS for name in ("rm_status", "rm_lapse")),
+    *(f"{name}_{slot}" for slot in SLOTS for name in ("rm_status", "rm_lapse", "rm_because")),
     *SLOT_INDEXES,
 })
 # A slot's secondary indexes are made with its tables, or by a rebuild once its rows are in;
@@ -51,6 +51,16 @@ MUST_EXIST = REQUIRED - SLOT_INDEXES
 
 ReceiptOf = Callable[["LogReader", int, list[dict[str, Any]]], dict[str, Any]]
 """Makes an answer's receipt from the log, its tree size and its ``because``."""
+
+
+def stored_status(document: str | bytes, entries: str | bytes | None,
+                  count: int) -> dict[str, Any]:
+    """A status document from its read-model row (``as_of`` still null): the stored
+    document and its ``because``, the first ``count`` entries of its cycle's ``entries``
+    (:meth:`projections.sql.read_models.EmployerRows.because_values`)."""
+    doc: dict[str, Any] = orjson.loads(document)
+    doc["because"] = orjson.loads(entries)[:count] if count and entries else []
+    return doc
 
 
 class QuickStatus(NamedTuple):
@@ -110,15 +120,18 @@ def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
                                       (slot, employer)).fetchone():
         return None  # its rows are stale: the full path folds its stream
     day = as_of()
-    row = conn.execute(f"SELECT document, valid_to FROM rm_status_{slot} WHERE employer = ?"
-                       " AND valid_from <= ? ORDER BY valid_from DESC LIMIT 1",
-                       (employer, day.isoformat())).fetchone()
+    row = conn.execute(f"SELECT s.document, s.valid_to, s.because_count, b.entries FROM"
+                       f" (SELECT document, valid_to, because_cycle, because_count"
+                       f" FROM rm_status_{slot} WHERE employer = ? AND valid_from <= ?"
+                       f" ORDER BY valid_from DESC LIMIT 1) s LEFT JOIN rm_because_{slot} b"
+                       f" ON b.employer = ? AND b.cycle = s.because_cycle",
+                       (employer, day.isoformat(), employer)).fetchone()
     if row is None or (row[1] is not None and date.fromisoformat(row[1]) <= day):
         from projections.status import unregistered
 
         document = unregistered(employer, day, None)
     else:
-        document = orjson.loads(row[0])
+        document = stored_status(row[0], row[3], row[2])
         document["as_of"] = day.isoformat()
     from storage.log import LogReader
 

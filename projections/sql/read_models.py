@@ -7,7 +7,11 @@ version comes into force and (AMHSA) on each January 1. :func:`employer_rows` fo
 employer's stream once, walking those change points in date order, and keeps one row per
 run of identical documents: a row holds for valid time ``[valid_from, valid_to)``
 (``valid_to`` NULL: from then on). The document is stored rendered (without its per-query
-``as_of``), beside indexed columns for the cross-employer queries (``roll``).
+``as_of``), beside indexed columns for the cross-employer queries (``roll``). Its ``because``
+is stored apart, once per cycle: within a certification cycle the fold only appends
+decisions, so every row of a cycle cites a prefix of the cycle's longest list (table
+``rm_because``; the row keeps the cycle's number and how many entries it cites). It was four
+fifths of each stored document.
 
 The lapse index holds, for the same intervals, the :class:`projections.lapses.LapseFacts`
 (which case applies, ``held``, ``due``, ``limited`` or ``missed``, the due date(s), the grace
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from typing import Any
@@ -80,7 +84,11 @@ def _status_table(slot: str) -> Table:
         Column("flags", String(256), nullable=False),  # comma-separated, INTERCHANGE order
         Column("event_version", Integer, nullable=True),  # stream position of its event
         Column("log_position", BigInteger, nullable=False),  # event log when projected
-        Column("document", Text, nullable=False),  # the status JSON, as_of left null
+        Column("document", Text, nullable=False),  # the status JSON, as_of null, no because
+        # its ``because``: the first because_count entries of the employer's cycle
+        # because_cycle in the because table (a cycle's entries only grow, so are kept once)
+        Column("because_cycle", Integer, nullable=False),
+        Column("because_count", Integer, nullable=False),
         Index(f"ix_{name}_roll", "valid_from", "valid_to"),
         Index(f"ix_{name}_partner", "partner", "valid_from"),
     )
@@ -110,6 +118,15 @@ def _lapse_table(slot: str) -> Table:
     )
 
 
+def _because_table(slot: str) -> Table:
+    return Table(
+        f"rm_because_{slot}", metadata,
+        Column("employer", String(128), primary_key=True),
+        Column("cycle", Integer, primary_key=True),  # numbered from 0 per employer
+        Column("entries", Text, nullable=False),  # JSON list: the cycle's longest because
+    )
+
+
 failed = Table(
     "rm_failed", metadata,
     Column("slot", String(32), primary_key=True),
@@ -130,15 +147,16 @@ under (no row: built by code older than the revisions, so stale)."""
 
 STATUS = {slot: _status_table(slot) for slot in SLOTS}
 LAPSE = {slot: _lapse_table(slot) for slot in SLOTS}
+BECAUSE = {slot: _because_table(slot) for slot in SLOTS}
 
 
 STATUS_COLUMNS = tuple(c.name for c in STATUS[SLOTS[0]].c)
 LAPSE_COLUMNS = tuple(c.name for c in LAPSE[SLOTS[0]].c)
 
 
-def slot_tables(slot: str) -> tuple[Table, Table]:
-    """The status and lapse tables of a slot."""
-    return STATUS[slot], LAPSE[slot]
+def slot_tables(slot: str) -> tuple[Table, Table, Table]:
+    """The status, lapse and because tables of a slot."""
+    return STATUS[slot], LAPSE[slot], BECAUSE[slot]
 
 
 # --- rows of one employer ------------------------------------------------------------------
@@ -161,6 +179,8 @@ class EmployerRows:
 
     employer: str
     intervals: list[Interval]
+    _cycles_memo: tuple[list[tuple[int, int]], list[list[Any]]] | None = field(
+        default=None, repr=False, compare=False)
 
     def status_values(self, log_position: int) -> list[tuple[Any, ...]]:
         """Rows for the status table, as tuples in :data:`STATUS_COLUMNS` order (the
@@ -169,8 +189,10 @@ class EmployerRows:
         out = []
         employer = self.employer
         dumps = orjson.dumps
-        for i in self.intervals:
-            doc = i.document
+        cycles = self._cycles()[0]
+        for i, (cycle, count) in zip(self.intervals, cycles, strict=True):
+            doc = dict(i.document)
+            del doc["because"]
             cert = doc["certificate"]
             nxt = doc["next_audit"]
             out.append((
@@ -181,8 +203,36 @@ class EmployerRows:
                 nxt["kind"] if nxt else None,
                 nxt["due"] if nxt else None,
                 ",".join(doc["flags"]), i.event_version, log_position,
-                dumps(doc).decode()))
+                dumps(doc).decode(), cycle, count))
         return out
+
+    def because_values(self) -> list[tuple[Any, ...]]:
+        """Rows for the because table: each cycle's entries, once."""
+        return [(self.employer, n, orjson.dumps(entries).decode())
+                for n, entries in enumerate(self._cycles()[1])]
+
+    def _cycles(self) -> tuple[list[tuple[int, int]], list[list[Any]]]:
+        """Each interval's (cycle, count), and each cycle's entries: consecutive intervals
+        whose ``because`` lists are prefixes of one another share a cycle (within a
+        certification cycle the fold only appends decisions), kept as the longest."""
+        if self._cycles_memo is not None:
+            return self._cycles_memo
+        of: list[tuple[int, int]] = []
+        cycles: list[list[Any]] = []
+        for i in self.intervals:
+            entries = i.document["because"]
+            if cycles:
+                last = cycles[-1]
+                n = min(len(last), len(entries))
+                if last[:n] == entries[:n]:
+                    if len(entries) > len(last):
+                        cycles[-1] = entries
+                    of.append((len(cycles) - 1, len(entries)))
+                    continue
+            cycles.append(entries)
+            of.append((len(cycles) - 1, len(entries)))
+        self._cycles_memo = (of, cycles)
+        return self._cycles_memo
 
     def status_rows(self, log_position: int) -> list[dict[str, Any]]:
         """Rows for the status table, as column -> value."""
