@@ -33,8 +33,15 @@ from ledger.collector import collector_paused
 from ledger.events import EVENT_TYPES, LapseRiskFlagged, stream_id
 from ledger.ids import FLAG_ID_PREFIX, flag_id, flag_id_fields
 from ledger.merkle import LEAF_FORMAT
-from projections.voids import voided_ids
-from storage.store import Appended, LedgerStore, StoredRow, Writer, recorded_key
+from storage.store import (
+    Appended,
+    LedgerStore,
+    StoredRow,
+    Writer,
+    recorded_key,
+    registration_facts,
+    standing_registrations,
+)
 from storage.workers import worker_pool
 
 MAX_LINE_BYTES = 1 << 20  # an event line longer than 1 MiB is refused, not read into memory
@@ -379,21 +386,8 @@ class Importer:
     def _recount_registration(self, writer: Writer, employer: str) -> None:
         """After a void: the employer's registration date as the ledger now counts it, the
         earliest registration not voided (void chains resolved), or None when none counts."""
-        registrations: list[tuple[str | None, str, str]] = []
-        voids: list[tuple[str | None, str]] = []
-        events = writer.registration_events(employer)
-        for topic, state in events:
-            row = orjson.loads(state)
-            if topic == "EmployerRegistered":
-                registrations.append((row["id"], row["effective"], row["data"]["partner"]))
-            else:
-                voids.append((row["id"], row["data"]["target"]))
-        voided = voided_ids(voids)
-        # the registration that stands, as projections.order.standing_registration picks it
-        # from decoded events (first in fold order): here from the stored rows, the earliest
-        # counted by effective date, then sender id (ties of both: the first written)
-        counted = sorted((effective, event_id or "", n, partner) for n, (event_id, effective,
-                         partner) in enumerate(registrations) if event_id not in voided)
+        registrations, voids = registration_facts(writer.registration_events(employer))
+        counted = standing_registrations(registrations, voids)
         registered_on = counted[0][0] if counted else None
         partner = counted[0][3] if counted else None
         head = self._last_head  # the void's employer's: the void is the last line admitted

@@ -2,11 +2,11 @@
 
 DOMAIN.md (Corrections; Precise rules, second set, "Void chains"): a void counts from its
 ``recorded_at``; a void that is itself voided no longer counts, so its target counts again;
-a chain of any length resolves the same way. :func:`voided_ids` is the one place that
-resolves chains; :func:`in_view` applies it to the events known at a time. The status fold,
-the incentive decision and the SQL read models all select their events through
-:func:`in_view`, or through :func:`with_voids`, which keeps the voided events beside the void
-that leaves each out, so that an answer a void changed can cite it.
+a chain of any length resolves the same way. :func:`ledger.voids.voided_ids` (re-exported
+here) is the one place that resolves chains; :func:`in_view` applies it to the events known
+at a time. The status fold, the incentive decision and the SQL read models all select their
+events through :func:`in_view`, or through :func:`with_voids`, which keeps the voided events
+beside the void that leaves each out, so that an answer a void changed can cite it.
 """
 
 from __future__ import annotations
@@ -15,38 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from ledger import events as ev
-
-
-def voided_ids(voids: Iterable[tuple[str | None, str]]) -> set[str]:
-    """The ids that no longer count, given the known voids as ``(void id, target)`` pairs.
-
-    An event is void when some void of it counts; a void counts unless it is itself void.
-    Resolved without recursion (a chain may be long); a cycle, which import cannot produce
-    (a void names an event already in the ledger), resolves its members as counting.
-    """
-    voiders: dict[str, list[str | None]] = {}
-    for void_id, target in voids:
-        voiders.setdefault(target, []).append(void_id)
-    counts: dict[str, bool] = {}  # event id -> it still counts
-
-    def resolved(event_id: str) -> bool:
-        stack = [event_id]
-        on_stack = {event_id}
-        while stack:
-            top = stack[-1]
-            pending = [v for v in voiders.get(top, ()) if v is not None and v not in counts]
-            fresh = [v for v in pending if v not in on_stack]
-            if fresh:
-                stack.extend(fresh)
-                on_stack.update(fresh)
-                continue
-            stack.pop()
-            on_stack.discard(top)
-            counts[top] = not any(v is None or counts.get(v, True)
-                                  for v in voiders.get(top, ()))
-        return counts[event_id]
-
-    return {target for target in voiders if not resolved(target)}
+from ledger.voids import voided_ids as voided_ids  # the one place chains resolve
 
 
 def _aware(moment: datetime) -> datetime:

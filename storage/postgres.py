@@ -62,11 +62,13 @@ from storage.store import (
     StreamHead,
     Touched,
     Writer,
+    event_id_rows,
     recorded_backfill,
     recorded_key,
     recorded_rows,
     registered_on_from_column,
     registered_on_to_column,
+    registration_rows,
     stored_row,
     touched_from,
 )
@@ -506,8 +508,7 @@ class PostgresWriter(Writer):
         self.recorder.copy_events(self.cursor, [
             StoredEvent(originator_id=UUID(r.stream), originator_version=r.version,
                         topic=r.topic, state=r.state) for r in rows])
-        ids = [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
-               for r in rows if r.event_id is not None]
+        ids = event_id_rows(rows)
         if ids:
             with self.cursor.copy(sql.SQL(
                     "COPY {} (event_id, content_hash, employer, stream_id, version)"
@@ -518,8 +519,7 @@ class PostgresWriter(Writer):
                               .format(self.names["ledger_recorded"])) as copy:
             for item in recorded_rows(rows):
                 copy.write_row(item)
-        registrations = [(r.employer, r.stream, r.partner, r.effective)
-                         for r in rows if r.partner is not None]
+        registrations = registration_rows(rows)
         if registrations:
             self.cursor.executemany(sql.SQL(
                 "INSERT INTO {} AS t VALUES (%s, %s, %s, %s) ON CONFLICT (employer) DO UPDATE"

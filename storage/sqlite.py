@@ -31,11 +31,13 @@ from storage.store import (
     Touched,
     Writer,
     chunks,
+    event_id_rows,
     recorded_backfill,
     recorded_key,
     recorded_rows,
     registered_on_from_column,
     registered_on_to_column,
+    registration_rows,
     stored_row,
     touched_from,
 )
@@ -358,8 +360,7 @@ class SQLiteWriter(Writer):
                               [(r.stream, r.version, r.topic, r.state) for r in rows])
         self.conn.executemany(
             "INSERT INTO ledger_event_ids VALUES (?,?,?,?,?)",
-            [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
-             for r in rows if r.event_id is not None])
+            event_id_rows(rows))
         recorded = recorded_rows(rows)
         if recorded:
             if not self._recorded_pending:
@@ -367,8 +368,7 @@ class SQLiteWriter(Writer):
                 self._recorded_pending = True
             self.conn.executemany("INSERT INTO temp.ledger_recorded_pending VALUES (?,?,?)",
                                   recorded)
-        registrations = [(r.employer, r.stream, r.partner, r.effective)
-                         for r in rows if r.partner is not None]
+        registrations = registration_rows(rows)
         if registrations:
             self.conn.executemany(
                 "INSERT INTO ledger_employers VALUES (?,?,?,?) ON CONFLICT(employer) DO UPDATE"

@@ -42,6 +42,7 @@ from sqlalchemy.engine import URL, make_url
 
 from ledger.codec import decode_state, encode_state, parse_time
 from ledger.events import EmployerRegistered, LedgerEvent, stream_id
+from ledger.voids import voided_ids
 from storage.log import Db, ImportBatch, LogAppender, LogReader
 from storage.sqlite_file import DEFAULT_DB as DEFAULT_DB  # where it always was
 
@@ -151,8 +152,27 @@ def recorded_key(moment: datetime) -> str:
     """A transaction time as the ``ledger_recorded`` index keeps it: UTC, fixed width
     (``2020-06-01T09:00:00.000000Z``), so text order is time order on both stores."""
     utc = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(UTC)
-    # the year by hand: strftime's %Y writes a year below 1000 without its leading zeros
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.%fZ")
+    # by hand, not strftime: its %Y writes a year below 1000 without its leading zeros, and
+    # it costs as much as the rest of verify's work on an event (which makes each key again)
+    return (f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:"
+            f"{utc.second:02d}.{utc.microsecond:06d}Z")
+
+
+def recorded_key_of(text: str) -> str:
+    """:func:`recorded_key` of a stored ``recorded_at`` (its text in an event's state).
+
+    A UTC time is stored as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` (:func:`ledger.codec.format_time`):
+    once it parses, its key is the same text with six fraction digits, as the import's fast
+    path makes it (:func:`commands.fastpath.compile_line`); any other form is parsed."""
+    if len(text) in (20, 27) and text[4:19:3] == "--T::" and text[19] in "Z." and (
+            text[-1] == "Z" and text.isascii()):
+        try:
+            datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return text if len(text) == 27 else text[:19] + ".000000Z"
+    return recorded_key(parse_time(text))
 
 
 def recorded_rows(rows: Sequence[StoredRow]) -> list[tuple[str, str, int]]:
@@ -164,10 +184,68 @@ def recorded_backfill(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[str, str,
     """``ledger_recorded`` rows from stored events ``(stream, version, state)``, for a ledger
     made before the index: the state's JSON carries the employer and ``recorded_at``."""
     for stream, version, state in rows:
-        data = orjson.loads(bytes(state))
-        if data.get("employer") is not None:
-            hex_id = stream.hex if isinstance(stream, UUID) else UUID(str(stream)).hex
-            yield (recorded_key(parse_time(data["recorded_at"])), hex_id, version)
+        hex_id = stream.hex if isinstance(stream, UUID) else UUID(str(stream)).hex
+        # the topic does not matter to this index
+        yield from recorded_rows([row_of_stored("", hex_id, version, bytes(state))])
+
+
+def row_of_stored(topic: str, stream: str, version: int, state: bytes) -> StoredRow:
+    """A stored event read back as the :class:`StoredRow` its writer inserted, so that its
+    index rows are made again by the writer's own functions (:func:`recorded_rows`,
+    :func:`event_id_rows`, :func:`registration_rows`): ``verify`` recomputes the indexes
+    with them. Its ``content_hash`` is None: it is the hash of the object the sender sent
+    (before the ledger stamped its times), which the stored event does not carry."""
+    data = orjson.loads(state)
+    employer = data.get("employer")
+    return StoredRow(topic, stream, version, state, data.get("id"), None, employer,
+                     data["data"]["partner"] if topic == "EmployerRegistered" else None,
+                     data["effective"], recorded_key_of(data["recorded_at"]))
+
+
+def event_id_rows(rows: Sequence[StoredRow]) -> list[tuple[str, str | None, str | None, str,
+                                                           int]]:
+    """The ``ledger_event_ids`` rows (event id, content hash, employer, stream, version)."""
+    return [(r.event_id, r.content_hash, r.employer, r.stream, r.version)
+            for r in rows if r.event_id is not None]
+
+
+def registration_rows(rows: Sequence[StoredRow]) -> list[tuple[str | None, str, str, str]]:
+    """The ``ledger_employers`` rows (employer, stream, partner, effective) that the writer
+    upserts for registrations: a later one replaces the row only when it is effective
+    earlier, or when no registration of the employer counts (:func:`standing_registrations`
+    decides the row again after a void)."""
+    return [(r.employer, r.stream, r.partner, r.effective) for r in rows if r.partner is not None]
+
+
+def registration_facts(events: Iterable[tuple[str, bytes]],
+                       ) -> tuple[list[tuple[str | None, str, str]], list[tuple[str | None, str]]]:
+    """An employer's ``EmployerRegistered`` and ``EventVoided`` events (topic, stored state),
+    in stream order, as :func:`standing_registrations` takes them: its registrations
+    ``(id, effective, partner)`` and voids ``(void id, target)``."""
+    registrations: list[tuple[str | None, str, str]] = []
+    voids: list[tuple[str | None, str]] = []
+    for topic, state in events:
+        row = orjson.loads(state)
+        if topic == "EmployerRegistered":
+            registrations.append((row["id"], row["effective"], row["data"]["partner"]))
+        elif topic == "EventVoided":
+            voids.append((row["id"], row["data"]["target"]))
+    return registrations, voids
+
+
+def standing_registrations(registrations: Sequence[tuple[str | None, str, str]],
+                           voids: Iterable[tuple[str | None, str]],
+                           ) -> list[tuple[str, str, int, str]]:
+    """An employer's registrations that count once voids are applied (chains resolved), from
+    its ``(id, effective, partner)`` registrations in stream order and ``(void id, target)``
+    voids: ``(effective, id, position, partner)``, the earliest first, as
+    :func:`projections.order.standing_registration` picks it (by effective date, then sender
+    id; ties of both: the first written). ``ledger_employers.registered_on`` is the first's
+    date (``''`` when none counts). The one place both the importer (after a void) and
+    ``verify`` decide it."""
+    voided = voided_ids(voids)
+    return sorted((effective, event_id or "", n, partner) for n, (event_id, effective, partner)
+                  in enumerate(registrations) if event_id not in voided)
 
 
 def stored_row(item: Appended | StoredRow) -> StoredRow:

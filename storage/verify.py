@@ -20,7 +20,15 @@ differs is named with its kind of damage:
 - ``rewritten``: log and events agree but not with a signed checkpoint: both were rewritten
   with recomputed hashes; the damage lies between the last checkpoint that still holds and
   the first that does not;
-- ``bad-checkpoint``: a checkpoint whose signature does not verify with the public key.
+- ``bad-checkpoint``: a checkpoint whose signature does not verify with the public key;
+- ``index-altered``: a row of the index tables beside the events (``ledger_employers``,
+  ``ledger_event_ids``, ``ledger_recorded``: :mod:`storage.store`) is missing, added or
+  differs from what the events make (recomputed in the same pass by the writer's own row
+  functions, :class:`IndexCheck`), each difference named with its table and the employer or
+  event id (and the event to blame, if one is). Checked once the events hold (the other
+  kinds report damaged events first). Not recomputable: a ``content_hash`` is the hash of
+  the object the sender sent, which the event does not carry, so it is only held to be a
+  SHA-256; and where two counted registrations share the earliest date, either's partner.
 """
 
 from __future__ import annotations
@@ -47,6 +55,15 @@ from storage.log import (
     stored_blob,
     stored_int,
     stored_text,
+)
+from storage.store import (
+    NOT_REGISTERED,
+    StoredRow,
+    event_id_rows,
+    recorded_rows,
+    registration_facts,
+    row_of_stored,
+    standing_registrations,
 )
 
 PROGRESS_EVERY = 5000
@@ -137,7 +154,8 @@ def _name(event: dict[str, Any]) -> str:
 def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any, ...]],
              builder: TreeBuilder,
              on_leaf: Callable[[list[tuple[int, int, bytes]]], None],
-             on_event: Callable[[int, bytes], None] = lambda index, state: None,
+             on_event: Callable[[int, str, str, int, bytes], None] = (
+                 lambda index, topic, stream, version, state: None),
              ) -> tuple[Damage | None, Damage | None, Damage | None]:
     """Walks events and log rows in step, building the tree from the events' own leaves.
 
@@ -219,8 +237,8 @@ def _compare(db: Db, events: Iterator[tuple[Any, ...]], log: Iterator[tuple[Any,
         if leaf is None:  # no leaf to build the tree on: the heads cannot tell who was edited
             return differs, None, unlogged
         on_leaf(builder.append(leaf))
-        assert state is not None  # a leaf was computed from it
-        on_event(index, state)
+        assert topic is not None and state is not None  # a leaf was computed from them
+        on_event(index, topic, stream, version, state)
         index += 1
 
 
@@ -325,10 +343,13 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
 
     writes: list[tuple[int, bytes | None]] = []  # (first index, appended_at) of each write
 
-    def on_event(index: int, state: bytes) -> None:
+    indexes = IndexCheck()
+
+    def on_event(index: int, topic: str, stream: str, version: int, state: bytes) -> None:
         at = _appended_at(state)
         if not writes or writes[-1][1] != at:
             writes.append((index, at))
+        indexes.add(topic, stream, version, state)
 
     events = db.stream("SELECT topic, {stream_text}, originator_version, state"
                        " FROM {stored_events} ORDER BY {order}")
@@ -367,6 +388,10 @@ def _verify(db: Db, checkpoints: Sequence[GivenCheckpoint], verifier: Verifier |
         if timing is not None:
             report.damage.append(timing)
     _check_checkpoints(db, report, parsed, roots, size)
+    if all(d.kind == "bad-checkpoint" for d in report.damage):
+        # the events hold: the indexes are held to them (against damaged events, every
+        # index row of theirs would differ too, which says nothing more)
+        report.damage.extend(indexes.compare(db))
     return report
 
 
@@ -438,6 +463,184 @@ def _check_without_log(db: Db, report: Report,
                 f"the events make, and the ledger keeps no log: events were edited and the "
                 f"log, its tree heads and stored checkpoints deleted; the first damaged event "
                 f"is at a log index from {low} to {head.size - 1}", low))
+
+
+MAX_INDEX_DAMAGE = 20  # differences named per index table; the rest are counted
+HASH_HEX = frozenset("0123456789abcdef")
+
+
+class IndexCheck:
+    """The three index tables beside the events (:mod:`storage.store`), recomputed from the
+    events as ``verify`` walks them, by the writer's own functions
+    (:func:`~storage.store.row_of_stored` and the row functions it feeds), then compared
+    with the stored tables: every row missing, added or differing is ``index-altered``.
+    Linear: a dictionary entry per event, one read of each table."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, tuple[str | None, str, int]] = {}  # id -> employer, stream, version
+        self.recorded: dict[tuple[str, int], str] = {}  # (stream, version) -> recorded
+        # employer -> its stream, its registrations and voids (version, topic, state)
+        self.registry: dict[str, tuple[str, list[tuple[int, str, bytes]]]] = {}
+        self.pending: list[StoredRow] = []
+        self.broken = False  # an event the walk passed cannot be read: damage named before
+
+    def add(self, topic: str, stream: str, version: int, state: bytes) -> None:
+        try:
+            row = row_of_stored(topic, stream, version, state)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            self.broken = True
+            return
+        self.pending.append(row)
+        if row.employer is not None and (row.partner is not None or topic == "EventVoided"):
+            events = self.registry.setdefault(row.employer, (stream, []))[1]
+            events.append((version, topic, state))
+        if len(self.pending) >= PROGRESS_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """The index rows of the events added since, by the writer's own functions."""
+        rows, self.pending = self.pending, []
+        self.ids.update((event_id, (employer, stream, version)) for event_id, _, employer,
+                        stream, version in event_id_rows(rows))
+        self.recorded.update(((stream, version), recorded) for recorded, stream, version
+                             in recorded_rows(rows))
+
+    def compare(self, db: Db) -> list[Damage]:
+        self.flush()
+        if self.broken:
+            return []
+        out: list[Damage] = []
+        for name, check in (("ledger_employers", self._employers),
+                            ("ledger_event_ids", self._event_ids),
+                            ("ledger_recorded", self._recorded)):
+            found = sorted(check(db), key=lambda pair: pair[0])
+            out.extend(d for _, d in found[:MAX_INDEX_DAMAGE])
+            if len(found) > MAX_INDEX_DAMAGE:
+                out.append(Damage("index-altered", f"{name}: {len(found) - MAX_INDEX_DAMAGE}"
+                                  " more rows differ from the events (not listed)"))
+        return _placed(db, out)
+
+    def _blame(self, db: Db, message: str, stream: str, version: int) -> Damage:
+        """Damage one event is to blame for; its log index is found by :func:`_placed`."""
+        return Damage("index-altered", message, None, _describe(db, stream, version))
+
+    def _event_ids(self, db: Db) -> Iterator[tuple[str, Damage]]:
+        expected = dict(self.ids)
+        for event_id, digest, employer, stream, version in db.stream(
+                "SELECT event_id, content_hash, employer, stream_id, version"
+                " FROM {ledger_event_ids}"):
+            key = stored_text(event_id)
+            want = expected.pop(key, None) if key is not None else None
+            if want is not None and type(version) is int and (employer, stream, version) == (
+                    want[:3]) and type(digest) is str and len(digest) == 64 and (
+                    HASH_HEX.issuperset(digest)):
+                continue  # the row as the writer wrote it (most rows): no more to look at
+            if want is None:
+                yield str(event_id), Damage(
+                    "index-altered", f"ledger_event_ids has a row for event id {event_id!r}"
+                    f" (stream {stream}, version {version}) that no event has: a row was added"
+                    " (the importer would skip an event sent with that id as already there)")
+                continue
+            assert key is not None
+            got = (stored_text(employer) if employer is not None else None, stored_text(stream),
+                   stored_int(version))
+            text = stored_text(digest)
+            if got != want[:3]:
+                yield key, self._blame(
+                    db, f"ledger_event_ids: the row of event id {key!r} says employer "
+                    f"{employer!r}, stream {stream}, version {version}; the event is employer "
+                    f"{want[0]!r}, stream {want[1]}, version {want[2]}: the row was edited",
+                    want[1], want[2])
+            elif text is None or len(text) != 64 or not HASH_HEX.issuperset(text):
+                yield key, self._blame(
+                    db, f"ledger_event_ids: the content hash of event id {key!r} is "
+                    f"{digest!r}, not a SHA-256 as the importer stores it: the row was edited",
+                    want[1], want[2])
+        for key, (_, stream, version) in expected.items():
+            yield key, self._blame(
+                db, f"ledger_event_ids has no row for event id {key!r} (stream {stream}, "
+                f"version {version}): the row was deleted (the importer would take the event "
+                "again if sent again)", stream, version)
+
+    def _recorded(self, db: Db) -> Iterator[tuple[str, Damage]]:
+        expected = dict(self.recorded)
+        for recorded, stream, version in db.stream(
+                "SELECT recorded, stream_id, version FROM {ledger_recorded}"):
+            key = (stored_text(stream) or "", stored_int(version) or 0)
+            want = expected.pop(key, None)
+            if want is not None and type(version) is int and recorded == want:
+                continue
+            if want is None:
+                yield f"{stream} {version}", Damage(
+                    "index-altered", f"ledger_recorded has a row (recorded {recorded!r}, "
+                    f"stream {stream}, version {version}) that no employer event has: a row "
+                    "was added")
+            elif stored_text(recorded) != want:
+                yield f"{key[0]} {key[1]:012d}", self._blame(
+                    db, f"ledger_recorded: the row of stream {key[0]} version {key[1]} says "
+                    f"recorded {recorded!r}; the event was recorded {want}: the row was "
+                    "edited (`changes` would look for it at the wrong time)", key[0], key[1])
+        for (stream, version), recorded in expected.items():
+            yield f"{stream} {version:012d}", self._blame(
+                db, f"ledger_recorded has no row for stream {stream} version {version} "
+                f"(recorded {recorded}): the row was deleted (`changes` would miss it)",
+                stream, version)
+
+    def _employers(self, db: Db) -> Iterator[tuple[str, Damage]]:
+        expected: dict[str, tuple[str, str, set[str], int]] = {}
+        for employer, (stream, events) in self.registry.items():
+            registrations, voids = registration_facts((t, s) for _, t, s in events)
+            if not registrations:
+                continue  # voids only: no registration row
+            counted = standing_registrations(registrations, voids)
+            first = min(v for v, t, _ in events if t == "EmployerRegistered")
+            if counted:
+                on = counted[0][0]
+                # ties of date: which partner the row keeps depends on the order of writes
+                partners = {p for e, _, _, p in counted if e == on}
+            else:
+                on, partners = NOT_REGISTERED, {p for _, _, p in registrations}
+            expected[employer] = (stream, on, partners, first)
+        for employer, stream, partner, registered_on in db.stream(
+                "SELECT employer, stream_id, partner, registered_on FROM {ledger_employers}"):
+            key = stored_text(employer)
+            want = expected.pop(key, None) if key is not None else None
+            if want is None:
+                yield str(employer), Damage(
+                    "index-altered", f"ledger_employers has a row for employer {employer!r} "
+                    "that no registration has: a row was added")
+                continue
+            assert key is not None
+            problems = []
+            if stored_text(stream) != want[0]:
+                problems.append(f"stream {stream!r}, not {want[0]}")
+            if stored_text(registered_on) != want[1]:
+                problems.append(f"registered_on {registered_on!r}, not "
+                                f"{want[1]!r}")
+            if stored_text(partner) not in want[2]:
+                problems.append(f"partner {partner!r}, not {' or '.join(sorted(want[2]))}")
+            if problems:
+                yield key, self._blame(
+                    db, f"ledger_employers: the row of employer {key!r} says "
+                    f"{'; '.join(problems)} as its registrations and voids make it: the row "
+                    "was edited", want[0], want[3])
+        for employer, (stream, on, _, index) in expected.items():
+            yield employer, self._blame(
+                db, f"ledger_employers has no row for employer {employer!r} (registered_on "
+                f"{on!r}): the row was deleted (the employer is left out of roll, lapses and "
+                "the scan)", stream, index)
+
+
+def _placed(db: Db, damage: list[Damage]) -> list[Damage]:
+    """The damage with the log index of each event it names, found in one pass over the
+    log (only when an index differs)."""
+    wanted = {(d.event["stream"], d.event["version"]) for d in damage if d.event is not None}
+    if not wanted:
+        return damage
+    at = {(stream, version): index for index, stream, version, _ in all_entries(db)
+          if (stream, version) in wanted}
+    return [Damage(d.kind, d.message, at.get((d.event["stream"], d.event["version"])), d.event)
+            if d.event is not None else d for d in damage]
 
 
 APPENDED_AT = b'"appended_at":"'

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, line, registration
 from tests.tamper_helpers import Raw, SignedLedger, raw_connection, signed_ledger
 
 
@@ -385,3 +385,135 @@ def test_a_replay_at_a_tree_size_reads_only_the_events_logged_within_it(
     after = ledger.cli.json("history", "E-1", "--tree-size", "16")
     assert after == before
     assert "forged-1" in str(ledger.cli.json("history", "E-1"))
+
+
+# --- the index tables beside the events (storage.store): recomputed and compared by verify ---
+
+
+def index_damage(report: dict[str, Any], table: str) -> list[dict[str, Any]]:
+    assert report["ok"] is False
+    found = [d for d in report["damage"] if d["kind"] == "index-altered"]
+    assert found and all(table in d["message"] for d in found), report["damage"]
+    assert [d["kind"] for d in report["damage"]] == ["index-altered"] * len(report["damage"])
+    return found
+
+
+def test_an_untouched_ledger_with_voided_registrations_and_reregistrations_verifies(
+        ledger: SignedLedger) -> None:
+    assert ledger.cli.import_lines([
+        line("EventVoided", "E-1", "2020-02-01", {"target": "E-1-reg", "reason": "typo"},
+             id="E-1-void"),
+        registration("E-1", "2020-03-01", partner="GO2HR", id="E-1-reg2"),
+        registration("E-6", "2020-01-06"),
+        line("EventVoided", "E-6", "2020-02-01", {"target": "E-6-reg", "reason": "gone"},
+             id="E-6-void"),  # no registration of E-6 counts: registered_on ''
+        registration("E-7", "2020-01-06", partner="BCCSA", id="E-7-z"),
+        registration("E-7", "2020-01-06", partner="AMHSA", id="E-7-a"),  # same day: 1st kept
+        registration("E-8", "2020-01-06", id="E-8-reg"),
+        line("EventVoided", "E-8", "2020-02-01", {"target": "E-8-reg", "reason": "x"},
+             id="E-8-void"),
+        line("EventVoided", "E-8", "2020-02-02", {"target": "E-8-void", "reason": "undo"},
+             id="E-8-void2"),  # the void voided: the registration counts again
+        line("BaseRateSet", None, "2021-01-01", {"jurisdiction": "BC", "cu": "G100",
+                                                 "year": 2021, "base_rate": "4.10"},
+             id="rate-2021"),
+    ]).exit_code == 0
+    code, report = ledger.verify()
+    assert code == 0, report
+    assert report["ok"] and report["damage"] == []
+
+
+def test_a_deleted_employer_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    raw.q("DELETE FROM ledger_employers WHERE employer = 'E-3'")
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_employers")
+    assert "E-3" in damage["message"] and "deleted" in damage["message"]
+    assert damage["log_index"] == 5 and damage["event"]["id"] == "E-3-reg"
+
+
+def test_an_added_employer_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    raw.q("INSERT INTO ledger_employers VALUES ('E-99', ?, 'GENERIC', '2020-01-06')",
+          ("0" * 32,))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_employers")
+    assert "E-99" in damage["message"] and damage["event"] is None
+
+
+@pytest.mark.parametrize(("column", "value"), [("registered_on", "2019-01-01"),
+                                               ("registered_on", ""),
+                                               ("partner", "GO2HR")])
+def test_an_edited_employer_row_is_index_damage(ledger: SignedLedger, raw: Raw, column: str,
+                                                 value: str) -> None:
+    raw.q(f"UPDATE ledger_employers SET {column} = ? WHERE employer = 'E-2'", (value,))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_employers")
+    assert "E-2" in damage["message"] and column in damage["message"]
+    assert damage["log_index"] == 3 and damage["event"]["id"] == "E-2-reg"
+
+
+def test_a_deleted_event_id_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    raw.q("DELETE FROM ledger_event_ids WHERE event_id = 'E-2-A1'")
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_event_ids")
+    assert "E-2-A1" in damage["message"] and "deleted" in damage["message"]
+    assert damage["log_index"] == 4 and damage["event"]["id"] == "E-2-A1"
+
+
+def test_an_added_event_id_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    raw.q("INSERT INTO ledger_event_ids VALUES ('E-2-A9', ?, 'E-2', ?, 9)",
+          ("a" * 64, raw.events()[4][0]))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_event_ids")
+    assert "E-2-A9" in damage["message"] and damage["event"] is None
+
+
+@pytest.mark.parametrize(("column", "value"), [("version", 7), ("employer", "E-3"),
+                                               ("content_hash", "not a hash")])
+def test_an_edited_event_id_row_is_index_damage(ledger: SignedLedger, raw: Raw, column: str,
+                                                 value: Any) -> None:
+    raw.q(f"UPDATE ledger_event_ids SET {column} = ? WHERE event_id = 'E-2-A1'", (value,))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_event_ids")
+    assert "E-2-A1" in damage["message"] and "edited" in damage["message"]
+    assert damage["log_index"] == 4 and damage["event"]["id"] == "E-2-A1"
+
+
+def test_a_deleted_recorded_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    stream, version = raw.events()[4][:2]
+    raw.q("DELETE FROM ledger_recorded WHERE stream_id = ? AND version = ?", (stream, version))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_recorded")
+    assert stream in damage["message"] and "deleted" in damage["message"]
+    assert damage["log_index"] == 4 and damage["event"]["id"] == "E-2-A1"
+
+
+def test_an_added_recorded_row_is_index_damage(ledger: SignedLedger, raw: Raw) -> None:
+    stream = raw.events()[4][0]
+    raw.q("INSERT INTO ledger_recorded VALUES ('2030-01-01T00:00:00.000000Z', ?, 9)",
+          (stream,))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_recorded")
+    assert stream in damage["message"] and damage["event"] is None
+
+
+def test_an_edited_recorded_row_is_index_damage_in_text_too(ledger: SignedLedger,
+                                                             raw: Raw) -> None:
+    stream, version = raw.events()[4][:2]
+    raw.q("UPDATE ledger_recorded SET recorded = '2000-01-01T00:00:00.000000Z'"
+          " WHERE stream_id = ? AND version = ?", (stream, version))
+    code, report = ledger.verify()
+    assert code == 1
+    (damage,) = index_damage(report, "ledger_recorded")
+    assert "2000-01-01" in damage["message"] and "edited" in damage["message"]
+    assert damage["log_index"] == 4 and damage["event"]["id"] == "E-2-A1"
+    result = ledger.cli("verify", "--public-key", str(ledger.public_key))
+    assert result.exit_code == 1
+    assert "DAMAGE (index-altered): ledger_recorded" in result.stdout
