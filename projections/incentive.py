@@ -303,9 +303,12 @@ class _Decider:
             return bool(e.incident_on.year == year)
         if isinstance(e, ev.SeriousIncidentReported):
             # its review would still be open in Y unless a review closed before Y began
+            # (the review it opened is not in the fold, the incident being void: the close
+            # of its review, which still counts, is read from the events)
             start = date(year, 1, 1)
             return e.effective <= self.year_end and not any(
-                r.closed is not None and e.effective <= r.closed < start for r in t.reviews)
+                isinstance(x, ev.ReviewClosed) and e.effective <= x.effective < start
+                for x in t.events)
         if isinstance(e, ev.CertificationRevoked | ev.ReviewClosed):
             revoked = (not isinstance(e, ev.ReviewClosed) or e.outcome == "revoked")
             if revoked and e.effective.year == year and t.certificate_on(e.effective):

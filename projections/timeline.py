@@ -118,6 +118,9 @@ class AuditRecord:
     used_for: str | None = None  # the requirement it satisfied, e.g. "maintenance 1"
     used_for_year: int | None = None  # the certification year it served
     used_on: date | None = None
+    # accepted for the audit owed after one held in QA (Requirement.then): the year it met,
+    # whatever the held audit's fate (the chain of requirements waits for that one)
+    met_year: int | None = None
 
     @property
     def accepted(self) -> bool:
@@ -451,15 +454,9 @@ class EmployerTimeline:
         """The QA-accepted audit that met the requirement of certification year ``year``
         (the certifying audit for the year of issue, a maintenance audit for its due year)."""
         for audit in self.audits.values():
-            if audit.used_for is not None and audit.used_for_year == year:
+            if (audit.used_for is not None and audit.used_for_year == year) \
+                    or audit.met_year == year:
                 return audit
-        # while an earlier year's audit is held in QA, the audit owed next may already be
-        # accepted: it met its own year, though the chain of requirements waits for QA
-        req = self.requirement
-        then = req.then if req is not None and req.held else None
-        if then is not None and then.due is not None and then.due.year == year:
-            return next((a for a in self.able_to_meet(then) if a.accepted and a.final_passes),
-                        None)
         return None
 
     def first_certification_submitted_by_cutoff(self, year: int) -> bool | None:
@@ -1239,6 +1236,8 @@ class Fold:
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
         then = req.then
+        if req.held and then is not None:
+            self._met_while_held(req, day)
         if req.held and then is not None and then.held and self.cert is not None \
                 and not self._then_holding(then, day):
             rejected = [a for a in self.t.able_to_meet(then) if a.qa_outcome == "rejected"]
@@ -1249,7 +1248,6 @@ class Fold:
                 self._miss_then(req, then, day, "the audit that held the certificate failed")
             return
         if req.held and self.cert is not None and not self._holding(day):
-            self._count_then(req, self.cert, day)
             rejected = [a for a in candidates if a.qa_outcome == "rejected"]
             if rejected:
                 self._lapse(day, f"QA rejected audit {rejected[-1].audit} after the due date",
@@ -1264,22 +1262,19 @@ class Fold:
         a.used_for_year = req.due.year if req.due else day.year
         cert.maintenance.append(a.audit)
 
-    def _count_then(self, req: Requirement, cert: Certificate, day: date) -> None:
-        """The held audit failed, but the maintenance audit owed next was accepted while it
-        was held: that one met its own year (the incentive asks), though the certificate
-        lapses now for the year before."""
+    def _met_while_held(self, req: Requirement, day: date) -> None:
+        """While ``req`` is held in QA, a maintenance audit accepted for the audit owed next
+        (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
+        becomes of the held one: rejected, renewed over or never decided."""
         then = req.then
-        if then is None or then.kind != "maintenance":
+        if then is None or then.kind != "maintenance" or then.due is None:
             return
-        met = next((a for a in self.t.able_to_meet(then)
-                    if a.accepted and a.final_passes and a.used_for is None), None)
-        if met is None:
-            return
-        self._count(then, cert, met, day)
-        self.note(day, f"maintenance audit {met.audit}, accepted while the {req.kind} audit "
-                       f"before it was held in QA, met maintenance {then.number} of the "
-                       f"certificate issued {cert.issued} for {met.used_for_year}",
-                  then.rule, met.qa_event)
+        for a in self.t.able_to_meet(then):
+            if a.accepted and a.final_passes and a.met_year is None:
+                a.met_year = then.due.year
+                self.note(day, f"maintenance audit {a.audit} accepted while the {req.kind} "
+                               f"audit before it is held in QA: it meets maintenance "
+                               f"{then.number} for {a.met_year}", then.rule, a.qa_event)
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
         """The certificate ends while its maintenance audits are pending: keep them, so that
@@ -1300,8 +1295,10 @@ class Fold:
                          else f"was {cert.ended} on {cert.ended_on}")
                 self.note(day, f"maintenance audit {a.audit} accepted after the certificate "
                                f"{ended}: maintenance {req.number} of the certificate issued "
-                               f"{cert.issued} is met for {a.used_for_year}; the certificate "
-                               f"stays {cert.ended}", req.rule, a.qa_event)
+                               f"{cert.issued} is met for {a.used_for_year}"
+                               + ("" if cert.ended == "renewed"
+                                  else f"; the certificate stays {cert.ended}"),
+                          req.rule, a.qa_event)
             elif a.qa_outcome is None:
                 still.append((req, cert, a))
         self.t.late = still
@@ -1344,6 +1341,7 @@ class Fold:
         # say) is the scope change's certification audit too
         also = owed is not None and can_meet(owed, a)
         self._meet(req, a, day)
+        self._met_for_due_year(owed if owed is not None and also else req, a)
         if owed is not None and also:
             self.note(day, f"audit {a.audit}, submitted after the scope change, also meets "
                            "its certification audit", owed.rule, a.qa_event)
@@ -1351,6 +1349,16 @@ class Fold:
             self.t.requirement = owed
             self.note(day, f"the scope change's certification audit is now the next audit, "
                            f"due by {owed.due}", owed.rule)
+
+    @staticmethod
+    def _met_for_due_year(req: Requirement, a: AuditRecord) -> None:
+        """A scope change's certification audit (due Dec 31 of the change's year) accepted
+        in a later year issues its certificate then, but it was that year's required audit:
+        it meets that year too (the incentive asks), as a maintenance audit accepted after
+        its year does."""
+        if req.scope_change and req.due is not None and a.used_for_year is not None \
+                and req.due.year < a.used_for_year and a.met_year is None:
+            a.met_year = req.due.year
 
     def _meet(self, req: Requirement, a: AuditRecord, day: date) -> None:
         rb = self.rb(day)
@@ -1363,6 +1371,11 @@ class Fold:
                                f"on time: issued on the old expiry date {issued}",
                           rb.rule("renewal-continuity"), a.qa_event)
             if cert is not None:
+                # renewed over a maintenance audit still in QA: one accepted later still
+                # meets its year (as when the certificate expires or is revoked)
+                owed = self.t.requirement
+                if owed is not None and owed is not req:
+                    self._keep_late(owed, cert, day)
                 cert.ended, cert.ended_on = "renewed", issued
             self._issue(a, issued, day)
             return
