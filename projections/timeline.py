@@ -188,9 +188,29 @@ class Requirement:
     measured_on: str = "submitted"  # which audit date must fall in the window, by due
     held: bool = False  # kept past the lapse date by an on-time audit still in QA
     scope_change: bool = False
-    # While held: the audit owed next (maintenance N+1, or the recertification after the
-    # year-3 maintenance), which falls due on its own date whatever QA says of this one.
+    # While held: the audit owed next (maintenance N+1, the recertification after the
+    # year-3 maintenance, or a scope change's certification audit), which falls due on its
+    # own date whatever QA says of this one. Held (or met) in turn, it has its own ``then``:
+    # a chain of owed audits, of which :meth:`owed_after` names the one falling due next.
     then: Requirement | None = None
+
+    def owed_after(self) -> tuple[Requirement, Requirement | None]:
+        """Along the chain of audits owed after this held one (:attr:`then`): the last one
+        held past its due date (this one if no other), and the audit owed after it, which
+        falls due on its own date (None: nothing falls due before the expiry decides)."""
+        last, link = self, self.then
+        while link is not None and link.held:
+            last, link = link, link.then
+        return last, link
+
+    def held_after(self) -> list[Requirement]:
+        """The audits owed after this held one that are held past their own due date in
+        turn, in chain order: each must still be met by an audit that holds it."""
+        held, link = [], self.then
+        while link is not None and link.held:
+            held.append(link)
+            link = link.then
+        return held
 
     @property
     def within_expiry(self) -> bool:
@@ -629,9 +649,10 @@ class Fold:
     def _next_deadline(self) -> date | None:
         """The day the open requirement's deadline takes effect (None: none is running): its
         :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it or
-        the lapse date of the audit owed next (:attr:`Requirement.then`), whichever is first;
-        the certificate's expiry when that comes first and the requirement does not renew
-        the certificate (no hold or grace of a maintenance audit runs past ``expires``)."""
+        the lapse date of the audit owed next (:meth:`Requirement.owed_after`), whichever is
+        first; the certificate's expiry when that comes first and the requirement does not
+        renew the certificate (no hold or grace of a maintenance audit runs past
+        ``expires``)."""
         req, cert = self.t.requirement, self.cert
         if req is None or cert is None:
             return None
@@ -642,8 +663,8 @@ class Fold:
             original = self._held_by_window()
             if original is not None and original.limited_scope_until is not None:
                 own = original.limited_scope_until + ONE_DAY
-            then = req.then
-            if then is not None and not then.held and then.lapse_on is not None \
+            _, then = req.owed_after()
+            if then is not None and then.lapse_on is not None \
                     and (own is None or then.lapse_on < own):
                 own = then.lapse_on
         if req.within_expiry:
@@ -658,9 +679,8 @@ class Fold:
         if cert is not None and req.within_expiry and day > cert.expires:
             self._expire(day)
             return
-        then = req.then
-        if req.held and then is not None and not then.held and then.lapse_on is not None \
-                and day >= then.lapse_on:
+        then = req.owed_after()[1] if req.held else None
+        if then is not None and then.lapse_on is not None and day >= then.lapse_on:
             self._then_due(req, then, day)
             return
         if req.held:  # a limited-scope window that held the certificate has closed
@@ -680,12 +700,16 @@ class Fold:
         self._lapse(day, None)
 
     def _hold(self, req: Requirement, pending: Sequence[AuditRecord], day: date) -> None:
-        """Keep the certificate past ``req``'s due date for its ``pending`` audits. A hold
-        keeps it against that due date only: the audit owed next (:attr:`Requirement.then`)
-        still falls due on its own date (DOMAIN, the cycle 2: "in each of years 2 and 3")."""
+        """Keep the certificate past ``req``'s due date for its ``pending`` audits (or, for
+        an audit owed after a held one, its accepted ones too). A hold keeps it against
+        that due date only: the audit owed next (:attr:`Requirement.then`) still falls due
+        on its own date (DOMAIN, the cycle 2: "in each of years 2 and 3"), and so on along
+        the chain. A scope change's certification audit already waiting after ``req`` (the
+        change came after its due date) is that audit."""
         req.held = True
         cert = self.cert
-        if req.kind != "maintenance" or req.scope_change or cert is None:
+        if req.then is not None or req.kind != "maintenance" or req.scope_change \
+                or cert is None:
             return
         first = next((a for a in pending if can_meet(req, a)), None)
         if first is None:  # only a renewal holds it: accepted, it starts a new cycle
@@ -694,11 +718,12 @@ class Fold:
 
     def _then_due(self, req: Requirement, then: Requirement, day: date) -> None:
         """The audit owed next fell due while ``req`` is held: an audit that can meet it,
-        accepted or still pending, keeps the certificate; otherwise it is missed, whatever
-        QA still says of ``req``'s audits (kept so that one accepted later meets its year)."""
+        accepted or still pending, keeps the certificate (and what is owed after it falls
+        due on its own date in turn); otherwise it is missed, whatever QA still says of
+        ``req``'s audits (kept so that one accepted later meets its year)."""
         holding = self._then_holding(then, day)
         if holding:
-            then.held = True
+            self._hold(then, holding, day)
             names = ", ".join(a.audit for a in holding)
             self.note(day, f"{then.kind} due {then.due} passed while the {req.kind} audit "
                            f"due {req.due} is still in QA; audit {names} was submitted on "
@@ -1238,9 +1263,9 @@ class Fold:
                 req, done = self._renewal(self.cert, day), renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
-        then = req.then
-        if req.held and then is not None and then.held and self.cert is not None \
-                and not self._then_holding(then, day):
+        then = next((link for link in req.held_after() if not self._then_holding(link, day)),
+                    None) if req.held and self.cert is not None else None
+        if then is not None:
             rejected = [a for a in self.t.able_to_meet(then) if a.qa_outcome == "rejected"]
             if rejected:
                 self._miss_then(req, then, day, f"QA rejected audit {rejected[-1].audit} "

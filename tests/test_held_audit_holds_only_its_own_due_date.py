@@ -121,3 +121,32 @@ def test_lapses_list_the_next_due_date_once_the_held_audit_is_no_longer_listed()
     missed = lapse_entry(fold(ledger.events, as_of=d("2017-06-20")), 30)
     assert missed is not None and missed["level"] == "missed"
     assert missed["due"] == "2017-06-15"
+
+
+def held_amhsa_then_met(partner: str = "AMHSA") -> Ledger:
+    """Certified 2020-06-10 to 2023-06-10; M1 held in QA; M2 (completed 2022-05-10)
+    accepted 2022-06-01; no recertification."""
+    ledger = Ledger("H-4")
+    ledger.register("2019-01-10", partner=partner, headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    if partner == "AMHSA":
+        ledger.audit("2021-05-22", "M1", "maintenance", completed="2021-05-20")
+        ledger.audit("2022-05-15", "M2", "maintenance", completed="2022-05-10")
+    else:
+        ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+        ledger.audit("2022-11-10", "M2", "maintenance", completed="2022-11-05")
+    ledger.qa("2022-06-01" if partner == "AMHSA" else "2022-12-01", "M2")
+    return ledger
+
+
+def test_the_audit_owed_after_a_met_next_audit_falls_due_on_its_own_date() -> None:
+    ledger = held_amhsa_then_met()  # the recertification: a year after M2's completion
+    assert doc(ledger, "2023-05-10")["status"] == "certified"
+    missed = doc(ledger, "2023-05-11")
+    assert missed["certificate"] is None and missed["next_audit"]["kind"] == "certification"
+    coming = lapse_entry(fold(ledger.events, as_of=d("2023-03-01")), 90)
+    assert coming is not None and coming["due"] == "2023-05-10"
+    rows_agree(ledger, "2021-05-01", "2023-07-01")
+    bccsa = held_amhsa_then_met("BCCSA")  # due by the expiry: expired the day after
+    assert doc(bccsa, "2023-06-10")["status"] == "certified"
+    assert doc(bccsa, "2023-06-11")["status"] == "expired"
