@@ -948,9 +948,17 @@ class Fold:
             if req.due is not None and e.effective > req.due and not req.scope_change:
                 # what is past due stays owed: a miss or a QA rejection still ends it
                 self._scope_owed = owed
+                after = self._owed_after_past_due(req, owed, e.effective)
+                if after is None:
+                    self.note(e.effective, f"scope change ({e.change}): a certification "
+                                           f"audit is required, due by {due} (no grace), "
+                                           f"once the {req.kind} audit due {req.due} is "
+                                           "settled", rule, e)
+                    return
                 self.note(e.effective, f"scope change ({e.change}): a certification audit is "
-                                       f"required, due by {due} (no grace), once the "
-                                       f"{req.kind} audit due {req.due} is settled", rule, e)
+                                       f"required, due by {due} (no grace), after the "
+                                       f"{after.kind} audit due {after.due}, which stays "
+                                       "owed", rule, e)
                 return
             self.t.requirement = owed
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
@@ -958,6 +966,24 @@ class Fold:
         else:
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
                                    "required", rule, e)
+
+    @staticmethod
+    def _owed_after_past_due(req: Requirement, owed: Requirement, day: date
+                             ) -> Requirement | None:
+        """Put a scope change's certification audit ``owed``, required on ``day`` after
+        ``req``'s due date, in the chain of audits owed after ``req``
+        (:attr:`Requirement.then`): in place of the first one not yet due on ``day``, which
+        it replaces (as it replaces an owed audit not yet due), so that it falls due on its
+        own date while QA holds ``req`` (DOMAIN, second set, "Scope changes": "missed, the
+        certificate is cancelled the day after"). Returns the audit it follows (None: it
+        cannot wait in the chain, and waits for ``req`` to be settled)."""
+        last, link = req, req.then
+        while link is not None and link.due is not None and day > link.due:
+            last, link = link, link.then
+        if last.kind != "maintenance" or last.scope_change:
+            return None  # after a recertification held in QA: what renews it decides
+        last.then = owed
+        return last
 
     def _on_AuditSubmitted(self, e: ev.AuditSubmitted) -> None:
         audits = self.t.audits
