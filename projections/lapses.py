@@ -133,13 +133,13 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             kind = "held" if "qa_pending" in raised else "due"
             return LapseFacts(kind, limited_due, None, None, reasons)
         if req.held:
-            then = req.then
-            if then is not None and then.held:  # it fell due too, and is held in turn
-                return LapseFacts("held", then.due, None, None, reasons)
+            # the last audit held past its due (the audits owed after this one fall due in
+            # turn, each held when it is met or in QA), and the audit owed after it
+            last, then = req.owed_after()
             then_due, then_grace = _held_then(t, then)
             if then is not None and any(a.qa_outcome is None for a in t.able_to_meet(then)):
                 reasons = (*reasons, "qa_pending")  # the audit owed next is in QA too
-            return LapseFacts("held", req.due, then_grace, then_due, reasons)
+            return LapseFacts("held", last.due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         if "qa_pending" in raised:  # shown once the due has passed: held in grace
             reasons = (*reasons, "qa_pending")

@@ -191,9 +191,29 @@ class Requirement:
     measured_on: str = "submitted"  # which audit date must fall in the window, by due
     held: bool = False  # kept past the lapse date by an on-time audit still in QA
     scope_change: bool = False
-    # While held: the audit owed next (maintenance N+1, or the recertification after the
-    # year-3 maintenance), which falls due on its own date whatever QA says of this one.
+    # While held: the audit owed next (maintenance N+1, the recertification after the
+    # year-3 maintenance, or a scope change's certification audit), which falls due on its
+    # own date whatever QA says of this one. Held (or met) in turn, it has its own ``then``:
+    # a chain of owed audits, of which :meth:`owed_after` names the one falling due next.
     then: Requirement | None = None
+
+    def owed_after(self) -> tuple[Requirement, Requirement | None]:
+        """Along the chain of audits owed after this held one (:attr:`then`): the last one
+        held past its due date (this one if no other), and the audit owed after it, which
+        falls due on its own date (None: nothing falls due before the expiry decides)."""
+        last, link = self, self.then
+        while link is not None and link.held:
+            last, link = link, link.then
+        return last, link
+
+    def held_after(self) -> list[Requirement]:
+        """The audits owed after this held one that are held past their own due date in
+        turn, in chain order: each must still be met by an audit that holds it."""
+        held, link = [], self.then
+        while link is not None and link.held:
+            held.append(link)
+            link = link.then
+        return held
 
     @property
     def within_expiry(self) -> bool:
@@ -626,9 +646,10 @@ class Fold:
     def _next_deadline(self) -> date | None:
         """The day the open requirement's deadline takes effect (None: none is running): its
         :attr:`Requirement.lapse_on`, or for a held one the close of the window holding it or
-        the lapse date of the audit owed next (:attr:`Requirement.then`), whichever is first;
-        the certificate's expiry when that comes first and the requirement does not renew
-        the certificate (no hold or grace of a maintenance audit runs past ``expires``)."""
+        the lapse date of the audit owed next (:meth:`Requirement.owed_after`), whichever is
+        first; the certificate's expiry when that comes first and the requirement does not
+        renew the certificate (no hold or grace of a maintenance audit runs past
+        ``expires``)."""
         req, cert = self.t.requirement, self.cert
         if req is None or cert is None:
             return None
@@ -639,8 +660,8 @@ class Fold:
             original = self._held_by_window()
             if original is not None and original.limited_scope_until is not None:
                 own = original.limited_scope_until + ONE_DAY
-            then = req.then
-            if then is not None and not then.held and then.lapse_on is not None \
+            _, then = req.owed_after()
+            if then is not None and then.lapse_on is not None \
                     and (own is None or then.lapse_on < own):
                 own = then.lapse_on
         if req.within_expiry:
@@ -655,9 +676,8 @@ class Fold:
         if cert is not None and req.within_expiry and day > cert.expires:
             self._expire(day)
             return
-        then = req.then
-        if req.held and then is not None and not then.held and then.lapse_on is not None \
-                and day >= then.lapse_on:
+        then = req.owed_after()[1] if req.held else None
+        if then is not None and then.lapse_on is not None and day >= then.lapse_on:
             self._then_due(req, then, day)
             return
         if req.held:  # a limited-scope window that held the certificate has closed
@@ -677,12 +697,16 @@ class Fold:
         self._lapse(day, None)
 
     def _hold(self, req: Requirement, pending: Sequence[AuditRecord], day: date) -> None:
-        """Keep the certificate past ``req``'s due date for its ``pending`` audits. A hold
-        keeps it against that due date only: the audit owed next (:attr:`Requirement.then`)
-        still falls due on its own date (DOMAIN, the cycle 2: "in each of years 2 and 3")."""
+        """Keep the certificate past ``req``'s due date for its ``pending`` audits (or, for
+        an audit owed after a held one, its accepted ones too). A hold keeps it against
+        that due date only: the audit owed next (:attr:`Requirement.then`) still falls due
+        on its own date (DOMAIN, the cycle 2: "in each of years 2 and 3"), and so on along
+        the chain. A scope change's certification audit already waiting after ``req`` (the
+        change came after its due date) is that audit."""
         req.held = True
         cert = self.cert
-        if req.kind != "maintenance" or req.scope_change or cert is None:
+        if req.then is not None or req.kind != "maintenance" or req.scope_change \
+                or cert is None:
             return
         first = next((a for a in pending if can_meet(req, a)), None)
         if first is None:  # only a renewal holds it: accepted, it starts a new cycle
@@ -691,11 +715,12 @@ class Fold:
 
     def _then_due(self, req: Requirement, then: Requirement, day: date) -> None:
         """The audit owed next fell due while ``req`` is held: an audit that can meet it,
-        accepted or still pending, keeps the certificate; otherwise it is missed, whatever
-        QA still says of ``req``'s audits (kept so that one accepted later meets its year)."""
+        accepted or still pending, keeps the certificate (and what is owed after it falls
+        due on its own date in turn); otherwise it is missed, whatever QA still says of
+        ``req``'s audits (kept so that one accepted later meets its year)."""
         holding = self._then_holding(then, day)
         if holding:
-            then.held = True
+            self._hold(then, holding, day)
             names = ", ".join(a.audit for a in holding)
             self.note(day, f"{then.kind} due {then.due} passed while the {req.kind} audit "
                            f"due {req.due} is still in QA; audit {names} was submitted on "
@@ -920,9 +945,17 @@ class Fold:
             if req.due is not None and e.effective > req.due and not req.scope_change:
                 # what is past due stays owed: a miss or a QA rejection still ends it
                 self._scope_owed = owed
+                after = self._owed_after_past_due(req, owed, e.effective)
+                if after is None:
+                    self.note(e.effective, f"scope change ({e.change}): a certification "
+                                           f"audit is required, due by {due} (no grace), "
+                                           f"once the {req.kind} audit due {req.due} is "
+                                           "settled", rule, e)
+                    return
                 self.note(e.effective, f"scope change ({e.change}): a certification audit is "
-                                       f"required, due by {due} (no grace), once the "
-                                       f"{req.kind} audit due {req.due} is settled", rule, e)
+                                       f"required, due by {due} (no grace), after the "
+                                       f"{after.kind} audit due {after.due}, which stays "
+                                       "owed", rule, e)
                 return
             self.t.requirement = owed
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
@@ -930,6 +963,24 @@ class Fold:
         else:
             self.note(e.effective, f"scope change ({e.change}): a certification audit is "
                                    "required", rule, e)
+
+    @staticmethod
+    def _owed_after_past_due(req: Requirement, owed: Requirement, day: date
+                             ) -> Requirement | None:
+        """Put a scope change's certification audit ``owed``, required on ``day`` after
+        ``req``'s due date, in the chain of audits owed after ``req``
+        (:attr:`Requirement.then`): in place of the first one not yet due on ``day``, which
+        it replaces (as it replaces an owed audit not yet due), so that it falls due on its
+        own date while QA holds ``req`` (DOMAIN, second set, "Scope changes": "missed, the
+        certificate is cancelled the day after"). Returns the audit it follows (None: it
+        cannot wait in the chain, and waits for ``req`` to be settled)."""
+        last, link = req, req.then
+        while link is not None and link.due is not None and day > link.due:
+            last, link = link, link.then
+        if last.kind != "maintenance" or last.scope_change:
+            return None  # after a recertification held in QA: what renews it decides
+        last.then = owed
+        return last
 
     def _on_AuditSubmitted(self, e: ev.AuditSubmitted) -> None:
         audits = self.t.audits
@@ -1235,11 +1286,11 @@ class Fold:
                 req, done = self._renewal(self.cert, day), renewal
             self._fulfil(req, done, day)
         # ``candidates`` are still the open requirement's: nothing changed since
-        then = req.then
-        if req.held and then is not None:
+        if req.held and req.then is not None:
             self._met_while_held(req, day)
-        if req.held and then is not None and then.held and self.cert is not None \
-                and not self._then_holding(then, day):
+        then = next((link for link in req.held_after() if not self._then_holding(link, day)),
+                    None) if req.held and self.cert is not None else None
+        if then is not None:
             rejected = [a for a in self.t.able_to_meet(then) if a.qa_outcome == "rejected"]
             if rejected:
                 self._miss_then(req, then, day, f"QA rejected audit {rejected[-1].audit} "
@@ -1267,14 +1318,16 @@ class Fold:
         (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
         becomes of the held one: rejected, renewed over or never decided."""
         then = req.then
-        if then is None or then.kind != "maintenance" or then.due is None:
-            return
-        for a in self.t.able_to_meet(then):
-            if a.accepted and a.final_passes and a.met_year is None:
-                a.met_year = then.due.year
-                self.note(day, f"maintenance audit {a.audit} accepted while the {req.kind} "
-                               f"audit before it is held in QA: it meets maintenance "
-                               f"{then.number} for {a.met_year}", then.rule, a.qa_event)
+        while then is not None:  # along the chain of audits owed after the held one
+            if then.kind == "maintenance" and then.due is not None:
+                for a in self.t.able_to_meet(then):
+                    if a.accepted and a.final_passes and a.met_year is None:
+                        a.met_year = then.due.year
+                        self.note(day, f"maintenance audit {a.audit} accepted while the "
+                                       f"{req.kind} audit before it is held in QA: it meets "
+                                       f"maintenance {then.number} for {a.met_year}",
+                                  then.rule, a.qa_event)
+            then = then.then
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
         """The certificate ends while its maintenance audits are pending: keep them, so that

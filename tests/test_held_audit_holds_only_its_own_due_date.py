@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from ledger import events as ev
 from projections.lapses import lapse_entry
 from projections.sql.read_models import employer_rows
 from projections.status import render
@@ -121,3 +122,76 @@ def test_lapses_list_the_next_due_date_once_the_held_audit_is_no_longer_listed()
     missed = lapse_entry(fold(ledger.events, as_of=d("2017-06-20")), 30)
     assert missed is not None and missed["level"] == "missed"
     assert missed["due"] == "2017-06-15"
+
+
+def held_bccsa_with_scope_change() -> Ledger:
+    """BCCSA, certified 2020-06-10; M1 (due 2021-12-31) held in QA; a scope change on
+    2022-03-01 requires a certification audit by 2022-12-31."""
+    ledger = Ledger("H-3")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    ledger.add(ev.ScopeChanged, "2022-03-01", change="merger",
+               certification_audit_required=True)
+    return ledger
+
+
+def test_a_scope_changes_certification_audit_falls_due_while_the_held_audit_is_in_qa() -> None:
+    ledger = held_bccsa_with_scope_change()
+    assert doc(ledger, "2022-12-31")["status"] == "certified"
+    missed = doc(ledger, "2023-01-01")  # the day after, not the maintenance grace end
+    assert missed["status"] == "cancelled" and missed["certificate"] is None
+    t = fold(ledger.events, as_of=d("2023-01-01"))
+    assert t.misses[-1].requirement.scope_change
+    coming = lapse_entry(fold(ledger.events, as_of=d("2022-12-01")), 90)
+    assert coming is not None and coming["due"] == "2022-12-31"
+    rows_agree(ledger, "2021-12-01", "2023-03-01")
+
+
+def test_only_a_certification_audit_meets_the_scope_change_while_the_held_audit_is_in_qa(
+) -> None:
+    accepted_m2 = held_bccsa_with_scope_change()  # a maintenance audit does not meet it
+    accepted_m2.audit("2022-10-01", "M2", "maintenance")
+    accepted_m2.qa("2022-11-01", "M2")
+    assert doc(accepted_m2, "2023-01-01")["status"] == "cancelled"
+    late_m1 = held_bccsa_with_scope_change()  # nor does the held audit, accepted later
+    late_m1.qa("2023-01-20", "M1")
+    assert doc(late_m1, "2023-01-01")["status"] == "cancelled"
+    assert fold(late_m1.events, as_of=d("2023-01-20")).certificates[-1].ended_on \
+        == d("2023-01-01")
+    in_qa = held_bccsa_with_scope_change()  # one submitted by the due date holds it
+    in_qa.audit("2022-10-01", "C2", "certification")
+    in_qa.qa("2023-02-01", "C2", "rejected")
+    assert doc(in_qa, "2023-01-31")["status"] == "certified"
+    rejected = fold(in_qa.events, as_of=d("2023-02-01"))
+    assert rejected.status == "cancelled"
+    assert rejected.certificates[-1].ended_on == d("2023-02-01")
+
+
+def held_amhsa_then_met(partner: str = "AMHSA") -> Ledger:
+    """Certified 2020-06-10 to 2023-06-10; M1 held in QA; M2 (completed 2022-05-10)
+    accepted 2022-06-01; no recertification."""
+    ledger = Ledger("H-4")
+    ledger.register("2019-01-10", partner=partner, headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    if partner == "AMHSA":
+        ledger.audit("2021-05-22", "M1", "maintenance", completed="2021-05-20")
+        ledger.audit("2022-05-15", "M2", "maintenance", completed="2022-05-10")
+    else:
+        ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+        ledger.audit("2022-11-10", "M2", "maintenance", completed="2022-11-05")
+    ledger.qa("2022-06-01" if partner == "AMHSA" else "2022-12-01", "M2")
+    return ledger
+
+
+def test_the_audit_owed_after_a_met_next_audit_falls_due_on_its_own_date() -> None:
+    ledger = held_amhsa_then_met()  # the recertification: a year after M2's completion
+    assert doc(ledger, "2023-05-10")["status"] == "certified"
+    missed = doc(ledger, "2023-05-11")
+    assert missed["certificate"] is None and missed["next_audit"]["kind"] == "certification"
+    coming = lapse_entry(fold(ledger.events, as_of=d("2023-03-01")), 90)
+    assert coming is not None and coming["due"] == "2023-05-10"
+    rows_agree(ledger, "2021-05-01", "2023-07-01")
+    bccsa = held_amhsa_then_met("BCCSA")  # due by the expiry: expired the day after
+    assert doc(bccsa, "2023-06-10")["status"] == "certified"
+    assert doc(bccsa, "2023-06-11")["status"] == "expired"
