@@ -262,7 +262,8 @@ class EmployerTimeline:
     classification_units: list[str] = field(default_factory=list)
     internal_auditors: dict[str, list[tuple[date, date | None]]] = field(default_factory=dict)
     audits: dict[str, AuditRecord] = field(default_factory=dict)
-    notices: dict[str, ev.AuditNoticeFiled] = field(default_factory=dict)
+    # Every notice filed for each audit, in fold order (the earliest decides if it was on time).
+    notices: dict[str, list[ev.AuditNoticeFiled]] = field(default_factory=dict)
     certificates: list[Certificate] = field(default_factory=list)
     requirement: Requirement | None = None
     misses: list[Miss] = field(default_factory=list)
@@ -902,7 +903,7 @@ class Fold:
                       self.rb(e.effective).rule("internal-auditor"), e)
 
     def _on_AuditNoticeFiled(self, e: ev.AuditNoticeFiled) -> None:
-        self.t.notices[e.audit] = e
+        self.t.notices.setdefault(e.audit, []).append(e)
 
     def _on_ScopeChanged(self, e: ev.ScopeChanged) -> None:
         self.t.scope_changes.append(e)
@@ -1158,20 +1159,26 @@ class Fold:
         return a
 
     def _check_notice(self, a: AuditRecord, rb: Rulebook) -> None:
+        """Notes a late notice (second set, "Audit notices"). The audit's latest notice says
+        whether it is a team audit; the notice is on time when any notice of the audit was
+        filed the rule's days before the start the audit actually had, so the earliest one
+        decides (a notice filed again later does not make it late)."""
         if not rb.has("audit-notice"):
             return
         rule = rb.rule("audit-notice")
-        notice = self.t.notices.get(a.audit)
+        filed = self.t.notices.get(a.audit, [])
         days = rule.params.get("days")
-        if notice is not None and notice.team and rule.params.get("team_days") is not None:
+        if filed and filed[-1].team and rule.params.get("team_days") is not None:
             days = rule.params["team_days"]
         if days is None:
             return
-        if notice is None:
+        if not filed:
             self.note(a.submitted, f"no notice of audit {a.audit} on file: the notice is "
                                    "late; the audit is not voided, QA decides", rule, a.event)
-        elif notice.effective > a.started - timedelta(days=int(days)):
-            self.note(a.submitted, f"notice of audit {a.audit} filed {notice.effective}, "
+            return
+        earliest = min(n.effective for n in filed)
+        if earliest > a.started - timedelta(days=int(days)):
+            self.note(a.submitted, f"notice of audit {a.audit} filed {earliest}, "
                                    f"less than {days} days before its start {a.started}: the "
                                    "notice is late; the audit is not voided, QA decides",
                       rule, a.event)
