@@ -245,6 +245,7 @@ class _BecauseMemo:
     chosen: list[Decision]
     entries: list[dict[str, Any]]  # the chosen decisions' ``because`` entries
     seen: int
+    cited: set[int] = field(default_factory=set)  # ``id`` of each chosen decision's event
 
 
 @dataclass
@@ -342,18 +343,27 @@ class EmployerTimeline:
                 if not decisions:
                     return _BecauseMemo(since, None, [], [], 0)
                 first = decisions[0]
-                memo = _BecauseMemo(since, first, [first], [first.entry], 0)
+                memo = _BecauseMemo(since, first, [first], [first.entry], 0,
+                                    {id(first.event)})
             else:
                 memo = self._because_memo = _BecauseMemo(since, first, [first],
-                                                         [first.entry], 0)
+                                                         [first.entry], 0,
+                                                         {id(first.event)})
         first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
             if d is not first and d.on >= since and (
                     d.event is None or d.event.effective >= registered):
                 memo.chosen.append(d)
                 memo.entries.append(d.entry)
+                memo.cited.add(id(d.event))
         memo.seen = len(decisions)
         return memo
+
+    def cites(self, event: ev.LedgerEvent) -> bool:
+        """Whether a decision of :meth:`because` cites ``event``."""
+        if self.registration is None:
+            return any(d.event is event for d in self.decisions[:1])
+        return id(event) in self._because().cited
 
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date
