@@ -12,7 +12,6 @@ No store access: it works on a folded :class:`EmployerTimeline` and the employer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
@@ -22,7 +21,7 @@ from rich.text import Text
 from commands.terminal import styled
 from ledger import events as ev
 from ledger.codec import format_time_or_none
-from projections.status import headcount_over_limit, qa_pending_audits, render
+from projections.status import flag_sources, render
 from projections.timeline import EmployerTimeline
 from projections.voids import in_view
 
@@ -39,8 +38,8 @@ def account(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> dict[str, 
     return {
         "status": doc,
         "name": _name(t),
-        "flags": [{"flag": flag, **_event_ref(event), "says": says}
-                  for flag, event, says in _flag_sources(t, doc["flags"])],
+        "flags": [{"flag": f.flag, **_event_ref(f.event), "says": f.says}
+                  for f in flag_sources(t, doc["flags"])],
         "certificates": [{
             "issued": c.issued.isoformat(), "expires": c.expires.isoformat(), "audit": c.audit,
             "submitted": c.submitted.isoformat(), "qa_accepted": _iso(c.qa_date),
@@ -78,59 +77,6 @@ def _event_ref(event: ev.LedgerEvent | None) -> dict[str, Any]:
         return {"event": None, "type": None, "effective": None}
     return {"event": event.event_id, "type": event.type_name(),
             "effective": event.effective.isoformat()}
-
-
-def _latest(events: Sequence[ev.LedgerEvent], kinds: tuple[type, ...],
-            t: EmployerTimeline) -> ev.LedgerEvent | None:
-    found = [e for e in events if isinstance(e, kinds) and e.effective <= t.as_of]
-    return found[-1] if found else None
-
-
-def _headcount_event(t: EmployerTimeline, report: tuple[date, int] | None
-                     ) -> ev.LedgerEvent | None:
-    """The registration or headcount report behind ``report`` (its effective date and
-    count): the latest such event of that date with that count."""
-    if report is None:
-        return None
-    found = [e for e in t.events if isinstance(e, (ev.HeadcountReported, ev.EmployerRegistered))
-             and e.effective == report[0] and e.headcount == report[1]]
-    return found[-1] if found else None
-
-
-def _flag_sources(t: EmployerTimeline, flags: Sequence[str]
-                  ) -> list[tuple[str, ev.LedgerEvent | None, str]]:
-    """Each raised flag with the event that raised it and what it means."""
-    rows: list[tuple[str, ev.LedgerEvent | None, str]] = []
-    for flag in flags:
-        if flag == "under_review":
-            review = next((r for r in reversed(t.reviews) if r.open_on(t.as_of)), None)
-            rows.append((flag, review.event if review else None,
-                         f"a review opened {review.opened} is still open" if review
-                         else "a review is open"))
-        elif flag == "qa_pending":
-            for a in qa_pending_audits(t):
-                rows.append((flag, a.event, f"audit {a.audit} submitted {a.submitted} "
-                             "awaits its QA decision"))
-        elif flag == "headcount_exceeds_program":
-            over = headcount_over_limit(t)
-            event = _headcount_event(t, over)
-            rows.append((flag, event, f"headcount {over[1] if over else None} is over the "
-                         f"{t.program} limit"))
-        elif flag == "no_internal_auditor":
-            event = _latest(t.events, (ev.InternalAuditorLeft, ev.EmployerRegistered), t)
-            rows.append((flag, event, "no qualified internal auditor for the next audit"))
-        elif flag == "scope_change_pending":
-            change = t.scope_changes[-1]
-            rows.append((flag, change, f"scope change ({change.change}) awaits the partner's "
-                         "decision on a certification audit"))
-        elif flag == "limited_scope_window_open":
-            audit = t.open_limited_scope()
-            rows.append((flag, audit.event if audit else None,
-                         f"a limited-scope re-audit may repair audit {audit.audit} until "
-                         f"{audit.limited_scope_until}" if audit else "limited-scope window"))
-        else:
-            rows.append((flag, None, flag))
-    return rows
 
 
 def _voids(t: EmployerTimeline, stream: Sequence[ev.LedgerEvent]) -> list[dict[str, Any]]:

@@ -10,13 +10,15 @@ listing the decisions of the current cycle with their rule ids.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from ledger import events as ev
 from ledger.codec import format_time_or_none
 from ledger.events import LedgerEvent
-from ledger.rulebooks import RuleRegistry
+from ledger.rulebooks import Rule, RuleRegistry
 from projections.timeline import (
     AuditRecord,
     Certificate,
@@ -28,7 +30,8 @@ from projections.timeline import (
     still_pending,
 )
 
-__all__ = ["EmployerTimeline", "flags", "fold", "render", "render_with", "status", "unregistered"]
+__all__ = ["EmployerTimeline", "FlagSource", "flag_sources", "flags", "fold", "render",
+           "render_with", "status", "unregistered"]
 
 FLAG_ORDER = ("under_review", "qa_pending", "headcount_exceeds_program", "no_internal_auditor",
               "scope_change_pending", "limited_scope_window_open")
@@ -69,6 +72,7 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
     if t.registration is None:
         return unregistered(t.employer, t.as_of, t.known_at)
     cert = t.current_certificate
+    raised = flags(t, nxt)
     return {
         "employer": t.employer,
         "as_of": t.as_of.isoformat(),
@@ -81,8 +85,8 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
         "next_audit": None if nxt is None else {
             "kind": nxt["kind"], "due": nxt["due"].isoformat() if nxt["due"] else None,
             "auditor": nxt["auditor"]},
-        "flags": flags(t, nxt),
-        "because": t.because_entries(),
+        "flags": raised,
+        "because": _because_entries(t, raised),
     }
 
 
@@ -169,8 +173,118 @@ def _day(report: tuple[date, int]) -> date:
 
 
 def because(t: EmployerTimeline) -> list[Decision]:
-    """The decisions behind the current answer (:meth:`EmployerTimeline.because`)."""
-    return t.because()
+    """The decisions behind the current answer: :meth:`EmployerTimeline.because` (the
+    registration that stands, then the current cycle's decisions), with the events that
+    raised the flags holding on as-of that those do not cite (:func:`flag_decisions`) after
+    the registration."""
+    chosen = t.because()
+    if t.registration is None:
+        return chosen
+    return [*chosen[:1], *flag_decisions(t, flags(t)), *chosen[1:]]
+
+
+def _because_entries(t: EmployerTimeline, raised: Sequence[str]) -> list[dict[str, Any]]:
+    """:func:`because`'s entries, given the raised flags (the document's ``because``). The
+    flag sources come before the cycle's own decisions, so that within a cycle the list
+    mostly grows at its end (the read models keep a cycle's list once, as a prefix)."""
+    entries = t.because_entries()
+    extra = flag_decisions(t, raised)
+    if not extra:
+        return entries
+    return [*entries[:1], *(d.entry for d in extra), *entries[1:]]
+
+
+def flag_decisions(t: EmployerTimeline, raised: Sequence[str]) -> list[Decision]:
+    """For each raised flag, the event that raised it (:func:`flag_sources`) as a decision
+    citing the flag's rule, unless :meth:`EmployerTimeline.because` cites that event
+    already: a flag can be raised by an event from before the current cycle (a headcount
+    report, an auditor leaving before the certifying audit), and INTERCHANGE.md's ``because``
+    lists the events that decided the answer."""
+    out: list[Decision] = []
+    seen: set[int] = set()
+    for source in flag_sources(t, raised):
+        event = source.event
+        if event is None or id(event) in seen or t.cites(event):
+            continue
+        seen.add(id(event))
+        out.append(Decision(event.effective, source.says, source.rule, event))
+    return out
+
+
+@dataclass(frozen=True)
+class FlagSource:
+    """A raised flag, the event that raised it (None if none can be named), what the flag
+    means there, and the rule that raises it."""
+
+    flag: str
+    event: LedgerEvent | None
+    says: str
+    rule: Rule | None
+
+
+FLAG_RULES = {"under_review": "review", "qa_pending": "qa",
+              "headcount_exceeds_program": "programs", "no_internal_auditor": "internal-auditor",
+              "scope_change_pending": "scope-change",
+              "limited_scope_window_open": "limited-scope"}
+
+
+def flag_sources(t: EmployerTimeline, raised: Sequence[str]) -> list[FlagSource]:
+    """Each raised flag with the event that raised it (``qa_pending``: one per audit), what
+    it means and its rule: what ``explain``'s flag rows and the status ``because`` name."""
+    rb = t.rulebook()
+    rows: list[FlagSource] = []
+    for flag in raised:
+        name = FLAG_RULES.get(flag)
+        rule = rb.rule(name) if name is not None and rb.has(name) else None
+        if flag == "under_review":
+            review = next((r for r in reversed(t.reviews) if r.open_on(t.as_of)), None)
+            rows.append(FlagSource(flag, review.event if review else None,
+                                   f"a review opened {review.opened} is still open" if review
+                                   else "a review is open", rule))
+        elif flag == "qa_pending":
+            rows.extend(FlagSource(flag, a.event, f"audit {a.audit} submitted {a.submitted} "
+                                   "awaits its QA decision", rule)
+                        for a in qa_pending_audits(t))
+        elif flag == "headcount_exceeds_program":
+            over = headcount_over_limit(t)
+            rows.append(FlagSource(flag, _headcount_event(t, over),
+                                   f"headcount {over[1] if over else None} is over the "
+                                   f"{t.program} limit", rule))
+        elif flag == "no_internal_auditor":
+            rows.append(FlagSource(flag, _auditor_left(t),
+                                   "no qualified internal auditor for the next audit", rule))
+        elif flag == "scope_change_pending":
+            change = t.scope_changes[-1]
+            rows.append(FlagSource(flag, change, f"scope change ({change.change}) awaits the "
+                                   "partner's decision on a certification audit", rule))
+        elif flag == "limited_scope_window_open":
+            audit = t.open_limited_scope()
+            rows.append(FlagSource(flag, audit.event if audit else None,
+                                   f"a limited-scope re-audit may repair audit {audit.audit} "
+                                   f"until {audit.limited_scope_until}" if audit
+                                   else "limited-scope window", rule))
+        else:
+            rows.append(FlagSource(flag, None, flag, rule))
+    return rows
+
+
+def _headcount_event(t: EmployerTimeline, report: tuple[date, int] | None
+                     ) -> LedgerEvent | None:
+    """The registration or headcount report behind ``report`` (its effective date and
+    count): the latest such event of that date with that count."""
+    if report is None:
+        return None
+    return next((e for e in reversed(t.events)
+                 if isinstance(e, (ev.HeadcountReported, ev.EmployerRegistered))
+                 and e.effective == report[0] and e.headcount == report[1]), None)
+
+
+def _auditor_left(t: EmployerTimeline) -> LedgerEvent | None:
+    """What leaves no qualified internal auditor: the latest ``InternalAuditorLeft``
+    effective by as-of, or the registration if none ever left."""
+    return next((e for e in reversed(t.events)
+                 if isinstance(e, (ev.InternalAuditorLeft, ev.EmployerRegistered))
+                 and e.effective <= t.as_of), None)
 
 
 def _certificate(cert: Certificate | None, as_of: date) -> dict[str, Any] | None:

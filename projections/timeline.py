@@ -268,6 +268,7 @@ class _BecauseMemo:
     chosen: list[Decision]
     entries: list[dict[str, Any]]  # the chosen decisions' ``because`` entries
     seen: int
+    cited: set[int] = field(default_factory=set)  # ``id`` of each chosen decision's event
 
 
 @dataclass
@@ -285,7 +286,8 @@ class EmployerTimeline:
     classification_units: list[str] = field(default_factory=list)
     internal_auditors: dict[str, list[tuple[date, date | None]]] = field(default_factory=dict)
     audits: dict[str, AuditRecord] = field(default_factory=dict)
-    notices: dict[str, ev.AuditNoticeFiled] = field(default_factory=dict)
+    # Every notice filed for each audit, in fold order (the earliest decides if it was on time).
+    notices: dict[str, list[ev.AuditNoticeFiled]] = field(default_factory=dict)
     certificates: list[Certificate] = field(default_factory=list)
     requirement: Requirement | None = None
     misses: list[Miss] = field(default_factory=list)
@@ -364,18 +366,27 @@ class EmployerTimeline:
                 if not decisions:
                     return _BecauseMemo(since, None, [], [], 0)
                 first = decisions[0]
-                memo = _BecauseMemo(since, first, [first], [first.entry], 0)
+                memo = _BecauseMemo(since, first, [first], [first.entry], 0,
+                                    {id(first.event)})
             else:
                 memo = self._because_memo = _BecauseMemo(since, first, [first],
-                                                         [first.entry], 0)
+                                                         [first.entry], 0,
+                                                         {id(first.event)})
         first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
             if d is not first and d.on >= since and (
                     d.event is None or d.event.effective >= registered):
                 memo.chosen.append(d)
                 memo.entries.append(d.entry)
+                memo.cited.add(id(d.event))
         memo.seen = len(decisions)
         return memo
+
+    def cites(self, event: ev.LedgerEvent) -> bool:
+        """Whether a decision of :meth:`because` cites ``event``."""
+        if self.registration is None:
+            return any(d.event is event for d in self.decisions[:1])
+        return id(event) in self._because().cited
 
     def headcount_on(self, day: date) -> int | None:
         """The latest headcount effective on or before ``day`` (``headcounts`` is in date
@@ -924,7 +935,7 @@ class Fold:
                       self.rb(e.effective).rule("internal-auditor"), e)
 
     def _on_AuditNoticeFiled(self, e: ev.AuditNoticeFiled) -> None:
-        self.t.notices[e.audit] = e
+        self.t.notices.setdefault(e.audit, []).append(e)
 
     def _on_ScopeChanged(self, e: ev.ScopeChanged) -> None:
         self.t.scope_changes.append(e)
@@ -1206,20 +1217,26 @@ class Fold:
         return a
 
     def _check_notice(self, a: AuditRecord, rb: Rulebook) -> None:
+        """Notes a late notice (second set, "Audit notices"). The audit's latest notice says
+        whether it is a team audit; the notice is on time when any notice of the audit was
+        filed the rule's days before the start the audit actually had, so the earliest one
+        decides (a notice filed again later does not make it late)."""
         if not rb.has("audit-notice"):
             return
         rule = rb.rule("audit-notice")
-        notice = self.t.notices.get(a.audit)
+        filed = self.t.notices.get(a.audit, [])
         days = rule.params.get("days")
-        if notice is not None and notice.team and rule.params.get("team_days") is not None:
+        if filed and filed[-1].team and rule.params.get("team_days") is not None:
             days = rule.params["team_days"]
         if days is None:
             return
-        if notice is None:
+        if not filed:
             self.note(a.submitted, f"no notice of audit {a.audit} on file: the notice is "
                                    "late; the audit is not voided, QA decides", rule, a.event)
-        elif notice.effective > a.started - timedelta(days=int(days)):
-            self.note(a.submitted, f"notice of audit {a.audit} filed {notice.effective}, "
+            return
+        earliest = min(n.effective for n in filed)
+        if earliest > a.started - timedelta(days=int(days)):
+            self.note(a.submitted, f"notice of audit {a.audit} filed {earliest}, "
                                    f"less than {days} days before its start {a.started}: the "
                                    "notice is late; the audit is not voided, QA decides",
                       rule, a.event)

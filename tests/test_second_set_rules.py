@@ -100,6 +100,44 @@ def test_a_late_go2hr_notice_does_not_void_the_audit_and_because_says_so(
         assert "the notice is late; the audit is not voided, QA decides" in notes[0]["says"]
 
 
+@pytest.mark.parametrize(("first", "again", "late"), [("2022-04-10", "2022-04-25", False),
+                                                   ("2022-04-17", "2022-04-30", False),
+                                                   ("2022-04-18", "2022-04-25", True)])
+def test_a_notice_filed_again_is_on_time_when_the_earliest_notice_was(
+        first: str, again: str, late: bool) -> None:
+    """go2HR: a notice re-filed for the same start does not make an on-time notice late; the
+    earliest notice of the audit decides (docs/open-questions.md)."""
+    ledger = Ledger("GO-R")
+    ledger.register("2022-01-10", partner="GO2HR", program="SECOR", headcount=8)
+    ledger.auditor("2022-01-10", "sam")
+    for filed in (first, again):
+        ledger.add(ev.AuditNoticeFiled, filed, audit="A1", planned_start=d("2022-05-01"))
+    ledger.audit("2022-05-20", "A1", auditor_type="internal", auditor="sam",
+                 started="2022-05-01", completed="2022-05-10")
+    ledger.qa("2022-06-01", "A1")
+    doc = st(ledger, "2022-06-10")
+    assert doc["status"] == "certified"
+    notes = [b for b in doc["because"] if b["rule"] == "GO2HR-2000.audit-notice"]
+    assert bool(notes) is late
+    if late:
+        assert f"filed {first}," in notes[0]["says"]
+
+
+@pytest.mark.parametrize(("first", "late"), [("2022-04-10", False), ("2022-04-11", True)])
+def test_a_bccsa_team_notice_filed_again_is_on_time_when_the_earliest_notice_was(
+        first: str, late: bool) -> None:
+    ledger = Ledger("BC-T")
+    ledger.register("2022-01-10", partner="BCCSA", headcount=40)
+    for filed in (first, "2022-04-25"):
+        ledger.add(ev.AuditNoticeFiled, filed, audit="A1", planned_start=d("2022-05-01"),
+                   team=True)
+    ledger.audit("2022-05-20", "A1", started="2022-05-01", completed="2022-05-10")
+    ledger.qa("2022-06-01", "A1")
+    doc = st(ledger, "2022-06-10")
+    notes = [b for b in doc["because"] if b["rule"] == "BCCSA-2000.audit-notice"]
+    assert bool(notes) is late
+
+
 def test_a_recertification_submitted_after_expiry_is_a_new_certification_on_its_qa_date(
         ) -> None:
     ledger = Ledger("GEN-R")
