@@ -118,6 +118,7 @@ class AuditRecord:
     used_for: str | None = None  # the requirement it satisfied, e.g. "maintenance 1"
     used_for_year: int | None = None  # the certification year it served
     used_on: date | None = None
+    notice_late: bool = False  # its notice was found late (second set, "Audit notices")
     # accepted for the audit owed after one held in QA (Requirement.then): the year it met,
     # whatever the held audit's fate (the chain of requirements waits for that one)
     met_year: int | None = None
@@ -936,6 +937,11 @@ class Fold:
 
     def _on_AuditNoticeFiled(self, e: ev.AuditNoticeFiled) -> None:
         self.t.notices.setdefault(e.audit, []).append(e)
+        a = self.t.audits.get(e.audit)
+        if a is not None and a.counts and not a.notice_late:
+            # filed after its audit was submitted: it can only be late, and it may be what
+            # makes the audit a team audit (BCCSA), whose notice the submission lacked
+            self._check_notice(a, self.rb(a.submitted), e)
 
     def _on_ScopeChanged(self, e: ev.ScopeChanged) -> None:
         self.t.scope_changes.append(e)
@@ -1216,7 +1222,8 @@ class Fold:
                   a.event)
         return a
 
-    def _check_notice(self, a: AuditRecord, rb: Rulebook) -> None:
+    def _check_notice(self, a: AuditRecord, rb: Rulebook,
+                      filed_now: ev.AuditNoticeFiled | None = None) -> None:
         """Notes a late notice (second set, "Audit notices"). The audit's latest notice says
         whether it is a team audit; the notice is on time when any notice of the audit was
         filed the rule's days before the start the audit actually had, so the earliest one
@@ -1231,15 +1238,19 @@ class Fold:
         if days is None:
             return
         if not filed:
+            a.notice_late = True
             self.note(a.submitted, f"no notice of audit {a.audit} on file: the notice is "
                                    "late; the audit is not voided, QA decides", rule, a.event)
             return
         earliest = min(n.effective for n in filed)
         if earliest > a.started - timedelta(days=int(days)):
-            self.note(a.submitted, f"notice of audit {a.audit} filed {earliest}, "
-                                   f"less than {days} days before its start {a.started}: the "
-                                   "notice is late; the audit is not voided, QA decides",
-                      rule, a.event)
+            a.notice_late = True
+            after = (f", after the audit was submitted {a.submitted}"
+                     if filed_now is not None and filed_now.effective > a.submitted else "")
+            self.note(filed_now.effective if filed_now is not None else a.submitted,
+                      f"notice of audit {a.audit} filed {earliest}{after}, less than {days} "
+                      f"days before its start {a.started}: the notice is late; the audit is "
+                      "not voided, QA decides", rule, filed_now or a.event)
 
     def _limited_scope_original(self, e: ev.AuditSubmitted) -> AuditRecord | None:
         for audit in self.t.windowed_audits():
