@@ -231,6 +231,8 @@ FLAG_RULES = {"under_review": "review", "qa_pending": "qa",
 def flag_sources(t: EmployerTimeline, raised: Sequence[str]) -> list[FlagSource]:
     """Each raised flag with the event that raised it (``qa_pending``: one per audit), what
     it means and its rule: what ``explain``'s flag rows and the status ``because`` name."""
+    if not raised or t.registration is None:  # an unregistered employer raises none
+        return []
     rb = t.rulebook()
     rows: list[FlagSource] = []
     for flag in raised:
