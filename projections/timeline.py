@@ -811,6 +811,8 @@ class Fold:
         how = "expired" if req.kind == "recertification" else "cancelled"
         rb = self.rb(day)
         rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
+        if req.held:  # what is still in QA behind it may yet meet its own year
+            self._keep_late(req, cert, day)
         cert.ended, cert.ended_on, cert.ended_by = how, day, by
         self._scope_owed = None
         self.t.misses.append(Miss(req, day, how, self._last_chance(req, day)))
@@ -1359,10 +1361,18 @@ class Fold:
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
         """The certificate ends while its maintenance audits are pending: keep them, so that
-        one accepted later still meets its year (:meth:`_settle_late`)."""
-        if owed.kind == "maintenance":
-            self.t.late += [(owed, cert, a) for a in self._candidates(day)
-                            if self._pending(a, day)]
+        one accepted later still meets its year (:meth:`_settle_late`); those of the audits
+        owed after a held one (:attr:`Requirement.then`, along the chain) too."""
+        kept = {id(a) for _, _, a in self.t.late}
+        link: Requirement | None = owed
+        while link is not None and link.kind == "maintenance":
+            audits = self._candidates(day) if link is owed else [
+                a for a in self.t.able_to_meet(link) if a.submitted <= day]
+            for a in audits:
+                if id(a) not in kept and self._pending(a, day):
+                    self.t.late.append((link, cert, a))
+                    kept.add(id(a))
+            link = link.then if link.held or link is owed else None
 
     def _settle_late(self, day: date) -> None:
         """A maintenance audit that was in QA when its certificate expired (or was revoked)
