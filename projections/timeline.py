@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 from ledger import events as ev
@@ -723,7 +724,8 @@ class Fold:
         first = next((a for a in pending if can_meet(req, a)), None)
         if first is None:  # only a renewal holds it: accepted, it starts a new cycle
             return
-        req.then = self._after_maintenance(cert, req.number, first.completed, day)
+        req.then = self._after_maintenance(self._maintained(cert), req.number,
+                                           first.completed, day)
 
     def _then_due(self, req: Requirement, then: Requirement, day: date) -> None:
         """The audit owed next fell due while ``req`` is held: an audit that can meet it,
@@ -813,7 +815,7 @@ class Fold:
         rule = rb.rule("recertification-due" if how == "expired" else "missed-audit")
         if req.held:  # what is still in QA behind it may yet meet its own year
             self._keep_late(req, cert, day)
-        cert.ended, cert.ended_on, cert.ended_by = how, day, by
+        self._end(cert, how, day, by)
         self._scope_owed = None
         self.t.misses.append(Miss(req, day, how, self._last_chance(req, day)))
         what = f"no {req.kind} audit submitted by {req.last_day} met it"
@@ -1102,10 +1104,49 @@ class Fold:
                                f"audit is a recertification due by {expires}", rule, e)
         # a recertification submitted for the original certificate still counts (accepted,
         # it renews the waiver's), and what else was owed gives way to it (DOMAIN: "the
-        # next audit is a recertification due by the new expiry")
+        # next audit is a recertification due by the new expiry"), but for a maintenance
+        # audit that holds the certificate: the waiver waives the recertification only
+        # ("whose recertification audit has not been submitted"), so the held audit still
+        # decides, and the waiver's recertification is what is owed after it
         self._scope_owed = None
-        self.t.requirement = Requirement("recertification", old.issued, rule, due=expires,
-                                         window_start=old.issued)
+        renewal = self._waiver_renewal(old, waived)
+        req = self.t.requirement
+        if req is not None and req.held and req.kind == "maintenance" \
+                and not req.scope_change and any(
+                    self._pending(a, e.effective) for a in self._candidates(e.effective)):
+            last, _ = req.owed_after()
+            last.then = renewal
+            self.note(e.effective, f"the {req.kind} audit due {req.due} still holds the "
+                                   "certificate and decides it: failed, the certificate and "
+                                   "the waiver's are cancelled; met, the recertification "
+                                   f"due by {expires} is next", rule, e)
+            return
+        self.t.requirement = renewal
+
+    @staticmethod
+    def _waiver_renewal(old: Certificate, waived: Certificate) -> Requirement:
+        """The recertification a 2020 waiver's certificate ``waived`` owes, due by its
+        expiry: every certifying audit submitted from the issue of ``old``, the certificate
+        it continues, can meet it."""
+        return Requirement("recertification", old.issued, waived.issued_by, due=waived.expires,
+                           window_start=old.issued)
+
+    def _maintained(self, cert: Certificate) -> Certificate:
+        """The certificate whose maintenance audits ``cert`` (the current one) owes: a 2020
+        waiver's certificate owes none (its next audit is the recertification), so a
+        maintenance audit that held the certificate when the waiver was granted is the one
+        of the certificate it continues."""
+        if cert.waiver is None:
+            return cert
+        return next((before for before, after in pairwise(self.t.certificates)
+                     if after is cert), cert)
+
+    def _waived_by(self, cert: Certificate) -> Certificate | None:
+        """The 2020 waiver's certificate that continues ``cert``, if one does."""
+        if cert.ended != "renewed":
+            return None
+        return next((after for before, after in pairwise(self.t.certificates)
+                     if before is cert and after.waiver is not None), None)
 
     def _waiver_refused(self, e: ev.AuditWaiverGranted, rb: Rulebook) -> str | None:
         """Why a waiver does not count (None: it counts)."""
@@ -1131,6 +1172,17 @@ class Fold:
     def _on_ViolationRecorded(self, e: ev.ViolationRecorded) -> None:
         self.t.violations.append(e)
 
+    def _end(self, cert: Certificate, how: str, day: date,
+             by: ev.LedgerEvent | None) -> None:
+        """End ``cert`` ``how`` (cancelled / expired / revoked) from ``day``. A 2020
+        waiver's certificate not yet started on ``day``: the one it continues, still in force,
+        ends with it (a revocation, or a maintenance audit that held it failing)."""
+        cert.ended, cert.ended_on, cert.ended_by = how, day, by
+        for before in self.t.certificates:
+            if before.ended == "renewed" and before.ended_on is not None \
+                    and before.issued <= day < before.ended_on:
+                before.ended, before.ended_on, before.ended_by = how, day, by
+
     def _revoke(self, e: ev.LedgerEvent) -> None:
         rule = self.rb(e.effective).rule("revocation")
         cert = self.cert
@@ -1141,12 +1193,7 @@ class Fold:
         else:
             if self.t.requirement is not None:
                 self._keep_late(self.t.requirement, cert, e.effective)
-            cert.ended, cert.ended_on, cert.ended_by = "revoked", e.effective, e
-            # a waiver's certificate not yet started: the one it continues ends here too
-            for before in self.t.certificates:
-                if before.ended == "renewed" and before.ended_on is not None \
-                        and before.issued <= e.effective < before.ended_on:
-                    before.ended, before.ended_on, before.ended_by = "revoked", e.effective, e
+            self._end(cert, "revoked", e.effective, e)
             self._scope_owed = None
             self.note(e.effective, "certificate revoked; the next audit is a certification "
                                    "audit by an external auditor", rule, e)
@@ -1471,6 +1518,7 @@ class Fold:
             self._issue(a, issued, day)
             return
         assert cert is not None
+        cert = self._maintained(cert)
         self._count(req, cert, a, day)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
                        f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
@@ -1502,9 +1550,13 @@ class Fold:
     def _after_maintenance(self, cert: Certificate, number: int, completed: date,
                            day: date) -> Requirement:
         """What is owed once maintenance audit ``number``, completed on ``completed``, is
-        met: maintenance 2 after 1, the recertification after 2."""
+        met: maintenance 2 after 1, the recertification after 2 (a 2020 waiver's, due by
+        the new expiry, when a waiver continues ``cert``)."""
         if number == 1:
             return self._maintenance(cert, 2, completed, day)
+        waived = self._waived_by(cert)
+        if waived is not None:
+            return self._waiver_renewal(cert, waived)
         return self._renewal(cert, day, self.rb(day).recertification_due(cert.expires,
                                                                          completed))
 

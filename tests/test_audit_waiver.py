@@ -12,8 +12,10 @@ import pytest
 from ledger import events as ev
 from ledger.rulebooks import RULES, rulebook_for
 from projections.status import status
+from projections.timeline import fold
 from tests.conftest import Cli, line, registration
-from tests.factories import Ledger
+from tests.factories import Ledger, d
+from tests.test_held_audit_holds_only_its_own_due_date import rows_agree
 
 RULE = "WSBC-2020.audit-waiver"
 
@@ -166,3 +168,128 @@ def test_a_waiver_is_imported_and_applied_on_both_stores(cli: Cli) -> None:
     assert "WSBC-2020.audit-waiv" in explained  # the table may fold the id's last letters
     assert "Information for COR" in explained  # the source by its title
     assert ".txt" not in explained  # never by a file name
+
+
+# --- a maintenance audit that holds the certificate when the waiver is granted ---------------
+# The waiver waives the recertification only (DOMAIN: "whose recertification audit has not
+# been submitted"): a maintenance audit held in QA (DOMAIN, the cycle 2) or by an open
+# limited-scope window (second set, "Held certificates") still decides; failed, the
+# certificate is cancelled, and the waiver's with it; met, it meets its year and the next
+# audit is the waiver's recertification, due by the new expiry.
+
+
+def held_in_qa() -> Ledger:
+    """BCCSA, certified 2017-06-30 (expires 2020-06-30); M1 met; M2 (due 2019-12-31)
+    submitted in grace 2020-01-10 and still in QA when the waiver is granted 2020-05-01."""
+    ledger = Ledger("W-H")
+    ledger.register("2016-01-05", partner="BCCSA", headcount=30)
+    ledger.certify("2017-06-01", "2017-06-30", started="2017-05-12", completed="2017-05-22")
+    ledger.audit("2018-10-01", "M1", "maintenance", started="2018-09-11",
+                 completed="2018-09-21")
+    ledger.qa("2018-10-20", "M1")
+    ledger.audit("2020-01-10", "M2", "maintenance", started="2019-12-10",
+                 completed="2019-12-20")
+    waive(ledger, "2020-05-01")
+    return ledger
+
+
+def held_by_window() -> Ledger:
+    """BCCSA, certified 2017-06-30; M2 (completed 2019-12-31) fails at 75%, accepted by QA:
+    its limited-scope window runs to 2020-03-30, the day the waiver is granted (its first
+    day in force)."""
+    ledger = Ledger("W-L")
+    ledger.register("2016-01-05", partner="BCCSA", headcount=30)
+    ledger.certify("2017-06-01", "2017-06-30", started="2017-05-12", completed="2017-05-22")
+    ledger.audit("2018-10-01", "M1", "maintenance", started="2018-09-11",
+                 completed="2018-09-21")
+    ledger.qa("2018-10-20", "M1")
+    ledger.audit("2020-02-12", "M2", "maintenance", started="2019-12-30",
+                 completed="2019-12-31", overall=75)
+    ledger.qa("2020-02-20", "M2")
+    waive(ledger, "2020-03-30")
+    return ledger
+
+
+def test_a_held_maintenance_audit_rejected_before_the_original_expiry_cancels_both() -> None:
+    ledger = held_in_qa()
+    ledger.qa("2020-06-01", "M2", "rejected")
+    before = st(ledger, "2020-05-31")
+    assert before["status"] == "certified" and "qa_pending" in before["flags"]
+    assert before["next_audit"]["kind"] == "maintenance"
+    doc = st(ledger, "2020-06-01")
+    assert doc["status"] == "cancelled" and doc["certificate"] is None
+    assert doc["next_audit"]["kind"] == "certification"
+    assert st(ledger, "2020-07-15")["status"] == "cancelled"  # the waiver's never starts
+    t = fold(ledger.events, as_of=d("2020-12-31"))
+    assert [(c.issued, c.ended, c.ended_on) for c in t.certificates] == [
+        (d("2017-06-30"), "cancelled", d("2020-06-01")),
+        (d("2020-06-30"), "cancelled", d("2020-06-01"))]
+    rows_agree(ledger, "2020-01-01", "2020-08-01")
+
+
+def test_a_held_maintenance_audit_rejected_after_the_original_expiry_ends_the_waivers() -> None:
+    ledger = held_in_qa()
+    ledger.qa("2020-08-01", "M2", "rejected")
+    running = st(ledger, "2020-07-31")
+    assert running["status"] == "certified" and "qa_pending" in running["flags"]
+    assert running["certificate"] == {"issued": "2020-06-30", "expires": "2021-06-30",
+                                      "cycle_year": 3}
+    doc = st(ledger, "2020-08-01")
+    assert doc["status"] == "cancelled" and doc["certificate"] is None
+    t = fold(ledger.events, as_of=d("2020-12-31"))
+    assert [(c.issued, c.ended, c.ended_on) for c in t.certificates] == [
+        (d("2017-06-30"), "renewed", d("2020-06-30")),
+        (d("2020-06-30"), "cancelled", d("2020-08-01"))]
+    rows_agree(ledger, "2020-01-01", "2020-09-01")
+
+
+@pytest.mark.parametrize("accepted", ["2020-06-10", "2020-07-20"])
+def test_a_held_maintenance_audit_accepted_meets_its_year_then_the_waivers_recert(
+        accepted: str) -> None:
+    ledger = held_in_qa()
+    ledger.qa(accepted, "M2")
+    doc = st(ledger, accepted)
+    assert doc["status"] == "certified" and "qa_pending" not in doc["flags"]
+    assert doc["next_audit"]["kind"] == "recertification"
+    assert doc["next_audit"]["due"] == "2021-06-30"
+    assert st(ledger, "2021-06-30")["certificate"] == {
+        "issued": "2020-06-30", "expires": "2021-06-30", "cycle_year": 3}
+    assert st(ledger, "2021-07-01")["status"] == "expired"
+    t = fold(ledger.events, as_of=d("2020-12-31"))
+    m2 = t.audits["M2"]
+    assert t.required_audit_accepted_in(2019) is m2  # 2019's maintenance, for its incentive
+    assert m2.used_for == "maintenance 2"
+    assert t.certificates[0].maintenance == ["M1", "M2"]  # the original certificate's
+    assert t.certificates[1].maintenance == []
+    rows_agree(ledger, "2020-01-01", "2020-09-01")
+
+
+def test_a_limited_scope_window_open_at_the_waiver_still_closes_on_the_certificate() -> None:
+    ledger = held_by_window()
+    last = st(ledger, "2020-03-30")
+    assert last["status"] == "certified" and "limited_scope_window_open" in last["flags"]
+    assert last["next_audit"]["kind"] == "limited_scope"
+    doc = st(ledger, "2020-03-31")
+    assert doc["status"] == "cancelled" and doc["certificate"] is None
+    assert st(ledger, "2020-07-15")["status"] == "cancelled"
+    t = fold(ledger.events, as_of=d("2020-12-31"))
+    assert [(c.ended, c.ended_on) for c in t.certificates] == [
+        ("cancelled", d("2020-03-31")), ("cancelled", d("2020-03-31"))]
+    rows_agree(ledger, "2020-01-01", "2020-08-01")
+
+
+def test_a_limited_scope_repair_accepted_after_the_waiver_leads_to_its_recert() -> None:
+    ledger = held_by_window()
+    ledger.audit("2020-03-25", "L1", "limited_scope", started="2020-03-15",
+                 completed="2020-03-20", overall=85)
+    ledger.qa("2020-04-10", "L1")
+    assert st(ledger, "2020-04-09")["status"] == "certified"  # L1 in QA holds it
+    doc = st(ledger, "2020-04-10")
+    assert doc["status"] == "certified"
+    assert doc["next_audit"]["kind"] == "recertification"
+    assert doc["next_audit"]["due"] == "2021-06-30"
+    assert st(ledger, "2020-07-15")["certificate"] == {
+        "issued": "2020-06-30", "expires": "2021-06-30", "cycle_year": 3}
+    t = fold(ledger.events, as_of=d("2020-12-31"))
+    assert t.required_audit_accepted_in(2019) is t.audits["M2"]
+    rows_agree(ledger, "2020-01-01", "2020-08-01")

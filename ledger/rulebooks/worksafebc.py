@@ -68,7 +68,10 @@ RULES: list[Rule] = [
          "(cycle year 3), the next audit a recertification due by the new expiry. A "
          "waiver granted after the expiry, for a later expiry, before 2020-03-30, or by a "
          "partner outside BC does not count. Decided: a recertification audit already "
-         "submitted still counts (accepted, it renews the waiver's certificate), and "
-         "whatever else was owed gives way to the recertification",
+         "submitted still counts (accepted, it renews the waiver's certificate); a "
+         "maintenance audit that holds the certificate when the waiver is granted (in QA, "
+         "or by an open limited-scope window) still decides: failed, the certificate is "
+         "cancelled from that day and the waiver's with it, met, it meets its year and the "
+         "recertification follows; whatever else was owed gives way to the recertification",
          {"expires_by": "2020-08-31", "years": 1}, BC),
 ]
