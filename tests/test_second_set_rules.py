@@ -84,20 +84,26 @@ def test_an_audit_started_when_large_needs_an_external_auditor() -> None:
                                                  (None, True)])
 def test_a_late_go2hr_notice_does_not_void_the_audit_and_because_says_so(
         notice_on: str | None, late: bool) -> None:
-    ledger = Ledger("GO-N")
+    notes = _go2hr_notice_notes("GO-N", [] if notice_on is None else [notice_on])
+    assert bool(notes) is late
+    if late:
+        assert "the notice is late; the audit is not voided, QA decides" in notes[0]["says"]
+
+
+def _go2hr_notice_notes(employer: str, filed: list[str]) -> list[dict[str, Any]]:
+    """A go2HR SECOR employer certified from audit A1 (started 2022-05-01, accepted
+    2022-06-01) with notices of A1 filed on ``filed``: its status's notice-rule entries."""
+    ledger = Ledger(employer)
     ledger.register("2022-01-10", partner="GO2HR", program="SECOR", headcount=8)
     ledger.auditor("2022-01-10", "sam")
-    if notice_on is not None:
-        ledger.add(ev.AuditNoticeFiled, notice_on, audit="A1", planned_start=d("2022-05-01"))
+    for day in filed:
+        ledger.add(ev.AuditNoticeFiled, day, audit="A1", planned_start=d("2022-05-01"))
     ledger.audit("2022-05-20", "A1", auditor_type="internal", auditor="sam",
                  started="2022-05-01", completed="2022-05-10")
     ledger.qa("2022-06-01", "A1")
     doc = st(ledger, "2022-06-10")
     assert doc["status"] == "certified"
-    notes = [b for b in doc["because"] if b["rule"] == "GO2HR-2000.audit-notice"]
-    assert bool(notes) is late
-    if late:
-        assert "the notice is late; the audit is not voided, QA decides" in notes[0]["says"]
+    return [b for b in doc["because"] if b["rule"] == "GO2HR-2000.audit-notice"]
 
 
 @pytest.mark.parametrize(("first", "again", "late"), [("2022-04-10", "2022-04-25", False),
@@ -107,17 +113,7 @@ def test_a_notice_filed_again_is_on_time_when_the_earliest_notice_was(
         first: str, again: str, late: bool) -> None:
     """go2HR: a notice re-filed for the same start does not make an on-time notice late; the
     earliest notice of the audit decides (docs/open-questions.md)."""
-    ledger = Ledger("GO-R")
-    ledger.register("2022-01-10", partner="GO2HR", program="SECOR", headcount=8)
-    ledger.auditor("2022-01-10", "sam")
-    for filed in (first, again):
-        ledger.add(ev.AuditNoticeFiled, filed, audit="A1", planned_start=d("2022-05-01"))
-    ledger.audit("2022-05-20", "A1", auditor_type="internal", auditor="sam",
-                 started="2022-05-01", completed="2022-05-10")
-    ledger.qa("2022-06-01", "A1")
-    doc = st(ledger, "2022-06-10")
-    assert doc["status"] == "certified"
-    notes = [b for b in doc["because"] if b["rule"] == "GO2HR-2000.audit-notice"]
+    notes = _go2hr_notice_notes("GO-R", [first, again])
     assert bool(notes) is late
     if late:
         assert f"filed {first}," in notes[0]["says"]
