@@ -116,6 +116,7 @@ class AuditRecord:
     qa_outcome: str | None = None
     qa_date: date | None = None
     qa_event: ev.QADecided | None = None
+    repaired_qa: ev.QADecided | None = None  # the accepted re-audit's QA that repaired it
     used_for: str | None = None  # the requirement it satisfied, e.g. "maintenance 1"
     used_for_year: int | None = None  # the certification year it served
     used_on: date | None = None
@@ -127,6 +128,12 @@ class AuditRecord:
     @property
     def accepted(self) -> bool:
         return self.qa_outcome == "accepted"
+
+    @property
+    def deciding_qa(self) -> ev.QADecided | None:
+        """The QA decision that made it count: its own, or, repaired by a limited-scope
+        audit, that audit's (the certificate is issued on the re-audit's QA date)."""
+        return self.repaired_qa or self.qa_event
 
     @property
     def window_closes_on(self) -> date | None:
@@ -1322,6 +1329,7 @@ class Fold:
                                f"{verdict.says}", rule, e)
         if verdict.passes:
             original.repaired_by, original.final_passes = ls.audit, True
+            original.repaired_qa = e
 
     # requirements -----------------------------------------------------------------------------
 
@@ -1403,7 +1411,7 @@ class Fold:
                         self.note(day, f"maintenance audit {a.audit} accepted while the "
                                        f"{req.kind} audit before it is held in QA: it meets "
                                        f"maintenance {then.number} for {a.met_year}",
-                                  then.rule, a.qa_event)
+                                  then.rule, a.deciding_qa)
             then = then.then
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
@@ -1436,7 +1444,7 @@ class Fold:
                                f"{cert.issued} is met for {a.used_for_year}"
                                + ("" if cert.ended == "renewed"
                                   else f"; the certificate stays {cert.ended}"),
-                          req.rule, a.qa_event)
+                          req.rule, a.deciding_qa)
             elif a.qa_outcome is None:
                 still.append((req, cert, a))
         self.t.late = still
@@ -1482,7 +1490,7 @@ class Fold:
         self._met_for_due_year(owed if owed is not None and also else req, a)
         if owed is not None and also:
             self.note(day, f"audit {a.audit}, submitted after the scope change, also meets "
-                           "its certification audit", owed.rule, a.qa_event)
+                           "its certification audit", owed.rule, a.deciding_qa)
         elif owed is not None and self.cert is not None:
             self.t.requirement = owed
             self.note(day, f"the scope change's certification audit is now the next audit, "
@@ -1507,7 +1515,7 @@ class Fold:
                 issued = cert.expires
                 self.note(day, f"renewal accepted after the old expiry for an audit submitted "
                                f"on time: issued on the old expiry date {issued}",
-                          rb.rule("renewal-continuity"), a.qa_event)
+                          rb.rule("renewal-continuity"), a.deciding_qa)
             if cert is not None:
                 # renewed over a maintenance audit still in QA: one accepted later still
                 # meets its year (as when the certificate expires or is revoked)
@@ -1521,7 +1529,7 @@ class Fold:
         cert = self._maintained(cert)
         self._count(req, cert, a, day)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
-                       f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
+                       f"the certificate issued {cert.issued} is met", req.rule, a.deciding_qa)
         nxt = self.t.requirement = self._after_maintenance(cert, req.number, a.completed, day)
         if nxt.lapse_on is not None and nxt.lapse_on <= day:
             # it fell due while QA held this one: only its own audits hold it now
@@ -1543,7 +1551,7 @@ class Fold:
         self._renewing = [r for r in self._renewing if r.submitted >= issued]
         self.t.after_revocation = False
         self.note(day, f"certificate issued {issued}, expires {expires} (audit {a.audit})",
-                  rb.rule("validity"), a.qa_event)
+                  rb.rule("validity"), a.deciding_qa)
         self._mark(*cert.change_days())
         self._open_maintenance(cert, 1, a.completed, day)
 
