@@ -267,6 +267,11 @@ class Review:
         return self.opened <= day and (self.closed is None or day < self.closed)
 
 
+STANDING = (ev.ProgramChanged, ev.EventVoided)
+"""Events whose decisions stand beyond the cycle they fell in: the program in force, and a
+void (COR-2000.corrections: an answer from the target's date on cites the void)."""
+
+
 @dataclass
 class _BecauseMemo:
     """:meth:`EmployerTimeline.because` so far: for the cycle from ``since``, the decisions
@@ -344,9 +349,10 @@ class EmployerTimeline:
 
     def because(self) -> list[Decision]:
         """The decisions behind the current answer: the registration that stands, then the
-        current cycle (from the submission of the audit that earned the latest certificate).
-        Events before that registration (a voided one's, before a re-registration) are left
-        out: they decided nothing."""
+        current cycle (from the submission of the audit that earned the latest certificate),
+        and from before it the decisions that still stand (:data:`STANDING`: a program
+        change, a void). Events before that registration (a voided one's, before a
+        re-registration) are left out: they decided nothing."""
         if self.registration is None:
             return self.decisions[:1]
         return list(self._because().chosen)
@@ -383,7 +389,7 @@ class EmployerTimeline:
                                                          {id(first.event)})
         first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
-            if d is not first and d.on >= since and (
+            if d is not first and (d.on >= since or isinstance(d.event, STANDING)) and (
                     d.event is None or d.event.effective >= registered):
                 memo.chosen.append(d)
                 memo.entries.append(d.entry)
