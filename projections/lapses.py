@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from ledger.events import LedgerEvent
 from ledger.rulebooks import RULES, Rule, RuleRegistry
-from projections.status import flags
+from projections.status import flags, qa_pending_audits
 from projections.timeline import (
     CERTIFYING,
     EmployerTimeline,
@@ -139,7 +139,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             then_due, then_grace = _held_then(t, then)
             if then is not None and any(a.qa_outcome is None for a in t.able_to_meet(then)):
                 reasons = (*reasons, "qa_pending")  # the audit owed next is in QA too
-            return LapseFacts("held", last.due, then_grace, then_due, reasons)
+            held_due = (_closed_window_held(t, req) if last is req else None) or last.due
+            return LapseFacts("held", held_due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         if "qa_pending" in raised:  # shown once the due has passed: held in grace
             reasons = (*reasons, "qa_pending")
@@ -152,6 +153,19 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
         return LapseFacts("limited", limited_due, miss_last, miss_due, reasons)
     if miss_due is not None:
         return LapseFacts("missed", None, miss_last, miss_due, reasons)
+    return None
+
+
+def _closed_window_held(t: EmployerTimeline, req: Requirement) -> date | None:
+    """The close of a limited-scope window (cut at the expiry, as while it ran) when a
+    re-audit submitted in it and still in QA holds the certificate past it: the held audit's
+    due, which it keeps once the window has closed (second set, "Lapses window"; the
+    re-audit's due is the window's close). None: no such re-audit."""
+    for audit in qa_pending_audits(t):
+        original = t.audits.get(audit.repairs) if audit.repairs is not None else None
+        close = original.limited_scope_until if original is not None else None
+        if close is not None and close < t.as_of:
+            return binding_expiry(t, req, close) or close
     return None
 
 

@@ -97,6 +97,30 @@ def test_a_held_audit_due_beyond_the_window_is_not_listed() -> None:
     assert found["reasons"][0] == "qa_pending"
 
 
+def test_a_reaudit_held_in_qa_past_its_window_stays_listed_from_the_window_close() -> None:
+    # Second set, "Lapses window": a held audit is listed from its due, and not after it
+    # (open-questions: at the window's close). BCCSA M1 at 75% (completed 2021-12-15) opens
+    # a window to 2022-03-15; the re-audit L1, submitted in it, is still in QA after it
+    # closes: the entry keeps the window's close as its due instead of jumping back to the
+    # maintenance due 2021-12-31.
+    ledger = Ledger("BC-LQ")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", started="2020-05-20", completed="2020-05-25")
+    ledger.audit("2021-12-20", "M1", "maintenance", started="2021-12-10",
+                 completed="2021-12-15", overall=75)
+    ledger.qa("2022-01-05", "M1")
+    ledger.audit("2022-03-05", "L1", "limited_scope", started="2022-03-01",
+                 completed="2022-03-03")
+    for as_of, within, days_left in (("2022-03-15", 5, 0), ("2022-03-16", 5, -1),
+                                     ("2022-04-10", 30, -26), ("2022-04-10", 90, -26)):
+        found = entry(ledger, as_of, within=within)
+        assert found is not None, as_of
+        assert (found["due"], found["days_left"], found["level"]) == (
+            "2022-03-15", days_left, "critical"), as_of
+        assert found["reasons"][0] == "qa_pending", as_of
+    assert entry(ledger, "2022-04-10", within=25) is None  # its due 26 days back
+
+
 def test_reasons_add_risk() -> None:
     ledger = Ledger("AB-1")
     ledger.register("2021-01-05", partner="AMHSA", program="SECOR", headcount=8)
