@@ -207,6 +207,13 @@ class Requirement:
             last, link = link, link.then
         return last, link
 
+    def owes(self, req: Requirement) -> bool:
+        """Whether ``req`` is in the chain of audits owed after this one."""
+        link = self.then
+        while link is not None and link is not req:
+            link = link.then
+        return link is not None
+
     def held_after(self) -> list[Requirement]:
         """The audits owed after this held one that are held past their own due date in
         turn, in chain order: each must still be met by an audit that holds it."""
@@ -1427,6 +1434,11 @@ class Fold:
             self.note(day, f"audit {a.audit}, submitted after the scope change, also meets "
                            "its certification audit", owed.rule, a.qa_event)
         elif owed is not None and self.cert is not None:
+            nxt = self.t.requirement
+            if nxt is not None and nxt is not owed and nxt.owes(owed):
+                # it waits in the chain behind the audit owed next, which stays owed first
+                self._scope_owed = owed
+                return
             self.t.requirement = owed
             self.note(day, f"the scope change's certification audit is now the next audit, "
                            f"due by {owed.due}", owed.rule)
@@ -1464,6 +1476,12 @@ class Fold:
         self._count(req, cert, a, day)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
                        f"the certificate issued {cert.issued} is met", req.rule, a.qa_event)
+        then = req.then if req.held else None
+        if then is not None and (then.held or then.due is not None and day > then.due):
+            # the audit owed next fell due (or was met) while QA held this one: it stays
+            # owed as it is, held or in its grace, with the chain owed after it
+            self.t.requirement = then
+            return
         nxt = self.t.requirement = self._after_maintenance(cert, req.number, a.completed, day)
         if nxt.lapse_on is not None and nxt.lapse_on <= day:
             # it fell due while QA held this one: only its own audits hold it now
