@@ -197,14 +197,20 @@ class Requirement:
     # own date whatever QA says of this one. Held (or met) in turn, it has its own ``then``:
     # a chain of owed audits, of which :meth:`owed_after` names the one falling due next.
     then: Requirement | None = None
+    # In the chain after a held one: met by an accepted audit (held from then on, also
+    # before its due date), so nothing of it is awaited and what is owed after it is next.
+    met: bool = False
 
     def owed_after(self) -> tuple[Requirement, Requirement | None]:
         """Along the chain of audits owed after this held one (:attr:`then`): the last one
-        held past its due date (this one if no other), and the audit owed after it, which
-        falls due on its own date (None: nothing falls due before the expiry decides)."""
+        held past its due date and still awaited in QA (this one if no other; a link
+        :attr:`met` is not), and the audit owed after the held and met ones, which falls due
+        on its own date (None: nothing falls due before the expiry decides)."""
         last, link = self, self.then
         while link is not None and link.held:
-            last, link = link, link.then
+            if not link.met:
+                last = link
+            link = link.then
         return last, link
 
     def owes(self, req: Requirement) -> bool:
@@ -215,8 +221,8 @@ class Requirement:
         return link is not None
 
     def held_after(self) -> list[Requirement]:
-        """The audits owed after this held one that are held past their own due date in
-        turn, in chain order: each must still be met by an audit that holds it."""
+        """The audits owed after this held one that are held past their own due date (or
+        met) in turn, in chain order: each must still be met by an audit that holds it."""
         held, link = [], self.then
         while link is not None and link.held:
             held.append(link)
@@ -993,13 +999,13 @@ class Fold:
                              ) -> Requirement | None:
         """Put a scope change's certification audit ``owed``, required on ``day`` after
         ``req``'s due date, in the chain of audits owed after ``req``
-        (:attr:`Requirement.then`): in place of the first one not yet due on ``day``, which
-        it replaces (as it replaces an owed audit not yet due), so that it falls due on its
-        own date while QA holds ``req`` (DOMAIN, second set, "Scope changes": "missed, the
-        certificate is cancelled the day after"). Returns the audit it follows (None: it
-        cannot wait in the chain, and waits for ``req`` to be settled)."""
+        (:attr:`Requirement.then`): in place of the first one not yet due on ``day`` (nor
+        met), which it replaces (as it replaces an owed audit not yet due), so that it falls
+        due on its own date while QA holds ``req`` (DOMAIN, second set, "Scope changes":
+        "missed, the certificate is cancelled the day after"). Returns the audit it follows
+        (None: it cannot wait in the chain, and waits for ``req`` to be settled)."""
         last, link = req, req.then
-        while link is not None and link.due is not None and day > link.due:
+        while link is not None and (link.held or link.due is not None and day > link.due):
             last, link = link, link.then
         if last.kind != "maintenance" or last.scope_change:
             return None  # after a recertification held in QA: what renews it decides
@@ -1351,12 +1357,20 @@ class Fold:
     def _met_while_held(self, req: Requirement, day: date) -> None:
         """While ``req`` is held in QA, a maintenance audit accepted for the audit owed next
         (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
-        becomes of the held one: rejected, renewed over or never decided."""
+        becomes of the held one: rejected, renewed over or never decided. That audit is
+        :attr:`Requirement.met` from then on, before its due date too: what is owed after
+        it falls due next (DOMAIN, Lapse risk: "The next required audit and its due date
+        come from the rulebook")."""
         then = req.then
         while then is not None:  # along the chain of audits owed after the held one
             if then.kind == "maintenance" and then.due is not None:
                 for a in self.t.able_to_meet(then):
-                    if a.accepted and a.final_passes and a.met_year is None:
+                    if not (a.accepted and a.final_passes):
+                        continue
+                    if not then.met:
+                        self._hold(then, [a], day)
+                        then.met = True
+                    if a.met_year is None:
                         a.met_year = then.due.year
                         self.note(day, f"maintenance audit {a.audit} accepted while the "
                                        f"{req.kind} audit before it is held in QA: it meets "

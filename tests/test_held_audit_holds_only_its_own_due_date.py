@@ -274,3 +274,32 @@ def test_amhsa_held_audit_owed_next_rejected_behind_a_scope_change_cancels() -> 
     assert rejected.certificate_on(d("2022-12-31")) is None
     rows_agree(ledger, "2022-05-01", "2023-02-01")
 
+
+def held_then_met_before_due() -> Ledger:
+    """BCCSA, certified 2020-06-10; M1 held in QA; M2 accepted 2022-12-20, before its due
+    date 2022-12-31 (grace to 2023-02-14)."""
+    ledger = Ledger("H-7")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    ledger.audit("2022-12-10", "M2", "maintenance", completed="2022-12-05")
+    ledger.qa("2022-12-20", "M2")
+    return ledger
+
+
+def test_lapses_do_not_list_an_audit_met_while_the_one_before_is_held() -> None:
+    ledger = held_then_met_before_due()
+    for day in ("2022-12-21", "2023-01-06", "2023-02-14", "2023-02-20", "2023-03-15"):
+        for within in (30, 90):
+            assert lapse_entry(fold(ledger.events, as_of=d(day)), within) is None, day
+    t = fold(ledger.events, as_of=d("2022-12-21"))
+    assert t.requirement is not None and t.requirement.owed_after()[0] is t.requirement
+    assert doc(ledger, "2023-06-10")["status"] == "certified"
+    assert doc(ledger, "2023-06-11")["status"] == "expired"
+    rows_agree(ledger, "2022-12-01", "2023-07-01")
+    ledger.qa("2023-01-10", "M1")  # M1 met: M2 is met already, the recertification is next
+    nxt = doc(ledger, "2023-01-10")["next_audit"]
+    assert nxt["kind"] == "recertification" and nxt["due"] == "2023-06-10"
+    assert fold(ledger.events, as_of=d("2023-01-10")).audits["M2"].used_for \
+        == "maintenance 2"
+    rows_agree(ledger, "2022-12-01", "2023-07-01")
