@@ -205,19 +205,32 @@ class Requirement:
     # own date whatever QA says of this one. Held (or met) in turn, it has its own ``then``:
     # a chain of owed audits, of which :meth:`owed_after` names the one falling due next.
     then: Requirement | None = None
+    # In the chain after a held one: met by an accepted audit (held from then on, also
+    # before its due date), so nothing of it is awaited and what is owed after it is next.
+    met: bool = False
 
     def owed_after(self) -> tuple[Requirement, Requirement | None]:
         """Along the chain of audits owed after this held one (:attr:`then`): the last one
-        held past its due date (this one if no other), and the audit owed after it, which
-        falls due on its own date (None: nothing falls due before the expiry decides)."""
+        held past its due date and still awaited in QA (this one if no other; a link
+        :attr:`met` is not), and the audit owed after the held and met ones, which falls due
+        on its own date (None: nothing falls due before the expiry decides)."""
         last, link = self, self.then
         while link is not None and link.held:
-            last, link = link, link.then
+            if not link.met:
+                last = link
+            link = link.then
         return last, link
 
+    def owes(self, req: Requirement) -> bool:
+        """Whether ``req`` is in the chain of audits owed after this one."""
+        link = self.then
+        while link is not None and link is not req:
+            link = link.then
+        return link is not None
+
     def held_after(self) -> list[Requirement]:
-        """The audits owed after this held one that are held past their own due date in
-        turn, in chain order: each must still be met by an audit that holds it."""
+        """The audits owed after this held one that are held past their own due date (or
+        met) in turn, in chain order: each must still be met by an audit that holds it."""
         held, link = [], self.then
         while link is not None and link.held:
             held.append(link)
@@ -1003,13 +1016,13 @@ class Fold:
                              ) -> Requirement | None:
         """Put a scope change's certification audit ``owed``, required on ``day`` after
         ``req``'s due date, in the chain of audits owed after ``req``
-        (:attr:`Requirement.then`): in place of the first one not yet due on ``day``, which
-        it replaces (as it replaces an owed audit not yet due), so that it falls due on its
-        own date while QA holds ``req`` (DOMAIN, second set, "Scope changes": "missed, the
-        certificate is cancelled the day after"). Returns the audit it follows (None: it
-        cannot wait in the chain, and waits for ``req`` to be settled)."""
+        (:attr:`Requirement.then`): in place of the first one not yet due on ``day`` (nor
+        met), which it replaces (as it replaces an owed audit not yet due), so that it falls
+        due on its own date while QA holds ``req`` (DOMAIN, second set, "Scope changes":
+        "missed, the certificate is cancelled the day after"). Returns the audit it follows
+        (None: it cannot wait in the chain, and waits for ``req`` to be settled)."""
         last, link = req, req.then
-        while link is not None and link.due is not None and day > link.due:
+        while link is not None and (link.held or link.due is not None and day > link.due):
             last, link = link, link.then
         if last.kind != "maintenance" or last.scope_change:
             return None  # after a recertification held in QA: what renews it decides
@@ -1407,12 +1420,20 @@ class Fold:
     def _met_while_held(self, req: Requirement, day: date) -> None:
         """While ``req`` is held in QA, a maintenance audit accepted for the audit owed next
         (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
-        becomes of the held one: rejected, renewed over or never decided."""
+        becomes of the held one: rejected, renewed over or never decided. That audit is
+        :attr:`Requirement.met` from then on, before its due date too: what is owed after
+        it falls due next (DOMAIN, Lapse risk: "The next required audit and its due date
+        come from the rulebook")."""
         then = req.then
         while then is not None:  # along the chain of audits owed after the held one
             if then.kind == "maintenance" and then.due is not None:
                 for a in self.t.able_to_meet(then):
-                    if a.accepted and a.final_passes and a.met_year is None:
+                    if not (a.accepted and a.final_passes):
+                        continue
+                    if not then.met:
+                        self._hold(then, [a], day)
+                        then.met = True
+                    if a.met_year is None:
                         a.met_year = then.due.year
                         self.note(day, f"maintenance audit {a.audit} accepted while the "
                                        f"{req.kind} audit before it is held in QA: it meets "
@@ -1433,7 +1454,7 @@ class Fold:
                 if id(a) not in kept and self._pending(a, day):
                     self.t.late.append((link, cert, a))
                     kept.add(id(a))
-            link = link.then if link.held or link is owed else None
+            link = link.then if link.held or link.met or link is owed else None
 
     def _settle_late(self, day: date) -> None:
         """A maintenance audit that was in QA when its certificate expired (or was revoked)
@@ -1498,6 +1519,11 @@ class Fold:
             self.note(day, f"audit {a.audit}, submitted after the scope change, also meets "
                            "its certification audit", owed.rule, a.deciding_qa)
         elif owed is not None and self.cert is not None:
+            nxt = self.t.requirement
+            if nxt is not None and nxt is not owed and nxt.owes(owed):
+                # it waits in the chain behind the audit owed next, which stays owed first
+                self._scope_owed = owed
+                return
             self.t.requirement = owed
             self.note(day, f"the scope change's certification audit is now the next audit, "
                            f"due by {owed.due}", owed.rule)
@@ -1536,6 +1562,12 @@ class Fold:
         self._count(req, cert, a, day)
         self.note(day, f"maintenance audit {a.audit} accepted: maintenance {req.number} of "
                        f"the certificate issued {cert.issued} is met", req.rule, a.deciding_qa)
+        then = req.then if req.held else None
+        if then is not None and (then.held or then.due is not None and day > then.due):
+            # the audit owed next fell due (or was met) while QA held this one: it stays
+            # owed as it is, held or in its grace, with the chain owed after it
+            self.t.requirement = then
+            return
         nxt = self.t.requirement = self._after_maintenance(cert, req.number, a.completed, day)
         if nxt.lapse_on is not None and nxt.lapse_on <= day:
             # it fell due while QA held this one: only its own audits hold it now

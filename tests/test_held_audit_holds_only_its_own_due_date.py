@@ -195,3 +195,111 @@ def test_the_audit_owed_after_a_met_next_audit_falls_due_on_its_own_date() -> No
     bccsa = held_amhsa_then_met("BCCSA")  # due by the expiry: expired the day after
     assert doc(bccsa, "2023-06-10")["status"] == "certified"
     assert doc(bccsa, "2023-06-11")["status"] == "expired"
+
+
+def two_held_then_scope_change(m2: str | None) -> Ledger:
+    """BCCSA, certified 2020-06-10 to 2023-06-10; M1 (due 2021-12-31) and M2 (due
+    2022-12-31) both submitted on time and held in QA; a scope change on 2023-01-20 requires
+    a certification audit; QA accepts M1 on 2023-03-01, then decides M2 (``m2``) on
+    2023-04-01."""
+    ledger = Ledger("H-5")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    ledger.audit("2022-12-10", "M2", "maintenance", completed="2022-12-05")
+    ledger.add(ev.ScopeChanged, "2023-01-20", change="merger",
+               certification_audit_required=True)
+    ledger.qa("2023-03-01", "M1")
+    if m2 is not None:
+        ledger.qa("2023-04-01", "M2", m2)
+    return ledger
+
+
+def test_the_held_audit_owed_next_stays_held_when_the_one_before_is_met() -> None:
+    ledger = two_held_then_scope_change(None)  # M2, not the scope change's audit, is owed
+    t = fold(ledger.events, as_of=d("2023-03-02"))
+    assert t.requirement is not None and t.requirement.number == 2 and t.requirement.held
+    held = render(t)
+    assert "qa_pending" in held["flags"] and held["next_audit"]["due"] == "2022-12-31"
+    rejected = two_held_then_scope_change("rejected")  # cancelled from the rejection date
+    assert doc(rejected, "2023-03-31")["status"] == "certified"
+    after = fold(rejected.events, as_of=d("2023-04-01"))
+    assert after.status == "cancelled" and after.certificates[-1].ended_on == d("2023-04-01")
+    assert doc(rejected, "2023-06-11")["status"] == "cancelled"
+    rows_agree(rejected, "2022-12-01", "2023-07-01")
+
+
+def test_the_scope_changes_audit_stays_owed_after_the_held_audit_owed_next() -> None:
+    ledger = two_held_then_scope_change("accepted")
+    t = fold(ledger.events, as_of=d("2023-04-01"))
+    assert t.required_audit_accepted_in(2022) is t.audits["M2"]  # it meets 2022
+    assert t.audits["M2"].used_for == "maintenance 2"
+    assert t.requirement is not None and t.requirement.scope_change
+    assert t.requirement.due == d("2023-12-31")
+    rows_agree(ledger, "2022-12-01", "2023-07-01")
+
+
+def test_the_audit_owed_next_in_its_grace_stays_owed_when_the_held_one_is_met() -> None:
+    ledger = Ledger("H-8")  # M1 held; M2 due 2022-12-31, in grace to 2023-02-14
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    ledger.add(ev.ScopeChanged, "2023-01-20", change="merger",
+               certification_audit_required=True)
+    ledger.qa("2023-01-25", "M1")
+    assert doc(ledger, "2023-01-25")["next_audit"]["due"] == "2022-12-31"
+    assert doc(ledger, "2023-02-14")["status"] == "certified"
+    missed = fold(ledger.events, as_of=d("2023-02-15"))  # the day after M2's grace
+    assert missed.status == "cancelled" and missed.misses[-1].requirement.number == 2
+    rows_agree(ledger, "2022-12-01", "2023-03-01")
+
+def test_amhsa_held_audit_owed_next_rejected_behind_a_scope_change_cancels() -> None:
+    ledger = Ledger("H-6")
+    ledger.register("2019-01-10", partner="AMHSA", program="SECOR", headcount=8)
+    ledger.auditor("2019-02-01", "int")
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25",
+                   auditor_type="internal", auditor="int")
+    ledger.audit("2021-05-22", "M1", "maintenance", completed="2021-05-20",
+                 auditor_type="internal", auditor="int")
+    ledger.audit("2022-05-15", "M2", "maintenance", completed="2022-05-10",
+                 auditor_type="internal", auditor="int")
+    ledger.add(ev.ScopeChanged, "2022-08-01", change="merger",
+               certification_audit_required=True)
+    ledger.qa("2022-09-01", "M1")
+    ledger.qa("2022-10-01", "M2", "rejected")
+    assert "qa_pending" in doc(ledger, "2022-09-02")["flags"]
+    rejected = fold(ledger.events, as_of=d("2022-10-01"))
+    assert rejected.status == "cancelled"
+    assert rejected.certificates[-1].ended_on == d("2022-10-01")
+    assert rejected.certificate_on(d("2022-12-31")) is None
+    rows_agree(ledger, "2022-05-01", "2023-02-01")
+
+
+def held_then_met_before_due() -> Ledger:
+    """BCCSA, certified 2020-06-10; M1 held in QA; M2 accepted 2022-12-20, before its due
+    date 2022-12-31 (grace to 2023-02-14)."""
+    ledger = Ledger("H-7")
+    ledger.register("2019-01-10", partner="BCCSA", headcount=25)
+    ledger.certify("2020-06-01", "2020-06-10", completed="2020-05-25")
+    ledger.audit("2021-12-10", "M1", "maintenance", completed="2021-12-05")
+    ledger.audit("2022-12-10", "M2", "maintenance", completed="2022-12-05")
+    ledger.qa("2022-12-20", "M2")
+    return ledger
+
+
+def test_lapses_do_not_list_an_audit_met_while_the_one_before_is_held() -> None:
+    ledger = held_then_met_before_due()
+    for day in ("2022-12-21", "2023-01-06", "2023-02-14", "2023-02-20", "2023-03-15"):
+        for within in (30, 90):
+            assert lapse_entry(fold(ledger.events, as_of=d(day)), within) is None, day
+    t = fold(ledger.events, as_of=d("2022-12-21"))
+    assert t.requirement is not None and t.requirement.owed_after()[0] is t.requirement
+    assert doc(ledger, "2023-06-10")["status"] == "certified"
+    assert doc(ledger, "2023-06-11")["status"] == "expired"
+    rows_agree(ledger, "2022-12-01", "2023-07-01")
+    ledger.qa("2023-01-10", "M1")  # M1 met: M2 is met already, the recertification is next
+    nxt = doc(ledger, "2023-01-10")["next_audit"]
+    assert nxt["kind"] == "recertification" and nxt["due"] == "2023-06-10"
+    assert fold(ledger.events, as_of=d("2023-01-10")).audits["M2"].used_for \
+        == "maintenance 2"
+    rows_agree(ledger, "2022-12-01", "2023-07-01")
