@@ -34,6 +34,7 @@ from projections.timeline import (
     binding_expiry,
     fold,
     next_audit,
+    still_pending,
 )
 
 LAPSED = ("cancelled", "expired")
@@ -137,8 +138,11 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             # turn, each held when it is met or in QA), and the audit owed after it
             last, then = req.owed_after()
             then_due, then_grace = _held_then(t, then)
-            if then is not None and any(a.qa_outcome is None for a in t.able_to_meet(then)):
-                reasons = (*reasons, "qa_pending")  # the audit owed next is in QA too
+            if then is not None and any(a.qa_outcome is None and still_pending(a, t.as_of, ())
+                                        for a in t.able_to_meet(then)):
+                # the audit owed next is in QA too, and could meet it (second set,
+                # "qa_pending": audits that cannot count do not set it)
+                reasons = (*reasons, "qa_pending")
             held_due = (_closed_window_held(t, req) if last is req else None) or last.due
             return LapseFacts("held", held_due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
