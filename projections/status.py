@@ -27,6 +27,7 @@ from projections.timeline import (
     could_meet_requirement,
     fold,
     next_audit,
+    owed_behind_hold,
     still_pending,
 )
 
@@ -123,7 +124,8 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
         raised.add("scope_change_pending")
     if t.windowed:  # a window that can still repair an audit towards what is owed
         original = t.open_limited_scope()
-        if original is not None and could_meet_requirement(t, original):
+        if original is not None and (could_meet_requirement(t, original)
+                                     or owed_behind_hold(t, original)):
             raised.add("limited_scope_window_open")
     return [f for f in FLAG_ORDER if f in raised]
 

@@ -815,11 +815,18 @@ class Fold:
                        "stays in force", self.rb(day).rule("qa"))
 
     def _held_by_window(self) -> AuditRecord | None:
-        """The failed audit whose limited-scope window keeps a held certificate alive."""
-        for a in self._candidates(None):
-            if (a.limited_scope_until is not None and a.repaired_by is None
-                    and a.audit not in self._closed_windows):
-                return a
+        """The failed audit whose limited-scope window keeps a held certificate alive: one
+        that can meet the open requirement, or an audit owed after it that is held in turn
+        (:meth:`Requirement.held_after`)."""
+        req = self.t.requirement
+        pools = [self._candidates(None)]
+        if req is not None and req.held:
+            pools += [self.t.able_to_meet(link) for link in req.held_after()]
+        for pool in pools:
+            for a in pool:
+                if (a.limited_scope_until is not None and a.repaired_by is None
+                        and a.audit not in self._closed_windows):
+                    return a
         return None
 
     def _last_chance(self, req: Requirement, day: date) -> date | None:
@@ -1664,6 +1671,14 @@ def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
     another audit is owed: only such an audit sets ``qa_pending``."""
     original = t.audits.get(audit.repairs) if audit.repairs is not None else audit
     return original is not None and (_live_for(t, original) or _could_renew(t, original))
+
+
+def owed_behind_hold(t: EmployerTimeline, a: AuditRecord) -> bool:
+    """Whether ``a`` can meet an audit owed after the held one that is held in turn
+    (:meth:`Requirement.held_after`): a failed one's open window then holds the certificate
+    too (second set, "Held certificates")."""
+    req = t.requirement
+    return req is not None and req.held and any(can_meet(link, a) for link in req.held_after())
 
 
 def _could_renew(t: EmployerTimeline, a: AuditRecord) -> bool:
