@@ -798,7 +798,12 @@ class Fold:
         if owed.scope_change:  # a renewal settles the expiry; the change's audit, only if
             # submitted after the change (see _fulfil)
             self._scope_owed = owed
-        req = self.t.requirement = self._renewal(cert, day)
+        # the recertification already owed along a held chain keeps its own due date (AMHSA:
+        # one year after the last audit, when that is before the expiry)
+        link: Requirement | None = owed
+        while link is not None and link.kind != "recertification":
+            link = link.then
+        req = self.t.requirement = link if link is not None else self._renewal(cert, day)
         candidates = self._candidates(day)
         done = next((a for a in candidates if a.accepted and a.final_passes), None)
         if done is not None:  # accepted already, but it could not meet what was owed then
