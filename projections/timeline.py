@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from itertools import pairwise
+from itertools import pairwise, takewhile
 from typing import Any
 
 from ledger import events as ev
@@ -209,6 +209,13 @@ class Requirement:
     # before its due date), so nothing of it is awaited and what is owed after it is next.
     met: bool = False
 
+    def chain(self) -> Iterator[Requirement]:
+        """The audits owed after this one (:attr:`then`, and theirs), in order."""
+        link = self.then
+        while link is not None:
+            yield link
+            link = link.then
+
     def owed_after(self) -> tuple[Requirement, Requirement | None]:
         """Along the chain of audits owed after this held one (:attr:`then`): the last one
         held past its due date and still awaited in QA (this one if no other; a link
@@ -223,19 +230,12 @@ class Requirement:
 
     def owes(self, req: Requirement) -> bool:
         """Whether ``req`` is in the chain of audits owed after this one."""
-        link = self.then
-        while link is not None and link is not req:
-            link = link.then
-        return link is not None
+        return any(link is req for link in self.chain())
 
     def held_after(self) -> list[Requirement]:
         """The audits owed after this held one that are held past their own due date (or
         met) in turn, in chain order: each must still be met by an audit that holds it."""
-        held, link = [], self.then
-        while link is not None and link.held:
-            held.append(link)
-            link = link.then
-        return held
+        return list(takewhile(lambda link: link.held, self.chain()))
 
     @property
     def within_expiry(self) -> bool:
@@ -800,10 +800,9 @@ class Fold:
             self._scope_owed = owed
         # the recertification already owed along a held chain keeps its own due date (AMHSA:
         # one year after the last audit, when that is before the expiry)
-        link: Requirement | None = owed
-        while link is not None and link.kind != "recertification":
-            link = link.then
-        req = self.t.requirement = link if link is not None else self._renewal(cert, day)
+        owed_renewal = next((link for link in owed.chain() if link.kind == "recertification"),
+                            None)
+        req = self.t.requirement = owed_renewal or self._renewal(cert, day)
         candidates = self._candidates(day)
         done = next((a for a in candidates if a.accepted and a.final_passes), None)
         if done is not None:  # accepted already, but it could not meet what was owed then
@@ -1436,22 +1435,21 @@ class Fold:
         :attr:`Requirement.met` from then on, before its due date too: what is owed after
         it falls due next (DOMAIN, Lapse risk: "The next required audit and its due date
         come from the rulebook")."""
-        then = req.then
-        while then is not None:  # along the chain of audits owed after the held one
-            if then.kind == "maintenance" and then.due is not None:
-                for a in self.t.able_to_meet(then):
-                    if not (a.accepted and a.final_passes):
-                        continue
-                    if not then.met:
-                        self._hold(then, [a], day)
-                        then.met = True
-                    if a.met_year is None:
-                        a.met_year = then.due.year
-                        self.note(day, f"maintenance audit {a.audit} accepted while the "
-                                       f"{req.kind} audit before it is held in QA: it meets "
-                                       f"maintenance {then.number} for {a.met_year}",
-                                  then.rule, a.deciding_qa)
-            then = then.then
+        for then in req.chain():  # _hold may extend the chain as it goes: read lazily
+            if then.kind != "maintenance" or then.due is None:
+                continue
+            for a in self.t.able_to_meet(then):
+                if not (a.accepted and a.final_passes):
+                    continue
+                if not then.met:
+                    self._hold(then, [a], day)
+                    then.met = True
+                if a.met_year is None:
+                    a.met_year = then.due.year
+                    self.note(day, f"maintenance audit {a.audit} accepted while the "
+                                   f"{req.kind} audit before it is held in QA: it meets "
+                                   f"maintenance {then.number} for {a.met_year}",
+                              then.rule, a.deciding_qa)
 
     def _keep_late(self, owed: Requirement, cert: Certificate, day: date) -> None:
         """The certificate ends while its maintenance audits are pending: keep them, so that
