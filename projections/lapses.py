@@ -29,9 +29,11 @@ from ledger.rulebooks import RULES, Rule, RuleRegistry
 from projections.status import flags, qa_pending_audits
 from projections.timeline import (
     CERTIFYING,
+    AuditRecord,
     EmployerTimeline,
     Requirement,
     binding_expiry,
+    can_meet,
     fold,
     next_audit,
     still_pending,
@@ -137,6 +139,17 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
             # the last audit held past its due (the audits owed after this one fall due in
             # turn, each held when it is met or in QA), and the audit owed after it
             last, then = req.owed_after()
+            window = _window_holding(t, last) if last is not req else None
+            if window is not None:
+                # the audit owed last is held past its due by a failed audit's open
+                # limited-scope window, not by QA: the window's close is what falls due, as
+                # when nothing before it is held; a re-audit in it still in QA holds it
+                close = window.limited_scope_until
+                assert close is not None
+                kind = "held" if any(a.repairs == window.audit
+                                     for a in qa_pending_audits(t)) else "due"
+                return LapseFacts(kind, binding_expiry(t, last, close) or close, None, None,
+                                  reasons)
             then_due, then_grace = _held_then(t, then)
             if then is not None and any(a.qa_outcome is None and still_pending(a, t.as_of, ())
                                         for a in t.able_to_meet(then)):
@@ -158,6 +171,13 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
     if miss_due is not None:
         return LapseFacts("missed", None, miss_last, miss_due, reasons)
     return None
+
+
+def _window_holding(t: EmployerTimeline, req: Requirement) -> AuditRecord | None:
+    """The failed audit whose limited-scope window, open on as-of, holds ``req`` past its
+    due (it could meet ``req`` once repaired), or None (second set, "Held certificates")."""
+    original = t.open_limited_scope() if t.windowed else None
+    return original if original is not None and can_meet(req, original) else None
 
 
 def _closed_window_held(t: EmployerTimeline, req: Requirement) -> date | None:
