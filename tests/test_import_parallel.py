@@ -244,3 +244,28 @@ def test_blocks_are_parsed_here_while_the_parsing_process_is_busy_in_file_order(
     assert unguessed(got) == unguessed(expected)
     assert len(here) >= importer.PARSED_HERE_AHEAD  # parsed here while the pool was busy
     assert here[:2] == [blocks[3][0], blocks[4][0]]  # the blocks after those sent out
+
+
+def test_parsed_blocks_travel_back_as_marshal_bytes_only_when_every_line_is_plain() -> None:
+    """The parsing process sends a block of valid fast-path lines back as marshal bytes that
+    read back to the very tuples parsed; a block holding a refusal (LineError objects) or a
+    line only marshmallow took (its typed envelope) travels as the list itself."""
+    import marshal
+
+    now_text = "2026-11-01T00:00:00Z"
+    demo = SAMPLE.read_bytes()
+    parsed = importer.parse_block(1, demo, None, NOW, now_text)
+    plain = importer.packed(lambda: parsed)
+    assert type(plain) is bytes
+    assert marshal.loads(plain) == parsed
+
+    refused = demo + b"{not json\n"
+    kept = importer.packed(importer.parse_block, 1, refused, None, NOW, now_text)
+    assert type(kept) is list and type(kept[-1]) is list  # the refusal, as parsed
+
+    # a line only marshmallow took carries its typed envelope (dates), which marshal cannot
+    # write: the list goes as it is
+    from datetime import date
+
+    typed = [(*parsed[0][:7], {"effective": date(2021, 10, 1)}, *parsed[0][8:])]
+    assert importer.packed(lambda: typed) is typed
