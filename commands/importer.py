@@ -880,7 +880,7 @@ def shared_parse(pool: Executor, blocks: Iterable[tuple[int, bytes, int | None]]
         slots.popleft()
         in_flight -= 1
         result = head.result()
-        yield marshal.loads(result) if type(result) is bytes else result
+        yield marshal.loads(result) if isinstance(result, bytes) else result
 
 
 def packed(parse: Callable[..., list[Any]], *args: Any) -> bytes | list[Any]:
