@@ -51,6 +51,9 @@ class Decision:
     says: str
     rule: Rule | None = None
     event: ev.LedgerEvent | None = None
+    # cited beyond the cycle it fell in, as STANDING events' are: a fact that holds until
+    # another like it (the size class a headcount report set)
+    stands: bool = False
 
     def __post_init__(self) -> None:
         # A decision never changes, and a rebuild renders it dozens of times: build its
@@ -402,7 +405,8 @@ class EmployerTimeline:
                                                          {id(first.event)})
         first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
-            if d is not first and (d.on >= since or isinstance(d.event, STANDING)) and (
+            if d is not first and (d.on >= since or d.stands
+                                   or isinstance(d.event, STANDING)) and (
                     d.event is None or d.event.effective >= registered):
                 memo.chosen.append(d)
                 memo.entries.append(d.entry)
@@ -629,8 +633,8 @@ class Fold:
     # helpers -----------------------------------------------------------------------------------
 
     def note(self, on: date, says: str, rule: Rule | None = None,
-             event: ev.LedgerEvent | None = None) -> None:
-        self.t.decisions.append(Decision(on, says, rule, event))
+             event: ev.LedgerEvent | None = None, *, stands: bool = False) -> None:
+        self.t.decisions.append(Decision(on, says, rule, event, stands))
 
     def rb(self, on: date) -> Rulebook:
         return self.t.rulebook(on)
@@ -942,8 +946,15 @@ class Fold:
                                          rb.rule("certification-auditor"))
 
     def _on_HeadcountReported(self, e: ev.HeadcountReported) -> None:
+        before = self.t.headcount_on(e.effective)
         self.t.headcounts.append((e.effective, e.headcount))
         rb = self.rb(e.effective)
+        size = rb.size_class(e.headcount)
+        if size is not None and size != rb.size_class(before):  # the answer's size_class
+            small_max = rb.rule("programs")["small_max"]
+            self.note(e.effective, f"headcount {e.headcount}: a {size} employer (small: "
+                                   f"{small_max} or fewer)", rb.rule("programs"), e,
+                      stands=True)
         limit = rb.program_limit(self.t.program or "")
         if limit is not None and e.headcount > limit:  # what raises the flag, cited
             self.note(e.effective, f"headcount {e.headcount} is over the {self.t.program} "
