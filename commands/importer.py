@@ -244,6 +244,7 @@ class Importer:
             # per employer: (due, level) of each flag -> its sender id (None: imported without)
             self._flags: dict[str, dict[tuple[str, str], str | None]] = {}
             self._last_employer: str | None = None
+            self._tied = False  # the line just admitted ties the registration's date
             self._last_head: list[Any] | None = None
             # the last batch admitted, appended once the next one's ledger reads are done
             self._held: list[StoredRow | Appended] = []
@@ -362,10 +363,11 @@ class Importer:
                 if line.event_id is not None:
                     known[line.event_id] = admitted[line.event_id] = (line.content_hash,
                                                                       line.employer)
-                if line.type_name == "EventVoided" and line.employer is not None \
-                        and self._changes_registration(line):
-                    writer.append(batch)  # what the void may change must be in the ledger
-                    self.result.added += len(batch)
+                if line.employer is not None and (self._tied or (
+                        line.type_name == "EventVoided" and self._changes_registration(line))):
+                    self._tied = False
+                    writer.append(batch)  # what may change the registration must be in
+                    self.result.added += len(batch)  # the ledger
                     batch = []
                     self._recount_registration(writer, line.employer)
         self._held = batch
@@ -476,6 +478,9 @@ class Importer:
                 registered_on = line.effective
             else:
                 registered_on = head[1]
+                # a second registration on the day of the one counted: which stands is
+                # decided by sender id (standing_registrations), not by the order written
+                self._tied = registration and line.effective == registered_on
             if type_name == "EventVoided" and not self._void_target_ok(line, known, employer):
                 return None
             if head is None:

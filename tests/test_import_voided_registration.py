@@ -151,3 +151,23 @@ def test_a_registration_voided_for_the_wrong_partner_hands_the_employer_to_the_n
     assert partner_of_record(db_url) == "BCCSA"
     assert cli.import_lines([void("v1", "v2")]).exit_code == 0  # the first counts again
     assert partner_of_record(db_url) == "GENERIC"
+
+
+@pytest.mark.parametrize("one_file", [True, False], ids=["one file", "file per line"])
+def test_two_registrations_on_one_day_keep_the_partner_the_status_names(
+        cli: Cli, db_url: str, one_file: bool) -> None:
+    """Which of two registrations on the same day stands is decided by sender id (the fold's
+    order), not by which was written first: the employers table, which decides who may see
+    the employer, keeps the partner the status names."""
+    first = registration(partner="BCCSA", id="Z-reg")
+    second = registration(partner="GO2HR", id="A-reg")
+    results = imported(cli, [first, second], one_file=one_file)
+    assert all(r.exit_code == 0 for r in results), [r.stderr for r in results]
+    assert cli.json("status", "E-1", "--as-of", "2020-03-01")["partner"] == "GO2HR"
+    from service.directory import partner_of
+
+    store: LedgerStore = open_store(db_url)
+    try:
+        assert partner_of(store, "E-1") == "GO2HR"
+    finally:
+        store.close()
