@@ -596,7 +596,7 @@ class IndexCheck:
             first = min(v for v, t, _ in events if t == "EmployerRegistered")
             if counted:
                 on = counted[0][0]
-                # ties of date: which partner the row keeps depends on the order of writes
+                # ties of date: older ledgers kept the first written, newer the lowest id
                 partners = {p for e, _, _, p in counted if e == on}
             else:
                 on, partners = NOT_REGISTERED, {p for _, _, p in registrations}
