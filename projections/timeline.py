@@ -1478,9 +1478,10 @@ class Fold:
             link = link.then if link.held or link.met or link is owed else None
 
     def _settle_late(self, day: date) -> None:
-        """A maintenance audit that was in QA when its certificate expired (or was revoked)
-        and is accepted now meets its year's maintenance: that year's required audit was
-        accepted (the incentive asks), though the certificate stays ended."""
+        """A maintenance audit that was in QA (or in a limited-scope repair) when its
+        certificate expired (or was revoked) and is accepted and passing now meets its year's
+        maintenance: that year's required audit was accepted (the incentive asks), though the
+        certificate stays ended."""
         still = []
         for req, cert, a in self.t.late:
             if a.accepted and a.final_passes and a.used_for is None:
@@ -1493,7 +1494,7 @@ class Fold:
                                + ("" if cert.ended == "renewed"
                                   else f"; the certificate stays {cert.ended}"),
                           req.rule, a.deciding_qa)
-            elif a.qa_outcome is None:
+            elif self._pending(a, day):  # in QA, or failed with its repair still open
                 still.append((req, cert, a))
         self.t.late = still
 
