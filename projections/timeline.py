@@ -1271,9 +1271,10 @@ class Fold:
             counts_as, student_rule = rb.student_audit_counts_as()
             if counts_as is None:
                 return self._not_counted(a, "a student audit does not count", student_rule)
-            if not (judged_kind == counts_as or {judged_kind, counts_as} <= set(CERTIFYING)):
-                return self._not_counted(a, f"a student audit counts only as a {counts_as} "
-                                            "audit", student_rule)
+            if judged_kind != counts_as or self.t.certificates:
+                return self._not_counted(a, f"a student audit counts only as the initial "
+                                            f"{counts_as} audit, before the first "
+                                            "certificate", student_rule)
         size = rb.size_class(self.t.headcount_on(a.started))  # the size when it started
         needed, auditor_rule = rb.auditor_required(judged_kind, self.t.program or "",
                                                    size, self.t.after_revocation)

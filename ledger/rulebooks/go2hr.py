@@ -31,10 +31,11 @@ RULES: list[Rule] = [
     Rule("GO2HR-2000.pass-mark", V1, SITE, "80% overall and at least 50% in every element",
          {"overall": 80, "element_min": 50}),
     Rule("GO2HR-2000.failed-audit", V1, SITE, "a failed audit is repaired by a full re-audit"),
-    Rule("GO2HR-2000.student-audit", V1, S002,
+    Rule("GO2HR-2000.student-audit", V1, (S002, DECIDED_2026),
          "the student audit of the trained internal auditor is the initial certification "
          "audit; decided: its auditor need not be qualified yet (the student audit is what "
-         "qualifies them), and it counts for certification only",
+         "qualifies them), and it counts only as the initial certification audit, before "
+         "the first certificate (second set: `no_internal_auditor` is not raised then)",
          {"counts_as": "certification"}),
     Rule("GO2HR-2000.audit-notice", V1, (S002, DECIDED_2026),
          "notice of audit activity at least 2 weeks before the audit starts; a notice filed "
