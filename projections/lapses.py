@@ -19,7 +19,7 @@ stream and lists them soonest due first. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -146,8 +146,8 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
                 # when nothing before it is held; a re-audit in it still in QA holds it
                 close = window.limited_scope_until
                 assert close is not None
-                kind = "held" if any(a.repairs == window.audit
-                                     for a in qa_pending_audits(t)) else "due"
+                kind = "held" if any(original is window
+                                     for _, original in _reaudits_in_qa(t)) else "due"
                 return LapseFacts(kind, binding_expiry(t, last, close) or close, None, None,
                                   reasons)
             then_due, then_grace = _held_then(t, then)
@@ -156,7 +156,7 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
                 # the audit owed next is in QA too, and could meet it (second set,
                 # "qa_pending": audits that cannot count do not set it)
                 reasons = (*reasons, "qa_pending")
-            held_due = (_closed_window_held(t, req) if last is req else None) or last.due
+            held_due = _closed_window_held(t, last) or last.due
             return LapseFacts("held", held_due, then_grace, then_due, reasons)
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         if "qa_pending" in raised:  # shown once the due has passed: held in grace
@@ -180,13 +180,32 @@ def _window_holding(t: EmployerTimeline, req: Requirement) -> AuditRecord | None
     return original if original is not None and can_meet(req, original) else None
 
 
+def _reaudits_in_qa(t: EmployerTimeline) -> Iterator[tuple[AuditRecord, AuditRecord]]:
+    """Each limited-scope re-audit awaiting QA that counts, with the audit it repairs."""
+    for audit_id in t.awaiting_qa:
+        audit = t.audits.get(audit_id)
+        if audit is None or audit.repairs is None or not audit.counts \
+                or audit.qa_outcome is not None:
+            continue
+        original = t.audits.get(audit.repairs)
+        if original is not None:
+            yield audit, original
+
+
 def _closed_window_held(t: EmployerTimeline, req: Requirement) -> date | None:
     """The close of a limited-scope window (cut at the expiry, as while it ran) when a
-    re-audit submitted in it and still in QA holds the certificate past it: the held audit's
-    due, which it keeps once the window has closed (second set, "Lapses window"; the
-    re-audit's due is the window's close). None: no such re-audit."""
-    for audit in qa_pending_audits(t):
-        original = t.audits.get(audit.repairs) if audit.repairs is not None else None
+    re-audit submitted in it and still in QA holds ``req`` past it (the open requirement,
+    or one owed after it along the chain): the held audit's due, which it keeps once the
+    window has closed (second set, "Lapses window"; the re-audit's due is the window's
+    close). None: no such re-audit."""
+    if req is t.requirement:
+        originals: Iterable[AuditRecord | None] = (
+            t.audits.get(a.repairs) if a.repairs is not None else None
+            for a in qa_pending_audits(t))
+    else:
+        originals = (original for _, original in _reaudits_in_qa(t)
+                     if can_meet(req, original))
+    for original in originals:
         close = original.limited_scope_until if original is not None else None
         if close is not None and close < t.as_of:
             return binding_expiry(t, req, close) or close

@@ -1690,11 +1690,14 @@ def could_meet_requirement(t: EmployerTimeline, audit: AuditRecord) -> bool:
 
 
 def owed_behind_hold(t: EmployerTimeline, a: AuditRecord) -> bool:
-    """Whether ``a`` can meet an audit owed after the held one that is held in turn
-    (:meth:`Requirement.held_after`): a failed one's open window then holds the certificate
-    too (second set, "Held certificates")."""
+    """Whether ``a`` can meet an audit owed after the held one: one held in turn
+    (:meth:`Requirement.held_after`), or the next one owed, in its grace (a failed one's
+    open window then holds the certificate too, second set, "Held certificates")."""
     req = t.requirement
-    return req is not None and req.held and any(can_meet(link, a) for link in req.held_after())
+    if req is None or not req.held:
+        return False
+    _, then = req.owed_after()
+    return any(can_meet(link, a) for link in (*req.held_after(), then) if link is not None)
 
 
 def _could_renew(t: EmployerTimeline, a: AuditRecord) -> bool:
