@@ -432,9 +432,16 @@ class _Decider:
             return "none", None
         accepted = t.required_audit_accepted_in(year)
         if accepted is not None:
+            repair = accepted.repaired_qa
             self.note(f"{accepted.kind} audit {accepted.audit} for {year} accepted by QA on "
-                      f"{accepted.qa_date}: the certificate is held for {year}", "incentive",
-                      accepted.qa_event or accepted.event)
+                      f"{accepted.qa_date}" + (
+                          f": the certificate is held for {year}" if repair is None else
+                          f", failing; limited-scope audit {accepted.repaired_by} repairs it"),
+                      "incentive", accepted.qa_event or accepted.event)
+            if repair is not None:  # the re-audit's acceptance is what made it pass
+                self.note(f"QA accepted limited-scope audit {accepted.repaired_by} on "
+                          f"{repair.effective}: audit {accepted.audit} passes, and the "
+                          f"certificate is held for {year}", "incentive", repair)
             return "ok", accepted
         pending = self.pending_required_audit()
         if pending is not None:

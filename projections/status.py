@@ -118,8 +118,8 @@ def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]
         counts_as, _ = rb.student_audit_counts_as()
         # before the first certificate a student audit is the certification (its auditor
         # need not be qualified yet): the flag waits for the first certificate
-        student_route = counts_as is not None and nxt["kind"] == counts_as \
-            and not t.certificates
+        student_route = counts_as is not None and not t.certificates \
+            and nxt["kind"] in ("certification", "recertification")
         if not student_route:
             raised.add("no_internal_auditor")
     if t.scope_changes and t.scope_changes[-1].certification_audit_required is None:

@@ -1271,7 +1271,8 @@ class Fold:
             counts_as, student_rule = rb.student_audit_counts_as()
             if counts_as is None:
                 return self._not_counted(a, "a student audit does not count", student_rule)
-            if judged_kind != counts_as or self.t.certificates:
+            if self.t.certificates or not (  # before it, a certifying kind is a certification
+                    judged_kind == counts_as or {judged_kind, counts_as} <= set(CERTIFYING)):
                 return self._not_counted(a, f"a student audit counts only as the initial "
                                             f"{counts_as} audit, before the first "
                                             "certificate", student_rule)
