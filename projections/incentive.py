@@ -406,8 +406,10 @@ class _Decider:
     def certificate_basis(self) -> tuple[str, AuditRecord | None]:
         """Whether a valid certificate is held for Y: ``ok`` (with the audit whose scope
         counts), ``pending`` (the year's audit is still in QA), ``missed`` (a certificate
-        was in force in Y, but the year's required audit was not accepted: an open review
-        or investigation still defers the decision) or ``none``."""
+        was in force in Y, but the year's required audit was not accepted, or its first
+        certification was submitted after the cutoff and an incident since its issue is
+        under review: an open review or investigation still defers the decision) or
+        ``none``."""
         t, year = self.t, self.year
         if not t.held_valid_certificate_in(year):
             self.note(f"no certificate was in force in {year}", "incentive")
@@ -429,6 +431,11 @@ class _Decider:
             self.note(f"first certification: audit {audit.audit} submitted {cert.submitted}, "
                       f"after {cutoff}: it counts for {year + 1}, not {year}", cutoff_rule,
                       audit.event)
+            # certified from its issue all the same: an incident from then on involves the
+            # certified employer, and its open review or investigation defers the year
+            if any(_incident_day(r) >= cert.issued
+                   for r in self.open_holds([*t.reviews, *t.investigations])):
+                return "missed", None
             return "none", None
         accepted = t.required_audit_accepted_in(year)
         if accepted is not None:
@@ -667,3 +674,11 @@ def asked_on(today: date, known_at: datetime | None) -> date:
     if known_at is not None:
         return min(known_at.astimezone(UTC).date(), today)
     return today
+
+
+def _incident_day(r: Review) -> date:
+    """The day of the incident a review or an investigation is about (an investigation's
+    ``incident_date``, else the day it opened)."""
+    if isinstance(r.event, ev.InvestigationOpened):
+        return r.event.incident_on
+    return r.opened
