@@ -146,11 +146,18 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
                 # when nothing before it is held; a re-audit in it still in QA holds it
                 close = window.limited_scope_until
                 assert close is not None
-                kind = "held" if any(original is window
-                                     for _, original in _reaudits_in_qa(t)) else "due"
+                kind = "held" if window.qa_outcome is None or any(
+                    original is window for _, original in _reaudits_in_qa(t)) else "due"
                 return LapseFacts(kind, binding_expiry(t, last, close) or close, None, None,
                                   reasons)
             then_due, then_grace = _held_then(t, then)
+            then_window = _window_holding(t, then) if then is not None else None
+            if then_window is not None:
+                # the audit owed next failed with its window open: the window's close is
+                # what falls due for it, as when nothing before it is held
+                assert then is not None and then_window.limited_scope_until is not None
+                close = then_window.limited_scope_until
+                then_due, then_grace = binding_expiry(t, then, close) or close, None
             if then is not None and any(a.qa_outcome is None and still_pending(a, t.as_of, ())
                                         for a in t.able_to_meet(then)):
                 # the audit owed next is in QA too, and could meet it (second set,
