@@ -144,20 +144,15 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
                 # the audit owed last is held past its due by a failed audit's open
                 # limited-scope window, not by QA: the window's close is what falls due, as
                 # when nothing before it is held; a re-audit in it still in QA holds it
-                close = window.limited_scope_until
-                assert close is not None
                 kind = "held" if window.qa_outcome is None or any(
                     original is window for _, original in _reaudits_in_qa(t)) else "due"
-                return LapseFacts(kind, binding_expiry(t, last, close) or close, None, None,
-                                  reasons)
+                return LapseFacts(kind, _close_for(t, last, window), None, None, reasons)
             then_due, then_grace = _held_then(t, then)
             then_window = _window_holding(t, then) if then is not None else None
-            if then_window is not None:
+            if then is not None and then_window is not None:
                 # the audit owed next failed with its window open: the window's close is
                 # what falls due for it, as when nothing before it is held
-                assert then is not None and then_window.limited_scope_until is not None
-                close = then_window.limited_scope_until
-                then_due, then_grace = binding_expiry(t, then, close) or close, None
+                then_due, then_grace = _close_for(t, then, then_window), None
             if then is not None and any(a.qa_outcome is None and still_pending(a, t.as_of, ())
                                         for a in t.able_to_meet(then)):
                 # the audit owed next is in QA too, and could meet it (second set,
@@ -185,6 +180,14 @@ def _window_holding(t: EmployerTimeline, req: Requirement) -> AuditRecord | None
     due (it could meet ``req`` once repaired), or None (second set, "Held certificates")."""
     original = t.open_limited_scope() if t.windowed else None
     return original if original is not None and can_meet(req, original) else None
+
+
+def _close_for(t: EmployerTimeline, req: Requirement, window: AuditRecord) -> date:
+    """The close of ``window``'s limited-scope window as the due listed for ``req``: cut at
+    the certificate's expiry where that binds (:func:`binding_expiry`)."""
+    close = window.limited_scope_until
+    assert close is not None
+    return binding_expiry(t, req, close) or close
 
 
 def _reaudits_in_qa(t: EmployerTimeline) -> Iterator[tuple[AuditRecord, AuditRecord]]:

@@ -51,8 +51,8 @@ class Decision:
     says: str
     rule: Rule | None = None
     event: ev.LedgerEvent | None = None
-    # cited beyond the cycle it fell in, as STANDING events' are: a fact that holds until
-    # another like it (the size class a headcount report set)
+    # cited beyond the cycle it fell in: a fact that holds until another like it (a
+    # STANDING event's, the size class a headcount report set); see Fold.note
     stands: bool = False
 
     def __post_init__(self) -> None:
@@ -366,9 +366,9 @@ class EmployerTimeline:
     def because(self) -> list[Decision]:
         """The decisions behind the current answer: the registration that stands, then the
         current cycle (from the submission of the audit that earned the latest certificate),
-        and from before it the decisions that still stand (:data:`STANDING`: a program
-        change, a void). Events before that registration (a voided one's, before a
-        re-registration) are left out: they decided nothing."""
+        and from before it the decisions that still stand (:attr:`Decision.stands`: a
+        program change, a void, a size class set). Events before that registration (a
+        voided one's, before a re-registration) are left out: they decided nothing."""
         if self.registration is None:
             return self.decisions[:1]
         return list(self._because().chosen)
@@ -405,8 +405,7 @@ class EmployerTimeline:
                                                          {id(first.event)})
         first, registered = memo.first, self.registration.registered
         for d in decisions[memo.seen:]:
-            if d is not first and (d.on >= since or d.stands
-                                   or isinstance(d.event, STANDING)) and (
+            if d is not first and (d.on >= since or d.stands) and (
                     d.event is None or d.event.effective >= registered):
                 memo.chosen.append(d)
                 memo.entries.append(d.entry)
@@ -634,7 +633,10 @@ class Fold:
 
     def note(self, on: date, says: str, rule: Rule | None = None,
              event: ev.LedgerEvent | None = None, *, stands: bool = False) -> None:
-        self.t.decisions.append(Decision(on, says, rule, event, stands))
+        """Adds a decision to the answer's reasons; it ``stands`` beyond its cycle when
+        told, or when its event is a :data:`STANDING` one."""
+        self.t.decisions.append(Decision(on, says, rule, event,
+                                         stands or isinstance(event, STANDING)))
 
     def rb(self, on: date) -> Rulebook:
         return self.t.rulebook(on)
