@@ -191,11 +191,12 @@ def _close_for(t: EmployerTimeline, req: Requirement, window: AuditRecord) -> da
 
 
 def _reaudits_in_qa(t: EmployerTimeline) -> Iterator[tuple[AuditRecord, AuditRecord]]:
-    """Each limited-scope re-audit awaiting QA that counts, with the audit it repairs."""
+    """Each limited-scope re-audit awaiting QA that counts and could repair, with the audit
+    it repairs."""
     for audit_id in t.awaiting_qa:
         audit = t.audits.get(audit_id)
         if audit is None or audit.repairs is None or not audit.counts \
-                or audit.qa_outcome is not None:
+                or not audit.can_repair or audit.qa_outcome is not None:
             continue
         original = t.audits.get(audit.repairs)
         if original is not None:

@@ -141,7 +141,7 @@ def qa_pending_audits(t: EmployerTimeline) -> Iterator[AuditRecord]:
     waiting = [audits[i] for i in t.awaiting_qa]
     return (a for a in waiting
             if a.counts and a.qa_outcome is None
-            and (a.repairs is not None or still_pending(a, t.as_of, waiting))
+            and (a.can_repair if a.repairs is not None else still_pending(a, t.as_of, waiting))
             and could_meet_requirement(t, a))
 
 

@@ -113,6 +113,10 @@ class AuditRecord:
     limited_scope_until: date | None = None
     repairs: str | None = None  # a limited-scope audit: the audit it re-audits
     repaired_by: str | None = None  # the accepted limited-scope audit that repaired it
+    # a limited-scope audit: whether its scores, combined with the audit it repairs (and any
+    # earlier re-audit of it not rejected), could pass once accepted; one that cannot holds
+    # nothing while in QA (second set, "qa_pending": audits that cannot count do not set it)
+    can_repair: bool = True
     final_overall: Decimal | None = None
     final_elements: dict[str, Decimal] | None = None
     final_passes: bool = False
@@ -1297,10 +1301,17 @@ class Fold:
                                         f"({a.started})", deadline[1])
         self._check_notice(a, rb)
         if a.repairs is not None:
+            verdict, pass_rule = rb.judge_scores(judged_kind, a.overall,
+                                                 self._combined_elements(a))
+            a.can_repair = verdict.passes
             self.note(day, f"limited-scope audit {a.audit} re-audits "
                            f"{', '.join(sorted(a.elements)) or 'no element'} of audit "
                            f"{a.repairs}; it counts once QA accepts it",
                       rb.rule("limited-scope"), e)
+            if not verdict.passes:
+                self.note(day, f"combined with audit {a.repairs}'s other scores, limited-scope "
+                               f"audit {a.audit} would still fail ({verdict.says}): it cannot "
+                               f"repair audit {a.repairs}", pass_rule, e)
             return a
         verdict, pass_rule = rb.judge_scores(judged_kind, a.overall, a.elements)
         a.passes, a.verdict = verdict.passes, verdict.says
@@ -1360,6 +1371,19 @@ class Fold:
                     and audit.completed <= e.completed <= audit.limited_scope_until):
                 return audit
         return None
+
+    def _combined_elements(self, ls: AuditRecord) -> dict[str, Decimal]:
+        """The element scores re-audit ``ls`` would leave its original with, at best: the
+        original's, replaced by every earlier re-audit of it that QA has not rejected, then by
+        its own (DOMAIN.md, Limited scope)."""
+        original = self.t.audits[ls.repairs or ""]
+        elements = dict(original.final_elements or original.elements)
+        for rid in self._repairs_of.get(original.audit, ()):
+            r = self.t.audits.get(rid)
+            if r is not None and rid != ls.audit and r.counts and r.qa_outcome != "rejected":
+                elements.update(r.elements)
+        elements.update(ls.elements)
+        return elements
 
     def _repair(self, ls: AuditRecord, e: ev.QADecided) -> None:
         original = self.t.audits[ls.repairs or ""]
@@ -1759,7 +1783,8 @@ def still_pending(a: AuditRecord, day: date, repairs: Iterable[AuditRecord]) -> 
     if a.final_passes or a.limited_scope_until is None:
         return False  # satisfied, or failed with nothing to repair it
     return day <= a.limited_scope_until or any(
-        r.repairs == a.audit and r.counts and r.qa_outcome is None for r in repairs)
+        r.repairs == a.audit and r.counts and r.can_repair and r.qa_outcome is None
+        for r in repairs)
 
 
 def outside_window(req: Requirement, a: AuditRecord) -> str | None:

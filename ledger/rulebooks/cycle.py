@@ -38,7 +38,9 @@ RULES: list[Rule] = [
          "(grace included) and still in QA at the due date keeps the certificate "
          "(qa_pending); a rejection after the due date ends it from the rejection date; "
          "audits that cannot count do not set qa_pending, nor does one that fails its "
-         "pass mark with no limited-scope re-audit open to it", {}, EVERY),
+         "pass mark with no limited-scope re-audit open to it, nor a limited-scope "
+         "re-audit whose scores, combined with the audit it repairs, would still fail",
+         {}, EVERY),
     Rule("COR-2000.missed-audit", V1, COR_VS_SECOR,
          "a maintenance audit not submitted by its due date (and grace) cancels the "
          "certificate the day after; the next audit is a certification audit", {}, EVERY),
