@@ -35,6 +35,7 @@ from projections.timeline import (
     Decision,
     EmployerTimeline,
     Review,
+    can_meet,
     fold,
 )
 from projections.voids import in_view, with_voids
@@ -132,17 +133,25 @@ def _incentive(events: Iterable[ev.LedgerEvent], reference: Iterable[ev.LedgerEv
 def outstanding(t: EmployerTimeline, year: int, asked_on: date) -> list[str]:
     """What can still change the decision for ``year`` on ``asked_on``: the year itself
     while it runs (an exception may yet happen in it), and a required audit due in the year
-    that is not accepted while it may still be submitted (up to the end of its grace)."""
+    that is not accepted while it may still be submitted (up to the end of its grace) or
+    repaired (its limited-scope window is open)."""
     pending = []
     year_end = date(year, 12, 31)
     if asked_on <= year_end:
         pending.append(f"the year {year} runs until {year_end}")
     req = t.requirement
-    if (req is not None and req.due is not None and req.due.year == year
-            and req.last_day is not None and asked_on <= req.last_day
-            and t.required_audit_accepted_in(year) is None):
+    if req is None or req.due is None or req.due.year != year \
+            or t.required_audit_accepted_in(year) is not None:
+        return pending
+    if req.last_day is not None and asked_on <= req.last_day:
         pending.append(f"the {req.kind} audit due {req.due} (last day {req.last_day}) is not "
                        "accepted yet")
+        return pending
+    failed = t.open_limited_scope(asked_on)
+    if failed is not None and can_meet(req, failed):  # a re-audit may still repair it
+        pending.append(f"audit {failed.audit} for the {req.kind} audit due {req.due} failed; "
+                       f"a limited-scope re-audit may repair it if completed by "
+                       f"{failed.limited_scope_until}")
     return pending
 
 
@@ -467,13 +476,17 @@ class _Decider:
         if late:  # the certificate ended while it was in QA: it still meets its year
             return late[-1]
         req = self.t.requirement
-        if req is None or req.kind == "certification" or req.due is None \
-                or req.due.year != self.year:
+        if req is None or (req.kind == "certification" and not req.scope_change) \
+                or req.due is None or req.due.year != self.year:
             return None
         last = req.last_day or req.due
-        waiting = [a for a in self.t.audits.values()
-                   if a.counts and a.qa_outcome is None and a.repairs is None
-                   and req.opened <= a.submitted <= last]
+        audits = self.t.audits
+        waiting = [a for a in audits.values()
+                   if a.counts and a.qa_outcome is None and (
+                       req.opened <= a.submitted <= last if a.repairs is None
+                       # a re-audit that could repair an audit that meets it
+                       else a.can_repair and a.repairs in audits
+                       and can_meet(req, audits[a.repairs]))]
         return waiting[-1] if waiting else None
 
     def open_holds(self, holds: Sequence[Review]) -> list[Review]:

@@ -1017,7 +1017,7 @@ class Fold:
             due = date(e.effective.year, 12, 31)  # the change's year, no grace
             owed = Requirement("certification", e.effective, rule, due=due,
                                window_start=e.effective, scope_change=True)
-            if req.due is not None and e.effective > req.due and not req.scope_change:
+            if req.due is not None and e.effective > req.due:
                 # what is past due stays owed: a miss or a QA rejection still ends it
                 self._scope_owed = owed
                 after = self._owed_after_past_due(req, owed, e.effective)
