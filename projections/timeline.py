@@ -760,8 +760,13 @@ class Fold:
         first = next((a for a in pending if can_meet(req, a)), None)
         if first is None:  # only a renewal holds it: accepted, it starts a new cycle
             return
-        req.then = self._after_maintenance(self._maintained(cert), req.number,
-                                           first.completed, day)
+        then = req.then = self._after_maintenance(self._maintained(cert), req.number,
+                                                  first.completed, day)
+        if then.window_start is not None and then.start_inclusive and any(
+                (a.completed if then.measured_on == "completed" else a.submitted)
+                == then.window_start for a in pending if can_meet(req, a)):
+            # an audit on the day the next window opens holds this one: it cannot meet both
+            then.start_inclusive = False
 
     def _then_due(self, req: Requirement, then: Requirement, day: date) -> None:
         """The audit owed next fell due while ``req`` is held: an audit that can meet it,

@@ -257,8 +257,8 @@ class Rulebook:
         if basis == "anniversary":
             due = add_years(issued, number)
             start = add_years(issued, number - 1)
-            return MaintenanceDue(due, add_days(due, grace), start, "submitted", rule,
-                                  start_inclusive=False)
+            # the anniversary before opens the cycle year (``cycle_year`` changes on it)
+            return MaintenanceDue(due, add_days(due, grace), start, "submitted", rule)
         if basis == "calendar-year":
             year = issued.year + number
             due = year_end(year)
