@@ -226,10 +226,10 @@ def _closed_window_held(t: EmployerTimeline, req: Requirement) -> date | None:
 def _held_then(t: EmployerTimeline, then: Requirement | None
                ) -> tuple[date | None, date | None]:
     """The due date and grace end of the audit owed after a held one, to list once the held
-    one is no longer listed: none when it falls due at the expiry (the coming expiry of a
-    held certificate is not listed ahead of time)."""
+    one is no longer listed (the recertification at the expiry too: a certificate held by
+    a maintenance audit in QA still expires, and is listed ahead of time)."""
     cert = t.current_certificate
-    if then is None or then.due is None or cert is None or then.due >= cert.expires:
+    if then is None or then.due is None or cert is None:
         return None, None
     return _before_expiry(t, then, then.due)
 
