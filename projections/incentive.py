@@ -475,9 +475,13 @@ class _Decider:
                 if a.qa_outcome is None and req.due is not None and req.due.year == self.year]
         if late:  # the certificate ended while it was in QA: it still meets its year
             return late[-1]
-        req = self.t.requirement
-        if req is None or (req.kind == "certification" and not req.scope_change) \
-                or req.due is None or req.due.year != self.year:
+        head = self.t.requirement
+        # the year's audit may be owed after one held in QA (Requirement.then): look along
+        links = [head, *head.chain()] if head is not None and head.held else [head]
+        req = next((link for link in links if link is not None and link.due is not None
+                    and link.due.year == self.year
+                    and (link.kind != "certification" or link.scope_change)), None)
+        if req is None or req.due is None:
             return None
         last = req.last_day or req.due
         audits = self.t.audits

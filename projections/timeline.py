@@ -1057,7 +1057,8 @@ class Fold:
         last, link = req, req.then
         while link is not None and (link.held or link.due is not None and day > link.due):
             last, link = link, link.then
-        if last.kind != "maintenance" or last.scope_change:
+        if last.kind == "recertification" or (last.kind == "certification"
+                                              and not last.scope_change):
             return None  # after a recertification held in QA: what renews it decides
         last.then = owed
         return last
@@ -1070,6 +1071,7 @@ class Fold:
         self.t.qa_rejected.pop(e.audit, None)
         if audit.repairs is not None:
             self._repairs_of.setdefault(audit.repairs, {})[audit.audit] = None
+            self._rejudge_repairs(audit.repairs, e.effective, e)
         if replaced:  # a second submission under the same id takes the first one's place
             self._for = None
             self.t.windowed = {a.audit: None for a in audits.values()
@@ -1109,6 +1111,8 @@ class Fold:
         self.note(e.effective, f"QA {e.outcome} audit {e.audit}{reasons}", rule, e)
         if audit.repairs is not None and audit.accepted and audit.counts:
             self._repair(audit, e)
+        if audit.repairs is not None and audit.counts:
+            self._rejudge_repairs(audit.repairs, e.effective, e)
 
     def _on_SeriousIncidentReported(self, e: ev.SeriousIncidentReported) -> None:
         self.t.reviews.append(Review(e.effective, e))
@@ -1306,17 +1310,10 @@ class Fold:
                                         f"({a.started})", deadline[1])
         self._check_notice(a, rb)
         if a.repairs is not None:
-            verdict, pass_rule = rb.judge_scores(judged_kind, a.overall,
-                                                 self._combined_elements(a))
-            a.can_repair = verdict.passes
             self.note(day, f"limited-scope audit {a.audit} re-audits "
                            f"{', '.join(sorted(a.elements)) or 'no element'} of audit "
                            f"{a.repairs}; it counts once QA accepts it",
                       rb.rule("limited-scope"), e)
-            if not verdict.passes:
-                self.note(day, f"combined with audit {a.repairs}'s other scores, limited-scope "
-                               f"audit {a.audit} would still fail ({verdict.says}): it cannot "
-                               f"repair audit {a.repairs}", pass_rule, e)
             return a
         verdict, pass_rule = rb.judge_scores(judged_kind, a.overall, a.elements)
         a.passes, a.verdict = verdict.passes, verdict.says
@@ -1377,18 +1374,34 @@ class Fold:
                 return audit
         return None
 
-    def _combined_elements(self, ls: AuditRecord) -> dict[str, Decimal]:
-        """The element scores re-audit ``ls`` would leave its original with, at best: the
-        original's, replaced by every earlier re-audit of it that QA has not rejected, then by
-        its own (DOMAIN.md, Limited scope)."""
-        original = self.t.audits[ls.repairs or ""]
-        elements = dict(original.final_elements or original.elements)
-        for rid in self._repairs_of.get(original.audit, ()):
-            r = self.t.audits.get(rid)
-            if r is not None and rid != ls.audit and r.counts and r.qa_outcome != "rejected":
-                elements.update(r.elements)
-        elements.update(ls.elements)
-        return elements
+    def _rejudge_repairs(self, original_id: str, day: date, by: ev.LedgerEvent) -> None:
+        """Whether each re-audit of ``original_id`` still in QA could repair it once
+        accepted (:attr:`AuditRecord.can_repair`): its overall, and the original's element
+        scores as accepted re-audits left them, replaced by those of every other re-audit of
+        it QA has not rejected and then by its own (DOMAIN.md, Limited scope). Judged again
+        whenever a re-audit of it is submitted or decided, since either changes the sum."""
+        original = self.t.audits.get(original_id)
+        if original is None:
+            return
+        repairs = [r for r in (self.t.audits.get(i) for i in self._repairs_of.get(original_id, ()))
+                   if r is not None and r.counts and r.repairs == original_id]
+        for ls in repairs:
+            if ls.qa_outcome is not None:
+                continue
+            elements = dict(original.final_elements or original.elements)
+            for r in repairs:
+                if r is not ls and r.qa_outcome is None:
+                    elements.update(r.elements)
+            elements.update(ls.elements)
+            verdict, rule = self.rb(ls.submitted).judge_scores(original.kind, ls.overall,
+                                                               elements)
+            if verdict.passes != ls.can_repair or (not verdict.passes and by is ls.event):
+                ls.can_repair = verdict.passes
+                self.note(day, f"limited-scope audit {ls.audit}, with audit {original_id}'s "
+                               f"other scores, " + (
+                                   "could repair it once accepted" if verdict.passes else
+                                   f"would still fail ({verdict.says}): it cannot repair it"),
+                          rule, by)
 
     def _repair(self, ls: AuditRecord, e: ev.QADecided) -> None:
         original = self.t.audits[ls.repairs or ""]
