@@ -294,15 +294,14 @@ class _Decider:
         questions below: a certificate revoked during Y (also by a review closed
         ``revoked``), a review that would hold Y (:meth:`_bears_on_year`) or the close that
         would have released it; for ``worksafebc`` also a violation with a penalty in Y,
-        payroll or premiums for Y and an investigation (or its close) as a review. A void
-        would have decided Y when its target, which counts again, decides it."""
+        payroll or premiums for Y; under either, an investigation (or its close) as a
+        review. A void would have decided Y when its target, which counts again, decides it."""
         t, year = self.t, self.year
         if isinstance(e, ev.EventVoided):
             target = next((x for x in t.events if x.event_id == e.target), None)
             return target is not None and self.would_decide(target, scheme)
         if scheme != "worksafebc" and isinstance(e, ev.ViolationRecorded | ev.PayrollReported
-                                                 | ev.PremiumPaid | ev.InvestigationOpened
-                                                 | ev.InvestigationClosed):
+                                                 | ev.PremiumPaid):
             return False
         if isinstance(e, ev.ViolationRecorded):
             return bool(e.penalty) and e.effective.year == year
@@ -353,7 +352,8 @@ class _Decider:
         return self.document("not_applicable")
 
     def pir(self) -> dict[str, Any]:
-        """AMHSA PIR: a valid certificate on Dec 31 of Y and no open review (open: deferred)."""
+        """AMHSA PIR: a valid certificate on Dec 31 of Y and no open review or investigation
+        of an incident in Y (open: deferred)."""
         rule = self.rb.rule("pir-eligibility")
         cert = self.t.certificate_on(self.year_end)
         if cert is None:
@@ -367,14 +367,18 @@ class _Decider:
             return self.document("ineligible")
         self.note(f"certificate issued {cert.issued} (expires {cert.expires}) is valid on "
                   f"{self.year_end}", rule, self._cert_event(cert))
-        open_reviews = self.open_holds(self.t.reviews)
-        if open_reviews:
-            for r in open_reviews:
-                self.note(f"review opened {r.opened} is still open: the PIR decision for "
+        # an investigation defers "the incentive decision of the incident's year" (second
+        # set, "Investigations"), the PIR's as the WorkSafeBC one
+        holds = [*self.t.reviews, *self.t.investigations]
+        open_holds = self.open_holds(holds)
+        if open_holds:
+            for r in open_holds:
+                what = f"investigation {r.case}" if r.case is not None else "review"
+                self.note(f"{what} opened {r.opened} is still open: the PIR decision for "
                           f"{self.year} waits for it to close", rule, r.event, r.opened)
             return self.document("deferred")
-        self.closed_holds(self.t.reviews, rule)
-        self.note(f"no review open for {self.year}", rule)
+        self.closed_holds(holds, rule)
+        self.note(f"no review or investigation open for {self.year}", rule)
         discount = self.rb.rule("pir-discount")
         percent = Decimal(str(discount["percent"]))
         self.note(f"PIR discount of {percent}% on the industry rate (up to "

@@ -1659,7 +1659,11 @@ class Fold:
         self.note(day, f"certificate issued {issued}, expires {expires} (audit {a.audit})",
                   rb.rule("validity"), a.deciding_qa)
         self._mark(*cert.change_days())
-        self._open_maintenance(cert, 1, a.completed, day)
+        # AMHSA counts from the last audit completed, which may be a maintenance audit of the
+        # certificate before, completed after the audit that renews it
+        last = max([a.completed, *(x.completed for x in self.t.audits.values()
+                                   if x.used_for is not None and x.accepted)])
+        self._open_maintenance(cert, 1, last, day)
 
     def _after_maintenance(self, cert: Certificate, number: int, completed: date,
                            day: date) -> Requirement:

@@ -39,6 +39,6 @@ RULES: list[Rule] = [
          "5% industry rate discount, up to 20% on claims-cost performance",
          {"percent": "5", "max_percent": "20"}),
     Rule("AMHSA-2000.pir-eligibility", V1, DECIDED,
-         "eligible for year Y when a valid certificate is held on Dec 31 of Y and no review "
-         "is open (an open one defers the decision)"),
+         "eligible for year Y when a valid certificate is held on Dec 31 of Y and no review, "
+         "nor investigation of an incident in Y, is open (an open one defers the decision)"),
 ]
