@@ -113,9 +113,9 @@ class AuditRecord:
     limited_scope_until: date | None = None
     repairs: str | None = None  # a limited-scope audit: the audit it re-audits
     repaired_by: str | None = None  # the accepted limited-scope audit that repaired it
-    # a limited-scope audit: whether its scores, combined with the audit it repairs (and any
-    # earlier re-audit of it not rejected), could pass once accepted; one that cannot holds
-    # nothing while in QA (second set, "qa_pending": audits that cannot count do not set it)
+    # a limited-scope audit in QA: whether its scores, combined with the audit it repairs
+    # (and the other re-audits of it not rejected), could pass once accepted; one that
+    # cannot holds nothing (second set, "qa_pending": audits that cannot count do not set it)
     can_repair: bool = True
     final_overall: Decimal | None = None
     final_elements: dict[str, Decimal] | None = None

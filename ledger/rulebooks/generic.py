@@ -26,7 +26,8 @@ RULES: list[Rule] = [
     Rule("GENERIC-2000.maintenance-due", V1, S000,
          "a maintenance audit is submitted on or before each anniversary of the certificate's "
          "issue date (the submission date counts), in the year that anniversary closes "
-         "(from the issue date or the anniversary before, that day included); no grace", {"basis": "anniversary", "grace_days": 0}),
+         "(from the issue date or the anniversary before, that day included); no grace",
+         {"basis": "anniversary", "grace_days": 0}),
     Rule("GENERIC-2000.pass-mark", V1, S001, "an audit passes with 80% overall",
          {"overall": 80}),
     Rule("GENERIC-2000.failed-audit", V1, S001,
