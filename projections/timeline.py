@@ -114,7 +114,7 @@ class AuditRecord:
     repairs: str | None = None  # a limited-scope audit: the audit it re-audits
     repaired_by: str | None = None  # the accepted limited-scope audit that repaired it
     # a limited-scope audit in QA: whether its scores, combined with the audit it repairs
-    # (and the other re-audits of it not rejected), could pass once accepted; one that
+    # (and, at best, the other re-audits of it in QA), could pass once accepted; one that
     # cannot holds nothing (second set, "qa_pending": audits that cannot count do not set it)
     can_repair: bool = True
     final_overall: Decimal | None = None
@@ -1377,9 +1377,10 @@ class Fold:
     def _rejudge_repairs(self, original_id: str, day: date, by: ev.LedgerEvent) -> None:
         """Whether each re-audit of ``original_id`` still in QA could repair it once
         accepted (:attr:`AuditRecord.can_repair`): its overall, and the original's element
-        scores as accepted re-audits left them, replaced by those of every other re-audit of
-        it QA has not rejected and then by its own (DOMAIN.md, Limited scope). Judged again
-        whenever a re-audit of it is submitted or decided, since either changes the sum."""
+        scores as accepted re-audits left them, at best raised by another re-audit of it
+        still in QA (accepted before it), then replaced by its own (DOMAIN.md, Limited
+        scope). Judged again whenever a re-audit of it is submitted or decided, since either
+        changes what it could reach."""
         original = self.t.audits.get(original_id)
         if original is None:
             return
@@ -1391,7 +1392,8 @@ class Fold:
             elements = dict(original.final_elements or original.elements)
             for r in repairs:
                 if r is not ls and r.qa_outcome is None:
-                    elements.update(r.elements)
+                    for name, score in r.elements.items():
+                        elements[name] = max(score, elements.get(name, score))
             elements.update(ls.elements)
             verdict, rule = self.rb(ls.submitted).judge_scores(original.kind, ls.overall,
                                                                elements)
@@ -1540,9 +1542,27 @@ class Fold:
                                + ("" if cert.ended == "renewed"
                                   else f"; the certificate stays {cert.ended}"),
                           req.rule, a.deciding_qa)
+                self._recount_from(a, day)
             elif self._pending(a, day):  # in QA, or failed with its repair still open
                 still.append((req, cert, a))
         self.t.late = still
+
+    def _recount_from(self, a: AuditRecord, day: date) -> None:
+        """Where maintenance counts from the last audit completed (AMHSA), an audit of the
+        certificate before, completed after the one that renewed it and accepted after the
+        renewal, is that last audit: the first maintenance of the certificate in force is
+        due a year after it (as when QA accepts the two in the other order, :meth:`_issue`)."""
+        cert, req = self.cert, self.t.requirement
+        if cert is None or req is None or req.kind != "maintenance" or req.number != 1 \
+                or req.held or req.window_start is None or a.completed <= req.window_start:
+            return
+        rb = self.rb(day)
+        if rb.rule("maintenance-due")["basis"] != "last-audit-completion":
+            return
+        owed = self.t.requirement = self._maintenance(cert, 1, a.completed, day)
+        self.note(day, f"maintenance audit {a.audit}, completed {a.completed}, is the last "
+                       f"audit: maintenance 1 of the certificate issued {cert.issued} is due "
+                       f"by {owed.due}", owed.rule, a.deciding_qa)
 
     def _holding(self, day: date) -> list[AuditRecord]:
         """The audits that keep the certificate past the open requirement's due date: those
