@@ -113,7 +113,7 @@ def _incentive(events: Iterable[ev.LedgerEvent], reference: Iterable[ev.LedgerEv
     own = [e for e in with_voids(everything, known_at)[0]
            if not e.reference and (e.employer in (None, employer))]
     t = fold(own, as_of=as_of, known_at=known_at, employer=employer, registry=registry)
-    d = _Decider(t, year, rates, known_at)
+    d = _Decider(t, year, rates, known_at, asked_on)
     if t.registration is None:
         return d.unregistered()
     scheme = d.rb.rule("incentive")
@@ -208,8 +208,9 @@ class _Decider:
     collecting each answer as a :class:`Decision` for ``because``."""
 
     def __init__(self, t: EmployerTimeline, year: int, rates: list[ev.BaseRateSet],
-                 known_at: datetime | None) -> None:
+                 known_at: datetime | None, asked_on: date | None = None) -> None:
         self.t = t
+        self.asked_on = asked_on
         self.year = year
         self.year_end = date(year, 12, 31)
         self.rates = rates
@@ -390,7 +391,7 @@ class _Decider:
         basis, audit = self.certificate_basis()
         open_holds = self.open_holds([*self.t.reviews, *self.t.investigations])
         if basis == "none" or (basis == "missed" and not open_holds):
-            self.final = self.ended_exceptions()
+            self.ended_exceptions()  # final when a certificate ended in Y by the day asked
             return self.document("ineligible")
         scope = audit.scope if audit is not None else tuple(self.t.classification_units)
         lines = self.cu_lines(scope)
@@ -541,7 +542,11 @@ class _Decider:
             self.note(f"the certificate issued {cert.issued} was {cert.ended} on "
                       f"{cert.ended_on}, during {self.year}", "incentive-exceptions",
                       self._end_event(cert), cert.ended_on)
-        self.final = self.final or bool(ended)
+        # final once it has happened: a lapse the fold foresees after the day asked (the
+        # grace may yet be used) can still be undone
+        self.final = self.final or any(
+            self.asked_on is None or (c.ended_on is not None and c.ended_on <= self.asked_on)
+            for c in ended)
         return bool(ended)
 
     def payroll_exceptions(self, lines: list[_CuLine]) -> bool:

@@ -160,6 +160,9 @@ def lapse_facts(t: EmployerTimeline, raised: Sequence[str] | None = None,
                 reasons = (*reasons, "qa_pending")
             held_due = _closed_window_held(t, last) or last.due
             return LapseFacts("held", held_due, then_grace, then_due, reasons)
+        if limited and limited_due is not None and req.grace_end is not None \
+                and limited_due <= req.grace_end:
+            limited = False  # the window closes within the grace: the grace is what ends it
         due, grace_end = _before_expiry(t, req, limited_due if limited else req.due)
         if "qa_pending" in raised:  # shown once the due has passed: held in grace
             reasons = (*reasons, "qa_pending")

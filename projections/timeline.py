@@ -1462,6 +1462,8 @@ class Fold:
         # ``candidates`` are still the open requirement's: nothing changed since
         if req.held and req.then is not None:
             self._met_while_held(req, day)
+            if self.t.requirement is not req:  # a scope change's audit issued a certificate
+                return
         then = next((link for link in req.held_after() if not self._then_holding(link, day)),
                     None) if req.held and self.cert is not None else None
         if then is not None:
@@ -1488,13 +1490,23 @@ class Fold:
         cert.maintenance.append(a.audit)
 
     def _met_while_held(self, req: Requirement, day: date) -> None:
-        """While ``req`` is held in QA, a maintenance audit accepted for the audit owed next
-        (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
+        """While ``req`` is held in QA, a scope change's certification audit owed after it
+        and accepted issues a new certificate; a maintenance audit accepted for the audit
+        owed next (:attr:`Requirement.then`) met its own year (the incentive asks), whatever then
         becomes of the held one: rejected, renewed over or never decided. That audit is
         :attr:`Requirement.met` from then on, before its due date too: what is owed after
         it falls due next (DOMAIN, Lapse risk: "The next required audit and its due date
         come from the rulebook")."""
         for then in req.chain():  # _hold may extend the chain as it goes: read lazily
+            if then.scope_change:
+                # a scope change's certification audit accepted: a pass issues a new
+                # certificate (DOMAIN, the cycle 1), whatever becomes of the held one
+                done = next((a for a in self.t.able_to_meet(then)
+                             if a.accepted and a.final_passes and a.submitted <= day), None)
+                if done is not None:
+                    self._fulfil(then, done, day)
+                    return
+                continue
             if then.kind != "maintenance" or then.due is None:
                 continue
             for a in self.t.able_to_meet(then):
