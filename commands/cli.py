@@ -97,9 +97,24 @@ class CommandLine(LazyGroup, LedgerGroup):
         super().__init__(*args, lazy=COMMANDS, prepare=db_option, **kwargs)
 
 
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed version, and whether the fold runs compiled (a stale or
+    missing compile costs speed, never answers: see ledger/compiled.py)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import version
+
+    from ledger.compiled import state
+
+    click.echo(f"corledger, version {version('corledger')} (fold: {state()})")
+    ctx.exit()
+
+
 @click.group(cls=CommandLine, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="URL", envvar="CORLEDGER_DB", default=None, help=DB_HELP)
-@click.version_option(package_name="corledger")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_show_version,
+              help="Show the version, and whether the fold runs compiled, and exit.")
 @click.pass_context
 def main(ctx: click.Context, db: str | None) -> None:
     """corledger: an event-sourced ledger of COR and SECOR certifications."""

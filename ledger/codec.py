@@ -10,7 +10,7 @@ to it needs a new ``class_version`` and an ``upcast_vN_vN+1`` static method on t
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import MISSING, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -199,10 +199,11 @@ def decode_state(topic: str, originator_id: UUID, version: int, raw: bytes) -> L
     return state_to_event(topic, originator_id, version, orjson.loads(raw))
 
 
-def decode_rows(originator_id: UUID, rows: Iterable[tuple[int, str, bytes]],
-                ) -> list[LedgerEvent]:
+def decode_rows(originator_id: UUID, rows: Iterable[Sequence[Any]]) -> list[LedgerEvent]:
     """One stream's stored rows ``(version, topic, state)`` as events, in the rows' order
-    (the cyclic collector paused meanwhile: :mod:`ledger.collector`)."""
+    (the cyclic collector paused meanwhile: :mod:`ledger.collector`). A row is any sequence
+    (a tuple, the driver's row): typed as a tuple, the compiled module would refuse the
+    others."""
     loads = orjson.loads
     with collector_paused():
         return [state_to_event(topic, originator_id, version, loads(state))

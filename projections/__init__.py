@@ -1,0 +1,5 @@
+"""The folds (status, lapses, incentive, diffs) and their SQL read models."""
+
+from ledger.compiled import guard
+
+guard()

@@ -42,9 +42,10 @@ from projections.timeline import (
 LAPSED = ("cancelled", "expired")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LapseFacts:
-    """What a timeline says about lapse risk on its as-of date, apart from the window."""
+    """What a timeline says about lapse risk on its as-of date, apart from the window
+    (``__init__`` written out: see :class:`~projections.timeline.Decision`)."""
 
     kind: str  # held / due / limited / missed
     due: date | None  # held, due, limited: the due date listed
@@ -56,6 +57,15 @@ class LapseFacts:
     # owed next (None: none is listed), listed once the held one no longer is
     miss_due: date | None
     reasons: tuple[str, ...]
+
+    def __init__(self, kind: str, due: date | None, grace_end: date | None,
+                 miss_due: date | None, reasons: tuple[str, ...]) -> None:
+        _set = object.__setattr__  # frozen
+        _set(self, "kind", kind)
+        _set(self, "due", due)
+        _set(self, "grace_end", grace_end)
+        _set(self, "miss_due", miss_due)
+        _set(self, "reasons", reasons)
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,9 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
 _UNSET: Any = object()
 
 
-def flags(t: EmployerTimeline, nxt: dict[str, Any] | None = _UNSET) -> list[str]:
+def flags(t: EmployerTimeline, nxt: Any = _UNSET) -> list[str]:
     """The flags that hold on as-of, in INTERCHANGE.md's order (``nxt``: the next audit, if
-    the caller has it already)."""
+    the caller has it already; typed Any so that the compiled fold lets the sentinel in)."""
     if t.registration is None:
         return []
     on = t.as_of
@@ -215,15 +215,24 @@ def flag_decisions(t: EmployerTimeline, raised: Sequence[str]) -> list[Decision]
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class FlagSource:
     """A raised flag, the event that raised it (None if none can be named), what the flag
-    means there, and the rule that raises it."""
+    means there, and the rule that raises it (``__init__`` written out: see
+    :class:`~projections.timeline.Decision`)."""
 
     flag: str
     event: LedgerEvent | None
     says: str
     rule: Rule | None
+
+    def __init__(self, flag: str, event: LedgerEvent | None, says: str,
+                 rule: Rule | None) -> None:
+        _set = object.__setattr__  # frozen
+        _set(self, "flag", flag)
+        _set(self, "event", event)
+        _set(self, "says", says)
+        _set(self, "rule", rule)
 
 
 FLAG_RULES = {"under_review": "review", "qa_pending": "qa",

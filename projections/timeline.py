@@ -29,6 +29,8 @@ from functools import cached_property
 from itertools import pairwise, takewhile
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ledger import events as ev
 from ledger.collector import collector_paused
 from ledger.rulebooks import RULES, Rule, Rulebook, RuleRegistry, add_years
@@ -43,9 +45,11 @@ CERTIFYING = ("certification", "recertification")
 # --- the timeline's records ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
-    """One step of reasoning: on a date, an event (or the calendar) and a rule decided this."""
+    """One step of reasoning: on a date, an event (or the calendar) and a rule decided this.
+    Its ``__init__`` is written out, as on the other records the fold makes for each event:
+    compiled (ledger/compiled.py), the one ``dataclass`` generates would run as Python."""
 
     on: date
     says: str
@@ -54,17 +58,24 @@ class Decision:
     # cited beyond the cycle it fell in: a fact that holds until another like it (a
     # STANDING event's, the size class a headcount report set); see Fold.note
     stands: bool = False
+    _because: dict[str, Any] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __init__(self, on: date, says: str, rule: Rule | None = None,
+                 event: ev.LedgerEvent | None = None, stands: bool = False) -> None:
+        _set = object.__setattr__  # frozen
+        _set(self, "on", on)
+        _set(self, "says", says)
+        _set(self, "rule", rule)
+        _set(self, "event", event)
+        _set(self, "stands", stands)
         # A decision never changes, and a rebuild renders it dozens of times: build its
         # ``because`` entry once.
-        object.__setattr__(self, "_because", {
-            "event": self.event.event_id if self.event is not None else None,
-            "type": self.event.type_name() if self.event is not None else None,
-            "effective": (self.event.effective if self.event is not None else self.on)
-            .isoformat(),
-            "rule": self.rule.id if self.rule is not None else None,
-            "says": self.says,
+        _set(self, "_because", {
+            "event": event.event_id if event is not None else None,
+            "type": event.type_name() if event is not None else None,
+            "effective": (event.effective if event is not None else on).isoformat(),
+            "rule": rule.id if rule is not None else None,
+            "says": says,
         })
 
     def as_because(self) -> dict[str, Any]:
@@ -75,7 +86,7 @@ class Decision:
     def entry(self) -> dict[str, Any]:
         """The ``because`` entry itself, shared by every document that cites this decision
         (read it, never change it): a rebuild renders and compares it thousands of times."""
-        return self._because  # type: ignore[attr-defined,no-any-return]
+        return self._because
 
 
 @dataclass
@@ -588,6 +599,7 @@ def fold(
 # --- the fold -------------------------------------------------------------------------------------
 
 
+@mypyc_attr(native_class=False)  # compiled, an exception class must stay a Python one
 class UnknownEventType(TypeError):
     """An event type the fold has no handler for: a new type must be added to HANDLERS."""
 

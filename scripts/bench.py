@@ -564,8 +564,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     small = generated(small_n, args.seed, cache)
     target = Target(args.db, workdir)
     baseline_db = str(workdir / "baseline.db")
+    from ledger.compiled import state
+
     out: dict[str, Any] = {"employers": args.employers, "backend": "postgresql" if target.pg
-                           else "sqlite"}
+                           else "sqlite", "fold": state()}
     try:
         log(f"import baseline (json.loads + executemany) on {large.name}")
         bases = [in_child("baseline", str(large), baseline_db)]

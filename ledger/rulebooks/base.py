@@ -27,6 +27,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from mypy_extensions import mypyc_attr
+
 from ledger.rulebooks.sources import Source
 
 # The v1 rulebooks' version date: the sources give no earlier version, so v1 governs all the
@@ -112,13 +114,20 @@ def year_end(year: int) -> date:
 # --- the rulebook -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PassResult:
-    """The pass-mark verdict on a set of scores, with the sentence ``because`` shows."""
+    """The pass-mark verdict on a set of scores, with the sentence ``because`` shows
+    (``__init__`` written out: see :class:`MaintenanceDue`)."""
 
     passes: bool
     says: str
     limited_scope: bool = False  # failed, but a limited-scope re-audit may repair it
+
+    def __init__(self, passes: bool, says: str, limited_scope: bool = False) -> None:
+        _set = object.__setattr__  # frozen
+        _set(self, "passes", passes)
+        _set(self, "says", says)
+        _set(self, "limited_scope", limited_scope)
 
 
 @dataclass(frozen=True)
@@ -271,10 +280,11 @@ class Rulebook:
         raise ValueError(f"unknown maintenance-due basis {basis!r}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class MaintenanceDue:
     """A maintenance requirement's dates: ``due`` (without grace), the grace end, and the
-    window the audit's ``measured_on`` date (submitted or completed) must fall in."""
+    window the audit's ``measured_on`` date (submitted or completed) must fall in.
+    (``__init__`` is written out: compiled, the generated one would run as Python.)"""
 
     due: date
     grace_end: date
@@ -282,6 +292,16 @@ class MaintenanceDue:
     measured_on: str
     rule: Rule
     start_inclusive: bool = True
+
+    def __init__(self, due: date, grace_end: date, window_start: date, measured_on: str,
+                 rule: Rule, start_inclusive: bool = True) -> None:
+        _set = object.__setattr__  # frozen
+        _set(self, "due", due)
+        _set(self, "grace_end", grace_end)
+        _set(self, "window_start", window_start)
+        _set(self, "measured_on", measured_on)
+        _set(self, "rule", rule)
+        _set(self, "start_inclusive", start_inclusive)
 
 
 def _pct(value: Decimal) -> str:
@@ -292,6 +312,7 @@ def _pct(value: Decimal) -> str:
 # --- the registry -----------------------------------------------------------------------------
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # read models cache it (CachedRegistry)
 class RuleRegistry:
     """Every version of every rule, by partner; answers which rules are in force on a date."""
 

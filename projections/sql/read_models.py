@@ -162,15 +162,24 @@ def slot_tables(slot: str) -> tuple[Table, Table, Table]:
 # --- rows of one employer ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(init=False)
 class Interval:
-    """One run of identical status documents, ``[valid_from, valid_to)``."""
+    """One run of identical status documents, ``[valid_from, valid_to)`` (``__init__``
+    written out: see :class:`~projections.timeline.Decision`)."""
 
     valid_from: date
     valid_to: date | None
     document: dict[str, Any]
     lapse: LapseFacts | None
     event_version: int | None
+
+    def __init__(self, valid_from: date, valid_to: date | None, document: dict[str, Any],
+                 lapse: LapseFacts | None, event_version: int | None) -> None:
+        self.valid_from = valid_from
+        self.valid_to = valid_to
+        self.document = document
+        self.lapse = lapse
+        self.event_version = event_version
 
 
 @dataclass
