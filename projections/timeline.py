@@ -1133,13 +1133,15 @@ class Fold:
                   self.rb(e.effective).rule("review"), e)
 
     def _on_ReviewClosed(self, e: ev.ReviewClosed) -> None:
+        """Ends the review of the certificate: every review open that day, whatever the
+        incidents that opened it (a ``ReviewClosed`` names none; a later one opens anew)."""
         rule = self.rb(e.effective).rule("review")
         open_reviews = [r for r in self.t.reviews if r.closed is None]
         if not open_reviews:
             self.note(e.effective, "review closed, but none was open: ignored", rule, e)
             return
-        review = open_reviews[0]
-        review.closed, review.outcome, review.closing = e.effective, e.outcome, e
+        for review in open_reviews:
+            review.closed, review.outcome, review.closing = e.effective, e.outcome, e
         self.note(e.effective, f"review closed: {e.outcome.replace('_', ' ')}", rule, e)
         if e.outcome == "revoked":
             self._revoke(e)

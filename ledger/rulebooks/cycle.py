@@ -49,7 +49,8 @@ RULES: list[Rule] = [
          "be by an external auditor", {"next_auditor": EXTERNAL}, EVERY),
     Rule("COR-2000.review", V1, AMHSA_SECOR,
          "a serious incident or fatality opens a review of the certificate until it "
-         "closes (flag under_review)", {}, EVERY),
+         "closes (flag under_review); a review closed ends it whatever the incidents "
+         "that opened it", {}, EVERY),
     Rule("COR-2000.scope-change", V1, (BCCSA_FAQ, DECIDED_2026),
          "a change of scope needs the partner's decision on a certification audit "
          "(flag scope_change_pending until decided); when one is required it becomes the "

@@ -12,4 +12,4 @@ and a digest of the bundled demo ledger's rows; a test fails when either moves u
 unchanged revision. This module imports nothing: the fast ``status`` path reads it too.
 """
 
-READ_MODEL_REVISION = 10
+READ_MODEL_REVISION = 11
