@@ -5,9 +5,10 @@ and the guard that runs them as Python when they cannot be trusted as compiled.
 beside it (:data:`STAMP`). An extension module is found before its ``.py``, so after an edit
 (or a checkout) the old machine code would run instead of the new source; and compiled
 modules call one another directly, so one stale module makes the whole group stale. When a
-source's hash differs from its stamp, when the stamp is missing, or when
-``CORLEDGER_PURE_PYTHON`` is set, :func:`guard` makes every one of them load from its
-``.py``: the answers stay those of the source, only slower. :func:`state` says which.
+source's hash differs from its stamp, when the stamp is missing, when the stamp names a
+module the list no longer holds (an older install's), or when ``CORLEDGER_PURE_PYTHON`` is
+set, :func:`guard` makes every one of them load from its ``.py``: the answers stay those of
+the source, only slower. :func:`state` says which.
 This module imports only the standard library: ``setup.py`` reads it before anything is
 installed.
 """
