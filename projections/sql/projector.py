@@ -591,16 +591,9 @@ def _drop_tables(conn: Connection, tables: Iterable[Table]) -> None:
     zeros (``secure_delete``, on in many builds): those pages held rows derived from the
     events that stay in the same file, and zeroing them wrote the whole old slot again (at
     10k employers 2.2 s of CPU, a ninth of a rebuild)."""
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        was = conn.exec_driver_sql("PRAGMA secure_delete").scalar()
-        conn.exec_driver_sql("PRAGMA secure_delete = OFF")
-    try:
+    with _sqlite_pragma(conn, "secure_delete", 0):
         for table in tables:
             table.drop(conn, checkfirst=True)
-    finally:
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA secure_delete = {int(was or 0)}")
 
 
 def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
@@ -608,17 +601,25 @@ def _create_indexes(conn: Connection, tables: Iterable[Table]) -> None:
     their rows are in: one sorted build instead of an insert into each index per row. It
     runs alone at the end of a rebuild, so on SQLite the sort may use a helper thread per
     CPU (at 100k employers, 4.0 s instead of 5.3 s)."""
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite:
-        was = conn.exec_driver_sql("PRAGMA threads").scalar()
-        conn.exec_driver_sql(f"PRAGMA threads = {min(os.cpu_count() or 1, 8)}")
-    try:
+    with _sqlite_pragma(conn, "threads", min(os.cpu_count() or 1, 8)):
         for table in tables:
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 conn.execute(CreateIndex(index, if_not_exists=True))
+
+
+@contextmanager
+def _sqlite_pragma(conn: Connection, name: str, value: int) -> Iterator[None]:
+    """On SQLite, an integer PRAGMA set to ``value`` for the block, then put back as it was
+    (the connection returns to the pool); elsewhere, nothing."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    was = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+    conn.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
+    try:
+        yield
     finally:
-        if sqlite:
-            conn.exec_driver_sql(f"PRAGMA threads = {int(was or 0)}")
+        conn.exec_driver_sql(f"PRAGMA {name} = {int(was or 0)}")
 
 
 def _check_token(conn: Connection, slot: str, token: str) -> None:
