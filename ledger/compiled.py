@@ -69,10 +69,8 @@ def _stamp() -> dict[str, str]:
     return stamp if isinstance(stamp, dict) else {}
 
 
-def _verdict() -> str:
-    stamp = _stamp()
-    # an older install may have compiled modules no longer listed: they load from source too
-    _from_source.update(m for m in stamp if isinstance(m, str) and m not in COMPILED)
+def _verdict(stamp: dict[str, str]) -> str:
+    """``compiled``, or why the modules in :data:`_from_source` load from source."""
     if os.environ.get(PURE_PYTHON, "") not in ("", "0"):
         return f"Python ({PURE_PYTHON} is set)"
     if not any(_extension_present(m) for m in _from_source):
@@ -109,7 +107,10 @@ def guard() -> None:
     global _state
     if _state is not None:
         return
-    _state = _verdict()
+    stamp = _stamp()
+    # an older install may have compiled modules no longer listed: they load from source too
+    _from_source.update(m for m in stamp if isinstance(m, str) and m not in COMPILED)
+    _state = _verdict(stamp)
     if _state != "compiled" and _SourceFirst not in sys.meta_path:
         sys.meta_path.insert(0, _SourceFirst)  # type: ignore[arg-type]
 

@@ -36,6 +36,18 @@ def _python(code: str, *, cwd: Path = ROOT, env: dict[str, str] | None = None,
     return result.stdout.splitlines()
 
 
+def _copied_tree(tmp_path: Path) -> Path:
+    """The packages that hold compiled modules, as installed here (extensions, stamp and the
+    group's shared library included), copied to change one without touching the install."""
+    copy = tmp_path / "tree"
+    copy.mkdir()
+    for package in ("ledger", "projections"):
+        shutil.copytree(ROOT / package, copy / package)
+    for extension in ROOT.glob("corledger_fold__mypyc*"):
+        shutil.copy2(extension, copy)
+    return copy
+
+
 def test_the_stamp_names_every_compiled_module_by_its_source_hash() -> None:
     if not (ROOT / STAMP).exists():
         pytest.skip("no stamp: this install did not compile the fold")
@@ -72,12 +84,7 @@ def test_a_source_changed_since_the_compile_runs_as_python(tmp_path: Path) -> No
     """An edit after the install (or a checkout) must not leave the old machine code
     answering: the whole group loads from source, since compiled modules call each other
     directly."""
-    copy = tmp_path / "tree"
-    copy.mkdir()
-    for package in ("ledger", "projections"):
-        shutil.copytree(ROOT / package, copy / package)
-    for extension in ROOT.glob("corledger_fold__mypyc*"):  # the group's shared library
-        shutil.copy2(extension, copy)
+    copy = _copied_tree(tmp_path)
     status = copy / "projections" / "status.py"
     status.write_text(status.read_text() + "\n# changed after the install\n")
     verdict, where = _python(PROBE, cwd=tmp_path, path=copy)
@@ -121,12 +128,7 @@ def test_a_module_compiled_by_an_older_install_loads_from_source(tmp_path: Path)
     its extension may still sit beside the source, so the whole group loads from source."""
     import json
 
-    copy = tmp_path / "tree"
-    copy.mkdir()
-    for package in ("ledger", "projections"):
-        shutil.copytree(ROOT / package, copy / package)
-    for extension in ROOT.glob("corledger_fold__mypyc*"):
-        shutil.copy2(extension, copy)
+    copy = _copied_tree(tmp_path)
     stamp = copy / STAMP
     stamp.write_text(json.dumps({**json.loads(stamp.read_text()), "projections.diff": "0"}))
     verdict, where = _python(PROBE + "; import projections.diff as d; print(d.__file__)",
