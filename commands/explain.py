@@ -115,8 +115,8 @@ def render_account(acc: dict[str, Any]) -> RenderableType:
     """:func:`account`'s document as lines to read; long lines wrap between words."""
     doc = acc["status"]
     parts: list[RenderableType] = [*_summary(doc, acc["name"])]
-    if doc["status"] == "unregistered":
-        return Group(*parts)
+    if doc["status"] == "unregistered" and not acc["decisions"]:
+        return Group(*parts)  # never registered: there is nothing more to tell
     if acc["flags"]:
         parts.append(_heading("Flags, with the event that raised each"))
         parts += [_item(f["flag"], _ref(f), f["says"]) for f in acc["flags"]]

@@ -343,8 +343,13 @@ class _Decider:
 
     def unregistered(self) -> dict[str, Any]:
         known = f" as known at {_iso_time(self.known_at)}" if self.known_at else ""
-        self.because.append(Decision(self.year_end, f"{self.t.employer} is not registered in "
-                                     f"this ledger{known}: no incentive program applies"))
+        voids = self.t.because()  # the voids that left its registrations out, if any
+        employer = self.t.employer
+        what = f"no registration of {employer} stands in this ledger (each was voided)" \
+            if voids else f"{employer} is not registered in this ledger"
+        self.because.append(Decision(self.year_end, f"{what}{known}: no incentive program "
+                                     "applies"))
+        self.because.extend(voids)
         return self.document("not_applicable")
 
     def not_applicable(self, scheme: Rule) -> dict[str, Any]:

@@ -52,18 +52,20 @@ def status(
     return render(timeline)
 
 
-def unregistered(employer: str, as_of: date, known_at: datetime | None) -> dict[str, Any]:
-    """The document for an employer the ledger has no registration of."""
+def unregistered(employer: str, as_of: date, known_at: datetime | None,
+                 because: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The document for an employer no registration of which stands; ``because``: what
+    left none standing (a registration voided), empty when the ledger never had one."""
     return {"employer": employer, "as_of": as_of.isoformat(),
             "known_at": _iso_time(known_at), "partner": None, "program": None,
             "size_class": None, "status": "unregistered", "certificate": None,
-            "next_audit": None, "flags": [], "because": []}
+            "next_audit": None, "flags": [], "because": because or []}
 
 
 def render(t: EmployerTimeline) -> dict[str, Any]:
     """The INTERCHANGE document of a folded timeline."""
     if t.registration is None:
-        return unregistered(t.employer, t.as_of, t.known_at)
+        return unregistered(t.employer, t.as_of, t.known_at, t.because_entries())
     return render_with(t, next_audit(t))
 
 
@@ -71,7 +73,7 @@ def render_with(t: EmployerTimeline, nxt: dict[str, Any] | None) -> dict[str, An
     """:func:`render` given the next audit (:func:`next_audit`), for a caller that needs it
     too (the read models' lapse facts)."""
     if t.registration is None:
-        return unregistered(t.employer, t.as_of, t.known_at)
+        return unregistered(t.employer, t.as_of, t.known_at, t.because_entries())
     cert = t.current_certificate
     raised = flags(t, nxt)
     return {

@@ -383,16 +383,25 @@ class EmployerTimeline:
         current cycle (from the submission of the audit that earned the latest certificate),
         and from before it the decisions that still stand (:attr:`Decision.stands`: a
         program change, a void, a size class set). Events before that registration (a
-        voided one's, before a re-registration) are left out: they decided nothing."""
+        voided one's, before a re-registration) are left out: they decided nothing. With no
+        registration standing: the voids that left each one out (none if there never was
+        one), which decide that answer."""
         if self.registration is None:
-            return self.decisions[:1]
+            return self._voided_registrations()
         return list(self._because().chosen)
+
+    def _voided_registrations(self) -> list[Decision]:
+        """The decisions citing the voids of this employer's registrations: while none
+        stands, the fold cites no other void under a rule (a void's own place in the fold,
+        before any registration, is noted without one)."""
+        return [d for d in self.decisions
+                if d.rule is not None and isinstance(d.event, ev.EventVoided)]
 
     def because_entries(self) -> list[dict[str, Any]]:
         """The ``because`` entries of :meth:`because` (shared: read them, never change
         them)."""
         if self.registration is None:
-            return [d.entry for d in self.decisions[:1]]
+            return [d.entry for d in self._voided_registrations()]
         return list(self._because().entries)
 
     def _because(self) -> _BecauseMemo:
@@ -431,7 +440,7 @@ class EmployerTimeline:
     def cites(self, event: ev.LedgerEvent) -> bool:
         """Whether a decision of :meth:`because` cites ``event``."""
         if self.registration is None:
-            return any(d.event is event for d in self.decisions[:1])
+            return any(d.event is event for d in self._voided_registrations())
         return id(event) in self._because().cited
 
     def headcount_on(self, day: date) -> int | None:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError
 
-from ledger.events import LedgerEvent
+from ledger.events import EVENT_TYPES, LedgerEvent
 from ledger.rulebooks import RULES, Rule
 from projections.lapses import (
     LapseFacts,
@@ -78,7 +78,7 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
     one stream's cost)."""
     current = None if store.read_only else _status_if_current(store, employer, as_of)
     if current is not None:
-        return _status_document(employer, as_of, current[0])
+        return _status_document(store, employer, as_of, current[0])
     slot = catch_up(store, wait=False, on_progress=on_progress)
     if slot is None:
         return render(fold(status_stream(store, employer), as_of=as_of, employer=employer))
@@ -87,9 +87,10 @@ def status_from_read_model(store: LedgerStore, employer: str, as_of: date, *,
         if not store.read_only and failures(conn, slot, employer):  # its rows are stale
             return render(fold(status_stream(store, employer), as_of=as_of, employer=employer))
         row = conn.execute(_latest(slot), {"employer": employer, "as_of": as_of}).first()
-    return _status_document(employer, as_of, row)
+    return _status_document(store, employer, as_of, row)
 
 
+ALL_BUT_VOIDS = frozenset(EVENT_TYPES) - {"EventVoided"}  # a stream read for its voids alone
 _LIVE: dict[str, str] = {}  # per ledger: the slot last found live (a guess each query checks)
 _EMPLOYER, _AS_OF = bindparam("employer", type_=String), bindparam("as_of", type_=Date)
 
@@ -154,9 +155,14 @@ def _status_if_current(store: LedgerStore, employer: str, as_of: date,
     return (row if row.document is not None else None,)
 
 
-def _status_document(employer: str, as_of: date, row: Row[Any] | None) -> dict[str, Any]:
-    """The ``status --json`` document from the employer's status row in force (None: none)."""
+def _status_document(store: LedgerStore, employer: str, as_of: date, row: Row[Any] | None,
+                     ) -> dict[str, Any]:
+    """The ``status --json`` document from the employer's status row in force (None: none).
+    With none, the employer is unregistered on as-of; when its stream holds a void (which
+    may have left its registration out, and which the answer then cites), the fold says."""
     if row is None or (row.valid_to is not None and row.valid_to <= as_of):
+        if store.stream(employer, leaving_out=ALL_BUT_VOIDS):
+            return render(fold(status_stream(store, employer), as_of=as_of, employer=employer))
         return unregistered(employer, as_of, None)
     document = stored_status(row.document, row.entries, row.because_count)
     document["as_of"] = as_of.isoformat()

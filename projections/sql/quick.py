@@ -127,6 +127,10 @@ def _answer(conn: sqlite3.Connection, employer: str, as_of: Callable[[], date],
                        f" ON b.employer = ? AND b.cycle = s.because_cycle",
                        (employer, day.isoformat(), employer)).fetchone()
     if row is None or (row[1] is not None and date.fromisoformat(row[1]) <= day):
+        if conn.execute("SELECT 1 FROM ledger_employers e JOIN stored_events s"
+                        " ON s.originator_id = e.stream_id WHERE e.employer = ?"
+                        " AND s.topic = 'EventVoided' LIMIT 1", (employer,)).fetchone():
+            return None  # unregistered by a void, which the answer cites: the fold says so
         from projections.status import unregistered
 
         document = unregistered(employer, day, None)
