@@ -357,7 +357,10 @@ def test_the_quick_status_is_the_fold_over_random_histories(module_ledger: Any,
             expected = render(fold(stream, as_of=day, employer=name))
             answer = quick.quick_status(url, name, partial(same, day), name=True,
                                         receipt=log_receipt)
-            assert answer is not None
+            if answer is None:  # unregistered, with a void in the stream: the full path
+                assert expected["status"] == "unregistered", expected
+                assert status_from_read_model(store, name, day) == expected
+                continue
             assert answer.document == expected
             assert answer.tree_size == size
             assert answer.name == (name_in(stream) if expected["partner"] else None)
