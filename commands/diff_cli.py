@@ -10,6 +10,10 @@ A view is ``AS_OF[@KNOWN_AT]``: a date (empty: today, in the configured time zon
 optionally a transaction time as
 ``status --known-at`` takes it (a bare date is the end of that UTC day; none: everything
 recorded). The clock is read here, at the edge.
+
+Like every query, both take the ledger's own time axis (``--ledger-at``, ``--tree-size``:
+:mod:`commands.receipts`): both views are then folded from only the events the ledger had
+appended by that moment, so a published diff or changes report replays exactly.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from rich.console import Console
 
 from commands.csvout import render as render_csv
 from commands.options import check_interval
+from commands.receipts import ledger_axis_options, pinned_size
 from commands.session import console, emit_json
 from commands.status_cli import parse_date, parse_known_at
 from ledger.events import PARTNERS
@@ -63,17 +68,21 @@ def parse_view(_ctx: click.Context | None, param: click.Parameter | None,
               help="the second view (default: today, as known now)")
 @click.option("--year", type=click.IntRange(1900, 9999), metavar="YEAR",
               help="also compare the incentive decision for this certification year")
+@ledger_axis_options
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 def diff_command(employer: str, before: View, after: View | None, year: int | None,
-                 as_json: bool) -> None:
+                 ledger_at: datetime | None, tree_size: int | None, as_json: bool) -> None:
     """What differs in EMPLOYER's status between two views, and the events and rules (or
     the calendar) behind each difference."""
     store = _session().store()
+    size = pinned_size(store, ledger_at, tree_size)
     after = after or View(_today(), None)
-    events = store.stream(employer)
-    reference = store.reference() if year is not None else []
+    events = store.stream(employer, size)
+    reference = store.reference(size) if year is not None else []
     result = diff(events, employer=employer, before=before, after=after,
                   reference=reference, year=year, today=_today())
+    if size is not None:
+        result["tree_size"] = size
     if as_json:
         emit_json(result)
         return
@@ -98,9 +107,15 @@ def _value(value: Any) -> str:
     return str(value)
 
 
+def _pinned_text(document: dict[str, Any]) -> str:
+    """How the human outputs say a document was read on the ledger's own axis."""
+    size = document.get("tree_size")
+    return "" if size is None else f" (from the ledger's first {size} events)"
+
+
 def _print_diff(out: Console, result: dict[str, Any]) -> None:
     head = (f"{result['employer']}: {_view_text(result['from'])} -> "
-            f"{_view_text(result['to'])}")
+            f"{_view_text(result['to'])}{_pinned_text(result)}")
     out.print(head, markup=False, highlight=False, soft_wrap=True)
     if result["unchanged"]:
         out.print("  unchanged: every field reads the same in both views", highlight=False)
@@ -134,28 +149,41 @@ def _cause_text(cause: dict[str, Any]) -> str:
 
 
 def changed_employers(store: Any, since: datetime, until: datetime | None, as_of: date,
-                      partner: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+                      partner: str | None = None, tree_size: int | None = None,
+                      ) -> tuple[int, list[dict[str, Any]]]:
     """How many employers events recorded in (since, until] touched, and the entries of
-    those whose status on ``as_of`` reads differently as known at the two times."""
-    touched = store.touched(since, until, partner)
+    those whose status on ``as_of`` reads differently as known at the two times. With
+    ``tree_size``, only the first ``tree_size`` events of the log count, touching included:
+    an employer touched only by events appended later was not touched then."""
+    touched = 0
     entries = []
-    for employer in touched:
-        events = store.stream(employer)
+    for employer in store.touched(since, until, partner):
+        events = store.stream(employer, tree_size)
+        if tree_size is not None and not any(
+                e.recorded_at > since and (until is None or e.recorded_at <= until)
+                for e in events):
+            continue
+        touched += 1
         result = diff(events, employer=employer, before=View(as_of, since),
                       after=View(as_of, until))
         if result["unchanged"]:
             continue
         entries.append(_entry(employer, result))
-    return len(touched), entries
+    return touched, entries
 
 
 def changes_document(store: Any, since: datetime, until: datetime | None, as_of: date,
-                     partner: str | None = None) -> dict[str, Any]:
-    """The ``changes --json`` document (and ``GET /v1/changes``)."""
-    touched, entries = changed_employers(store, since, until, as_of, partner)
-    return {"since": View(as_of, since).label()["known_at"],
-            "until": View(as_of, until).label()["known_at"], "as_of": as_of.isoformat(),
-            "partner": partner, "touched": touched, "changed": entries}
+                     partner: str | None = None, tree_size: int | None = None,
+                     ) -> dict[str, Any]:
+    """The ``changes --json`` document (and ``GET /v1/changes``); with ``tree_size`` (the
+    ledger's own axis), as the first ``tree_size`` events of the log read, which it names."""
+    touched, entries = changed_employers(store, since, until, as_of, partner, tree_size)
+    document = {"since": View(as_of, since).label()["known_at"],
+                "until": View(as_of, until).label()["known_at"], "as_of": as_of.isoformat(),
+                "partner": partner, "touched": touched, "changed": entries}
+    if tree_size is not None:
+        document["tree_size"] = tree_size
+    return document
 
 
 def changes_csv(entries: list[dict[str, Any]], day: date) -> str:
@@ -193,8 +221,10 @@ def _entry(employer: str, result: dict[str, Any]) -> dict[str, Any]:
 @click.option("--partner", type=click.Choice(PARTNERS), help="only this partner's employers")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
 @click.option("--csv", "as_csv", is_flag=True, help="print one CSV row per employer")
+@ledger_axis_options
 def changes(since: datetime, until: datetime | None, as_of: date | None, partner: str | None,
-            as_json: bool, as_csv: bool) -> None:
+            as_json: bool, as_csv: bool, ledger_at: datetime | None, tree_size: int | None,
+            ) -> None:
     """Every employer whose status on a date reads differently as known at two times: the
     roll's changes since the last report, with the events that made each difference."""
     if as_json and as_csv:
@@ -204,7 +234,9 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--until'") from None
     day = as_of or _today()
-    document = changes_document(_session().store(), since, until, day, partner)
+    store = _session().store()
+    document = changes_document(store, since, until, day, partner,
+                                pinned_size(store, ledger_at, tree_size))
     entries = document["changed"]
     touched = document["touched"]
     if as_json:
@@ -215,8 +247,8 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         return
     out = console()
     out.print(f"{len(entries)} of {touched} employers touched since "
-              f"{document['since']} read differently on {day}", markup=False,
-              highlight=False, soft_wrap=True)
+              f"{document['since']} read differently on {day}{_pinned_text(document)}",
+              markup=False, highlight=False, soft_wrap=True)
     for e in entries:
         fields = ", ".join(c["field"] for c in e["changes"])
         out.print(f"  {e['employer']}  {e['partner'] or '-'}  {e['status_before']} -> "
