@@ -9,6 +9,7 @@ An employer the ledger has never registered is answered, not refused: state
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -132,8 +133,11 @@ def incentives_csv(docs: list[dict[str, Any]]) -> str:
 
 def _print_totals(out: LiteralConsole, totals: dict[str, Any]) -> None:
     states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
+    undecided = totals["paid_undecided"]
+    of_it = "" if Decimal(undecided) == 0 else \
+        f" ({undecided} of it to employers not yet decided)"
     out.print(styled(f"{totals['employers']} employers: {states}; amount {totals['amount']}, "
-                     f"paid {totals['paid']}, difference {totals['difference']}"))
+                     f"paid {totals['paid']}{of_it}, difference {totals['difference']}"))
 
 
 def _print_decision(doc: dict[str, Any]) -> None:

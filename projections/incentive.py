@@ -158,21 +158,28 @@ def outstanding(t: EmployerTimeline, year: int, asked_on: date) -> list[str]:
 def summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Totals for a payment run: how many employers in each state, the amount due, what was
     paid, and the difference (deferred and open decisions count in neither amount nor
-    difference: they are counted apart, in ``by_state``)."""
+    difference: they are counted apart, in ``by_state``). ``paid`` is every payment on
+    record for the year, and ``paid_undecided`` the part of it made to employers whose
+    decision is deferred or open, so that ``amount - (paid - paid_undecided) = difference``:
+    the run reconciles."""
     with localcontext(EXACT):
         return _summarize(documents)
 
 
 def _summarize(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     by_state = {state: 0 for state in STATES}
-    amount = paid = difference = ZERO
+    amount = paid = undecided = difference = ZERO
     for doc in documents:
         by_state[doc["state"]] = by_state.get(doc["state"], 0) + 1
         amount += Decimal(doc["amount"]) if doc["amount"] is not None else ZERO
         paid += Decimal(doc["paid_total"])
-        difference += Decimal(doc["difference"]) if doc["difference"] is not None else ZERO
+        if doc["difference"] is None:
+            undecided += Decimal(doc["paid_total"])
+        else:
+            difference += Decimal(doc["difference"])
     return {"employers": len(documents), "by_state": by_state, "amount": money(amount),
-            "paid": money(paid), "difference": money(difference)}
+            "paid": money(paid), "paid_undecided": money(undecided),
+            "difference": money(difference)}
 
 
 # --- the per-CU figures -------------------------------------------------------------------

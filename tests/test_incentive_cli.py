@@ -77,6 +77,38 @@ def test_payment_run_with_totals_and_partner_filter(cli: Cli) -> None:
     assert only["totals"]["amount"] == "0.00"
 
 
+def on_hold_employer(employer: str = "BC-2") -> list[dict[str, Any]]:
+    """Scenario 03's employer under another id, with an investigation of a 2023 incident
+    still open (its 2023 decision is deferred) and 1,000.00 already paid for 2023."""
+    events = [{**e, "id": e["id"].replace("BC-1", employer), "employer": employer}
+              for e in scenario_03_events() if e.get("employer") == "BC-1"]
+    return [*events,
+            line("SeriousIncidentReported", employer, "2023-09-01",
+                 {"fatality": False, "description": "fall from a roof"}, id=f"{employer}-inc"),
+            line("InvestigationOpened", employer, "2023-09-02", {"case": "C-1"},
+                 id=f"{employer}-inv"),
+            line("IncentivePaid", employer, "2024-03-01", {"year": 2023, "amount": "1000.00"},
+                 id=f"{employer}-paid")]
+
+
+def test_payment_run_totals_reconcile_with_payments_to_undecided_employers(cli: Cli) -> None:
+    paid = line("IncentivePaid", "BC-1", "2024-03-01", {"year": 2023, "amount": "5000.00"},
+                id="BC-1-paid")
+    cli.import_lines([*scenario_03_events(), paid, *on_hold_employer()])
+    run = cli.json("incentives", "--year", "2023")
+    states = {d["employer"]: (d["state"], d["difference"]) for d in run["decisions"]}
+    assert states == {"BC-1": ("eligible", "3000.00"), "BC-2": ("deferred", None)}
+    totals = run["totals"]
+    assert (totals["amount"], totals["paid"], totals["paid_undecided"],
+            totals["difference"]) == ("8000.00", "6000.00", "1000.00", "3000.00")
+    text = cli("incentives", "--year", "2023")
+    assert text.exit_code == 0
+    assert "paid 6000.00 (1000.00 of it to employers not yet decided), difference 3000.00" \
+        in " ".join(text.stdout.split())  # as the terminal wraps it
+    plain = cli.json("incentives", "--year", "2023", "--partner", "GENERIC")["totals"]
+    assert plain["paid_undecided"] == "0.00"
+
+
 def test_payment_run_as_csv(cli: Cli) -> None:
     cli.import_lines([*scenario_03_events(), *generic_employer()])
     path = cli.tmp_path / "run.csv"

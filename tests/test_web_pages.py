@@ -296,6 +296,18 @@ def test_incentives_give_each_ineligible_employer_its_reasons(
     assert client.get("/incentives?year=20x0").status_code == 400
 
 
+def test_incentives_show_the_totals_difference_as_the_api_reckons_it(
+        client: FlaskClient, ledger: dict[str, str]) -> None:
+    sign_in(client, ledger["regulator"])
+    html = client.get("/incentives?year=2020").get_data(as_text=True)
+    api = client.get("/v1/incentives?year=2020",
+                     headers={"Authorization": f"Bearer {ledger['regulator']}"}).get_json()
+    shown = re.search(r"<dt>Difference</dt><dd>\$([-0-9.]+)</dd>", html)
+    assert shown and shown.group(1) == api["totals"]["difference"]
+    assert api["totals"]["paid_undecided"] == "0.00"
+    assert "not yet decided" not in html  # the line shows only when something was paid so
+
+
 # --- public verification --------------------------------------------------------------------------
 
 
