@@ -75,14 +75,8 @@ def diff_command(employer: str, before: View, after: View | None, year: int | No
     """What differs in EMPLOYER's status between two views, and the events and rules (or
     the calendar) behind each difference."""
     store = _session().store()
-    size = pinned_size(store, ledger_at, tree_size)
-    after = after or View(_today(), None)
-    events = store.stream(employer, size)
-    reference = store.reference(size) if year is not None else []
-    result = diff(events, employer=employer, before=before, after=after,
-                  reference=reference, year=year, today=_today())
-    if size is not None:
-        result["tree_size"] = size
+    result, events = diff_document(store, employer, before, after or View(_today(), None),
+                                   year, _today(), pinned_size(store, ledger_at, tree_size))
     if as_json:
         emit_json(result)
         return
@@ -90,6 +84,21 @@ def diff_command(employer: str, before: View, after: View | None, year: int | No
         Console(stderr=True).print(f"{employer}: not registered in this ledger",
                                    markup=False, highlight=False, soft_wrap=True)
     _print_diff(console(), result)
+
+
+def diff_document(store: Any, employer: str, before: View, after: View, year: int | None,
+                  today: date, tree_size: int | None = None,
+                  ) -> tuple[dict[str, Any], list[Any]]:
+    """The ``diff --json`` document (and ``GET /v1/employers/E/diff``), of the first
+    ``tree_size`` events of the log when pinned (it then names the pin), with the events
+    folded."""
+    events = store.stream(employer, tree_size)
+    reference = store.reference(tree_size) if year is not None else []
+    result = diff(events, employer=employer, before=before, after=after,
+                  reference=reference, year=year, today=today)
+    if tree_size is not None:
+        result["tree_size"] = tree_size
+    return result, events
 
 
 def _view_text(view: dict[str, Any]) -> str:

@@ -42,22 +42,35 @@ def ledger_axis_options(command: F) -> F:
              "recorded_at (ISO date-time; a bare date is the end of that UTC day)")(command)
 
 
-def pinned_size(store: LedgerStore, ledger_at: datetime | None, tree_size: int | None,
-                ) -> int | None:
-    """The tree size a query is pinned to by its options (None: not pinned)."""
-    if ledger_at is not None and tree_size is not None:
-        raise click.UsageError("give --ledger-at or --tree-size, not both")
+class PastTheLog(ValueError):
+    """A ``tree_size`` larger than the ledger's log."""
+
+
+def pin(store: LedgerStore, ledger_at: datetime | None, tree_size: int | None) -> int | None:
+    """The tree size a query is pinned to on the ledger's own axis (None: not pinned): the
+    one reading of ``--ledger-at``/``--tree-size`` and of the API's ``ledger_at``/``tree_size``
+    (give one of them, not both); raises :class:`PastTheLog`."""
     if ledger_at is None and tree_size is None:
         return None
     with store.log() as log:
         size = log.size()
         if tree_size is not None:
             if tree_size > size:
-                raise click.BadParameter(f"the ledger's log has {size} events, not {tree_size}",
-                                         param_hint="--tree-size")
+                raise PastTheLog(f"the ledger's log has {size} events, not {tree_size}")
             return tree_size
         assert ledger_at is not None
         return log.size_at(ledger_at)
+
+
+def pinned_size(store: LedgerStore, ledger_at: datetime | None, tree_size: int | None,
+                ) -> int | None:
+    """:func:`pin`, for a command's options."""
+    if ledger_at is not None and tree_size is not None:
+        raise click.UsageError("give --ledger-at or --tree-size, not both")
+    try:
+        return pin(store, ledger_at, tree_size)
+    except PastTheLog as exc:
+        raise click.BadParameter(str(exc), param_hint="--tree-size") from None
 
 
 def current_size(store: LedgerStore) -> int:

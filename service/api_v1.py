@@ -17,17 +17,19 @@ from flask_smorest import Blueprint, abort
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
 from commands.csvout import render as render_csv
-from commands.diff_cli import changes_csv, changes_document
+from commands.diff_cli import changes_csv, changes_document, diff_document
 from commands.importer import ImportRefused, LineError
 from commands.incentive_cli import incentive_document, incentives_csv
 from commands.options import check_reach
 from commands.projections_cli import named_roll, write_roll_csv
+from commands.receipts import PastTheLog, pin
 from commands.rules_cli import catalogue
 from commands.scan import check_scan_date, scan
 from commands.status_cli import LAPSE_COLUMNS, explained, named_lapses, status_document
 from ledger.codec import event_to_state
-from projections.diff import View, diff
+from projections.diff import View
 from projections.incentive import asked_on, summarize
+from projections.sql.payment_run import payment_run
 from projections.sql.queries import lapses_from_read_model, roll_call
 from service import params
 from service.auth import Role, list_scope, readable_employer, require_token
@@ -140,6 +142,17 @@ def post_events() -> Response:
                           "lines": result.lines, "by": who.describe()})
 
 
+def pinned(args: dict[str, Any]) -> int | None:
+    """The tree size ``ledger_at``/``tree_size`` pin a query to (None: not pinned), as the
+    command line reads them (:func:`commands.receipts.pin`)."""
+    size: int | None = None
+    try:
+        size = pin(store(), args.get("ledger_at"), args.get("tree_size"))
+    except PastTheLog as exc:
+        abort(422, errors={"query": {"tree_size": [str(exc)]}})
+    return size
+
+
 # --- one employer -----------------------------------------------------------------------------
 
 EMPLOYER_RESPONSES = {"401": {"description": "no token, or an unknown or revoked one"},
@@ -153,7 +166,7 @@ EMPLOYER_RESPONSES = {"401": {"description": "no token, or an unknown or revoked
 def employer_status(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
     doc, _ = status_document(store(), employer, args.get("as_of") or today(),
-                             args.get("known_at"))
+                             args.get("known_at"), pinned(args))
     return json_response(doc)
 
 
@@ -165,7 +178,7 @@ def employer_status(args: dict[str, Any], employer: str) -> Response:
 def employer_explain(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
     return json_response(explained(store(), employer, args.get("as_of") or today(),
-                                   args.get("known_at")))
+                                   args.get("known_at"), pinned(args)))
 
 
 @employers_blp.route("/<employer>/history")
@@ -176,16 +189,18 @@ def employer_explain(args: dict[str, Any], employer: str) -> Response:
                    security=BEARER, responses=EMPLOYER_RESPONSES)
 def employer_history(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
-    after, limit = args["after"], args["limit"]
-    events = [e for e in store().stream(employer) if e.originator_version > after]
+    after, limit, size = args["after"], args["limit"], pinned(args)
+    events = [e for e in store().stream(employer, size) if e.originator_version > after]
     page = events[:limit]
     rows = [{"position": e.originator_version, "type": type(e).__name__, **event_to_state(e)}
             for e in page]
     more = len(events) > limit
+    # the next page, on the same pin
+    pin_kept: dict[str, Any] = {} if size is None else {"tree_size": size}
     return json_response({
         "employer": employer, "events": rows,
         "next": url_for(".employer_history", employer=employer, limit=limit,
-                        after=page[-1].originator_version) if more else None})
+                        after=page[-1].originator_version, **pin_kept) if more else None})
 
 
 @employers_blp.route("/<employer>/incentive")
@@ -196,7 +211,7 @@ def employer_incentive(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
     known_at = args.get("known_at")
     return json_response(incentive_document(store(), employer, args["year"], known_at,
-                                            asked_on(today(), known_at)))
+                                            asked_on(today(), known_at), pinned(args)))
 
 
 @employers_blp.route("/<employer>/diff")
@@ -208,14 +223,11 @@ def employer_incentive(args: dict[str, Any], employer: str) -> Response:
                    security=BEARER, responses=EMPLOYER_RESPONSES)
 def employer_diff(args: dict[str, Any], employer: str) -> Response:
     readable_employer(store(), principal(), employer)
-    s = store()
     (from_day, from_at), (to_day, to_at) = args["from_"], args.get("to") or (None, None)
-    year = args.get("year")
-    return json_response(diff(s.stream(employer), employer=employer,
-                              before=View(from_day or today(), from_at),
-                              after=View(to_day or today(), to_at),
-                              reference=s.reference() if year is not None else [],
-                              year=year, today=today()))
+    document, _ = diff_document(store(), employer, View(from_day or today(), from_at),
+                                View(to_day or today(), to_at), args.get("year"), today(),
+                                pinned(args))
+    return json_response(document)
 
 
 # --- lists ------------------------------------------------------------------------------------
@@ -268,9 +280,14 @@ def roll(args: dict[str, Any]) -> Response:
 def incentives(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
     s = store()
-    year, known_at = args["year"], args.get("known_at")
-    docs = decisions().run(s, employers_of(s, partner), year, known_at=known_at,
-                           asked_on=asked_on(today(), known_at))
+    year, known_at, size = args["year"], args.get("known_at"), pinned(args)
+    asked = asked_on(today(), known_at)
+    if size is None:  # the kept runs follow the ledger's present
+        docs = decisions().run(s, employers_of(s, partner), year, known_at=known_at,
+                               asked_on=asked)
+    else:
+        docs = payment_run(s, employers_of(s, partner), year, known_at=known_at,
+                           asked_on=asked, tree_size=size)
     if wants_csv():
         return Response(incentives_csv(docs), mimetype=CSV_TYPE)
     return json_response({
@@ -288,7 +305,8 @@ def incentives(args: dict[str, Any]) -> Response:
 def changes(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
     as_of = args.get("as_of") or today()
-    document = changes_document(store(), args["since"], args.get("until"), as_of, partner)
+    document = changes_document(store(), args["since"], args.get("until"), as_of, partner,
+                                pinned(args))
     if wants_csv():
         return Response(changes_csv(document["changed"], as_of), mimetype=CSV_TYPE)
     return json_response(document)

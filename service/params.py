@@ -41,19 +41,36 @@ class InReach(Schema):
             raise ValidationError(str(exc), field_name="as_of") from None
 
 
-class StatusArgs(InReach):
+class LedgerAxis(Schema):
+    """The ledger's own time axis, as the command line's ``--ledger-at``/``--tree-size``:
+    only the events the ledger had appended by a time, or its log's first N events, so a
+    published answer (its receipt names the tree size) replays exactly."""
+
+    ledger_at = KnownAt(metadata={"description": "only the events the ledger had appended by "
+                                                 "this time, whatever their recorded_at"})
+    tree_size = fields.Integer(validate=validate.Range(min=0), metadata={
+        "description": "only the first N events of the ledger's log (a receipt's tree size)"})
+
+    @validates_schema
+    def _one_pin(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("ledger_at") is not None and data.get("tree_size") is not None:
+            raise ValidationError("give ledger_at or tree_size, not both",
+                                  field_name="tree_size")
+
+
+class StatusArgs(InReach, LedgerAxis):
     as_of = fields.Date(metadata={"description": "the date the status is for (default today)"})
     known_at = KnownAt(metadata={"description": "only what the ledger knew at this time"})
 
 
-class HistoryArgs(Schema):
+class HistoryArgs(LedgerAxis):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0),
                            metadata={"description": "events after this position"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
                            metadata={"description": "at most this many events"})
 
 
-class IncentiveArgs(Schema):
+class IncentiveArgs(LedgerAxis):
     year = fields.Integer(required=True, validate=validate.Range(min=1900, max=9999))
     known_at = KnownAt()
 
@@ -69,7 +86,7 @@ class RollArgs(InReach):
     partner = fields.String(validate=validate.OneOf(PARTNERS))
 
 
-class IncentivesArgs(Schema):
+class IncentivesArgs(LedgerAxis):
     year = fields.Integer(required=True, validate=validate.Range(min=1900, max=9999))
     partner = fields.String(validate=validate.OneOf(PARTNERS))
     known_at = KnownAt()
@@ -111,7 +128,7 @@ class ViewArg(fields.Field):
         return as_of, known_at
 
 
-class DiffArgs(Schema):
+class DiffArgs(LedgerAxis):
     from_ = ViewArg(required=True, data_key="from",
                     metadata={"description": "the first view, AS_OF[@KNOWN_AT]"})
     to = ViewArg(metadata={"description": "the second view (default: today, known now)"})
@@ -119,7 +136,7 @@ class DiffArgs(Schema):
                           metadata={"description": "also compare this year's incentive"})
 
 
-class ChangesArgs(Schema):
+class ChangesArgs(LedgerAxis):
     since = KnownAt(required=True, metadata={"description": "the earlier transaction time"})
     until = KnownAt(metadata={"description": "the later one (default: everything recorded)"})
     as_of = fields.Date(metadata={"description": "the date the status is for (default today)"})

@@ -189,3 +189,62 @@ def test_a_partners_payment_run_leaves_out_an_employer_whose_registration_was_vo
         got = orjson.loads(body)
         assert [d["employer"] for d in got["decisions"]] == [OWN]
         assert got["totals"] == command["totals"]
+
+
+def test_every_query_replays_on_the_ledgers_own_axis_as_the_command_does(
+        cli: Cli, db_url: str, tmp_path: Path) -> None:
+    """``ledger_at``/``tree_size`` pin a query to what the ledger had appended, as
+    ``--ledger-at``/``--tree-size`` do: a partner holding a receipt replays the answer over
+    HTTP after a backdated revocation was imported."""
+    from ledger.codec import format_time
+    from tests.test_receipts import heads
+
+    employer = "BC-6040002"
+    assert cli.import_lines(certified(employer, "Pinned Paving Ltd")).exit_code == 0
+    size, moment = heads(cli)[-1].size, format_time(heads(cli)[-1].appended_at)
+    revoked = line("CertificationRevoked", employer, "2024-05-01",
+                   {"authority": "WorkSafeBC", "reason": "serious incident"},
+                   id=f"{employer}-rev", recorded_at="2024-05-01T10:00:00Z")
+    assert cli.import_lines([revoked]).exit_code == 0
+    made = tokens(db_url)
+    pin = ("--tree-size", str(size))
+    asked = [  # (the command's arguments, the API's path): each pinned to the first batch
+        (("status", employer, "--as-of", "2024-06-30", *pin),
+         f"/employers/{employer}?as_of=2024-06-30&tree_size={size}"),
+        (("explain", employer, "--as-of", "2024-06-30", *pin),
+         f"/employers/{employer}/explain?as_of=2024-06-30&tree_size={size}"),
+        (("incentive", employer, "--year", "2024", *pin),
+         f"/employers/{employer}/incentive?year=2024&tree_size={size}"),
+        (("diff", employer, "--from", "2024-06-30@2024-04-01", "--to", "2024-06-30", *pin),
+         f"/employers/{employer}/diff?from=2024-06-30@2024-04-01&to=2024-06-30"
+         f"&tree_size={size}"),
+        (("changes", "--since", "2024-04-01", "--as-of", "2024-06-30", *pin),
+         f"/changes?since=2024-04-01&as_of=2024-06-30&tree_size={size}"),
+        (("incentives", "--year", "2024", *pin), f"/incentives?year=2024&tree_size={size}"),
+        (("history", employer, *pin), f"/employers/{employer}/history?tree_size={size}"),
+    ]
+    commands = [cli.json(*args, "--json") for args, _ in asked]
+    assert commands[0]["status"] == "certified"  # the revocation came after the pin
+    assert cli.json("status", employer, "--as-of", "2024-06-30")["status"] == "revoked"
+    with served(db_url, tmp_path, workers=1) as (base, _):
+        def get(path: str) -> tuple[int, Any]:
+            status, _, body = http("GET", f"{base}/v1{path}", made["regulator"])
+            return status, orjson.loads(body)
+
+        answers = [get(path) for _, path in asked]
+        by_time = get(f"/employers/{employer}?as_of=2024-06-30&ledger_at={moment}")
+        both = get(f"/employers/{employer}?tree_size=1&ledger_at={moment}")
+        past = get(f"/changes?since=2024-04-01&tree_size={size + 2}")
+        first_page = get(f"/employers/{employer}/history?tree_size={size}&limit=2")[1]
+        next_page = get(first_page["next"].removeprefix("/v1"))[1]
+    assert [status for status, _ in answers] == [200] * len(asked)
+    history = answers.pop()[1]
+    assert history["events"] == commands.pop()["events"] and history["next"] is None
+    assert [doc for _, doc in answers] == commands
+    assert by_time == (200, commands[0])
+    assert f"tree_size={size}" in first_page["next"]  # the next page keeps the pin
+    assert [e["position"] for e in first_page["events"] + next_page["events"]] == [1, 2, 3]
+    assert next_page["next"] is None
+    assert both[0] == 422 and "not both" in str(both[1]) and "tree_size" in str(both[1])
+    assert past[0] == 422
+    assert f"the ledger's log has {size + 1} events, not {size + 2}" in str(past[1])
