@@ -26,7 +26,7 @@ from rich.console import Console
 
 from commands.csvout import render as render_csv
 from commands.options import check_interval
-from commands.receipts import ledger_axis_options, pinned_size
+from commands.receipts import ledger_axis_options, pinned_size, pinned_text
 from commands.session import console, emit_json
 from commands.status_cli import parse_date, parse_known_at
 from ledger.events import PARTNERS
@@ -116,15 +116,9 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def _pinned_text(document: dict[str, Any]) -> str:
-    """How the human outputs say a document was read on the ledger's own axis."""
-    size = document.get("tree_size")
-    return "" if size is None else f" (from the ledger's first {size} events)"
-
-
 def _print_diff(out: Console, result: dict[str, Any]) -> None:
     head = (f"{result['employer']}: {_view_text(result['from'])} -> "
-            f"{_view_text(result['to'])}{_pinned_text(result)}")
+            f"{_view_text(result['to'])}{pinned_text(result.get('tree_size'))}")
     out.print(head, markup=False, highlight=False, soft_wrap=True)
     if result["unchanged"]:
         out.print("  unchanged: every field reads the same in both views", highlight=False)
@@ -255,8 +249,9 @@ def changes(since: datetime, until: datetime | None, as_of: date | None, partner
         click.echo(changes_csv(entries, day), nl=False)
         return
     out = console()
+    pinned = pinned_text(document.get("tree_size"))
     out.print(f"{len(entries)} of {touched} employers touched since "
-              f"{document['since']} read differently on {day}{_pinned_text(document)}",
+              f"{document['since']} read differently on {day}{pinned}",
               markup=False, highlight=False, soft_wrap=True)
     for e in entries:
         fields = ", ".join(c["field"] for c in e["changes"])

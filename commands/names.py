@@ -17,17 +17,25 @@ PAGE = 10_000
 NAME_TOPICS = ["EmployerRegistered", "EventVoided"]  # all a standing registration depends on
 
 
-def registered_names(store: LedgerStore, known_at: datetime | None = None) -> dict[str, str]:
+def registered_names(store: LedgerStore, known_at: datetime | None = None,
+                     tree_size: int | None = None) -> dict[str, str]:
     """Each registered employer's name (its standing registration's, as known at
-    ``known_at``; default: everything recorded), by employer id."""
+    ``known_at``; default: everything recorded), by employer id; with ``tree_size``, from
+    the first ``tree_size`` events of the log only (the ledger's own axis)."""
     recorder = store.app.recorder
     mapper = store.app.mapper
     book = NameBook(known_at)
+    last: int | None = None
+    if tree_size is not None:
+        with store.log() as log:
+            last = log.last_position(tree_size)
     start = 0
     while True:
         rows = recorder.select_notifications(start, PAGE, topics=NAME_TOPICS,
                                              inclusive_of_start=False)
         for row in rows:
+            if last is not None and row.id > last:
+                return book.names()
             event = mapper.to_domain_event(row)
             if isinstance(event, LedgerEvent):
                 book.add(event)

@@ -14,6 +14,7 @@ from commands.csvout import csv_options, write_csv
 from commands.csvout import render as render_csv
 from commands.names import registered_names
 from commands.options import db_option
+from commands.receipts import ledger_axis_options, pinned_size, pinned_text
 from commands.session import console, emit_json, stderr
 from commands.status_cli import check_reach, known_at_option, parse_date, partner_option
 from commands.terminal import STATUS_STYLE, roll_table, styled
@@ -104,27 +105,27 @@ def _progress_document(p: Progress) -> dict[str, Any]:
               help="the date of the roll call (default: today)")
 @partner_option
 @known_at_option
+@ledger_axis_options
 @csv_options("employer")
 @click.option("--json", "as_json", is_flag=True, help="print one JSON document")
-def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv_file: str | None,
+def roll(as_of: date | None, partner: str | None, known_at: datetime | None,
+         ledger_at: datetime | None, tree_size: int | None, csv_file: str | None,
          force: bool, as_json: bool) -> None:
     """Every registered employer's status on a date: the regulator's list.
 
     With --known-at the list is replayed as the ledger knew it then (each employer's events
-    folded, as a regulator checks a list published that day); without it, it is answered
-    from the read models.
+    folded, as a regulator checks a list published that day), with --ledger-at or
+    --tree-size from the events the ledger then held; without them, it is answered from the
+    read models.
     """
     if csv_file and as_json:
         raise click.UsageError("choose one of --csv and --json")
     as_of = as_of or _session().today()
     check_reach(as_of)
     store = _session().store()
-    if known_at is None:
-        with catching_up(stderr) as report:
-            rows = roll_call(store, as_of, partner, on_progress=report)
-    else:
-        rows = roll_by_folding(store, as_of, partner, known_at)
-    rows = named_roll(store, rows, known_at)
+    size = pinned_size(store, ledger_at, tree_size)
+    with catching_up(stderr) as report:
+        rows = roll_rows(store, as_of, partner, known_at, size, on_progress=report)
     if as_json:
         emit_json({"as_of": as_of.isoformat(), "partner": partner,
                    "known_at": format_time_or_none(known_at), "employers": rows})
@@ -137,8 +138,8 @@ def roll(as_of: date | None, partner: str | None, known_at: datetime | None, csv
     out = console()
     view = f" as known at {format_time_or_none(known_at)}" if known_at else ""
     who = f" of {partner}" if partner else ""
-    out.print(styled((f"Roll call on {as_of}{view}: {len(rows)} registered employers{who}",
-                      "bold")))
+    out.print(styled((f"Roll call on {as_of}{view}{pinned_text(size)}: {len(rows)} "
+                      f"registered employers{who}", "bold")))
     table = roll_table(("employer", "partner", "status", "expires", "next due",
                         "name, flags"))
     for r in rows:
@@ -158,12 +159,26 @@ ROLL_COLUMNS = (*ROLL_FIELDS, "name")
 """The columns of the roll as CSV: ``roll --csv``'s and ``GET /v1/roll``'s."""
 
 
+def roll_rows(store: LedgerStore, as_of: date, partner: str | None,
+              known_at: datetime | None = None, tree_size: int | None = None,
+              on_progress: Any = None) -> list[dict[str, Any]]:
+    """The roll's rows with their names, as ``roll --json`` and ``GET /v1/roll`` answer
+    them: from the read models for the present, else by folding each employer's events as
+    known at ``known_at`` among the first ``tree_size`` log entries."""
+    if known_at is None and tree_size is None:
+        rows = roll_call(store, as_of, partner, on_progress=on_progress)
+    else:
+        rows = roll_by_folding(store, as_of, partner, known_at, tree_size)
+    return named_roll(store, rows, known_at, tree_size)
+
+
 def named_roll(store: LedgerStore, rows: list[dict[str, Any]],
-               known_at: datetime | None = None) -> list[dict[str, Any]]:
+               known_at: datetime | None = None, tree_size: int | None = None,
+               ) -> list[dict[str, Any]]:
     """The roll's rows, each with the name of its employer's standing registration (as
-    known at ``known_at``) after the id: what ``roll --json/--csv`` and ``GET /v1/roll``
-    answer."""
-    names = registered_names(store, known_at) if rows else {}
+    known at ``known_at``, among the first ``tree_size`` log entries) after the id: what
+    ``roll --json/--csv`` and ``GET /v1/roll`` answer."""
+    names = registered_names(store, known_at, tree_size) if rows else {}
     return [{"employer": r["employer"], "name": names.get(r["employer"]),
              **{k: v for k, v in r.items() if k != "employer"}} for r in rows]
 

@@ -73,6 +73,11 @@ def pinned_size(store: LedgerStore, ledger_at: datetime | None, tree_size: int |
         raise click.BadParameter(str(exc), param_hint="--tree-size") from None
 
 
+def pinned_text(tree_size: int | None) -> str:
+    """How the human outputs say an answer was read on the ledger's own axis ("" if not)."""
+    return "" if tree_size is None else f" (from the ledger's first {tree_size} events)"
+
+
 def current_size(store: LedgerStore) -> int:
     with store.log() as log:
         return log.size()

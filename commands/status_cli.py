@@ -245,13 +245,31 @@ LAPSE_COLUMNS = ("employer", "name", "partner", "status", "due", "days_left", "l
 
 
 def named_lapses(store: LedgerStore, entries: list[dict[str, Any]],
-                 known_at: datetime | None = None) -> list[dict[str, Any]]:
+                 known_at: datetime | None = None, tree_size: int | None = None,
+                 ) -> list[dict[str, Any]]:
     """The lapse entries as the CSV's rows (:data:`LAPSE_COLUMNS`): each with the name of
-    its employer's standing registration (as known at ``known_at``)."""
+    its employer's standing registration (as known at ``known_at``, among the first
+    ``tree_size`` log entries)."""
     from commands.names import registered_names
 
-    names = registered_names(store, known_at) if entries else {}
+    names = registered_names(store, known_at, tree_size) if entries else {}
     return [{**e, "name": names.get(e["employer"])} for e in entries]
+
+
+def lapse_entries(store: LedgerStore, day: date, within: int, partner: str | None,
+                  known_at: datetime | None = None, tree_size: int | None = None,
+                  on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
+    """The ``lapses --json`` entries (and ``GET /v1/lapses``'): from the read models for the
+    present, else by folding each employer's events as known at ``known_at`` among the
+    first ``tree_size`` log entries (the read models hold only the present)."""
+    from projections.lapses import lapses as fold_lapses
+    from projections.sql.queries import lapses_from_read_model, status_stream
+
+    if known_at is None and tree_size is None:
+        return lapses_from_read_model(store, day, within, partner, on_progress=on_progress)
+    return [e for e in fold_lapses((status_stream(store, e, tree_size)
+                                    for e in store.employers()), day, within, known_at)
+            if partner is None or e["partner"] == partner]
 
 
 @click.command()
@@ -270,35 +288,29 @@ def lapses(as_of: date | None, within: int, partner: str | None, known_at: datet
     """Employers whose next required audit falls due within DAYS, or was missed."""
     from commands.catchup import catching_up
     from commands.names import registered_names
+    from commands.receipts import pinned_text
     from ledger.codec import format_time_or_none
-    from projections.lapses import lapses as fold_lapses
-    from projections.sql.queries import lapses_from_read_model, status_stream
 
     if csv_file is not None and as_json:
         raise click.UsageError("choose one of --csv and --json")
     day = _as_of(as_of, within)
     store = _session().store()
     size = pinned_size(store, ledger_at, tree_size)
-    if known_at is None and size is None:
-        with catching_up() as report:
-            entries = lapses_from_read_model(store, day, within, partner, on_progress=report)
-    else:  # the read models hold only the present: fold each stream as it then stood
-        entries = [e for e in fold_lapses((status_stream(store, e, size)
-                                           for e in store.employers()),
-                                          day, within, known_at)
-                   if partner is None or e["partner"] == partner]
+    with catching_up() as report:
+        entries = lapse_entries(store, day, within, partner, known_at, size,
+                                on_progress=report)
     if as_json:
         emit_json(entries)
         return
     if csv_file is not None:
-        write_csv(csv_file, LAPSE_COLUMNS, named_lapses(store, entries, known_at), force)
+        write_csv(csv_file, LAPSE_COLUMNS, named_lapses(store, entries, known_at, size), force)
         if csv_file != "-":
             stderr.print(styled(f"{csv_file}: {len(entries)} employers written"))
         return
-    names = registered_names(store, known_at) if entries else {}
+    names = registered_names(store, known_at, size) if entries else {}
     out = console()
     view = f", as known at {format_time_or_none(known_at)}" if known_at else ""
-    out.print(styled((f"Due or missed within {within} days of {day}{view}: "
+    out.print(styled((f"Due or missed within {within} days of {day}{view}{pinned_text(size)}: "
                       f"{len(entries)} employers", "bold")))
     for e in entries:
         extra = f" ({', '.join(e['reasons'])})" if e["reasons"] else ""

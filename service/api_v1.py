@@ -21,16 +21,21 @@ from commands.diff_cli import changes_csv, changes_document, diff_document
 from commands.importer import ImportRefused, LineError
 from commands.incentive_cli import incentive_document, incentives_csv
 from commands.options import check_reach
-from commands.projections_cli import named_roll, write_roll_csv
+from commands.projections_cli import roll_rows, write_roll_csv
 from commands.receipts import PastTheLog, pin
 from commands.rules_cli import catalogue
 from commands.scan import check_scan_date, scan
-from commands.status_cli import LAPSE_COLUMNS, explained, named_lapses, status_document
-from ledger.codec import event_to_state
+from commands.status_cli import (
+    LAPSE_COLUMNS,
+    explained,
+    lapse_entries,
+    named_lapses,
+    status_document,
+)
+from ledger.codec import event_to_state, format_time_or_none
 from projections.diff import View
 from projections.incentive import asked_on, summarize
 from projections.sql.payment_run import payment_run
-from projections.sql.queries import lapses_from_read_model, roll_call
 from service import params
 from service.auth import Role, list_scope, readable_employer, require_token
 from service.context import decisions, now, principal, scan_settings, store, today
@@ -251,13 +256,14 @@ def _partner_filter(asked: str | None) -> str | None:
                security=BEARER, responses=LIST_RESPONSES)
 def lapses(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
-    as_of = args.get("as_of") or today()
-    entries = lapses_from_read_model(store(), as_of, args["within"], partner)
+    as_of, known_at, size = args.get("as_of") or today(), args.get("known_at"), pinned(args)
+    entries = lapse_entries(store(), as_of, args["within"], partner, known_at, size)
     if wants_csv():
-        rows = named_lapses(store(), entries)
+        rows = named_lapses(store(), entries, known_at, size)
         return csv_response(lambda stream: stream.write(render_csv(LAPSE_COLUMNS, rows)))
     return json_response({"as_of": as_of.isoformat(), "within": args["within"],
-                          "partner": partner, "lapses": entries})
+                          "partner": partner, "known_at": format_time_or_none(known_at),
+                          "lapses": entries})
 
 
 @lists_blp.route("/roll")
@@ -266,11 +272,12 @@ def lapses(args: dict[str, Any]) -> Response:
                security=BEARER, responses=LIST_RESPONSES)
 def roll(args: dict[str, Any]) -> Response:
     partner = _partner_filter(args.get("partner"))
-    as_of = args.get("as_of") or today()
-    rows = named_roll(store(), roll_call(store(), as_of, partner))
+    as_of, known_at = args.get("as_of") or today(), args.get("known_at")
+    rows = roll_rows(store(), as_of, partner, known_at, pinned(args))
     if wants_csv():
         return csv_response(lambda stream: write_roll_csv(rows, stream))
-    return json_response({"as_of": as_of.isoformat(), "partner": partner, "employers": rows})
+    return json_response({"as_of": as_of.isoformat(), "partner": partner,
+                          "known_at": format_time_or_none(known_at), "employers": rows})
 
 
 @lists_blp.route("/incentives")

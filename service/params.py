@@ -75,15 +75,18 @@ class IncentiveArgs(LedgerAxis):
     known_at = KnownAt()
 
 
-class LapsesArgs(InReach):
+class LapsesArgs(InReach, LedgerAxis):
     as_of = fields.Date()
     within = fields.Integer(load_default=90, validate=validate.Range(min=0, max=MAX_WITHIN_DAYS))
     partner = fields.String(validate=validate.OneOf(PARTNERS))
+    known_at = KnownAt(metadata={"description": "only what the ledger knew at this time"})
 
 
-class RollArgs(InReach):
+class RollArgs(InReach, LedgerAxis):
     as_of = fields.Date()
     partner = fields.String(validate=validate.OneOf(PARTNERS))
+    known_at = KnownAt(metadata={"description": "the roll as the ledger knew it then (as "
+                                                "published that day)"})
 
 
 class IncentivesArgs(LedgerAxis):

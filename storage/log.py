@@ -516,13 +516,20 @@ class LogReader:
         row appended later, is left out as the log places it)."""
         if tree_size <= 0:
             return set()
+        return {int(v) for (v,) in self.db.rows(
+            "SELECT originator_version FROM {stored_events} WHERE originator_id ="
+            " {stream_param} AND {order} <= ?", (stream, self.last_position(tree_size)))}
+
+    def last_position(self, tree_size: int) -> int:
+        """The events table's position of the last of the first ``tree_size`` log entries
+        (0 for none): the events at or before it are what the ledger held at that size."""
+        if tree_size <= 0:
+            return 0
         position = self.position_of(tree_size - 1)
         if position is None:
             raise LogDamaged(f"the event logged at index {tree_size - 1} is gone: run "
                              "`corledger verify`")
-        return {int(v) for (v,) in self.db.rows(
-            "SELECT originator_version FROM {stored_events} WHERE originator_id ="
-            " {stream_param} AND {order} <= ?", (stream, position))}
+        return position
 
     def size_at(self, moment: datetime) -> int:
         """The tree size the ledger had at ``moment``: the last write committed by then."""

@@ -221,11 +221,18 @@ def test_every_query_replays_on_the_ledgers_own_axis_as_the_command_does(
         (("changes", "--since", "2024-04-01", "--as-of", "2024-06-30", *pin),
          f"/changes?since=2024-04-01&as_of=2024-06-30&tree_size={size}"),
         (("incentives", "--year", "2024", *pin), f"/incentives?year=2024&tree_size={size}"),
+        (("roll", "--as-of", "2024-06-30", "--known-at", "2024-06-01", *pin),
+         f"/roll?as_of=2024-06-30&known_at=2024-06-01&tree_size={size}"),
+        (("lapses", "--as-of", "2025-11-15", "--within", "60", *pin),
+         f"/lapses?as_of=2025-11-15&within=60&tree_size={size}"),
         (("history", employer, *pin), f"/employers/{employer}/history?tree_size={size}"),
     ]
     commands = [cli.json(*args, "--json") for args, _ in asked]
     assert commands[0]["status"] == "certified"  # the revocation came after the pin
     assert cli.json("status", employer, "--as-of", "2024-06-30")["status"] == "revoked"
+    unpinned_roll = cli.json("roll", "--as-of", "2024-06-30", "--known-at", "2024-06-01")
+    assert unpinned_roll["employers"][0]["status"] == "revoked"  # the backdated revocation
+    assert cli.json("lapses", "--as-of", "2025-11-15", "--within", "60") == []
     with served(db_url, tmp_path, workers=1) as (base, _):
         def get(path: str) -> tuple[int, Any]:
             status, _, body = http("GET", f"{base}/v1{path}", made["regulator"])
@@ -240,6 +247,10 @@ def test_every_query_replays_on_the_ledgers_own_axis_as_the_command_does(
     assert [status for status, _ in answers] == [200] * len(asked)
     history = answers.pop()[1]
     assert history["events"] == commands.pop()["events"] and history["next"] is None
+    lapses, lapses_command = answers.pop()[1], commands.pop()
+    assert lapses["lapses"] == lapses_command
+    assert [e["employer"] for e in lapses_command] == [employer]  # due 2025-12-31, unrevoked
+    assert commands[-1]["employers"][0]["status"] == "certified"  # the roll, pinned
     assert [doc for _, doc in answers] == commands
     assert by_time == (200, commands[0])
     assert f"tree_size={size}" in first_page["next"]  # the next page keeps the pin

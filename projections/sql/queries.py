@@ -256,13 +256,15 @@ def roll_call(store: LedgerStore, as_of: date, partner: str | None = None, *,
 
 
 def roll_by_folding(store: LedgerStore, as_of: date, partner: str | None,
-                    known_at: datetime | None = None) -> list[dict[str, Any]]:
+                    known_at: datetime | None = None, tree_size: int | None = None,
+                    ) -> list[dict[str, Any]]:
     """The roll computed from the events themselves (no read models): for a ``known_at``
-    replay, and for a read-only ledger whose read models are behind."""
+    replay (and one of the first ``tree_size`` log entries), and for a read-only ledger
+    whose read models are behind."""
     rows = []
     for employer in store.employers():
-        doc = render(fold(status_stream(store, employer), as_of=as_of, known_at=known_at,
-                          employer=employer))
+        doc = render(fold(status_stream(store, employer, tree_size), as_of=as_of,
+                          known_at=known_at, employer=employer))
         if doc["status"] == "unregistered" or (partner is not None and doc["partner"] != partner):
             continue
         cert, nxt = doc["certificate"] or {}, doc["next_audit"] or {}
