@@ -24,6 +24,7 @@ from projections.sql.queries import ROLL_FIELDS, roll_by_folding, roll_call
 from projections.sql.revision import READ_MODEL_REVISION
 
 if TYPE_CHECKING:
+    from projections.sql.projector import OnProgress
     from storage.store import LedgerStore
 
 
@@ -161,7 +162,7 @@ ROLL_COLUMNS = (*ROLL_FIELDS, "name")
 
 def roll_rows(store: LedgerStore, as_of: date, partner: str | None,
               known_at: datetime | None = None, tree_size: int | None = None,
-              on_progress: Any = None) -> list[dict[str, Any]]:
+              on_progress: OnProgress | None = None) -> list[dict[str, Any]]:
     """The roll's rows with their names, as ``roll --json`` and ``GET /v1/roll`` answer
     them: from the read models for the present, else by folding each employer's events as
     known at ``known_at`` among the first ``tree_size`` log entries."""
