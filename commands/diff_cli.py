@@ -30,7 +30,7 @@ from commands.receipts import ledger_axis_options, pinned_size, pinned_text
 from commands.session import console, emit_json
 from commands.status_cli import parse_date, parse_known_at
 from ledger.events import PARTNERS
-from projections.diff import View, diff
+from projections.diff import View, diff, recorded_between
 
 CSV_COLUMNS = ("employer", "partner", "as_of", "status_before", "status_after", "fields",
                "events")
@@ -162,9 +162,7 @@ def changed_employers(store: Any, since: datetime, until: datetime | None, as_of
     entries = []
     for employer in store.touched(since, until, partner):
         events = store.stream(employer, tree_size)
-        if tree_size is not None and not any(
-                e.recorded_at > since and (until is None or e.recorded_at <= until)
-                for e in events):
+        if tree_size is not None and not recorded_between(events, since, until):
             continue
         touched += 1
         result = diff(events, employer=employer, before=View(as_of, since),

@@ -189,6 +189,14 @@ def _known(events: Iterable[ev.LedgerEvent], known_at: datetime | None) -> list[
     return [e for e in events if _aware(e.recorded_at) <= limit]
 
 
+def recorded_between(events: Iterable[ev.LedgerEvent], since: datetime,
+                     until: datetime | None) -> list[ev.LedgerEvent]:
+    """The events recorded after ``since`` and by ``until`` (None: up to now): what moves
+    between two known-ats, by :func:`_known`'s reading of a known-at."""
+    earlier = {id(e) for e in _known(events, since)}
+    return [e for e in _known(events, until) if id(e) not in earlier]
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
